@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is for developers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: run test check lint format typecheck migrations-check bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat)
+	PORT=$(PORT) $(BIN)/python manage.py run_embedded
+
+test: $(STAMP)  ## run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check lms_tool lti_config tests bench
+	$(BIN)/ruff format --check lms_tool lti_config tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format lms_tool lti_config tests bench
+	$(BIN)/ruff check --fix lms_tool lti_config tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy lms_tool
+
+migrations-check: $(STAMP)
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+check: lint typecheck migrations-check test  ## ruff, mypy, migrations check, tests
+
+bench: $(STAMP)  ## benchmarks against stock pylti1p3; figures go in docs/benchmarks.md
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,0 +1,72 @@
+"""`make run`: migrate, prepare, then serve the tool with a Celery worker and beat beside it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from lms_tool.lti import keys, selectors
+
+
+class Command(BaseCommand):
+    help = "Serve the tool with the embedded default: SQLite, database cache, filesystem Celery broker."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port = os.environ.get("PORT", "8000")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        keys.active_kid()  # the first key pair, created on first run
+        env = {**os.environ, "TOOL_BASE_URL": settings.TOOL_BASE_URL or f"http://127.0.0.1:{port}"}
+        python = sys.executable
+        children = [
+            subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
+                [python, "-m", "celery", "-A", "lti_config", "worker", "--beat", "--loglevel=INFO",
+                 "--concurrency=1", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+                env=env,
+            ),
+            subprocess.Popen(  # noqa: S603
+                [python, "-m", "gunicorn", "lti_config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                 "--access-logfile", "-"],
+                env=env,
+            ),
+        ]
+        base = env["TOOL_BASE_URL"]
+        urls = selectors.tool_urls(None) if settings.TOOL_BASE_URL else {
+            "login": f"{base}/lti/login/", "launch": f"{base}/lti/launch/", "jwks": f"{base}/lti/jwks/",
+        }
+        self.stdout.write(
+            "\nThe tool is running.\n"
+            f"  Home page:        {base}/\n"
+            f"  OIDC login URL:   {urls['login']}\n"
+            f"  Launch URL:       {urls['launch']}\n"
+            f"  JWKS URL:         {urls['jwks']}\n"
+            f"  Admin:            {base}/admin/  (create a user: .venv/bin/python manage.py createsuperuser)\n"
+            "Press Ctrl+C to stop.\n"
+        )
+        stopping = False
+
+        def stop(*_: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()

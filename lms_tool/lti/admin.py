@@ -1,0 +1,57 @@
+from django.contrib import admin
+
+from . import keys
+from .models import Context, Deployment, LtiUser, Membership, Registration, ResourceLink, ToolKey
+
+
+class DeploymentInline(admin.TabularInline):
+    model = Deployment
+    extra = 0
+
+
+@admin.register(Registration)
+class RegistrationAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "issuer", "client_id", "family", "deployment_policy", "is_active")
+    list_filter = ("family", "is_active", "deployment_policy")
+    search_fields = ("issuer", "client_id", "name")
+    inlines = [DeploymentInline]
+
+
+@admin.register(ToolKey)
+class ToolKeyAdmin(admin.ModelAdmin):
+    list_display = ("kid", "is_active", "created_at", "retired_at")
+    readonly_fields = ("kid", "public_jwk", "is_active", "created_at", "retired_at")
+    exclude = ("private_key_encrypted",)
+    actions = ["rotate"]
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    @admin.action(description="Rotate: make a new key active, keep the old one published for the overlap window")
+    def rotate(self, request, queryset):  # type: ignore[no-untyped-def]
+        new = keys.key_rotate(actor=request.user.get_username())
+        self.message_user(request, f"New active key {new.kid}.")
+
+
+@admin.register(Context)
+class ContextAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "context_id", "registration", "deployment")
+    search_fields = ("title", "context_id")
+
+
+@admin.register(ResourceLink)
+class ResourceLinkAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "resource_link_id", "context")
+    search_fields = ("title", "resource_link_id")
+
+
+@admin.register(LtiUser)
+class LtiUserAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "sub", "registration")
+    search_fields = ("sub", "name")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "context", "is_active", "last_launch_at")
+    list_filter = ("is_active",)

@@ -1,0 +1,18 @@
+"""Why a login or launch was refused: a message for the user, a hint for the admin, a status."""
+
+from __future__ import annotations
+
+from lms_tool.core.errors import ToolError
+
+
+class LaunchError(ToolError):
+    """A login or launch that is refused. ``code`` names the check that failed (logged, tested)."""
+
+    title = "This tool could not be launched"
+
+    def __init__(self, code: str, user_message: str, *, admin_hint: str = "", detail: str = "", status: int = 400):
+        super().__init__(user_message, admin_hint=admin_hint, detail=detail, status=status)
+        self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.user_message}" + (f" ({self.detail})" if self.detail else "")

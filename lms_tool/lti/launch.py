@@ -1,0 +1,201 @@
+"""Validation of an LTI 1.3 launch (id_token), correct where pylti1p3 is not.
+
+Compared with pylti1p3's ``MessageLaunch.validate()`` (PLATFORMS.md defects 1-4):
+- the nonce is single-use, kept in the shared cache until the token expires;
+- ``aud`` must contain our client_id, and ``azp`` must name it when there are several audiences;
+- the platform JWKS is shared through the cache and refetched once on an unknown ``kid``;
+- the state is single-use and bound to the browser that started the login.
+The message claims are then checked by pylti1p3's own message validators (the library's rules for
+each message type), plus the checks it lacks (``message_type`` known, ``version``, ``deployment_id``).
+Nothing here writes to the database: a refused launch leaves no trace but a log line.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from pylti1p3.exception import LtiException
+from pylti1p3.message_validators import get_validators
+
+from . import claims as c
+from . import oidc, platform_keys, selectors, tokens
+from .errors import LaunchError
+from .models import Deployment, DeploymentPolicy, Registration
+
+SUPPORTED_MESSAGE_TYPES = {
+    "LtiResourceLinkRequest",
+    "LtiDeepLinkingRequest",
+    "LtiSubmissionReviewRequest",
+}
+NONCE_PREFIX = "lti:nonce:"
+_VALIDATORS = get_validators()
+
+
+@dataclass
+class ValidatedLaunch:
+    claims: dict[str, Any]
+    registration: Registration
+    # None when the deployment is new and the registration's policy accepts it: created on record.
+    deployment: Deployment | None
+
+    @property
+    def deployment_id(self) -> str:
+        return str(self.claims[c.DEPLOYMENT_ID])
+
+
+def _audiences(claims: dict[str, Any]) -> list[str]:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+        return aud
+    raise LaunchError("token_missing_claim", "The launch message has no audience.", detail=f"aud={aud!r}")
+
+
+def _registration(claims: dict[str, Any]) -> Registration:
+    iss = claims.get("iss")
+    if not isinstance(iss, str) or not iss:
+        raise LaunchError("token_missing_claim", "The launch message does not name its platform.", detail="iss missing")
+    audiences = _audiences(claims)
+    azp = claims.get("azp")
+    # OIDC Core §3.1.3.7 / LTI core §5.1.2: with several audiences azp must be present and is the
+    # client the token was issued to; with one audience, azp (if present) must be that audience.
+    if len(audiences) > 1 and not azp:
+        raise LaunchError(
+            "token_azp_missing",
+            "The launch message is addressed to several tools and does not say which.",
+            admin_hint="An id_token with several audiences must carry 'azp'.",
+            status=401,
+        )
+    if azp is not None and azp not in audiences:
+        raise LaunchError(
+            "token_azp_mismatch",
+            "The launch message is not addressed to this tool.",
+            admin_hint=f"azp {azp!r} is not among the audiences {audiences!r}.",
+            status=401,
+        )
+    client_id = azp if azp is not None else audiences[0]
+    registration = selectors.registration_get(issuer=iss, client_id=client_id)
+    if registration is None:
+        known = selectors.registrations_for(issuer=iss, client_id=None)
+        if known:
+            raise LaunchError(
+                "token_wrong_audience",
+                "The launch message is not addressed to this tool.",
+                admin_hint=f"The token's audience {audiences!r} does not contain a client_id registered for {iss!r} "
+                f"(known: {[r.client_id for r in known]!r}).",
+                status=401,
+            )
+        raise LaunchError(
+            "unknown_registration",
+            "This learning platform is not registered with the tool.",
+            admin_hint=f"No active registration for issuer {iss!r} and client_id {client_id!r}.",
+            status=403,
+        )
+    return registration
+
+
+def _deployment(registration: Registration, claims: dict[str, Any]) -> Deployment | None:
+    deployment_id = claims.get(c.DEPLOYMENT_ID)
+    if not isinstance(deployment_id, str) or not deployment_id:
+        raise LaunchError("token_missing_claim", "The launch message has no deployment id.", detail="deployment_id")
+    deployment = selectors.deployment_get(registration=registration, deployment_id=deployment_id)
+    if deployment is None:
+        if registration.deployment_policy == DeploymentPolicy.ACCEPT_NEW:
+            return None
+        raise LaunchError(
+            "unknown_deployment",
+            "This installation of the tool in your platform is not enabled.",
+            admin_hint=f"Deployment {deployment_id!r} of {registration} is not registered and the registration "
+            "only accepts listed deployments. Add it with `manage.py lti_platform add --deployment-id`.",
+            status=403,
+        )
+    if not deployment.is_active:
+        raise LaunchError(
+            "inactive_deployment",
+            "This installation of the tool in your platform has been turned off.",
+            admin_hint=f"Deployment {deployment_id!r} of {registration} is inactive; reactivate it in the admin.",
+            status=403,
+        )
+    return deployment
+
+
+def _check_message(claims: dict[str, Any]) -> None:
+    if claims.get(c.VERSION) != "1.3.0":
+        raise LaunchError(
+            "token_bad_version",
+            "The launch message uses an LTI version this tool does not support.",
+            admin_hint=f"Expected LTI version 1.3.0, got {claims.get(c.VERSION)!r}.",
+        )
+    message_type = claims.get(c.MESSAGE_TYPE)
+    if message_type not in SUPPORTED_MESSAGE_TYPES:
+        raise LaunchError(
+            "token_bad_message_type",
+            "The launch message is of a kind this tool does not handle.",
+            admin_hint=f"message_type {message_type!r} is not one of {sorted(SUPPORTED_MESSAGE_TYPES)}.",
+        )
+    for validator in _VALIDATORS:
+        if validator.can_validate(claims):
+            try:
+                validator.validate(claims)
+            except LtiException as exc:
+                raise LaunchError(
+                    "token_missing_claim",
+                    "The launch message is missing information the tool needs.",
+                    admin_hint=f"The platform's {message_type} failed validation: {exc}.",
+                    detail=str(exc),
+                ) from exc
+    if not isinstance(claims.get(c.ROLES), list):
+        raise LaunchError("token_missing_claim", "The launch message has no roles.", detail="roles")
+
+
+def _nonce_consume(claims: dict[str, Any], expected: str, now: float) -> None:
+    nonce = claims.get("nonce")
+    if not isinstance(nonce, str) or not nonce:
+        raise LaunchError("token_missing_claim", "The launch message has no nonce.", detail="nonce")
+    if nonce != expected:
+        raise LaunchError(
+            "nonce_mismatch",
+            "The launch does not match the login that started it. Open the tool again from your course.",
+            admin_hint="The id_token's nonce differs from the one sent with the login request.",
+            status=401,
+        )
+    ttl = max(int(claims["exp"] - now) + settings.LTI["LEEWAY_SECONDS"], 1)
+    if not cache.add(f"{NONCE_PREFIX}{claims['iss']}:{nonce}", 1, ttl):
+        raise LaunchError(
+            "nonce_replayed",
+            "This launch was already used. Go back to your course and open the tool again.",
+            admin_hint="The id_token's nonce has been seen before: a replayed launch was refused.",
+            status=401,
+        )
+
+
+def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: float | None = None) -> ValidatedLaunch:
+    """Check every part of a launch; raises ``LaunchError`` naming the first check that fails."""
+    now = time.time() if now is None else now
+    if not id_token:
+        raise LaunchError(
+            "token_missing",
+            "The launch did not include its signed message.",
+            admin_hint="The platform posted to the launch URL without an id_token.",
+        )
+    token = tokens.parse(id_token, max_bytes=settings.LTI["MAX_ID_TOKEN_BYTES"])
+    registration = _registration(token.claims)
+    tokens.verify_signature(token, platform_keys.public_key(registration.key_set_url, token.header.get("kid")))
+    claims = token.claims
+    tokens.check_times(claims, now=now, leeway=settings.LTI["LEEWAY_SECONDS"])
+    login = oidc.state_consume(state=state, cookies=cookies)
+    if (login["iss"], login["client_id"]) != (registration.issuer, registration.client_id):
+        raise LaunchError(
+            "state_mismatch",
+            "The launch does not match the login that started it. Open the tool again from your course.",
+            admin_hint="The login was started for another platform registration.",
+        )
+    _nonce_consume(claims, login["nonce"], now)
+    deployment = _deployment(registration, claims)
+    _check_message(claims)
+    return ValidatedLaunch(claims=claims, registration=registration, deployment=deployment)

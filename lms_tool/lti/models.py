@@ -1,0 +1,179 @@
+"""Registrations, deployments, the tool's keys, and what launches tell us (contexts, users, roles)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from django.utils import timezone
+
+from lms_tool.core import crypto
+
+
+class Family(models.TextChoices):
+    CANVAS = "canvas", "Canvas"
+    MOODLE = "moodle", "Moodle"
+    OTHER = "other", "Other"
+
+
+class DeploymentPolicy(models.TextChoices):
+    # Canvas creates a deployment per course or sub-account install, so a known registration
+    # usually has to accept deployment ids it has not seen; a stricter school lists them.
+    ACCEPT_NEW = "accept", "Accept new deployments of this registration"
+    REFUSE_NEW = "refuse", "Only accept deployments listed here"
+
+
+class Registration(models.Model):
+    """A platform that registered the tool, keyed by (issuer, client_id)."""
+
+    name = models.CharField(max_length=200, blank=True)
+    issuer = models.CharField(max_length=255)
+    client_id = models.CharField(max_length=255)
+    auth_login_url = models.URLField(max_length=500, help_text="The platform's OIDC authorization endpoint.")
+    auth_token_url = models.URLField(max_length=500, help_text="The platform's OAuth2 token endpoint.")
+    key_set_url = models.URLField(max_length=500, help_text="The platform's public JWKS URL.")
+    auth_audience = models.CharField(max_length=500, blank=True, help_text="Token audience, if not the token URL.")
+    family = models.CharField(max_length=16, choices=Family.choices, default=Family.OTHER)
+    deployment_policy = models.CharField(
+        max_length=16, choices=DeploymentPolicy.choices, default=DeploymentPolicy.ACCEPT_NEW
+    )
+    is_active = models.BooleanField(default=True)
+    scopes = models.JSONField(default=list, blank=True, help_text="Service scopes the platform granted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "client_id"], name="uniq_registration_iss_client")]
+        ordering = ["issuer", "client_id"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.issuer} ({self.client_id})"
+
+    @property
+    def token_audience(self) -> str:
+        return self.auth_audience or self.auth_token_url
+
+
+class Deployment(models.Model):
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="deployments")
+    deployment_id = models.CharField(max_length=255)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["registration", "deployment_id"], name="uniq_deployment_per_registration")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deployment_id} @ {self.registration}"
+
+
+class ToolKeyQuerySet(models.QuerySet["ToolKey"]):
+    def published(self, now: datetime | None = None) -> ToolKeyQuerySet:
+        """Keys in the JWKS: the active one and retiring ones still inside their overlap window."""
+        now = now or timezone.now()
+        return self.filter(models.Q(retired_at__isnull=True) | models.Q(retired_at__gt=now))
+
+
+class ToolKey(models.Model):
+    """One of the tool's RSA key pairs; the private part is encrypted at rest."""
+
+    kid = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint of the public key.")
+    private_key_encrypted = models.TextField()
+    public_jwk = models.JSONField()
+    is_active = models.BooleanField(default=False, help_text="The key that signs; exactly one at a time.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="Leaves the JWKS at this time.")
+
+    objects = ToolKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.kid
+
+    def private_pem(self) -> bytes:
+        return crypto.decrypt(self.private_key_encrypted).encode()
+
+
+class Context(models.Model):
+    """A course (or group) in a platform."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="contexts")
+    deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="contexts")
+    context_id = models.CharField(max_length=255)
+    title = models.CharField(max_length=500, blank=True)
+    label = models.CharField(max_length=255, blank=True)
+    types = models.JSONField(default=list, blank=True)
+    nrps_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["registration", "context_id"], name="uniq_context")]
+
+    def __str__(self) -> str:
+        return self.title or self.context_id
+
+
+class ResourceLink(models.Model):
+    """A placement of the tool in a context (an activity)."""
+
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="resource_links")
+    resource_link_id = models.CharField(max_length=255)
+    title = models.CharField(max_length=500, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    lineitem_url = models.URLField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["context", "resource_link_id"], name="uniq_resource_link")]
+
+    def __str__(self) -> str:
+        return self.title or self.resource_link_id
+
+
+class LtiUser(models.Model):
+    """A person as one registration knows them: ``sub`` is only unique within it."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="users")
+    sub = models.CharField(max_length=255)
+    name = models.CharField(max_length=500, blank=True)
+    email = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["registration", "sub"], name="uniq_user_sub")]
+
+    def __str__(self) -> str:
+        return self.name or self.sub
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def active(self) -> MembershipQuerySet:
+        return self.filter(is_active=True)
+
+
+class Membership(models.Model):
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="memberships")
+    roles = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    last_launch_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["context", "user"], name="uniq_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.context}"

@@ -1,0 +1,151 @@
+"""OIDC login initiation (LTI 1.3 core §5.1.1, 1EdTech Security Framework §5.1.1).
+
+The platform sends the browser here with ``iss`` and ``login_hint``; we answer with a redirect to
+the platform's authorization endpoint carrying a fresh ``state`` and ``nonce``. Both are kept in
+the shared cache (not in process memory, not in a signed cookie) and bound to this browser by a
+random secret in a cookie whose hash is stored with the state, so a state lifted from one browser
+cannot be completed in another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlparse
+
+from django.conf import settings
+from django.core.cache import cache
+
+from . import selectors
+from .errors import LaunchError
+from .models import Registration
+
+STATE_PREFIX = "lti:state:"
+COOKIE_PREFIX = "lti1p3-state-"
+
+
+@dataclass(frozen=True)
+class LoginRedirect:
+    url: str
+    state: str
+    cookie_name: str
+    cookie_value: str
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def find_registration(*, issuer: str, client_id: str | None) -> Registration:
+    if not issuer:
+        raise LaunchError(
+            "login_missing_iss",
+            "The login request from your learning platform is incomplete.",
+            admin_hint="The OIDC login initiation request must carry 'iss'.",
+        )
+    registrations = selectors.registrations_for(issuer=issuer, client_id=client_id)
+    if not registrations:
+        raise LaunchError(
+            "unknown_registration",
+            "This learning platform is not registered with the tool.",
+            admin_hint=(
+                f"No active registration for issuer {issuer!r}"
+                + (f" and client_id {client_id!r}" if client_id else "")
+                + ". Add it with `manage.py lti_platform add` or in the admin."
+            ),
+            status=403,
+        )
+    if len(registrations) > 1:
+        raise LaunchError(
+            "ambiguous_registration",
+            "The tool cannot tell which registration of your platform this login is for.",
+            admin_hint=f"Issuer {issuer!r} has several registrations; the platform must send 'client_id' with the login.",
+        )
+    return registrations[0]
+
+
+def _check_target(target_link_uri: str, tool_host: str) -> None:
+    # An attacker-supplied target must not turn the login into an open redirect.
+    parsed = urlparse(target_link_uri)
+    if parsed.scheme not in {"http", "https"} or parsed.netloc != tool_host:
+        raise LaunchError(
+            "login_bad_target",
+            "The login request points somewhere other than this tool.",
+            admin_hint=f"target_link_uri {target_link_uri!r} is not on this tool's host {tool_host!r}.",
+        )
+
+
+def login_start(*, params: dict[str, Any], launch_url: str, tool_host: str) -> LoginRedirect:
+    """Validate a login initiation and build the redirect to the platform's auth endpoint."""
+    registration = find_registration(issuer=params.get("iss", ""), client_id=params.get("client_id") or None)
+    login_hint = params.get("login_hint")
+    if not login_hint:
+        raise LaunchError(
+            "login_missing_hint",
+            "The login request from your learning platform is incomplete.",
+            admin_hint="The OIDC login initiation request must carry 'login_hint'.",
+        )
+    target = params.get("target_link_uri") or launch_url
+    _check_target(target, tool_host)
+
+    state = "state-" + secrets.token_urlsafe(24)
+    nonce = secrets.token_urlsafe(24)
+    binding = secrets.token_urlsafe(24)
+    cache.set(
+        STATE_PREFIX + state,
+        {
+            "nonce": nonce,
+            "iss": registration.issuer,
+            "client_id": registration.client_id,
+            "binding": _hash(binding),
+            "target_link_uri": target,
+        },
+        settings.LTI["STATE_TTL_SECONDS"],
+    )
+    query = {
+        "scope": "openid",
+        "response_type": "id_token",
+        "response_mode": "form_post",
+        "prompt": "none",
+        "client_id": registration.client_id,
+        "redirect_uri": launch_url,
+        "state": state,
+        "nonce": nonce,
+        "login_hint": login_hint,
+    }
+    if params.get("lti_message_hint"):
+        query["lti_message_hint"] = params["lti_message_hint"]
+    sep = "&" if urlparse(registration.auth_login_url).query else "?"
+    return LoginRedirect(registration.auth_login_url + sep + urlencode(query), state, COOKIE_PREFIX + state, binding)
+
+
+def state_consume(*, state: str, cookies: dict[str, str]) -> dict[str, Any]:
+    """Take the login's state (single use) and check it belongs to this browser."""
+    if not state:
+        raise LaunchError(
+            "state_missing",
+            "The launch is missing its login state. Go back to your course and open the tool again.",
+            admin_hint="The platform did not return 'state' with the id_token.",
+        )
+    key = STATE_PREFIX + state
+    stored = cache.get(key)
+    # delete() reports whether the key was there: of two racing requests only one wins.
+    if stored is None or not cache.delete(key):
+        raise LaunchError(
+            "state_unknown",
+            "This launch has expired or was already used. Go back to your course and open the tool again.",
+            admin_hint="The state is unknown: it expired, was used before, or the login went to another tool server "
+            "that does not share this cache (set REDIS_URL for all processes).",
+        )
+    cookie = cookies.get(COOKIE_PREFIX + state)
+    if cookie is None or not secrets.compare_digest(_hash(cookie), stored["binding"]):
+        raise LaunchError(
+            "state_mismatch",
+            "Your browser did not keep this tool's login cookie, so the launch cannot be completed here. "
+            "Try opening the tool in a new window.",
+            admin_hint="The state cookie was missing or did not match: third-party cookies may be blocked in the "
+            "platform's iframe, or the launch was replayed from another browser.",
+        )
+    return dict(stored)

@@ -1,0 +1,129 @@
+"""Platforms' public keys: fetched from their JWKS URL, shared through the cache, refetched on a new kid.
+
+Fixes PLATFORMS.md defects 3 and 4: pylti1p3 fetches the JWKS on every launch unless told to
+cache, and with caching on it never refetches, so a platform key rotation breaks launches until
+the cache expires. Here the JWKS lives in the shared cache (one fetch for all processes), the
+parsed key objects are remembered per process, and an unknown ``kid`` triggers one refetch,
+at most once per ``REFETCH_INTERVAL`` per URL so a stream of forged kids cannot hammer a platform.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+import time
+from typing import Any
+
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.core.cache import cache
+
+from lms_tool.core import http
+
+from .errors import LaunchError
+
+logger = logging.getLogger(__name__)
+
+REFETCH_INTERVAL = 10
+_memo: dict[tuple[str, str], tuple[rsa.RSAPublicKey, float]] = {}
+_memo_lock = threading.Lock()
+# Counts HTTP fetches, so the benchmark can show steady-state launches fetch nothing.
+fetch_count = 0
+
+
+def _cache_key(url: str) -> str:
+    return "lti:jwks:" + hashlib.sha256(url.encode()).hexdigest()
+
+
+def _int(value: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
+
+
+def _load(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
+    return rsa.RSAPublicNumbers(_int(jwk["e"]), _int(jwk["n"])).public_key()
+
+
+def _unavailable(url: str, why: str) -> LaunchError:
+    return LaunchError(
+        "platform_jwks_unavailable",
+        "The tool could not check the launch because your learning platform's keys could not be read.",
+        admin_hint=f"The platform's JWKS URL {url} {why}. Check the registration's JWKS URL and the platform's status.",
+        detail=why,
+        status=502,
+    )
+
+
+def fetch(url: str) -> dict[str, Any]:
+    """GET the JWKS and store it in the shared cache."""
+    global fetch_count
+    fetch_count += 1
+    try:
+        response = http.get(url, headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise _unavailable(url, f"could not be reached ({exc.__class__.__name__})") from exc
+    if response.status_code != 200:
+        raise _unavailable(url, f"answered HTTP {response.status_code}")
+    try:
+        jwks = response.json()
+    except ValueError as exc:
+        raise _unavailable(url, "did not answer JSON") from exc
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise _unavailable(url, "answered JSON without a 'keys' list")
+    cache.set(_cache_key(url), jwks, settings.LTI["JWKS_CACHE_SECONDS"])
+    return jwks
+
+
+def _find(jwks: dict[str, Any], kid: str, url: str) -> rsa.RSAPublicKey | None:
+    for jwk in jwks.get("keys", []):
+        if isinstance(jwk, dict) and jwk.get("kid") == kid and jwk.get("kty") == "RSA":
+            try:
+                key = _load(jwk)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _unavailable(url, f"has a malformed key {kid!r}") from exc
+            with _memo_lock:
+                _memo[(url, kid)] = (key, time.monotonic() + settings.LTI["JWKS_CACHE_SECONDS"])
+            return key
+    return None
+
+
+def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
+    """The platform key ``kid`` from the JWKS at ``url``."""
+    if not kid or not isinstance(kid, str):
+        raise LaunchError(
+            "token_no_kid",
+            "The launch message does not say which key signed it.",
+            admin_hint="The platform must put a 'kid' in the id_token header.",
+            status=401,
+        )
+    memo = _memo.get((url, kid))
+    if memo is not None and memo[1] > time.monotonic():
+        return memo[0]
+    jwks = cache.get(_cache_key(url))
+    if jwks is not None:
+        key = _find(jwks, kid, url)
+        if key is not None:
+            return key
+    # Unknown kid (or nothing cached): fetch once, unless another request just did.
+    if jwks is None or cache.add(_cache_key(url) + ":refetch", 1, REFETCH_INTERVAL):
+        logger.info("fetching platform JWKS %s for kid %s", url, kid)
+        key = _find(fetch(url), kid, url)
+    else:
+        # Another request refetched moments ago: its answer is in the cache.
+        key = _find(cache.get(_cache_key(url)) or {}, kid, url)
+    if key is not None:
+        return key
+    raise LaunchError(
+        "token_unknown_kid",
+        "The launch message is signed with a key your learning platform does not publish.",
+        admin_hint=f"No key with kid {kid!r} is in the platform's JWKS at {url}, even after refetching it.",
+        status=401,
+    )
+
+
+def forget() -> None:
+    """Drop this process's parsed keys (tests, admin actions)."""
+    with _memo_lock:
+        _memo.clear()

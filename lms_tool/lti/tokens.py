@@ -1,0 +1,113 @@
+"""Fast, strict JWT handling for id_tokens: parse, verify RS256 with a loaded key, check claims.
+
+PyJWT spends most of a launch's validation time on its per-character base64url checks and
+generic option handling (PLATFORMS.md). This module does only what an LTI id_token needs, with
+the same strictness: three base64url parts, JSON objects, an RSA algorithm from our allow-list
+(so ``none`` and HMAC can never be chosen by the token), and the signature verified by
+cryptography against a public key object loaded once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .errors import LaunchError
+
+ALGORITHMS = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "RS512": hashes.SHA512}
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class UnverifiedToken:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _b64decode(part: str) -> bytes:
+    if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
+    """Split and decode a compact JWS without trusting it yet."""
+    if len(token) > max_bytes:
+        raise LaunchError(
+            "token_too_large",
+            "The launch message from your learning platform is too large to be accepted.",
+            admin_hint=f"The id_token is {len(token)} bytes; the limit is {max_bytes} (LTI_MAX_ID_TOKEN_BYTES).",
+            status=413,
+        )
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise LaunchError("token_malformed", "The launch message is not a valid signed token.", detail="not three parts")
+    try:
+        header = json.loads(_b64decode(parts[0]))
+        claims = json.loads(_b64decode(parts[1]))
+        signature = _b64decode(parts[2])
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise LaunchError(
+            "token_malformed", "The launch message is not a valid signed token.", detail=f"undecodable: {exc}"
+        ) from exc
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise LaunchError("token_malformed", "The launch message is not a valid signed token.", detail="not JSON objects")
+    alg = header.get("alg")
+    if alg not in ALGORITHMS:
+        raise LaunchError(
+            "token_bad_algorithm",
+            "The launch message is signed with an algorithm this tool does not accept.",
+            admin_hint="LTI 1.3 requires RS256 signatures from the platform.",
+            detail=f"alg={alg!r}",
+            status=401,
+        )
+    return UnverifiedToken(header, claims, f"{parts[0]}.{parts[1]}".encode(), signature)
+
+
+def verify_signature(token: UnverifiedToken, key: rsa.RSAPublicKey) -> None:
+    hash_cls = ALGORITHMS[token.header["alg"]]
+    try:
+        key.verify(token.signature, token.signing_input, padding.PKCS1v15(), hash_cls())
+    except InvalidSignature as exc:
+        raise LaunchError(
+            "token_bad_signature",
+            "The launch message's signature is not valid.",
+            admin_hint="The platform's signing key does not match its published JWKS; check the registration's JWKS URL.",
+            status=401,
+        ) from exc
+
+
+def check_times(claims: dict[str, Any], *, now: float, leeway: int) -> None:
+    exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+        raise LaunchError("token_missing_claim", "The launch message has no expiry time.", detail="exp missing")
+    if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+        raise LaunchError("token_missing_claim", "The launch message has no issue time.", detail="iat missing")
+    if exp < now - leeway:
+        raise LaunchError(
+            "token_expired",
+            "The launch message has expired. Go back to your course and open the tool again.",
+            admin_hint="If this keeps happening, check that the platform's and the tool's clocks are right.",
+            detail=f"exp={exp} now={now:.0f}",
+            status=401,
+        )
+    if iat > now + leeway:
+        raise LaunchError(
+            "token_issued_in_future",
+            "The launch message claims to be issued in the future.",
+            admin_hint="The platform's clock is ahead of the tool's; check both servers' time synchronisation.",
+            detail=f"iat={iat} now={now:.0f}",
+            status=401,
+        )
+    if isinstance(nbf, (int, float)) and nbf > now + leeway:
+        raise LaunchError("token_not_yet_valid", "The launch message is not valid yet.", detail=f"nbf={nbf}", status=401)

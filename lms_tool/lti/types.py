@@ -1,0 +1,94 @@
+"""The validated launch as the tool's pages see it: ``request.lti_launch``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import claims as c
+from . import roles as r
+
+
+@dataclass
+class LtiLaunch:
+    launch_id: str
+    claims: dict[str, Any]
+    registration_id: int
+    deployment_pk: int
+    user_pk: int
+    context_pk: int | None = None
+    resource_link_pk: int | None = None
+    membership_pk: int | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def message_type(self) -> str:
+        return str(self.claims.get(c.MESSAGE_TYPE, ""))
+
+    @property
+    def roles(self) -> list[str]:
+        return list(self.claims.get(c.ROLES) or [])
+
+    @property
+    def role_names(self) -> set[str]:
+        return r.short_names(self.roles)
+
+    @property
+    def is_staff(self) -> bool:
+        return r.is_staff(self.roles)
+
+    @property
+    def is_learner(self) -> bool:
+        return r.is_learner(self.roles)
+
+    @property
+    def sub(self) -> str:
+        return str(self.claims.get("sub", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.claims.get("name") or self.claims.get("given_name") or "")
+
+    @property
+    def context_claim(self) -> dict[str, Any]:
+        return dict(self.claims.get(c.CONTEXT) or {})
+
+    @property
+    def resource_link_claim(self) -> dict[str, Any]:
+        return dict(self.claims.get(c.RESOURCE_LINK) or {})
+
+    @property
+    def custom(self) -> dict[str, Any]:
+        return dict(self.claims.get(c.CUSTOM) or {})
+
+    @property
+    def ags(self) -> dict[str, Any]:
+        return dict(self.claims.get(c.AGS_ENDPOINT) or {})
+
+    @property
+    def nrps(self) -> dict[str, Any]:
+        return dict(self.claims.get(c.NRPS) or {})
+
+    @property
+    def deep_linking_settings(self) -> dict[str, Any]:
+        return dict(self.claims.get(c.DL_SETTINGS) or {})
+
+    @property
+    def for_user(self) -> dict[str, Any]:
+        return dict(self.claims.get(c.FOR_USER) or {})
+
+    @property
+    def return_url(self) -> str:
+        return str((self.claims.get(c.LAUNCH_PRESENTATION) or {}).get("return_url") or "")
+
+    def to_cache(self) -> dict[str, Any]:
+        return {
+            "launch_id": self.launch_id,
+            "claims": self.claims,
+            "registration_id": self.registration_id,
+            "deployment_pk": self.deployment_pk,
+            "user_pk": self.user_pk,
+            "context_pk": self.context_pk,
+            "resource_link_pk": self.resource_link_pk,
+            "membership_pk": self.membership_pk,
+        }

@@ -1,0 +1,225 @@
+"""Settings for the LTI tool, read from the environment (12-factor).
+
+The embedded default (no variables set) needs no services: SQLite under ``var/``, Django's
+database cache and a Celery broker on the filesystem. Production sets ``DATABASE_URL``,
+``REDIS_URL``, ``SECRET_KEY`` and friends; nothing else differs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def env(name: str, default: str = "") -> str:
+    """A string setting; ``NAME_FILE`` (a Docker secret) wins over ``NAME``."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = env(name, "")
+    if value == "":
+        return default
+    return value.lower() in {"1", "true", "yes", "on"}
+
+
+def envint(name: str, default: int) -> int:
+    value = env(name, "")
+    return int(value) if value else default
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` as a Django database."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parsed.path[1:]) or ":memory:"}
+    if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
+        raise ValueError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres:// or sqlite:///)")
+    options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parsed.path[1:]),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": parsed.hostname or "",
+        "PORT": str(parsed.port or ""),
+        "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
+        "OPTIONS": options,
+    }
+
+
+DEBUG = envbool("DEBUG", False)
+SECRET_KEY = env("SECRET_KEY", "")
+if not SECRET_KEY:
+    # The embedded default keeps a generated secret under var/ so restarts keep sessions and
+    # the encrypted private keys readable. Production must set SECRET_KEY (see docs/production.md).
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    secret_file = VAR_DIR / "secret_key"
+    if not secret_file.exists():
+        import secrets
+
+        secret_file.write_text(secrets.token_urlsafe(50))
+        secret_file.chmod(0o600)
+    SECRET_KEY = secret_file.read_text().strip()
+
+# Keys that encrypt private keys and PII at rest (Fernet). The first encrypts; all decrypt, so a
+# rotation adds a new first key and `manage.py lti_keys reencrypt` rewrites old ciphertexts.
+# Defaults to a key derived from SECRET_KEY.
+FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS")
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+# The public base URL of the tool, used in the URLs it gives to platforms (login, launch, JWKS).
+TOOL_BASE_URL = env("TOOL_BASE_URL", "").rstrip("/")
+TOOL_TITLE = env("TOOL_TITLE", "AI Quizzes & Flashcards")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "lms_tool.core",
+    "lms_tool.lti",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "lms_tool.lti.middleware.LtiLaunchMiddleware",
+]
+
+ROOT_URLCONF = "lti_config.urls"
+WSGI_APPLICATION = "lti_config.wsgi.application"
+ASGI_APPLICATION = "lti_config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+DATABASES = {"default": database_from_url(env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "lms"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "lms_cache",
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "lms"),
+        }
+    }
+
+# Celery: Redis in production; kombu's filesystem transport in the embedded default, so tasks
+# are asynchronous with no server to install.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith("filesystem"):
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_COOKIE_HTTPONLY = True
+# Platforms embed the tool in a cross-site iframe: cookies it needs there must be SameSite=None
+# and therefore Secure. Plain-HTTP development on 127.0.0.1 keeps Lax.
+COOKIES_SECURE = envbool("COOKIES_SECURE", not DEBUG and bool(TOOL_BASE_URL.startswith("https")))
+SESSION_COOKIE_SECURE = COOKIES_SECURE
+CSRF_COOKIE_SECURE = COOKIES_SECURE
+SESSION_COOKIE_SAMESITE = "None" if COOKIES_SECURE else "Lax"
+CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
+X_FRAME_OPTIONS = "SAMEORIGIN"  # LTI pages opt out per view; the admin stays unframeable.
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at start-up when it is missing
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# LTI behaviour -------------------------------------------------------------------------------
+LTI = {
+    # Largest id_token accepted, in bytes; a larger one is refused before any parsing.
+    "MAX_ID_TOKEN_BYTES": envint("LTI_MAX_ID_TOKEN_BYTES", 64 * 1024),
+    # Clock skew tolerated on exp / iat / nbf, in seconds.
+    "LEEWAY_SECONDS": envint("LTI_LEEWAY_SECONDS", 60),
+    # How long a login's state/nonce stays valid before the launch must arrive.
+    "STATE_TTL_SECONDS": envint("LTI_STATE_TTL_SECONDS", 600),
+    # How long a validated launch stays usable by the tool's pages.
+    "LAUNCH_TTL_SECONDS": envint("LTI_LAUNCH_TTL_SECONDS", 8 * 3600),
+    # How long a platform JWKS is cached.
+    "JWKS_CACHE_SECONDS": envint("LTI_JWKS_CACHE_SECONDS", 24 * 3600),
+    # After a rotation the retiring key stays in our JWKS this long.
+    "KEY_OVERLAP_SECONDS": envint("LTI_KEY_OVERLAP_SECONDS", 7 * 24 * 3600),
+}
+
+# Outbound HTTP (lms_tool/core/http.py).
+HTTP_TIMEOUT_SECONDS = float(env("HTTP_TIMEOUT_SECONDS", "10"))
+HTTP_USER_AGENT = env("HTTP_USER_AGENT", "lms-tool/0.1 (+https://github.com/lms-tool)")
+# Private and loopback addresses are refused for user-supplied URLs unless listed here.
+HTTP_ALLOWED_PRIVATE_HOSTS = envlist("HTTP_ALLOWED_PRIVATE_HOSTS")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,84 @@
+"""A launch from an independent platform lands each person where they belong."""
+
+from __future__ import annotations
+
+from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, ResourceLink
+from lms_tool.sandbox.platform import LaunchSpec
+
+from ..conftest import registration_of
+from .flow import launch
+
+
+def test_it_lands_a_student_on_the_activity(platform, course, student):
+    response = launch(platform, LaunchSpec(student, course, resource_link_title="Week 1 quiz"))
+
+    assert response.status_code == 200, response.text
+    assert "/lti/activity/" in response.url
+    assert 'data-view="learner"' in response.text
+    assert "Week 1 quiz" in response.text
+
+
+def test_it_lands_an_instructor_in_the_staff_view(platform, course, instructor):
+    response = launch(platform, LaunchSpec(instructor, course))
+
+    assert response.status_code == 200, response.text
+    assert 'data-view="instructor"' in response.text
+
+
+def test_it_records_context_user_membership_and_link(platform, course, student):
+    launch(platform, LaunchSpec(student, course, resource_link_id="rl-42", custom={"quiz": "7"}))
+
+    registration = registration_of(platform)
+    user = LtiUser.objects.get(registration=registration, sub="student-1")
+    assert user.name == "Sam Student"
+    context = Context.objects.get(registration=registration, context_id="course-101")
+    assert context.title == "Biology 101"
+    assert context.nrps_url.endswith("/courses/course-101/memberships")
+    membership = Membership.objects.get(context=context, user=user)
+    assert membership.is_active and membership.last_launch_at is not None
+    assert membership.roles == student.roles
+    link = ResourceLink.objects.get(context=context, resource_link_id="rl-42")
+    assert link.custom == {"quiz": "7"}
+
+
+def test_it_detects_the_platform_family_from_the_launch(platform, course, student):
+    launch(platform, LaunchSpec(student, course))
+
+    assert registration_of(platform).family == platform.family
+
+
+def test_it_sends_deep_linking_to_the_picker(platform, course, instructor):
+    response = launch(platform, LaunchSpec(instructor, course, message_type="LtiDeepLinkingRequest"))
+
+    assert response.status_code == 200, response.text
+    assert 'data-view="deep-link"' in response.text
+
+
+def test_it_refuses_deep_linking_for_a_learner(platform, course, student):
+    response = launch(platform, LaunchSpec(student, course, message_type="LtiDeepLinkingRequest"))
+
+    assert response.status_code == 403
+    assert "not available with your role" in response.text
+
+
+def test_it_sends_submission_review_to_the_grader_view(canvas, course, instructor, student):
+    lineitem = f"{canvas.base_url}/courses/course-101/lineitems/1"
+    spec = LaunchSpec(
+        instructor, course, message_type="LtiSubmissionReviewRequest", for_user=student, lineitem_url=lineitem
+    )
+
+    response = launch(canvas, spec)
+
+    assert response.status_code == 200, response.text
+    assert 'data-view="submission-review"' in response.text
+    assert "Sam Student" in response.text
+
+
+def test_a_new_deployment_is_accepted_by_default(canvas, platform_server, student):
+    course = canvas.add_course("course-202", deployment_id="deployment-new")
+    canvas.enrol(course, student)
+
+    response = launch(canvas, LaunchSpec(student, course))
+
+    assert response.status_code == 200, response.text
+    assert Deployment.objects.filter(deployment_id="deployment-new").exists()
