@@ -92,8 +92,18 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
     "lms_tool.core",
     "lms_tool.lti",
+    "lms_tool.ai",
+    "lms_tool.privacy",
+    "lms_tool.grading",
+    "lms_tool.roster",
+    "lms_tool.quizzes",
+    "lms_tool.flashcards",
+    "lms_tool.webhooks",
+    "lms_tool.api",
 ]
 
 MIDDLEWARE = [

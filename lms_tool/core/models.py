@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db import models
@@ -37,3 +38,24 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("audit events are append-only")
         super().save(*args, **kwargs)
+
+
+class DomainEvent(models.Model):
+    """Something that happened in the domain (enrollment added, score posted...), with a stable id.
+
+    Receivers de-duplicate on ``event_id``; the integration API lists these with ``updated_since``.
+    """
+
+    event_id = models.UUIDField(unique=True, editable=False, default=uuid.uuid4)
+    type = models.CharField(max_length=64, db_index=True)
+    subject_type = models.CharField(max_length=64)
+    subject_id = models.CharField(max_length=255)
+    context_pk = models.BigIntegerField(null=True, blank=True, db_index=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.subject_type}:{self.subject_id}"

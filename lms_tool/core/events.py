@@ -1,0 +1,27 @@
+"""Domain events: written once in the transaction that causes them, published later (webhooks, API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from .models import DomainEvent
+
+
+def event_record(*, type: str, subject_type: str, subject_id: Any, data: dict[str, Any], context_pk: int | None = None) -> DomainEvent:  # noqa: A002
+    """Record a domain event (e.g. ``enrollment.added``); subscribers are notified after commit."""
+    event = DomainEvent.objects.create(
+        type=type, subject_type=subject_type, subject_id=str(subject_id), data=data, context_pk=context_pk
+    )
+    transaction.on_commit(lambda: _publish(event.pk))
+    return event
+
+
+def _publish(event_pk: int) -> None:
+    # The webhooks app registers its dispatcher here; without it events wait in the table.
+    for hook in PUBLISHERS:
+        hook(event_pk)
+
+
+PUBLISHERS: list[Any] = []

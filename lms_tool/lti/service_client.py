@@ -1,0 +1,186 @@
+"""Calls to a platform's LTI Advantage services (AGS, NRPS) with OAuth2 client-credentials tokens.
+
+Fixes PLATFORMS.md defect 6: pylti1p3 asks for a new access token on every service object and
+ignores ``expires_in`` (numbas-lti-provider was rate-limited by Canvas for it). Here a token is
+cached in the shared cache per (issuer, client_id, token URL, scopes) until shortly before it
+expires; a 401 drops it and retries once with a fresh one. The client assertion is signed with
+the tool's key loaded once per process (defect 5). Every call goes through ``core.http`` (timeouts,
+User-Agent, which Canvas requires).
+
+Failures are sorted for the caller (1EdTech Security Framework §4.1, RFC 6749 §5.2):
+``ServiceUnavailable`` may succeed later (network errors, timeouts, 5xx, 429 with ``Retry-After``);
+``ServiceRefused`` will not change by retrying (other 4xx), and carries the platform's answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import secrets
+import time
+from collections.abc import Iterable
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from django.core.cache import cache
+
+from lms_tool.core import http
+
+from . import keys
+from .models import Registration
+
+logger = logging.getLogger(__name__)
+
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+TOKEN_SAFETY_MARGIN = 60  # seconds before expiry that a cached token is given up
+# Counts token requests, so the benchmark can show one token serves many calls.
+token_requests = 0
+
+
+class ServiceError(Exception):
+    def __init__(self, message: str, *, status: int | None = None, body: str = "", retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.body = body[:2000]
+        self.retry_after = retry_after
+
+
+class ServiceUnavailable(ServiceError):
+    """Worth retrying later: the network, a timeout, a 5xx, or 429."""
+
+
+class ServiceRefused(ServiceError):
+    """Will not succeed by retrying: the platform refused the request (4xx)."""
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError):
+            return None
+
+
+def backoff(attempt: int, *, retry_after: float | None = None, base: float = 2.0, cap: float = 600.0) -> float:
+    """Seconds to wait before retry ``attempt`` (1-based): exponential with full jitter, never
+    sooner than the platform's ``Retry-After``."""
+    delay = random.uniform(0, min(cap, base * 2 ** (attempt - 1)))
+    return max(delay, retry_after or 0.0)
+
+
+def _token_cache_key(registration: Registration, scopes: tuple[str, ...]) -> str:
+    # Issuer alone is not enough: every cloud Canvas school shares https://canvas.instructure.com.
+    raw = "\n".join([registration.issuer, registration.client_id, registration.auth_token_url, *scopes])
+    return "lti:token:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _classify(response: requests.Response, what: str) -> None:
+    if response.status_code < 400:
+        return
+    message = f"{what} answered HTTP {response.status_code}"
+    if response.status_code == 429 or response.status_code >= 500:
+        raise ServiceUnavailable(
+            message, status=response.status_code, body=response.text, retry_after=_retry_after(response)
+        )
+    raise ServiceRefused(message, status=response.status_code, body=response.text)
+
+
+def client_assertion(registration: Registration) -> str:
+    now = int(time.time())
+    return keys.sign(
+        {
+            "iss": registration.client_id,
+            "sub": registration.client_id,
+            "aud": registration.token_audience,
+            "iat": now,
+            "exp": now + 300,
+            "jti": secrets.token_urlsafe(16),
+        }
+    )
+
+
+def access_token(registration: Registration, scopes: Iterable[str], *, fresh: bool = False) -> str:
+    """A bearer token for ``scopes``, from the shared cache unless it is missing or ``fresh``."""
+    global token_requests
+    scope_key = tuple(sorted(set(scopes)))
+    cache_key = _token_cache_key(registration, scope_key)
+    if not fresh:
+        token = cache.get(cache_key)
+        if token:
+            return str(token)
+    token_requests += 1
+    data = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": client_assertion(registration),
+        "scope": " ".join(scope_key),
+    }
+    try:
+        response = http.post(registration.auth_token_url, data=data, headers={"Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise ServiceUnavailable(f"token endpoint unreachable: {exc.__class__.__name__}") from exc
+    _classify(response, "the token endpoint")
+    try:
+        answer = response.json()
+        token = str(answer["access_token"])
+        expires_in = int(answer.get("expires_in", 3600))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ServiceRefused("the token endpoint answered without an access_token", body=response.text) from exc
+    ttl = expires_in - TOKEN_SAFETY_MARGIN if expires_in > 2 * TOKEN_SAFETY_MARGIN else expires_in // 2
+    if ttl > 0:
+        cache.set(cache_key, token, ttl)
+    return token
+
+
+def call(
+    registration: Registration,
+    method: str,
+    url: str,
+    *,
+    scopes: Iterable[str],
+    accept: str | None = None,
+    json: Any = None,
+    content_type: str | None = None,
+    params: dict[str, str] | None = None,
+) -> requests.Response:
+    """One authorised service call; refreshes the token once on 401. Raises ``ServiceError``."""
+    scopes = tuple(scopes)
+    headers = {"Accept": accept} if accept else {}
+    if content_type:
+        headers["Content-Type"] = content_type
+    body = None
+    if json is not None:
+        import json as jsonlib
+
+        body = jsonlib.dumps(json).encode()
+        headers.setdefault("Content-Type", "application/json")
+    for attempt in (1, 2):
+        token = access_token(registration, scopes, fresh=attempt == 2)
+        try:
+            response = http.request(
+                method, url, params=params, data=body, headers={**headers, "Authorization": f"Bearer {token}"}
+            )
+        except requests.RequestException as exc:
+            raise ServiceUnavailable(f"{method} {url} failed: {exc.__class__.__name__}") from exc
+        if response.status_code != 401 or attempt == 2:
+            break
+        logger.info("%s %s answered 401; retrying once with a fresh token", method, url)
+    _classify(response, f"{method} {url}")
+    return response
+
+
+def next_link(response: requests.Response, rel: str = "next") -> str | None:
+    """The URL of a ``Link`` header relation, exactly as sent (pylti1p3 lowercases it: PR #139)."""
+    link = response.links.get(rel)
+    return link.get("url") if link else None

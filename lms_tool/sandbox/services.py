@@ -1,0 +1,1 @@
+"""The platform's LTI Advantage services (AGS, NRPS, deep-linking return), routes registered on import."""
