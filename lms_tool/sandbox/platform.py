@@ -160,6 +160,8 @@ class Platform:
         # Fault switches read by the HTTP layer: e.g. {"jwks": "down"|"500"|"garbage"|"no-keys"}.
         self.faults: dict[str, Any] = {}
         self.requests_seen: list[tuple[str, str]] = []
+        # State of the service modules (gradebook, roster...), one entry each, keyed by module.
+        self.extensions: dict[str, Any] = {}
 
     # Endpoints ---------------------------------------------------------------------------------
     @property

@@ -1,1 +1,0 @@
-"""The platform's LTI Advantage services (AGS, NRPS, deep-linking return), routes registered on import."""

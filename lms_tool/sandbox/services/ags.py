@@ -1,0 +1,1 @@
+"""Sandbox platform: ags endpoints (routes registered with server.route)."""

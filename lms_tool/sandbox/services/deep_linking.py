@@ -1,0 +1,1 @@
+"""Sandbox platform: deep_linking endpoints (routes registered with server.route)."""

@@ -1,0 +1,1 @@
+"""Sandbox platform: nrps endpoints (routes registered with server.route)."""
