@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -28,10 +29,9 @@ def _fresh_state() -> Iterator[None]:
     keys._active = None
     keys._private_keys.clear()
     yield
-    try:
+    # The database cache table may be gone with a rolled-back test database.
+    with contextlib.suppress(Exception):
         cache.clear()
-    except Exception:  # the database cache table may be gone with a rolled-back test database
-        pass
 
 
 @pytest.fixture

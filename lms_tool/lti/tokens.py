@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .errors import LaunchError
 
-ALGORITHMS = {"RS256": hashes.SHA256, "RS384": hashes.SHA384, "RS512": hashes.SHA512}
+ALGORITHMS: dict[str, hashes.HashAlgorithm] = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -75,9 +75,8 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
 
 
 def verify_signature(token: UnverifiedToken, key: rsa.RSAPublicKey) -> None:
-    hash_cls = ALGORITHMS[token.header["alg"]]
     try:
-        key.verify(token.signature, token.signing_input, padding.PKCS1v15(), hash_cls())
+        key.verify(token.signature, token.signing_input, padding.PKCS1v15(), ALGORITHMS[token.header["alg"]])
     except InvalidSignature as exc:
         raise LaunchError(
             "token_bad_signature",

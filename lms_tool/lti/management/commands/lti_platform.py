@@ -60,7 +60,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'Created' if created else 'Updated'} registration {registration.pk}: {registration}")
 
     def _list(self, **o: Any) -> None:
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "id": r.pk,
                 "issuer": r.issuer,
