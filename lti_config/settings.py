@@ -222,8 +222,14 @@ LTI = {
 # Outbound HTTP (lms_tool/core/http.py).
 HTTP_TIMEOUT_SECONDS = float(env("HTTP_TIMEOUT_SECONDS", "10"))
 HTTP_USER_AGENT = env("HTTP_USER_AGENT", "lms-tool/0.1 (+https://github.com/lms-tool)")
+# Plain-HTTP platform URLs (dynamic registration's OpenID configuration, registration endpoint) are
+# refused unless this is on: for development and tests only. It also lets loopback hosts through
+# the private-address block below, so a sandbox platform on 127.0.0.1 can be registered.
+LTI_DEV_ALLOW_HTTP = envbool("LTI_DEV_ALLOW_HTTP", DEBUG)
 # Private and loopback addresses are refused for user-supplied URLs unless listed here.
-HTTP_ALLOWED_PRIVATE_HOSTS = envlist("HTTP_ALLOWED_PRIVATE_HOSTS")
+HTTP_ALLOWED_PRIVATE_HOSTS = envlist(
+    "HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP else ""
+)
 
 LOGGING = {
     "version": 1,
