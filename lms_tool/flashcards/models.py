@@ -1,0 +1,259 @@
+"""Decks, cards, each learner's FSRS memory state per card, and the append-only review log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from lms_tool.lti.models import Context, LtiUser, ResourceLink
+
+
+def _default_learning_steps() -> list[int]:
+    return [60, 600]  # seconds: fsrs's defaults (1 min, 10 min)
+
+
+def _default_relearning_steps() -> list[int]:
+    return [600]
+
+
+class DeckQuerySet(models.QuerySet["Deck"]):
+    def published(self) -> DeckQuerySet:
+        return self.filter(status=Deck.Status.PUBLISHED)
+
+
+class Deck(models.Model):
+    """A set of cards in one course, with the scheduling settings its learners review under."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="flashcard_decks")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    desired_retention = models.FloatField(
+        default=0.9,
+        validators=[MinValueValidator(0.7), MaxValueValidator(0.99)],
+        help_text="Probability of recall the schedule aims for when a card falls due (0.70-0.99).",
+    )
+    maximum_interval = models.PositiveIntegerField(
+        default=36500, validators=[MinValueValidator(1), MaxValueValidator(36500)], help_text="In days."
+    )
+    learning_steps = models.JSONField(default=_default_learning_steps, help_text="Seconds between learning steps.")
+    relearning_steps = models.JSONField(default=_default_relearning_steps, help_text="Seconds, after a lapse.")
+    new_cards_per_day = models.PositiveIntegerField(default=20, validators=[MaxValueValidator(9999)])
+    enable_fuzzing = models.BooleanField(default=True, help_text="Spread review intervals by a few days.")
+    created_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeckQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def learning_deltas(self) -> tuple[timedelta, ...]:
+        return tuple(timedelta(seconds=int(s)) for s in self.learning_steps)
+
+    def relearning_deltas(self) -> tuple[timedelta, ...]:
+        return tuple(timedelta(seconds=int(s)) for s in self.relearning_steps)
+
+
+class CardQuerySet(models.QuerySet["Card"]):
+    def approved(self) -> CardQuerySet:
+        return self.filter(status=Card.Status.APPROVED)
+
+
+class Card(models.Model):
+    """One card: Markdown front and back, or a cloze text (``{{c1::answer}}``) on the front."""
+
+    class Kind(models.TextChoices):
+        BASIC = "basic", "Front and back"
+        CLOZE = "cloze", "Cloze deletion"
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed (needs approval)"
+        APPROVED = "approved", "Approved"
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "Written by staff"
+        AI = "ai", "Generated"
+        IMPORT = "import", "Imported"
+
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="cards")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BASIC)
+    front = models.TextField()
+    back = models.TextField(blank=True)
+    source_passage = models.TextField(blank=True, help_text="The course text the card was made from.")
+    tags = models.JSONField(default=list, blank=True, help_text="Concepts the card tests.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.MANUAL)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["deck", "status", "position"])]
+
+    def __str__(self) -> str:
+        return self.front[:60]
+
+
+class State(models.IntegerChoices):
+    """fsrs.State values, stored as they are so a row converts to an fsrs Card without a table."""
+
+    LEARNING = 1, "Learning"
+    REVIEW = 2, "Review"
+    RELEARNING = 3, "Relearning"
+
+
+class CardState(models.Model):
+    """What FSRS knows about one learner's memory of one card. Created at the learner's first rating."""
+
+    learner = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="flashcard_states")
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="states")
+    # Denormalised from card.deck so the review queue reads one table.
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="+")
+    state = models.PositiveSmallIntegerField(choices=State.choices, default=State.LEARNING)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    stability = models.FloatField(null=True, blank=True)
+    difficulty = models.FloatField(null=True, blank=True)
+    due = models.DateTimeField()
+    last_review = models.DateTimeField(null=True, blank=True)
+    # The optimistic-lock version: a rating is accepted only for the reps it was shown at.
+    reps = models.PositiveIntegerField(default=0)
+    lapses = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["learner", "card"], name="uniq_flashcard_state")]
+        indexes = [
+            models.Index(fields=["learner", "due"], name="flashcard_state_queue"),
+            models.Index(fields=["deck", "learner"], name="flashcard_state_deck"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id}/{self.card_id} {self.get_state_display()} due {self.due:%Y-%m-%d %H:%M}"
+
+    def is_due(self, now: datetime) -> bool:
+        return self.due <= now
+
+
+class ReviewLogQuerySet(models.QuerySet["ReviewLog"]):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("the review log is append-only")
+
+
+class ReviewLog(models.Model):
+    """One rating, never changed: what the learner answered, when, how long it took, and what FSRS made of it."""
+
+    class Rating(models.IntegerChoices):
+        AGAIN = 1, "Again"
+        HARD = 2, "Hard"
+        GOOD = 3, "Good"
+        EASY = 4, "Easy"
+
+    learner = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="+")
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="review_logs")
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="+")
+    rating = models.PositiveSmallIntegerField(choices=Rating.choices)
+    reviewed_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    state_after = models.PositiveSmallIntegerField(choices=State.choices)
+    stability_after = models.FloatField()
+    difficulty_after = models.FloatField()
+    due_after = models.DateTimeField()
+
+    objects = ReviewLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["reviewed_at", "id"]
+        indexes = [
+            models.Index(fields=["learner", "reviewed_at"], name="flashcard_log_learner"),
+            models.Index(fields=["card", "learner", "reviewed_at"], name="flashcard_log_card"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id}/{self.card_id} {self.get_rating_display()} at {self.reviewed_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Append-only, like the audit log: the history FSRS and the optimiser replay must not change.
+        if self.pk is not None:
+            raise ValueError("review log entries are append-only")
+        super().save(*args, **kwargs)
+
+
+class LearnerParameters(models.Model):
+    """FSRS weights fitted to one learner's review log by the optional optimiser."""
+
+    learner = models.OneToOneField(LtiUser, on_delete=models.CASCADE, related_name="fsrs_parameters")
+    parameters = models.JSONField(help_text="The 21 FSRS weights.")
+    review_count = models.PositiveIntegerField(help_text="Reviews the fit was made from.")
+    optimized_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"FSRS parameters of {self.learner_id} ({self.review_count} reviews)"
+
+
+class DeckGrade(models.Model):
+    """The last deck progress posted to the gradebook for a learner and placement (throttles posting)."""
+
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="grades")
+    learner = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="+")
+    resource_link = models.ForeignKey(ResourceLink, on_delete=models.CASCADE, related_name="+")
+    progress = models.FloatField(default=0.0, help_text="Latest computed progress, 0..1.")
+    posted_progress = models.FloatField(null=True, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    dirty = models.BooleanField(default=True, help_text="Progress changed since the last posting.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["deck", "learner", "resource_link"], name="uniq_flashcard_grade")
+        ]
+        indexes = [models.Index(fields=["dirty", "posted_at"], name="flashcard_grade_dirty")]
+
+    def __str__(self) -> str:
+        return f"{self.deck_id}/{self.learner_id}: {self.progress:.2f}"
+
+
+class DeckGeneration(models.Model):
+    """One request to generate cards from course text, kept with the model and prompt used."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="generations")
+    requested_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+    count = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    prompt = models.TextField(blank=True)
+    created_count = models.PositiveIntegerField(default=0)
+    rejected = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"generation {self.pk} of deck {self.deck_id}: {self.status}"

@@ -1,0 +1,232 @@
+"""The review session: which card comes next, and recording a rating exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from fsrs import Card as FsrsCard
+from fsrs import Rating
+from fsrs import State as FsrsState
+
+from lms_tool.core.errors import ToolError
+from lms_tool.lti.models import LtiUser
+
+from . import scheduling
+from .models import Card, CardState, Deck, LearnerParameters, ReviewLog, State
+
+TOKEN_SALT = "flashcards.review"
+TOKEN_MAX_AGE = 7 * 24 * 3600
+# With nothing else to do, a learning card due within this window is shown early (Anki's default).
+LEARN_AHEAD = timedelta(minutes=20)
+
+
+class ReviewRefused(ToolError):
+    """A rating that must not change anything: stale, doubled, forged, or for someone else's card."""
+
+    def __init__(self, code: str, user_message: str, *, status: int, detail: str = ""):
+        super().__init__(user_message, status=status, detail=detail)
+        self.code = code
+
+
+@dataclass
+class ShownCard:
+    card: Card
+    state: CardState | None
+    token: str
+    intervals: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def is_new(self) -> bool:
+        return self.state is None
+
+
+def settings_for(deck: Deck, learner: LtiUser) -> scheduling.Settings:
+    fitted = LearnerParameters.objects.filter(learner=learner).values_list("parameters", flat=True).first()
+    return scheduling.Settings(
+        desired_retention=deck.desired_retention,
+        learning_steps=tuple(int(s) for s in deck.learning_steps),
+        relearning_steps=tuple(int(s) for s in deck.relearning_steps),
+        maximum_interval=deck.maximum_interval,
+        enable_fuzzing=deck.enable_fuzzing,
+        parameters=scheduling.parameters_or_default(fitted),
+    )
+
+
+def to_fsrs(state: CardState) -> FsrsCard:
+    return FsrsCard(
+        card_id=state.card_id,
+        state=FsrsState(state.state),
+        step=state.step,
+        stability=state.stability,
+        difficulty=state.difficulty,
+        due=state.due.astimezone(UTC),
+        last_review=state.last_review.astimezone(UTC) if state.last_review else None,
+    )
+
+
+def token_make(*, deck: Deck, card: Card, learner: LtiUser, reps: int) -> str:
+    """One token per shown card: it names the learner and the review number the card was shown at."""
+    return signing.dumps({"d": deck.pk, "c": card.pk, "l": learner.pk, "r": reps}, salt=TOKEN_SALT, compress=False)
+
+
+def _token_read(token: str, *, deck: Deck, learner: LtiUser) -> dict[str, int]:
+    try:
+        data: dict[str, Any] = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except signing.SignatureExpired as error:
+        raise ReviewRefused(
+            "token_expired", "This card was shown too long ago. Reload to continue.", status=409, detail=str(error)
+        ) from error
+    except signing.BadSignature as error:
+        raise ReviewRefused(
+            "bad_token", "This rating could not be matched to a card shown to you.", status=400, detail=str(error)
+        ) from error
+    if data.get("l") != learner.pk:
+        raise ReviewRefused(
+            "not_yours",
+            "This card was not shown to you, so it cannot be rated by you.",
+            status=403,
+            detail=f"token for learner {data.get('l')}, request by {learner.pk}",
+        )
+    if data.get("d") != deck.pk:
+        raise ReviewRefused(
+            "wrong_deck",
+            "This card belongs to another deck.",
+            status=403,
+            detail=f"token for deck {data.get('d')}, posted to deck {deck.pk}",
+        )
+    return {"c": int(data["c"]), "r": int(data["r"])}
+
+
+def _start_of_day(now: datetime) -> datetime:
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def new_cards_left(*, deck: Deck, learner: LtiUser, now: datetime) -> int:
+    started_today = CardState.objects.filter(deck=deck, learner=learner, created_at__gte=_start_of_day(now)).count()
+    return max(0, deck.new_cards_per_day - started_today)
+
+
+def due_states(*, deck: Deck, learner: LtiUser, now: datetime):  # type: ignore[no-untyped-def]
+    """Cards due now, most overdue first (served by the (learner, due) index)."""
+    return CardState.objects.filter(learner=learner, due__lte=now, deck=deck).order_by("due", "id")
+
+
+def _new_cards(deck: Deck, learner: LtiUser):  # type: ignore[no-untyped-def]
+    seen = CardState.objects.filter(learner=learner, card=OuterRef("pk"))
+    return Card.objects.approved().filter(deck=deck).exclude(Exists(seen)).order_by("position", "id")
+
+
+def queue_counts(*, deck: Deck, learner: LtiUser, now: datetime | None = None) -> dict[str, int]:
+    now = now or timezone.now()
+    new_total = _new_cards(deck, learner).count()
+    return {
+        "due": due_states(deck=deck, learner=learner, now=now).count(),
+        "new": min(new_total, new_cards_left(deck=deck, learner=learner, now=now)),
+        "unseen": new_total,
+    }
+
+
+def next_card(*, deck: Deck, learner: LtiUser, now: datetime | None = None) -> ShownCard | None:
+    """Due cards first, then new ones within today's limit, then learning cards due shortly; else None."""
+    now = now or timezone.now()
+    state = due_states(deck=deck, learner=learner, now=now).select_related("card").first()
+    card = state.card if state else None
+    if card is None and new_cards_left(deck=deck, learner=learner, now=now) > 0:
+        card = _new_cards(deck, learner).first()
+    if card is None:
+        state = (
+            due_states(deck=deck, learner=learner, now=now + LEARN_AHEAD)
+            .exclude(state=State.REVIEW)
+            .select_related("card")
+            .first()
+        )
+        card = state.card if state else None
+    if card is None:
+        return None
+    reps = state.reps if state else 0
+    fsrs_card = to_fsrs(state) if state else scheduling.new_card(card.pk, now)
+    settings = settings_for(deck, learner)
+    draw = scheduling.fuzz_draw(learner.pk, card.pk, reps)
+    intervals = {
+        r: scheduling.human_interval(d)
+        for r, d in scheduling.preview(settings, fsrs_card, now.astimezone(UTC), draw).items()
+    }
+    return ShownCard(card, state, token_make(deck=deck, card=card, learner=learner, reps=reps), intervals)
+
+
+def next_due_at(*, deck: Deck, learner: LtiUser) -> datetime | None:
+    return CardState.objects.filter(learner=learner, deck=deck).order_by("due").values_list("due", flat=True).first()
+
+
+@transaction.atomic
+def review_record(
+    *,
+    deck: Deck,
+    learner: LtiUser,
+    token: str,
+    rating: int,
+    duration_ms: int | None = None,
+    now: datetime | None = None,
+) -> CardState:
+    """Apply one rating to the card it was shown for, once: a second submission changes nothing."""
+    if rating not in (1, 2, 3, 4):
+        raise ReviewRefused("bad_rating", "Choose Again, Hard, Good or Easy.", status=400, detail=f"rating={rating!r}")
+    claims = _token_read(token, deck=deck, learner=learner)
+    card = Card.objects.approved().filter(deck=deck, pk=claims["c"]).first()
+    if card is None:
+        raise ReviewRefused("card_gone", "This card is no longer in the deck.", status=404)
+    now = (now or timezone.now()).astimezone(UTC)
+    state = CardState.objects.select_for_update().filter(learner=learner, card=card).first()
+    is_new = state is None
+    reps = state.reps if state else 0
+    if reps != claims["r"]:
+        raise ReviewRefused(
+            "already_rated",
+            "This card was already rated; your first answer counts.",
+            status=409,
+            detail=f"shown at review {claims['r']}, now at {reps}",
+        )
+    before = to_fsrs(state) if state else scheduling.new_card(card.pk, now)
+    after = scheduling.review(
+        settings_for(deck, learner), before, Rating(rating), now, scheduling.fuzz_draw(learner.pk, card.pk, reps)
+    )
+    if state is None:
+        state = CardState(learner=learner, card=card, deck=deck, due=now, created_at=now)
+    state.state, state.step = int(after.state), after.step
+    state.stability, state.difficulty = after.stability, after.difficulty
+    state.due, state.last_review = after.due, after.last_review
+    state.reps = reps + 1
+    state.lapses += int(before.state == FsrsState.Review and rating == Rating.Again)
+    if is_new:
+        try:
+            with transaction.atomic():
+                state.save(force_insert=True)
+        except IntegrityError as error:  # the same card rated at the same moment in another request
+            raise ReviewRefused(
+                "already_rated",
+                "This card was already rated; your first answer counts.",
+                status=409,
+                detail="concurrent first rating",
+            ) from error
+    else:
+        state.save()
+    ReviewLog.objects.create(
+        learner=learner,
+        card=card,
+        deck=deck,
+        rating=rating,
+        reviewed_at=now,
+        duration_ms=duration_ms,
+        state_after=state.state,
+        stability_after=state.stability or 0.0,
+        difficulty_after=state.difficulty or 0.0,
+        due_after=state.due,
+    )
+    return state
