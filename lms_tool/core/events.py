@@ -18,6 +18,22 @@ def event_record(*, type: str, subject_type: str, subject_id: Any, data: dict[st
     return event
 
 
+def event_record_many(*, events: list[dict[str, Any]]) -> list[DomainEvent]:
+    """Record many domain events in one statement (a roster page of enrolment changes); each dict takes
+    ``event_record``'s keyword arguments. Subscribers are notified after commit, one call per event."""
+    created = DomainEvent.objects.bulk_create(
+        [
+            DomainEvent(type=e["type"], subject_type=e["subject_type"], subject_id=str(e["subject_id"]),
+                        data=e["data"], context_pk=e.get("context_pk"))
+            for e in events
+        ]
+    )
+    pks = [event.pk for event in created if event.pk is not None]
+    if pks:
+        transaction.on_commit(lambda: [_publish(pk) for pk in pks])
+    return created
+
+
 def _publish(event_pk: int) -> None:
     # The webhooks app registers its dispatcher here; without it events wait in the table.
     for hook in PUBLISHERS:
