@@ -239,3 +239,49 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# API, webhooks, privacy ----------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["lms_tool.api.auth.ApiClientAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["lms_tool.api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["lms_tool.api.throttling.ApiClientRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "lms_tool.api.pagination.KeysetCursorPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "lms_tool.api.errors.exception_handler",
+    "PAGE_SIZE": envint("API_PAGE_SIZE", 100),
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LMS tool integration API",
+    "DESCRIPTION": "Versioned REST API for SIS/ERP systems: rosters, enrollments, assessments, scores, audit.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+API = {
+    # Largest request body accepted, in bytes; a larger one is answered 413 before any parsing.
+    "MAX_BODY_BYTES": envint("API_MAX_BODY_BYTES", 64 * 1024),
+    # Requests per minute for a client that has no limit of its own.
+    "DEFAULT_RATE_PER_MINUTE": envint("API_DEFAULT_RATE_PER_MINUTE", 600),
+    "MAX_PAGE_SIZE": envint("API_MAX_PAGE_SIZE", 1000),
+    # Stored answers to writes sent with an Idempotency-Key are replayed for this long.
+    "IDEMPOTENCY_TTL_SECONDS": envint("API_IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+}
+WEBHOOKS = {
+    # Attempts before a delivery is dead-lettered (the first try included).
+    "MAX_ATTEMPTS": envint("WEBHOOK_MAX_ATTEMPTS", 8),
+    # Base of the exponential backoff between attempts, in seconds (lms_tool.lti.service_client.backoff).
+    "RETRY_BASE_SECONDS": float(env("WEBHOOK_RETRY_BASE_SECONDS", "30")),
+    "RETRY_CAP_SECONDS": float(env("WEBHOOK_RETRY_CAP_SECONDS", "3600")),
+    "TIMEOUT_SECONDS": float(env("WEBHOOK_TIMEOUT_SECONDS", "10")),
+    # A worker holds a delivery this long while sending it; after that another may pick it up.
+    "LEASE_SECONDS": envint("WEBHOOK_LEASE_SECONDS", 60),
+}
+# Key of the pseudonymous ids given to analytics consumers (a keyed hash, never the PII itself).
+# Defaults to one derived from SECRET_KEY; set it to keep pseudonyms stable across SECRET_KEY changes.
+PRIVACY_PSEUDONYM_KEY = env("PRIVACY_PSEUDONYM_KEY", "")
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "lms_tool.webhooks.tasks.webhooks_sweep", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {"task": "lms_tool.api.tasks.idempotency_purge", "schedule": 3600.0}
