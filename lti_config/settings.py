@@ -285,3 +285,23 @@ WEBHOOKS = {
 PRIVACY_PSEUDONYM_KEY = env("PRIVACY_PSEUDONYM_KEY", "")
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "lms_tool.webhooks.tasks.webhooks_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {"task": "lms_tool.api.tasks.idempotency_purge", "schedule": 3600.0}
+
+# Roster --------------------------------------------------------------------------------------
+# NRPS roster sync (lms_tool/roster). Each roster is re-read when its last attempt is older than
+# SYNC_INTERVAL (incrementally through the platform's differences link) and in full once FULL_SYNC
+# has passed; the beat looks for due rosters every BEAT seconds. PAGE_LIMIT is the page size asked
+# of the platform. A failed read retries MAX_RETRIES times with backoff from RETRY_BASE seconds.
+ROSTER = {
+    "SYNC_INTERVAL_SECONDS": envint("ROSTER_SYNC_INTERVAL_SECONDS", 3600),
+    "FULL_SYNC_SECONDS": envint("ROSTER_FULL_SYNC_SECONDS", 24 * 3600),
+    "BEAT_SECONDS": envint("ROSTER_BEAT_SECONDS", 300),
+    "PAGE_LIMIT": envint("ROSTER_PAGE_LIMIT", 1000),
+    "MAX_PAGES": envint("ROSTER_MAX_PAGES", 2000),
+    "MAX_RETRIES": envint("ROSTER_MAX_RETRIES", 5),
+    "RETRY_BASE_SECONDS": envint("ROSTER_RETRY_BASE_SECONDS", 30),
+    "DUE_BATCH": envint("ROSTER_DUE_BATCH", 500),
+}
+CELERY_BEAT_SCHEDULE["roster-sync-due"] = {
+    "task": "lms_tool.roster.tasks.roster_sync_due_task",
+    "schedule": float(ROSTER["BEAT_SECONDS"]),
+}

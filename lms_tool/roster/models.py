@@ -1,0 +1,74 @@
+"""Where each course's roster sync stands, and who can reach a resource link (NRPS ``rlid``)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from lms_tool.lti.models import Context, LtiUser, ResourceLink
+
+
+class SyncStatus(models.TextChoices):
+    NEVER = "never", "Not synced yet"
+    QUEUED = "queued", "Queued"
+    OK = "ok", "Up to date"
+    FAILED = "failed", "Failed"
+
+
+class RosterSync(models.Model):
+    """The sync state of one course roster (or of one resource link's members, with ``resource_link``)."""
+
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="roster_syncs")
+    resource_link = models.ForeignKey(
+        ResourceLink, on_delete=models.CASCADE, null=True, blank=True, related_name="roster_syncs",
+        help_text="Set for a sync of one resource link's members (NRPS rlid).",
+    )
+    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.NEVER)
+    differences_url = models.URLField(
+        max_length=2000, blank=True, help_text="The platform's rel=differences link, used by the next incremental sync."
+    )
+    last_error = models.TextField(blank=True, help_text="Why the last sync failed, for instructors and admins.")
+    last_error_detail = models.TextField(blank=True, help_text="What the platform answered (for admins).")
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    last_counts = models.JSONField(default=dict, blank=True, help_text="Members read, added, changed, removed.")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # NULLs are distinct in a unique index, so the course-wide row needs its own constraint.
+            models.UniqueConstraint(
+                fields=["context"], condition=models.Q(resource_link__isnull=True), name="uniq_roster_sync_context"
+            ),
+            models.UniqueConstraint(
+                fields=["context", "resource_link"],
+                condition=models.Q(resource_link__isnull=False),
+                name="uniq_roster_sync_link",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = f" / {self.resource_link}" if self.resource_link_id else ""
+        return f"roster of {self.context}{scope}: {self.get_status_display()}"
+
+    @property
+    def is_failing(self) -> bool:
+        return self.status == SyncStatus.FAILED
+
+
+class ResourceLinkMember(models.Model):
+    """A person the platform lists for one resource link (NRPS membership with ``rlid``)."""
+
+    resource_link = models.ForeignKey(ResourceLink, on_delete=models.CASCADE, related_name="link_members")
+    user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="link_memberships")
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["resource_link", "user"], name="uniq_link_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.resource_link}"
