@@ -1,0 +1,185 @@
+"""Import cards from CSV or Anki-style TSV (front, back, tags) and export them the same way.
+
+An import is all or nothing: every row is checked first, and one bad row means no card is written and
+the instructor gets the list of rows to fix. Anki's plain-text export is tab-separated with optional
+``#key:value`` header lines (``#separator:tab``, ``#tags column:3``); tags are separated by spaces.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+
+from lms_tool.core.errors import ToolError
+from lms_tool.core.services import audit_record
+from lms_tool.lti.models import LtiUser
+
+from .models import Card, Deck
+
+CLOZE = re.compile(r"\{\{c\d+::.+?\}\}", re.S)
+SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+MAX_FIELD = 10_000
+MAX_TAG = 100
+
+
+def _limits() -> dict[str, int]:
+    return {"MAX_IMPORT_BYTES": 2 * 1024 * 1024, "MAX_IMPORT_ROWS": 5000, **getattr(settings, "FLASHCARDS", {})}
+
+
+@dataclass
+class RowError:
+    line: int
+    message: str
+
+
+class ImportRejected(ToolError):
+    """The file was not imported; ``errors`` says which rows to fix."""
+
+    def __init__(self, message: str, errors: list[RowError] | None = None):
+        super().__init__(message, status=400)
+        self.errors = errors or []
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    front: str
+    back: str
+    tags: list[str]
+
+    @property
+    def kind(self) -> str:
+        return Card.Kind.CLOZE if CLOZE.search(self.front) else Card.Kind.BASIC
+
+
+def _decode(data: bytes) -> str:
+    if len(data) > _limits()["MAX_IMPORT_BYTES"]:
+        raise ImportRejected(f"The file is larger than {_limits()['MAX_IMPORT_BYTES'] // 1024} KB; split it.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportRejected(
+            f"The file is not UTF-8 text (byte {error.start} cannot be read). Save it as UTF-8 and try again."
+        ) from error
+
+
+def _header(lines: list[str], filename: str) -> tuple[str, int, int]:
+    """(separator, tags column index, number of header lines) from Anki's ``#key:value`` lines or the name."""
+    separator = "\t" if filename.lower().endswith((".tsv", ".txt")) else ","
+    tags_column, skip = 2, 0
+    for line in lines:
+        if not line.startswith("#") or ":" not in line:
+            break
+        key, _, value = line[1:].partition(":")
+        key, value = key.strip().lower(), value.strip()
+        if key == "separator":
+            separator = SEPARATORS.get(value.lower(), value[:1] or separator)
+        elif key == "tags column" and value.isdigit() and int(value) >= 1:
+            tags_column = int(value) - 1
+        skip += 1
+    if skip == 0 and lines and "\t" in lines[0] and separator == ",":
+        separator = "\t"  # an Anki export saved as .csv
+    return separator, tags_column, skip
+
+
+def _check_row(line: int, fields: list[str], tags_column: int) -> tuple[ParsedRow | None, list[RowError]]:
+    errors: list[RowError] = []
+    if len(fields) < 2 or len(fields) > max(3, tags_column + 1):
+        return None, [RowError(line, f"expected 2 or 3 columns (front, back, tags), found {len(fields)}")]
+    front, back = fields[0].strip(), fields[1].strip()
+    tags = fields[tags_column].split() if len(fields) > tags_column else []
+    row = ParsedRow(line, front, back, tags)
+    if not front:
+        errors.append(RowError(line, "the front is empty"))
+    if not back and row.kind != Card.Kind.CLOZE:
+        errors.append(
+            RowError(line, "the back is empty (only a cloze card, with {{c1::...}} on the front, may omit it)")
+        )
+    for name, value in (("front", front), ("back", back)):
+        if len(value) > MAX_FIELD:
+            errors.append(RowError(line, f"the {name} is {len(value)} characters long (at most {MAX_FIELD})"))
+    errors += [
+        RowError(line, f"tag {tag[:20]!r}... is longer than {MAX_TAG} characters") for tag in tags if len(tag) > MAX_TAG
+    ]
+    return (row if not errors else None), errors
+
+
+def cards_parse(*, data: bytes, filename: str = "") -> list[ParsedRow]:
+    """Every row of the file, or ImportRejected naming each bad row (line numbers as in the file)."""
+    text = _decode(data)
+    lines = text.splitlines()
+    separator, tags_column, skip = _header(lines, filename)
+    reader = csv.reader(io.StringIO("\n".join(lines[skip:])), delimiter=separator, strict=True)
+    rows: list[ParsedRow] = []
+    errors: list[RowError] = []
+    next_line = 1
+    try:
+        for fields in reader:
+            # A quoted field may span lines: report the line the row starts on.
+            line, next_line = next_line + skip, reader.line_num + 1
+            if not any(f.strip() for f in fields):
+                continue
+            if not rows and not errors and [f.strip().lower() for f in fields[:2]] == ["front", "back"]:
+                continue  # a header row
+            row, row_errors = _check_row(line, fields, tags_column)
+            errors += row_errors
+            if row:
+                rows.append(row)
+            if len(rows) + len(errors) > _limits()["MAX_IMPORT_ROWS"]:
+                raise ImportRejected(f"The file has more than {_limits()['MAX_IMPORT_ROWS']} cards; split it.")
+    except csv.Error as error:
+        errors.append(RowError(next_line + skip, f"the row cannot be read ({error}); check its quotes"))
+    if errors:
+        raise ImportRejected(f"Nothing was imported: {len(errors)} problem(s) to fix first.", errors)
+    if not rows:
+        raise ImportRejected("The file has no cards in it.")
+    return rows
+
+
+@transaction.atomic
+def cards_import(*, deck: Deck, data: bytes, filename: str, actor: LtiUser) -> list[Card]:
+    """Add every row of the file to the deck as approved cards, or none of them."""
+    rows = cards_parse(data=data, filename=filename)
+    start = (Card.objects.filter(deck=deck).aggregate(m=Max("position"))["m"] or 0) + 1
+    cards = Card.objects.bulk_create(
+        Card(
+            deck=deck,
+            kind=row.kind,
+            front=row.front,
+            back=row.back,
+            tags=row.tags,
+            status=Card.Status.APPROVED,
+            origin=Card.Origin.IMPORT,
+            position=start + i,
+        )
+        for i, row in enumerate(rows)
+    )
+    audit_record(
+        actor_type="user",
+        actor_id=actor.pk,
+        action="flashcards.cards_imported",
+        object_type="deck",
+        object_id=deck.pk,
+        after={"filename": filename[:200], "cards": len(cards)},
+    )
+    return cards
+
+
+def cards_export(*, deck: Deck, fmt: str = "tsv") -> str:
+    """The deck's approved cards as Anki-style TSV (with its header lines) or as CSV with a header row."""
+    out = io.StringIO()
+    if fmt == "tsv":
+        out.write("#separator:tab\n#html:false\n#tags column:3\n")
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    else:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["front", "back", "tags"])
+    for front, back, tags in Card.objects.approved().filter(deck=deck).values_list("front", "back", "tags"):
+        writer.writerow([front, back, " ".join(tags or [])])
+    return out.getvalue()
