@@ -305,3 +305,23 @@ CELERY_BEAT_SCHEDULE["roster-sync-due"] = {
     "task": "lms_tool.roster.tasks.roster_sync_due_task",
     "schedule": float(ROSTER["BEAT_SECONDS"]),
 }
+
+# AI and quizzes -------------------------------------------------------------------------------
+# With AI_BASE_URL and AI_MODEL set, an OpenAI-compatible server (OpenAI, Azure OpenAI, vLLM, Ollama,
+# llama.cpp) generates and grades; without them the offline deterministic provider does (no network).
+AI = {
+    "BASE_URL": env("AI_BASE_URL", ""),
+    "MODEL": env("AI_MODEL", ""),
+    "API_KEY": env("AI_API_KEY", ""),
+    "TIMEOUT_SECONDS": float(env("AI_TIMEOUT_SECONDS", "60")),
+    "MAX_RETRIES": envint("AI_MAX_RETRIES", 2),
+    # json_schema (structured output), json_object, or none, for servers that support less.
+    "RESPONSE_FORMAT": env("AI_RESPONSE_FORMAT", "json_schema"),
+}
+QUIZZES = {
+    "MAX_UPLOAD_BYTES": envint("QUIZ_MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
+    "MAX_TEXT_CHARS": envint("QUIZ_MAX_TEXT_CHARS", 200_000),
+    "MAX_QUESTIONS": envint("QUIZ_MAX_QUESTIONS", 50),
+    # AI grades with a confidence below this wait for an instructor (per quiz; this is the default).
+    "REVIEW_THRESHOLD": float(env("QUIZ_REVIEW_THRESHOLD", "0.8")),
+}
