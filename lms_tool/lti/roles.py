@@ -6,20 +6,26 @@ from collections.abc import Iterable
 
 from . import claims as c
 
-STAFF = {"Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator", "Mentor"}
+# Mentor is not staff: Canvas observers (parents) launch as Mentor and must not get the staff view.
+STAFF = {"Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator"}
 LEARNER = {"Learner"}
+# Principal context roles (LTI core §A.2.3). A sub-role named like one of them (``Learner#Instructor``)
+# is a kind of its own principal, not that role.
+PRINCIPALS = {"Administrator", "ContentDeveloper", "Instructor", "Learner", "Mentor", "Manager", "Member", "Officer"}
+SUB_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership/"
 
 
 def short_names(roles: Iterable[str]) -> set[str]:
     """Context roles by short name; a sub-role (``membership/Instructor#TeachingAssistant``) counts as its principal
-    and its own name. Institution and system Administrator roles count as Administrator."""
+    and, unless it is named like a principal role, as its own name. Institution and system Administrator roles count
+    as Administrator."""
     names: set[str] = set()
     for role in roles:
         if role.startswith(c.ROLE_CONTEXT):
-            names.add(role[len(c.ROLE_CONTEXT):])
-        elif role.startswith("http://purl.imsglobal.org/vocab/lis/v2/membership/"):
-            principal, _, sub = role.rsplit("/", 1)[1].partition("#")
-            names.update(n for n in (principal, sub) if n)
+            names.add(role[len(c.ROLE_CONTEXT) :])
+        elif role.startswith(SUB_ROLE):
+            principal, _, sub = role[len(SUB_ROLE) :].partition("#")
+            names.update(n for n in (principal, sub if sub not in PRINCIPALS else "") if n)
         elif role.startswith((c.ROLE_INSTITUTION, c.ROLE_SYSTEM)):
             if role.endswith(("#Administrator", "#SysAdmin")):
                 names.add("Administrator")
