@@ -260,6 +260,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lms_tool.api.schema.add_error_responses",
+    ],
 }
 API = {
     # Largest request body accepted, in bytes; a larger one is answered 413 before any parsing.
@@ -325,3 +329,18 @@ QUIZZES = {
     # AI grades with a confidence below this wait for an instructor (per quiz; this is the default).
     "REVIEW_THRESHOLD": float(env("QUIZ_REVIEW_THRESHOLD", "0.8")),
 }
+
+# Grading -------------------------------------------------------------------------------------
+# Grade passback (lms_tool/grading). Scores wait in the outbox table until the platform has them.
+# False keeps new scores in the outbox (pending) without enqueueing them; the sweep posts them once on.
+GRADING_PASSBACK_ENABLED = envbool("GRADING_PASSBACK_ENABLED", True)
+# Retries of a platform that is down: exponential backoff with full jitter from BASE, capped at
+# CAP seconds per wait, never sooner than the platform's Retry-After; then the score is a dead letter.
+GRADING_RETRY_BASE_SECONDS = float(env("GRADING_RETRY_BASE_SECONDS", "2"))
+GRADING_RETRY_CAP_SECONDS = float(env("GRADING_RETRY_CAP_SECONDS", "600"))
+GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", 12)
+# How long a worker holds a score while posting it (longer than a token request, a post and a retry).
+GRADING_LEASE_SECONDS = envint("GRADING_LEASE_SECONDS", 120)
+# The sweep re-enqueues pending scores overdue by more than this (lost messages, dead workers).
+GRADING_SWEEP_SECONDS = envint("GRADING_SWEEP_SECONDS", 60)
+CELERY_BEAT_SCHEDULE["grading-scores-sweep"] = {"task": "grading.scores_sweep", "schedule": float(GRADING_SWEEP_SECONDS)}

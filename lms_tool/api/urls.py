@@ -1,5 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import log, roster
 
 app_name = "api"
 
-urlpatterns: list = []
+v1 = [
+    path("users", roster.UserListApi.as_view(), name="user-list"),
+    path("users/<int:pk>", roster.UserDetailApi.as_view(), name="user-detail"),
+    path("courses", roster.CourseListApi.as_view(), name="course-list"),
+    path("courses/<int:pk>", roster.CourseDetailApi.as_view(), name="course-detail"),
+    path("enrollments", roster.EnrollmentListApi.as_view(), name="enrollment-list"),
+    path("enrollments/<int:pk>", roster.EnrollmentDetailApi.as_view(), name="enrollment-detail"),
+    path("audit-events", log.AuditEventListApi.as_view(), name="audit-list"),
+    path("events", log.DomainEventListApi.as_view(), name="event-list"),
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "v1"))),
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[], throttle_classes=[]),
+         name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=[],
+                                                 permission_classes=[], throttle_classes=[]), name="docs"),
+]

@@ -1,0 +1,40 @@
+"""Reads of the API: every queryset is cut to what the calling client may reach."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from lms_tool.core.models import AuditEvent, DomainEvent
+from lms_tool.lti.models import Context, LtiUser, Membership
+
+from .models import ApiClient
+
+
+def contexts_for(*, client: ApiClient) -> QuerySet[Context]:
+    return Context.objects.filter(client.context_q()).select_related("registration")
+
+
+def users_for(*, client: ApiClient) -> QuerySet[LtiUser]:
+    users = LtiUser.objects.all()
+    if client.all_contexts:
+        return users
+    enrolled = Membership.objects.filter(context__in=client.contexts.all()).values("user_id")
+    return users.filter(Q(registration__in=client.registrations.all()) | Q(pk__in=enrolled))
+
+
+def enrollments_for(*, client: ApiClient) -> QuerySet[Membership]:
+    return Membership.objects.filter(client.context_q("context")).select_related("context", "user")
+
+
+def events_for(*, client: ApiClient) -> QuerySet[DomainEvent]:
+    """Domain events of reachable courses; events tied to no course only for clients that reach all."""
+    if client.all_contexts:
+        return DomainEvent.objects.all()
+    return DomainEvent.objects.filter(context_pk__in=contexts_for(client=client).values("pk"))
+
+
+def audit_for(*, client: ApiClient) -> QuerySet[AuditEvent]:
+    """The whole log for clients that reach everything; otherwise the lines this client caused."""
+    if client.all_contexts:
+        return AuditEvent.objects.all()
+    return AuditEvent.objects.filter(actor_type=AuditEvent.Actor.API_CLIENT, actor_id=client.client_id)

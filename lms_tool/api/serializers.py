@@ -1,0 +1,77 @@
+"""Output shapes shared by several endpoints (input serializers live next to their view)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from lms_tool.privacy.pseudonyms import pseudonym
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class PiiField(serializers.CharField):
+    """Shown only to clients holding ``pii:read``; others get null."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return str(value) if self.context.get("pii") else None
+
+
+class UserOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    registration = serializers.IntegerField(source="registration_id")
+    sub = serializers.CharField(help_text="The platform's user id (LTI 'sub').")
+    pseudonym = serializers.SerializerMethodField(help_text="Stable pseudonymous id for analytics.")
+    name = PiiField(help_text="Needs the pii:read scope.")
+    email = PiiField(help_text="Needs the pii:read scope.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_pseudonym(self, user: Any) -> str:
+        return pseudonym(registration_pk=user.registration_id, sub=user.sub)
+
+
+class CourseOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    registration = serializers.IntegerField(source="registration_id")
+    context_id = serializers.CharField(help_text="The platform's course id (LTI context id).")
+    title = serializers.CharField()
+    label = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class EnrollmentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    course = serializers.IntegerField(source="context_id")
+    user = serializers.IntegerField(source="user_id")
+    user_sub = serializers.CharField(source="user.sub")
+    roles = serializers.ListField(child=serializers.CharField())
+    is_active = serializers.BooleanField()
+    last_launch_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class AuditEventOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    actor_type = serializers.CharField()
+    actor_id = serializers.CharField()
+    action = serializers.CharField()
+    object_type = serializers.CharField()
+    object_id = serializers.CharField()
+    source = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class DomainEventOut(serializers.Serializer):
+    id = serializers.UUIDField(source="event_id", help_text="Stable event id; webhooks send it as 'webhook-id'.")
+    type = serializers.CharField()
+    subject_type = serializers.CharField()
+    subject_id = serializers.CharField()
+    course = serializers.IntegerField(source="context_pk", allow_null=True)
+    data = serializers.JSONField()
+    created_at = serializers.DateTimeField()
