@@ -69,8 +69,12 @@ class UpdatedSinceFilter(BaseFilterBackend):
 class FieldFilter(BaseFilterBackend):
     """Equality filters the view declares: ``query_filters = {"course": ("context_id", "int", "help")}``."""
 
-    TYPES = {"int": {"type": "integer"}, "bool": {"type": "boolean"}, "str": {"type": "string"},
-             "datetime": {"type": "string", "format": "date-time"}}
+    TYPES = {
+        "int": {"type": "integer"},
+        "bool": {"type": "boolean"},
+        "str": {"type": "string"},
+        "datetime": {"type": "string", "format": "date-time"},
+    }
 
     def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
         for name, (lookup, kind, _help) in getattr(view, "query_filters", {}).items():

@@ -57,7 +57,9 @@ class ApiClient(models.Model):
         if self.all_contexts:
             return Q()
         field = f"{prefix}__" if prefix else ""
-        return Q(**{f"{field}registration__in": self.registrations.all()}) | Q(**{f"{field}pk__in": self.contexts.all()})
+        return Q(**{f"{field}registration__in": self.registrations.all()}) | Q(
+            **{f"{field}pk__in": self.contexts.all()}
+        )
 
     def reaches_context(self, context: Context) -> bool:
         return self.all_contexts or Context.objects.filter(self.context_q(), pk=context.pk).exists()

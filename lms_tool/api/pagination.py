@@ -35,7 +35,9 @@ def _decode(cursor: str) -> tuple[Any, int]:
             raise ValueError(cursor)
         return moment, pk
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise exceptions.ValidationError({"cursor": ["Invalid cursor: use the 'next' link of the previous page."]}) from exc
+        raise exceptions.ValidationError(
+            {"cursor": ["Invalid cursor: use the 'next' link of the previous page."]}
+        ) from exc
 
 
 def page_size(request: Request) -> int:

@@ -29,15 +29,28 @@ def api_client_issue(*, client: ApiClient, actor: str) -> str:
     client.client_id, client.secret_hash = client_id, auth.secret_hash(client_id, secret)
     client.scopes, client.created_by = sorted(set(client.scopes)), actor
     client.save()
-    audit_record(actor_type="admin", actor_id=actor, action="api_client.created", object_type="api_client",
-                 object_id=client.client_id, after={"scopes": client.scopes, "all_contexts": client.all_contexts})
+    audit_record(
+        actor_type="admin",
+        actor_id=actor,
+        action="api_client.created",
+        object_type="api_client",
+        object_id=client.client_id,
+        after={"scopes": client.scopes, "all_contexts": client.all_contexts},
+    )
     return f"{client_id}.{secret}"
 
 
 @transaction.atomic
-def api_client_create(*, name: str, scopes: list[str], created_by: str, all_contexts: bool = False,
-                      registration_pks: list[int] | None = None, context_pks: list[int] | None = None,
-                      rate_limit_per_minute: int | None = None) -> tuple[ApiClient, str]:
+def api_client_create(
+    *,
+    name: str,
+    scopes: list[str],
+    created_by: str,
+    all_contexts: bool = False,
+    registration_pks: list[int] | None = None,
+    context_pks: list[int] | None = None,
+    rate_limit_per_minute: int | None = None,
+) -> tuple[ApiClient, str]:
     """A new client with its reach; returns it and its token (see ``api_client_issue``)."""
     client = ApiClient(name=name, scopes=scopes, all_contexts=all_contexts, rate_limit_per_minute=rate_limit_per_minute)
     token = api_client_issue(client=client, actor=created_by)
@@ -51,21 +64,35 @@ def api_client_rotate_secret(*, client: ApiClient, actor: str) -> str:
     """A new secret; the old one stops working at once."""
     _, secret = auth.new_credentials()
     ApiClient.objects.filter(pk=client.pk).update(secret_hash=auth.secret_hash(client.client_id, secret))
-    audit_record(actor_type="admin", actor_id=actor, action="api_client.secret_rotated", object_type="api_client",
-                 object_id=client.client_id)
+    audit_record(
+        actor_type="admin",
+        actor_id=actor,
+        action="api_client.secret_rotated",
+        object_type="api_client",
+        object_id=client.client_id,
+    )
     return f"{client.client_id}.{secret}"
 
 
 @transaction.atomic
 def api_client_revoke(*, client: ApiClient, actor: str) -> None:
     ApiClient.objects.filter(pk=client.pk).update(is_active=False, revoked_at=timezone.now())
-    audit_record(actor_type="admin", actor_id=actor, action="api_client.revoked", object_type="api_client",
-                 object_id=client.client_id)
+    audit_record(
+        actor_type="admin",
+        actor_id=actor,
+        action="api_client.revoked",
+        object_type="api_client",
+        object_id=client.client_id,
+    )
 
 
 def _member_state(context: Context, sub: str) -> dict[str, bulk.Row]:
-    rows = Membership.objects.filter(context=context, user__sub=sub).values_list("pk", "user_id", "roles", "is_active")
-    return {sub: bulk.Row(pk, user_pk, list(roles or []), active) for pk, user_pk, roles, active in rows}
+    row = Membership.objects.filter(context=context, user__sub=sub).values_list("pk", "user_id", "roles", "is_active")
+    found = row.first()
+    if found is None:
+        return {}
+    pk, user_pk, roles, active = found
+    return {sub: bulk.Row(pk, user_pk, list(roles or []), active)}
 
 
 def _apply(*, context: Context, member: Member) -> Membership:
@@ -82,8 +109,9 @@ def _snapshot(membership: Membership | None) -> dict | None:
 
 
 @transaction.atomic
-def enrollment_provision(*, client: ApiClient, context: Context, sub: str, roles: list[str], name: str = "",
-                         email: str = "") -> tuple[Membership, bool]:
+def enrollment_provision(
+    *, client: ApiClient, context: Context, sub: str, roles: list[str], name: str = "", email: str = ""
+) -> tuple[Membership, bool]:
     """Enrol (or re-activate) a person before their first launch; True when something changed."""
     before = Membership.objects.filter(context=context, user__sub=sub).first()
     uris = [c.ROLE_CONTEXT + role for role in roles]
@@ -91,9 +119,16 @@ def enrollment_provision(*, client: ApiClient, context: Context, sub: str, roles
     membership = _apply(context=context, member=member)
     changed = _snapshot(before) != _snapshot(membership)
     if changed or before is None:
-        audit_record(actor_type="api_client", actor_id=client.client_id, action="enrollment.provisioned",
-                     object_type="membership", object_id=membership.pk, source="api", before=_snapshot(before),
-                     after=_snapshot(membership))
+        audit_record(
+            actor_type="api_client",
+            actor_id=client.client_id,
+            action="enrollment.provisioned",
+            object_type="membership",
+            object_id=membership.pk,
+            source="api",
+            before=_snapshot(before),
+            after=_snapshot(membership),
+        )
     return membership, before is None
 
 
@@ -106,7 +141,14 @@ def enrollment_drop(*, client: ApiClient, membership: Membership) -> Membership:
     user: LtiUser = membership.user
     member = Member(user_id=user.sub, roles=tuple(membership.roles), status="Deleted")
     dropped = _apply(context=membership.context, member=member)
-    audit_record(actor_type="api_client", actor_id=client.client_id, action="enrollment.dropped",
-                 object_type="membership", object_id=membership.pk, source="api", before=_snapshot(membership),
-                 after=_snapshot(dropped))
+    audit_record(
+        actor_type="api_client",
+        actor_id=client.client_id,
+        action="enrollment.dropped",
+        object_type="membership",
+        object_id=membership.pk,
+        source="api",
+        before=_snapshot(membership),
+        after=_snapshot(dropped),
+    )
     return dropped

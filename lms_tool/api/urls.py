@@ -18,8 +18,16 @@ v1 = [
 
 urlpatterns = [
     path("v1/", include((v1, "v1"))),
-    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[], throttle_classes=[]),
-         name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema", authentication_classes=[],
-                                                 permission_classes=[], throttle_classes=[]), name="docs"),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[], throttle_classes=[]),
+        name="schema",
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="api:schema", authentication_classes=[], permission_classes=[], throttle_classes=[]
+        ),
+        name="docs",
+    ),
 ]

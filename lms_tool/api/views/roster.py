@@ -99,8 +99,12 @@ class EnrollmentListApi(ListApi):
         if not self.client.reaches_context(context):
             raise exceptions.PermissionDenied(OUT_OF_REACH)
         membership, created = services.enrollment_provision(
-            client=self.client, context=context, sub=values["user"]["sub"], roles=values["roles"],
-            name=values["user"]["name"], email=values["user"]["email"],
+            client=self.client,
+            context=context,
+            sub=values["user"]["sub"],
+            roles=values["roles"],
+            name=values["user"]["name"],
+            email=values["user"]["email"],
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(EnrollmentOut(membership).data, status=code)
@@ -122,5 +126,3 @@ class EnrollmentDetailApi(DetailApi):
         membership = self.get_object()
         dropped = services.enrollment_drop(client=self.client, membership=membership)
         return Response(EnrollmentOut(dropped).data)
-
-
