@@ -1,0 +1,340 @@
+"""Writes of grade passback: submit a score (outbox), review an AI grade, replay a dead letter.
+
+A score is written in the caller's transaction and posted by a Celery task after commit
+(``passback.score_post``), so a platform's bad day never fails or slows a learner's request.
+AI grades below the activity's confidence threshold wait for an instructor: Canvas keeps
+``scoreGiven`` with ``PendingManual`` and flags it for a grader, so it is posted that way; Moodle
+drops ``scoreGiven`` unless ``FullyGraded``, so it is held; other platforms get ``PendingManual``
+(AGS §3.4.8). A confirmed or overridden grade is posted ``FullyGraded``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from lms_tool.core.errors import ToolError
+from lms_tool.core.events import event_record
+from lms_tool.core.services import audit_record
+from lms_tool.lti import roles
+from lms_tool.lti.models import Family, LtiUser, Membership, ResourceLink
+from lms_tool.lti.types import LtiLaunch
+
+from .models import AgsEndpoint, LineItem, PassbackState, ReviewState, Score, ScoreSlot, Source
+from .passback import score_post  # noqa: F401 - part of this module's interface
+
+logger = logging.getLogger(__name__)
+ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
+
+
+class ScoreInvalid(ToolError):
+    title = "The score could not be recorded"
+
+
+class ReviewRefused(ToolError):
+    title = "The review could not be recorded"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_submission(
+    *,
+    score_given: float | None,
+    score_maximum: float,
+    activity_progress: str,
+    source: str,
+    confidence: float | None,
+    review_threshold: float,
+) -> None:
+    if not _number(score_maximum) or score_maximum <= 0:
+        raise ScoreInvalid("The maximum score must be a number above 0.", detail=f"score_maximum={score_maximum!r}")
+    if score_given is not None and (not _number(score_given) or score_given < 0):
+        raise ScoreInvalid("The score must be a number of at least 0.", detail=f"score_given={score_given!r}")
+    if activity_progress not in ACTIVITY_PROGRESS:
+        raise ScoreInvalid(f"Unknown activity progress {activity_progress!r}.", detail=str(sorted(ACTIVITY_PROGRESS)))
+    if source not in Source.values:
+        raise ScoreInvalid(f"Unknown score source {source!r}; use one of {Source.values}.")
+    if source == Source.AI and (confidence is None or not _number(confidence) or not 0 <= confidence <= 1):
+        raise ScoreInvalid("An AI grade needs a confidence between 0 and 1.", detail=f"confidence={confidence!r}")
+    if not _number(review_threshold) or not 0 <= review_threshold <= 1:
+        raise ScoreInvalid("The review threshold must be between 0 and 1.", detail=f"{review_threshold!r}")
+
+
+def _plan(family: str, needs_review: bool, score_given: float | None) -> tuple[str, str]:
+    """(passback_state, gradingProgress) of a new score."""
+    if needs_review:
+        # Moodle would drop scoreGiven from anything but FullyGraded: hold it until reviewed.
+        return (PassbackState.HELD if family == Family.MOODLE else PassbackState.PENDING), "PendingManual"
+    return PassbackState.PENDING, ("FullyGraded" if score_given is not None else "NotReady")
+
+
+def _line_item_for(
+    resource_link: ResourceLink, *, label: str, resource_id: str, tag: str, score_maximum: float
+) -> LineItem:
+    line_item, created = LineItem.objects.get_or_create(
+        resource_link=resource_link,
+        defaults={
+            "url": resource_link.lineitem_url,
+            "label": (label or resource_link.title or "Activity")[:500],
+            "resource_id": resource_id,
+            "tag": tag,
+            "score_maximum": score_maximum,
+        },
+    )
+    # The launch's lineitem claim names the link's column; it wins over one we created.
+    if not created and resource_link.lineitem_url and line_item.url != resource_link.lineitem_url:
+        line_item.url = resource_link.lineitem_url
+        line_item.save(update_fields=["url", "updated_at"])
+    return line_item
+
+
+def _next_timestamp(*, line_item: LineItem, user: LtiUser) -> datetime:
+    """A timestamp later than any earlier score of this learner in this line item (AGS §3.4.1).
+
+    Whole seconds apart: Moodle keeps seconds and answers 409 to a repeated one. The slot row is
+    locked, so two submissions of one learner cannot take the same second."""
+    ScoreSlot.objects.get_or_create(line_item=line_item, user=user)
+    slot = ScoreSlot.objects.select_for_update().get(line_item=line_item, user=user)
+    now = timezone.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    if slot.last_timestamp is not None and now < slot.last_timestamp + timedelta(seconds=1):
+        now = slot.last_timestamp + timedelta(seconds=1)
+    slot.last_timestamp = now
+    slot.save(update_fields=["last_timestamp"])
+    return now
+
+
+def _supersede_older(score: Score) -> None:
+    """Older scores of the slot still waiting to be posted never need to be: this one replaces them."""
+    waiting = (
+        [PassbackState.PENDING, PassbackState.HELD]
+        if score.passback_state == PassbackState.PENDING
+        else [PassbackState.HELD]
+    )
+    Score.objects.filter(
+        line_item=score.line_item, user=score.user, pk__lt=score.pk, passback_state__in=waiting
+    ).update(
+        passback_state=PassbackState.SUPERSEDED, next_attempt_at=None, last_error=f"superseded by score #{score.pk}"
+    )
+
+
+def enqueue(score_id: int) -> None:
+    """Post the score after commit; if the broker is down, the sweep posts it later."""
+    if not settings.GRADING_PASSBACK_ENABLED:
+        return
+
+    def send() -> None:
+        from .tasks import score_post_task
+
+        try:
+            score_post_task.delay(score_id)
+        except OperationalError:
+            logger.warning("could not enqueue the posting of score %s; the sweep will post it", score_id)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def score_submit(
+    *,
+    user: LtiUser,
+    resource_link: ResourceLink,
+    score_given: float | None,
+    score_maximum: float,
+    activity_progress: str = "Completed",
+    source: str = "automatic",
+    confidence: float | None = None,
+    review_threshold: float = 0.8,
+    comment: str = "",
+    line_item_label: str = "",
+    line_item_resource_id: str = "",
+    line_item_tag: str = "",
+) -> Score:
+    """Write a score to the outbox in the caller's transaction; it is posted after commit."""
+    _check_submission(
+        score_given=score_given,
+        score_maximum=score_maximum,
+        activity_progress=activity_progress,
+        source=source,
+        confidence=confidence,
+        review_threshold=review_threshold,
+    )
+    registration = resource_link.context.registration
+    if user.registration_id != registration.pk:
+        raise ScoreInvalid(
+            "The learner and the activity belong to different platforms.",
+            detail=f"user {user.pk} registration {user.registration_id}, link {resource_link.pk}",
+        )
+    line_item = _line_item_for(
+        resource_link,
+        label=line_item_label,
+        resource_id=line_item_resource_id,
+        tag=line_item_tag,
+        score_maximum=score_maximum,
+    )
+    needs_review = source == Source.AI and confidence is not None and confidence < review_threshold
+    state, progress = _plan(registration.family, needs_review, score_given)
+    score = Score.objects.create(
+        user=user,
+        resource_link=resource_link,
+        line_item=line_item,
+        score_given=score_given,
+        score_maximum=score_maximum,
+        activity_progress=activity_progress,
+        grading_progress=progress,
+        comment=comment,
+        timestamp=_next_timestamp(line_item=line_item, user=user),
+        source=source,
+        confidence=confidence,
+        review_threshold=review_threshold if source == Source.AI else None,
+        review_state=ReviewState.NEEDS_REVIEW if needs_review else ReviewState.NOT_NEEDED,
+        passback_state=state,
+        next_attempt_at=timezone.now() if state == PassbackState.PENDING else None,
+    )
+    _supersede_older(score)
+    audit_record(
+        actor_type="system",
+        action="score.submitted",
+        object_type="score",
+        object_id=score.pk,
+        source=source,
+        after=score.snapshot(),
+    )
+    if needs_review:
+        event_record(
+            type="score.needs_review",
+            subject_type="score",
+            subject_id=score.pk,
+            data=score.event_data(),
+            context_pk=resource_link.context_id,
+        )
+    if state == PassbackState.PENDING:
+        enqueue(score.pk)
+    return score
+
+
+def _check_reviewer(score: Score, reviewer: LtiUser) -> None:
+    membership = Membership.objects.filter(context_id=score.resource_link.context_id, user=reviewer).first()
+    if (
+        reviewer.registration_id != score.user.registration_id
+        or membership is None
+        or not membership.is_active
+        or not roles.is_staff(membership.roles)
+    ):
+        raise ReviewRefused(
+            "Only an instructor of this course can review its grades.",
+            status=403,
+            detail=f"reviewer {reviewer.pk} for score {score.pk}",
+        )
+
+
+@transaction.atomic
+def score_review_decide(*, score: Score, reviewer: LtiUser, score_given: float, comment: str = "") -> Score:
+    """An instructor confirms (same value) or overrides an AI grade; it is then posted FullyGraded. Audited."""
+    score = Score.objects.select_for_update().select_related("user", "resource_link", "line_item").get(pk=score.pk)
+    if score.review_state != ReviewState.NEEDS_REVIEW:
+        raise ReviewRefused("This grade has already been reviewed.", status=409, detail=f"{score.review_state}")
+    _check_reviewer(score, reviewer)
+    if not _number(score_given) or score_given < 0:
+        raise ReviewRefused("The grade must be a number of at least 0.", detail=f"score_given={score_given!r}")
+    before = score.snapshot()
+    score.review_state = ReviewState.CONFIRMED if score_given == score.score_given else ReviewState.OVERRIDDEN
+    score.score_given, score.grading_progress = float(score_given), "FullyGraded"
+    score.comment = comment or score.comment
+    score.reviewed_by, score.reviewed_at = reviewer, timezone.now()
+    if (
+        Score.objects.filter(line_item=score.line_item, user=score.user, pk__gt=score.pk)
+        .exclude(passback_state=PassbackState.SUPERSEDED)
+        .exists()
+    ):
+        # A newer score of this learner is in (or on its way to) the gradebook: keep the decision only.
+        score.passback_state, score.next_attempt_at = PassbackState.SUPERSEDED, None
+    else:
+        score.timestamp = _next_timestamp(line_item=score.line_item, user=score.user)
+        score.passback_state, score.attempts, score.next_attempt_at = PassbackState.PENDING, 0, timezone.now()
+        score.last_error = ""
+    score.save()
+    if score.passback_state == PassbackState.PENDING:
+        _supersede_older(score)
+        enqueue(score.pk)
+    audit_record(
+        actor_type="user",
+        actor_id=str(reviewer.pk),
+        action="review.decided",
+        object_type="score",
+        object_id=score.pk,
+        source="instructor",
+        before=before,
+        after=score.snapshot(),
+    )
+    event_record(
+        type="review.completed",
+        subject_type="score",
+        subject_id=score.pk,
+        data={**score.event_data(), "reviewer_sub": reviewer.sub},
+        context_pk=score.resource_link.context_id,
+    )
+    return score
+
+
+@transaction.atomic
+def score_replay(*, score: Score, actor: str) -> Score:
+    """Post a dead-lettered or refused score again, with its own timestamp (posting twice is harmless)."""
+    score = Score.objects.select_for_update().get(pk=score.pk)
+    if score.passback_state not in (PassbackState.DEAD, PassbackState.FAILED):
+        raise ScoreInvalid(
+            f"Score #{score.pk} is {score.get_passback_state_display().lower()}; only dead letters can be replayed.",
+            status=409,
+        )
+    before = score.snapshot()
+    if Score.objects.filter(
+        line_item=score.line_item_id,
+        user=score.user_id,
+        pk__gt=score.pk,
+        passback_state__in=[PassbackState.PENDING, PassbackState.POSTED],
+    ).exists():
+        score.passback_state, score.last_error = PassbackState.SUPERSEDED, "a newer score replaced it"
+    else:
+        score.passback_state, score.attempts, score.next_attempt_at = PassbackState.PENDING, 0, timezone.now()
+        enqueue(score.pk)
+    score.save(update_fields=["passback_state", "attempts", "next_attempt_at", "last_error", "updated_at"])
+    audit_record(
+        actor_type="admin",
+        actor_id=actor,
+        action="score.replayed",
+        object_type="score",
+        object_id=score.pk,
+        source="admin",
+        before=before,
+        after=score.snapshot(),
+    )
+    return score
+
+
+@transaction.atomic
+def ags_endpoint_remember(*, launch: LtiLaunch) -> None:
+    """Keep the launch's AGS endpoint claim (line items container, scopes, the link's line item).
+
+    Called after a launch is recorded; writes only when something changed."""
+    claim = launch.ags
+    if not claim or launch.context_pk is None:
+        return
+    lineitems, scopes = str(claim.get("lineitems") or ""), sorted(str(s) for s in claim.get("scope") or [])
+    endpoint = AgsEndpoint.objects.filter(context_id=launch.context_pk).first()
+    if endpoint is None:
+        AgsEndpoint.objects.create(context_id=launch.context_pk, lineitems_url=lineitems, scopes=scopes)
+    elif (endpoint.lineitems_url, endpoint.scopes) != (lineitems, scopes):
+        endpoint.lineitems_url, endpoint.scopes = lineitems, scopes
+        endpoint.save(update_fields=["lineitems_url", "scopes", "updated_at"])
+    lineitem = str(claim.get("lineitem") or "")
+    if lineitem and launch.resource_link_pk is not None:
+        LineItem.objects.filter(resource_link_id=launch.resource_link_pk).exclude(url=lineitem).update(url=lineitem)
