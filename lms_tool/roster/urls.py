@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "roster"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.roster, name="roster"),
+    path("sync/", views.sync_now, name="sync"),
+]

@@ -14,7 +14,8 @@ wants a ``Link`` header, so the handler moves it there.
 
 Faults (``platform.faults["nrps"] = {"kind": ..., "page": n}``; ``page`` is 1-based, default 1):
 ``media-type`` (JSON served as text/html), ``non-json``, ``no-user-id``, ``401``, ``403`` (the
-NRPS scope trimmed), ``500``, ``hang`` (``seconds``, default 5, before answering).
+NRPS scope trimmed), ``500``, ``hang`` (``seconds``, default 5, before answering). With ``times``
+the fault switches itself off after firing that many times (a platform that recovers).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class NrpsState:
     # (context_id, resource_link_id) -> the user ids with access, or None for everyone in the course.
     links: dict[tuple[str, str], set[str] | None] = field(default_factory=dict)
     pages: dict[str, tuple[Read, int]] = field(default_factory=dict)
-    snapshots: dict[str, tuple[str, str | None, dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    snapshots: dict[str, tuple[str, str | None, int, dict[str, dict[str, Any]]]] = field(default_factory=dict)
     pages_served: int = 0
 
 
@@ -141,29 +142,42 @@ def _resolve(platform: Platform, course: Course, query: dict[str, str]) -> tuple
                 raise LtiServiceException("unknown page token (was the next URL changed, e.g. lowercased?)", 400)
             return found
         rlid, role = query.get("rlid") or None, query.get("role") or None
+        try:
+            limit = min(max(int(query.get("limit") or nrps.default_limit), 1), MAX_LIMIT)
+        except ValueError:
+            raise LtiServiceException("limit must be a number", 400) from None
         current = _snapshot(platform, course, rlid, role)
         members = list(current.values())
         if "since" in query:
             old = nrps.snapshots.get(query["since"])
             if old is None or old[0] != course.context_id:
                 raise LtiServiceException("unknown differences token (was the URL changed?)", 400)
-            rlid, previous = old[1], old[2]
+            _, rlid, limit, previous = old
             current = _snapshot(platform, course, rlid, None)
             members = [m for uid, m in current.items() if previous.get(uid) != m]
             members += [{"user_id": uid, "roles": m["roles"], "status": "Deleted"}
                         for uid, m in previous.items() if uid not in current]
-        try:
-            limit = min(max(int(query.get("limit") or nrps.default_limit), 1), MAX_LIMIT)
-        except ValueError:
-            raise LtiServiceException("limit must be a number", 400) from None
         differences = _token("Df")
-        nrps.snapshots[differences] = (course.context_id, rlid, current)
+        nrps.snapshots[differences] = (course.context_id, rlid, limit, current)
         return Read(course.context_id, members, limit, differences), 1
 
 
 def _page_number(platform: Platform, query: dict[str, str]) -> int:
     found = state(platform).pages.get(query.get("p", ""))
     return found[1] if found else 1
+
+
+def _fault(platform: Platform, req: Req) -> dict[str, Any] | None:
+    """The fault switched on for this page, if any; one with ``times`` switches itself off after that many."""
+    with platform.lock:
+        fault = platform.faults.get("nrps")
+        if not fault or int(fault.get("page", 1)) != _page_number(platform, req.query):
+            return None
+        if "times" in fault:
+            fault["times"] -= 1
+            if fault["times"] <= 0:
+                platform.faults.pop("nrps")
+        return dict(fault)
 
 
 def _early_fault(fault: dict[str, Any] | None) -> Answer | None:
@@ -188,9 +202,7 @@ def memberships(platform: Platform, req: Req) -> Answer:
     course = platform.courses.get(req.match.group("context_id"))
     if course is None:
         return json_response(404, {"error": "not_found", "error_description": "no such course"})
-    fault = platform.faults.get("nrps")
-    if fault and int(fault.get("page", 1)) != _page_number(platform, req.query):
-        fault = None
+    fault = _fault(platform, req)
     early = _early_fault(fault)
     if early is not None:
         return early
