@@ -5,3 +5,9 @@ class FlashcardsConfig(AppConfig):
     name = "lms_tool.flashcards"
     label = "flashcards"
     default_auto_field = "django.db.models.BigAutoField"
+    verbose_name = "Flashcards"
+
+    def ready(self) -> None:
+        from . import deep_linking
+
+        deep_linking.register()

@@ -15,9 +15,9 @@ from fsrs import Rating
 from fsrs import State as FsrsState
 
 from lms_tool.core.errors import ToolError
-from lms_tool.lti.models import LtiUser
+from lms_tool.lti.models import LtiUser, ResourceLink
 
-from . import scheduling
+from . import grades, scheduling
 from .models import Card, CardState, Deck, LearnerParameters, ReviewLog, State
 
 TOKEN_SALT = "flashcards.review"
@@ -174,8 +174,13 @@ def review_record(
     rating: int,
     duration_ms: int | None = None,
     now: datetime | None = None,
+    resource_link: ResourceLink | None = None,
 ) -> CardState:
-    """Apply one rating to the card it was shown for, once: a second submission changes nothing."""
+    """Apply one rating to the card it was shown for, once: a second submission changes nothing.
+
+    With the resource link the deck was launched from, the learner's deck progress goes to its gradebook
+    column in the same transaction (grades.progress_record).
+    """
     if rating not in (1, 2, 3, 4):
         raise ReviewRefused("bad_rating", "Choose Again, Hard, Good or Easy.", status=400, detail=f"rating={rating!r}")
     claims = _token_read(token, deck=deck, learner=learner)
@@ -229,4 +234,6 @@ def review_record(
         difficulty_after=state.difficulty or 0.0,
         due_after=state.due,
     )
+    if resource_link is not None:
+        grades.progress_record(deck=deck, learner=learner, resource_link=resource_link, now=now)
     return state

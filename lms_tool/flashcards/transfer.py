@@ -162,7 +162,7 @@ def cards_import(*, deck: Deck, data: bytes, filename: str, actor: LtiUser) -> l
     )
     audit_record(
         actor_type="user",
-        actor_id=actor.pk,
+        actor_id=str(actor.pk),
         action="flashcards.cards_imported",
         object_type="deck",
         object_id=deck.pk,

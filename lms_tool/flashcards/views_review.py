@@ -1,0 +1,113 @@
+"""Learner pages: the review session and the learner's own progress."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from lms_tool.lti.decorators import lti_launch_required
+from lms_tool.lti.models import Context
+
+from . import reviews, selectors
+from .access import deck_in_course, grade_link, launch_of, redirect, url, user_of
+from .markdown import render_answer, render_question
+from .models import Card
+
+logger = logging.getLogger(__name__)
+RATING_LABELS = ((1, "Again"), (2, "Hard"), (3, "Good"), (4, "Easy"))
+
+
+@xframe_options_exempt
+@never_cache
+@lti_launch_required
+@require_GET
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    deck = deck_in_course(request, pk, published_only=not launch_of(request).is_staff)
+    learner = user_of(request)
+    now = timezone.now()
+    shown = reviews.next_card(deck=deck, learner=learner, now=now)
+    context = {
+        "launch": launch_of(request),
+        "deck": deck,
+        "counts": reviews.queue_counts(deck=deck, learner=learner, now=now),
+        "shown": shown,
+    }
+    if shown is None:
+        context["next_due"] = reviews.next_due_at(deck=deck, learner=learner)
+        return render(request, "flashcards/review_done.html", context)
+    cloze = shown.card.kind == Card.Kind.CLOZE
+    context.update(
+        question=render_question(shown.card.front, cloze=cloze),
+        answer=render_answer(shown.card.front, shown.card.back, cloze=cloze),
+        buttons=[(value, label, shown.intervals[value]) for value, label in RATING_LABELS],
+    )
+    return render(request, "flashcards/review.html", context)
+
+
+def _duration(raw: str) -> int | None:
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if 0 <= value <= 24 * 3600 * 1000 else None
+
+
+@xframe_options_exempt
+@csrf_exempt  # no cookies inside the iframe: the launch id and the signed card token are the proof
+@never_cache
+@lti_launch_required
+@require_POST
+def review_rate(request: HttpRequest, pk: int) -> HttpResponse:
+    launch = launch_of(request)
+    deck = deck_in_course(request, pk, published_only=not launch.is_staff)
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        rating = int(request.POST.get("rating", "0"))
+    except ValueError:
+        rating = 0
+    try:
+        state = reviews.review_record(
+            deck=deck,
+            learner=user_of(request),
+            token=request.POST.get("token", ""),
+            rating=rating,
+            duration_ms=_duration(request.POST.get("duration_ms", "")),
+            resource_link=grade_link(launch, deck),
+        )
+    except reviews.ReviewRefused as refused:
+        logger.info("rating refused for deck %s: %s (%s)", deck.pk, refused.code, refused.detail)
+        if wants_json:
+            return JsonResponse(
+                {"ok": False, "code": refused.code, "message": refused.user_message}, status=refused.status
+            )
+        context = {
+            "launch": launch,
+            "deck": deck,
+            "refused": refused,
+            "continue_url": url("review", deck.pk, launch=launch),
+        }
+        return render(request, "flashcards/review_refused.html", context, status=refused.status)
+    if wants_json:
+        return JsonResponse({"ok": True, "due": state.due.isoformat(), "state": state.get_state_display()})
+    return redirect(request, "review", deck.pk)
+
+
+@xframe_options_exempt
+@never_cache
+@lti_launch_required
+@require_GET
+def progress(request: HttpRequest) -> HttpResponse:
+    launch = launch_of(request)
+    course = get_object_or_404(Context, pk=launch.context_pk)
+    days = 7
+    decks = selectors.learner_progress(learner=user_of(request), context=course, days=days)
+    return render(
+        request, "flashcards/progress.html", {"launch": launch, "course": course, "decks": decks, "days": days}
+    )
