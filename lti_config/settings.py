@@ -344,3 +344,20 @@ GRADING_LEASE_SECONDS = envint("GRADING_LEASE_SECONDS", 120)
 # The sweep re-enqueues pending scores overdue by more than this (lost messages, dead workers).
 GRADING_SWEEP_SECONDS = envint("GRADING_SWEEP_SECONDS", 60)
 CELERY_BEAT_SCHEDULE["grading-scores-sweep"] = {"task": "grading.scores_sweep", "schedule": float(GRADING_SWEEP_SECONDS)}
+
+# Flashcards ----------------------------------------------------------------------------------
+# FSRS decks (lms_tool/flashcards). Deck progress goes to the gradebook at most once per learner and
+# placement per GRADE_INTERVAL; the flush re-posts progress that changed since (by study or forgetting).
+FLASHCARDS = {
+    "GRADE_INTERVAL_SECONDS": envint("FLASHCARDS_GRADE_INTERVAL_SECONDS", 3600),
+    "MAX_IMPORT_BYTES": envint("FLASHCARDS_MAX_IMPORT_BYTES", 2 * 1024 * 1024),
+    "MAX_IMPORT_ROWS": envint("FLASHCARDS_MAX_IMPORT_ROWS", 5000),
+    # The optional per-learner optimiser (pip install "fsrs[optimizer]") fits learners with this many reviews.
+    "OPTIMIZER_MIN_REVIEWS": envint("FLASHCARDS_OPTIMIZER_MIN_REVIEWS", 400),
+}
+CELERY_BEAT_SCHEDULE["flashcards-grades-flush"] = {
+    "task": "flashcards.grades_flush",
+    "schedule": float(max(60, FLASHCARDS["GRADE_INTERVAL_SECONDS"] // 4)),
+}
+# Does nothing (one log line) unless the optimiser extra is installed.
+CELERY_BEAT_SCHEDULE["flashcards-optimize-parameters"] = {"task": "flashcards.optimize_parameters", "schedule": 86400.0}
