@@ -1,7 +1,7 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import log, roster
+from .views import log, roster, webhooks
 
 app_name = "api"
 
@@ -14,6 +14,12 @@ v1 = [
     path("enrollments/<int:pk>", roster.EnrollmentDetailApi.as_view(), name="enrollment-detail"),
     path("audit-events", log.AuditEventListApi.as_view(), name="audit-list"),
     path("events", log.DomainEventListApi.as_view(), name="event-list"),
+    path("webhooks/subscriptions", webhooks.SubscriptionListApi.as_view(), name="webhook-subscription-list"),
+    path(
+        "webhooks/subscriptions/<int:pk>", webhooks.SubscriptionDetailApi.as_view(), name="webhook-subscription-detail"
+    ),
+    path("webhooks/deliveries", webhooks.DeliveryListApi.as_view(), name="webhook-delivery-list"),
+    path("webhooks/deliveries/<int:pk>/replay", webhooks.DeliveryReplayApi.as_view(), name="webhook-delivery-replay"),
 ]
 
 urlpatterns = [

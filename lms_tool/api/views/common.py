@@ -25,8 +25,8 @@ class ListApi(ApiView, generics.ListAPIView):
         return {**super().get_serializer_context(), "pii": self.client.has_scope("pii:read")}
 
 
-class DetailApi(ApiView, generics.RetrieveAPIView):
-    """GET one object; 404 when it does not exist, 403 when it exists outside the client's reach."""
+class ObjectApi(ApiView):
+    """Views about one object: 404 when it does not exist, 403 when it exists outside the client's reach."""
 
     model: type[Model]
 
@@ -39,3 +39,7 @@ class DetailApi(ApiView, generics.RetrieveAPIView):
         if not reachable.filter(pk=obj.pk).exists():
             raise exceptions.PermissionDenied(OUT_OF_REACH)
         return reachable.get(pk=obj.pk)
+
+
+class DetailApi(ObjectApi, generics.RetrieveAPIView):
+    """GET one object."""

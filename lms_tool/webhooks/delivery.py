@@ -1,0 +1,163 @@
+"""Fan-out of domain events to subscriptions, and sending one delivery (at-least-once).
+
+Events reach this module after their transaction commits (``core.events.PUBLISHERS``); a sweeper
+catches any whose fan-out or delivery task was lost, so nothing is dropped, and receivers
+de-duplicate on ``webhook-id``. A worker leases a delivery while sending it, so two workers do not
+send the same one at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from lms_tool.core import http
+from lms_tool.core.models import DomainEvent
+from lms_tool.lti.models import Context
+from lms_tool.lti.service_client import backoff
+
+from . import signing
+from .models import Delivery, DeliveryState, EventFanout, Subscription
+
+logger = logging.getLogger(__name__)
+
+
+def _conf(name: str) -> Any:
+    return settings.WEBHOOKS[name]
+
+
+def _reaches(subscription: Subscription, event: DomainEvent, reach: dict[int, set[int] | None]) -> bool:
+    client = subscription.api_client
+    if client is None or client.all_contexts:
+        return True
+    if client.pk not in reach:
+        reach[client.pk] = set(Context.objects.filter(client.context_q()).values_list("pk", flat=True))
+    allowed = reach[client.pk]
+    return event.context_pk is not None and allowed is not None and event.context_pk in allowed
+
+
+@transaction.atomic
+def event_fan_out(*, event_pk: int) -> list[int]:
+    """Create the deliveries of one event (once); returns the pks to send."""
+    _, created = EventFanout.objects.get_or_create(event_id=event_pk)
+    if not created:
+        return []
+    event = DomainEvent.objects.get(pk=event_pk)
+    # A subscription hears of events from its creation on, even when the sweeper fans out late.
+    subscriptions = Subscription.objects.filter(is_active=True, created_at__lte=event.created_at)
+    subscriptions = subscriptions.select_related("api_client")
+    reach: dict[int, set[int] | None] = {}
+    now = timezone.now()
+    targets = [s for s in subscriptions if s.wants(event.type) and _reaches(s, event, reach)]
+    deliveries = Delivery.objects.bulk_create(
+        [Delivery(subscription=s, event=event, next_attempt_at=now) for s in targets], ignore_conflicts=True
+    )
+    pks = list(Delivery.objects.filter(event=event, state=DeliveryState.PENDING).values_list("pk", flat=True))
+    logger.debug("event %s fanned out to %d subscription(s)", event.event_id, len(deliveries))
+    return pks
+
+
+def payload(event: DomainEvent) -> bytes:
+    """The body, the same bytes on every attempt (Standard Webhooks: type, timestamp, data)."""
+    data = {
+        **event.data,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "course": event.context_pk,
+    }
+    body = {"type": event.type, "timestamp": event.created_at.isoformat(), "data": data}
+    return json.dumps(body, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def _claim(pk: int) -> Delivery | None:
+    now = timezone.now()
+    lease = now + timedelta(seconds=_conf("LEASE_SECONDS"))
+    free = Delivery.objects.filter(pk=pk, state=DeliveryState.PENDING, subscription__is_active=True)
+    free = free.exclude(lease_until__gt=now)
+    if not free.update(lease_until=lease):
+        return None
+    return Delivery.objects.select_related("subscription", "event").get(pk=pk)
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    value = response.headers.get("Retry-After", "") if response is not None else ""
+    return float(value) if value.isdigit() else None
+
+
+def _send(delivery: Delivery) -> tuple[requests.Response | None, str]:
+    event, subscription = delivery.event, delivery.subscription
+    body = payload(event)
+    headers = signing.headers(
+        secret=subscription.secret(), msg_id=str(event.event_id), timestamp=int(time.time()), body=body
+    )
+    try:
+        response = http.post(
+            subscription.url, data=body, headers=headers, untrusted=True, timeout=_conf("TIMEOUT_SECONDS")
+        )
+    except http.BlockedAddressError as exc:
+        return None, f"blocked: {exc}"
+    except requests.RequestException as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    if 200 <= response.status_code < 300:
+        return response, ""
+    return response, f"HTTP {response.status_code}: {response.text[:500]}"
+
+
+def delivery_attempt(*, delivery_pk: int) -> float | None:
+    """Send one delivery once. Returns the seconds to wait before the next try, or None when there is
+    nothing more to do (delivered, dead-lettered, or not ours to send right now)."""
+    delivery = _claim(delivery_pk)
+    if delivery is None:
+        return None
+    response, error = _send(delivery)
+    now = timezone.now()
+    attempts = delivery.attempts + 1
+    status = response.status_code if response is not None else None
+    done = {"attempts": attempts, "last_status": status, "lease_until": None, "updated_at": now}
+    if not error:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=DeliveryState.DELIVERED, delivered_at=now, last_error="", **done
+        )
+        return None
+    if attempts >= _conf("MAX_ATTEMPTS"):
+        Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.DEAD, last_error=error, **done)
+        logger.warning("webhook delivery %s dead-lettered after %d attempts: %s", delivery.pk, attempts, error)
+        return None
+    delay = backoff(
+        attempts, retry_after=_retry_after(response), base=_conf("RETRY_BASE_SECONDS"), cap=_conf("RETRY_CAP_SECONDS")
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=now + timedelta(seconds=delay), last_error=error, **done
+    )
+    logger.info("webhook delivery %s failed (attempt %d), retry in %.1fs: %s", delivery.pk, attempts, delay, error)
+    return delay
+
+
+def due_deliveries(*, now: Any = None, grace_seconds: float = 60.0, limit: int = 1000) -> list[int]:
+    """Pending deliveries whose task seems lost: due for a while and not leased."""
+    now = now or timezone.now()
+    rows = Delivery.objects.filter(
+        state=DeliveryState.PENDING,
+        subscription__is_active=True,
+        next_attempt_at__lt=now - timedelta(seconds=grace_seconds),
+    ).exclude(lease_until__gt=now)
+    return list(rows.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+
+
+def events_not_fanned_out(
+    *, now: Any = None, grace_seconds: float = 30.0, window_hours: int = 48, limit: int = 1000
+) -> list[int]:
+    """Recent events whose fan-out did not happen (a crash after commit, a broker outage)."""
+    now = now or timezone.now()
+    rows = DomainEvent.objects.filter(
+        created_at__lt=now - timedelta(seconds=grace_seconds), created_at__gte=now - timedelta(hours=window_hours)
+    ).exclude(pk__in=EventFanout.objects.values("event_id"))
+    return list(rows.order_by("pk").values_list("pk", flat=True)[:limit])
