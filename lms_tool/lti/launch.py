@@ -12,6 +12,7 @@ Nothing here writes to the database: a refused launch leaves no trace but a log 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,28 @@ SUPPORTED_MESSAGE_TYPES = {
 }
 NONCE_PREFIX = "lti:nonce:"
 _VALIDATORS = get_validators()
+# Claims the tool reads as JSON objects (LTI core §5.3-5.4, AGS §3.1, NRPS §3.6.1, DL §4.4.1).
+OBJECT_CLAIMS = (
+    c.CONTEXT,
+    c.RESOURCE_LINK,
+    c.TOOL_PLATFORM,
+    c.CUSTOM,
+    c.LAUNCH_PRESENTATION,
+    c.FOR_USER,
+    c.AGS_ENDPOINT,
+    c.NRPS,
+    c.DL_SETTINGS,
+)
+# LTI core §5.3.5, §5.3.6, §5.4.1: ids are at most 255 ASCII characters (and so are our columns).
+MAX_ID = 255
+# Service URLs the tool stores (ResourceLink.lineitem_url, Context.nrps_url).
+MAX_URL = 1000
+SERVICE_URLS = (
+    (c.AGS_ENDPOINT, "lineitems"),
+    (c.AGS_ENDPOINT, "lineitem"),
+    (c.NRPS, "context_memberships_url"),
+    (c.DL_SETTINGS, "deep_link_return_url"),
+)
 
 
 @dataclass
@@ -103,6 +126,8 @@ def _deployment(registration: Registration, claims: dict[str, Any]) -> Deploymen
     deployment_id = claims.get(c.DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
         raise LaunchError("token_missing_claim", "The launch message has no deployment id.", detail="deployment_id")
+    if len(deployment_id) > MAX_ID:
+        raise _bad_claim(c.DEPLOYMENT_ID, f"is longer than {MAX_ID} characters")
     deployment = selectors.deployment_get(registration=registration, deployment_id=deployment_id)
     if deployment is None:
         if registration.deployment_policy == DeploymentPolicy.ACCEPT_NEW:
@@ -124,6 +149,48 @@ def _deployment(registration: Registration, claims: dict[str, Any]) -> Deploymen
     return deployment
 
 
+def _bad_claim(name: str, why: str) -> LaunchError:
+    return LaunchError(
+        "token_bad_claim",
+        "The launch message from your learning platform contains information in a form the tool cannot read.",
+        admin_hint=f"The claim {name!r} {why}; check the platform's LTI 1.3 configuration or custom claims.",
+        detail=f"{name} {why}",
+    )
+
+
+def _check_id(name: str, value: Any) -> None:
+    # Ids are strings (LTI core §5.3.5); a number is stored as its text, anything else is refused.
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _bad_claim(name, "must be a string")
+    if len(str(value)) > MAX_ID:
+        raise _bad_claim(name, f"is longer than {MAX_ID} characters")
+
+
+def _check_shapes(claims: dict[str, Any]) -> None:
+    """Refuse claims of the wrong JSON type, which would otherwise fail later in the tool's pages."""
+    for name in OBJECT_CLAIMS:
+        if name in claims and not isinstance(claims[name], dict):
+            raise _bad_claim(name, "must be a JSON object")
+    if "sub" in claims:
+        if not isinstance(claims["sub"], str):
+            raise _bad_claim("sub", "must be a string")
+        _check_id("sub", claims["sub"])
+    roles = claims.get(c.ROLES)
+    if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
+        raise _bad_claim(c.ROLES, "must be a list of role URIs")
+    _check_id(c.CONTEXT + ".id", claims.get(c.CONTEXT, {}).get("id"))
+    _check_id(c.RESOURCE_LINK + ".id", claims.get(c.RESOURCE_LINK, {}).get("id"))
+    context_types = claims.get(c.CONTEXT, {}).get("type")
+    if context_types is not None and not isinstance(context_types, list):
+        raise _bad_claim(c.CONTEXT + ".type", "must be a list")
+    for claim, field in SERVICE_URLS:
+        url = claims.get(claim, {}).get(field)
+        if url is not None and (not isinstance(url, str) or len(url) > MAX_URL):
+            raise _bad_claim(f"{claim}.{field}", f"must be a URL of at most {MAX_URL} characters")
+
+
 def _check_message(claims: dict[str, Any]) -> None:
     if claims.get(c.VERSION) != "1.3.0":
         raise LaunchError(
@@ -138,6 +205,7 @@ def _check_message(claims: dict[str, Any]) -> None:
             "The launch message is of a kind this tool does not handle.",
             admin_hint=f"message_type {message_type!r} is not one of {sorted(SUPPORTED_MESSAGE_TYPES)}.",
         )
+    _check_shapes(claims)
     for validator in _VALIDATORS:
         if validator.can_validate(claims):
             try:
@@ -151,6 +219,14 @@ def _check_message(claims: dict[str, Any]) -> None:
                 ) from exc
     if not isinstance(claims.get(c.ROLES), list):
         raise LaunchError("token_missing_claim", "The launch message has no roles.", detail="roles")
+    if message_type == "LtiDeepLinkingRequest" and not claims[c.DL_SETTINGS].get("deep_link_return_url"):
+        # DL §4.4.1: required, and without it the tool could never send its answer back.
+        raise LaunchError(
+            "token_missing_claim",
+            "The launch message is missing information the tool needs.",
+            admin_hint="The deep-linking request has no deep_link_return_url.",
+            detail="deep_link_return_url",
+        )
 
 
 def _nonce_consume(claims: dict[str, Any], expected: str, now: float) -> None:
@@ -164,8 +240,14 @@ def _nonce_consume(claims: dict[str, Any], expected: str, now: float) -> None:
             admin_hint="The id_token's nonce differs from the one sent with the login request.",
             status=401,
         )
-    ttl = max(int(claims["exp"] - now) + settings.LTI["LEEWAY_SECONDS"], 1)
-    if not cache.add(f"{NONCE_PREFIX}{claims['iss']}:{nonce}", 1, ttl):
+    # Kept while the token is acceptable, but no longer than its login's state: once the state is
+    # gone no launch can present this nonce again (the nonce must match the state's). The bound
+    # also keeps a far-future ``exp`` from overflowing the cache's expiry arithmetic.
+    lifetime = min(claims["exp"] - now, settings.LTI["STATE_TTL_SECONDS"])
+    ttl = max(int(lifetime) + settings.LTI["LEEWAY_SECONDS"], 1)
+    # Hashed: the issuer can be 255 characters, more than a database cache key holds.
+    key = NONCE_PREFIX + hashlib.sha256(f"{claims['iss']}\n{nonce}".encode()).hexdigest()
+    if not cache.add(key, 1, ttl):
         raise LaunchError(
             "nonce_replayed",
             "This launch was already used. Go back to your course and open the tool again.",

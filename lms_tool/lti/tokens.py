@@ -34,6 +34,22 @@ class UnverifiedToken:
     signature: bytes
 
 
+def _no_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which no JWT may carry (RFC 8259 §6): a NaN ``exp``
+    # would pass every comparison.
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+_JSON = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _json_object(raw: bytes) -> Any:
+    try:
+        return _JSON.decode(raw.decode())
+    except RecursionError as exc:  # deeply nested arrays: refused like any other bad JSON
+        raise ValueError("JSON nested too deeply") from exc
+
+
 def _b64decode(part: str) -> bytes:
     if not _B64URL.fullmatch(part) or len(part) % 4 == 1:
         raise ValueError("not base64url")
@@ -53,8 +69,8 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
     if len(parts) != 3:
         raise LaunchError("token_malformed", "The launch message is not a valid signed token.", detail="not three parts")
     try:
-        header = json.loads(_b64decode(parts[0]))
-        claims = json.loads(_b64decode(parts[1]))
+        header = _json_object(_b64decode(parts[0]))
+        claims = _json_object(_b64decode(parts[1]))
         signature = _b64decode(parts[2])
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise LaunchError(
@@ -63,13 +79,18 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise LaunchError("token_malformed", "The launch message is not a valid signed token.", detail="not JSON objects")
     alg = header.get("alg")
-    if alg not in ALGORITHMS:
+    if not isinstance(alg, str) or alg not in ALGORITHMS:
         raise LaunchError(
             "token_bad_algorithm",
             "The launch message is signed with an algorithm this tool does not accept.",
             admin_hint="LTI 1.3 requires RS256 signatures from the platform.",
             detail=f"alg={alg!r}",
             status=401,
+        )
+    if "crit" in header:
+        # RFC 7515 §4.1.11: a recipient must refuse critical extensions it does not understand.
+        raise LaunchError(
+            "token_malformed", "The launch message is not a valid signed token.", detail=f"crit={header['crit']!r}"
         )
     return UnverifiedToken(header, claims, f"{parts[0]}.{parts[1]}".encode(), signature)
 
