@@ -1,0 +1,115 @@
+"""Forms: field checks and messages; the services decide the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+
+from lms_tool.ai.types import DIFFICULTIES
+
+from .models import Question
+
+TYPE_CHOICES = Question.Type.choices
+DEFAULT_TYPES = ["single", "true_false", "short"]
+
+
+class QuizCreateForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    text = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        label="Course text",
+        help_text="Paste the material, or upload a file below.",
+    )
+    upload = forms.FileField(required=False, label="Or upload Markdown, HTML, text or PDF")
+    count = forms.IntegerField(min_value=1, initial=5, label="Number of questions")
+    types = forms.MultipleChoiceField(
+        choices=TYPE_CHOICES, initial=DEFAULT_TYPES, widget=forms.CheckboxSelectMultiple, label="Question types"
+    )
+    difficulty = forms.ChoiceField(choices=[(d, d.title()) for d in DIFFICULTIES], initial="medium")
+    time_limit_minutes = forms.IntegerField(min_value=1, required=False, label="Time limit (minutes)")
+    max_attempts = forms.IntegerField(min_value=0, initial=1, label="Attempts allowed (0 = unlimited)")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        limit = settings.QUIZZES["MAX_QUESTIONS"]
+        self.fields["count"].validators.append(MaxValueValidator(limit, f"Ask for at most {limit} questions."))
+        self.fields["count"].help_text = f"At most {limit}."
+        self.fields["count"].widget.attrs["max"] = limit
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("text", "").strip() and not data.get("upload"):
+            raise forms.ValidationError("Paste the course text or upload a file.")
+        return data
+
+
+class QuizSettingsForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    time_limit_minutes = forms.IntegerField(min_value=1, required=False, label="Time limit (minutes)")
+    max_attempts = forms.IntegerField(min_value=0, label="Attempts allowed (0 = unlimited)")
+    review_threshold = forms.FloatField(
+        min_value=0,
+        max_value=1,
+        label="Review AI grades below this confidence",
+        help_text="Between 0 and 1; 0.8 by default.",
+    )
+
+
+class QuestionEditForm(forms.Form):
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Question")
+    options = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}), label="Options (one per line)")
+    correct = forms.CharField(
+        required=False, label="Correct option number(s)", help_text="Counting from 1; several separated by commas."
+    )
+    answer = forms.CharField(required=False, label="Answer", help_text="Expected words, number, or model answer.")
+    tolerance = forms.FloatField(required=False, min_value=0, label="Tolerance (numeric questions)")
+    points = forms.FloatField(min_value=0.01, initial=1)
+    explanation = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    source_passage = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    @staticmethod
+    def initial_for(question: Question) -> dict[str, Any]:
+        answer: Any = question.answers[0] if question.answers else ""
+        if question.type == Question.Type.NUMERIC:
+            answer = f"{question.numeric_answer:g}" if question.numeric_answer is not None else ""
+        return {
+            "prompt": question.prompt,
+            "options": "\n".join(question.options) if question.type != Question.Type.TRUE_FALSE else "",
+            "correct": ", ".join(str(i + 1) for i in question.correct),
+            "answer": answer
+            if question.type != Question.Type.TRUE_FALSE
+            else ("true" if question.correct == [0] else "false"),
+            "tolerance": question.tolerance,
+            "points": question.points,
+            "explanation": question.explanation,
+            "source_passage": question.source_passage,
+        }
+
+    def as_model_item(self, kind: str) -> dict[str, Any]:
+        """The edit in the shape a model's answer has, so the same validation applies."""
+        data = self.cleaned_data
+        options = [line for line in data.get("options", "").splitlines()]
+        numbers: list[int] = []
+        for part in data.get("correct", "").replace(";", ",").split(","):
+            if part.strip():
+                if not part.strip().isdigit():
+                    raise forms.ValidationError("Correct option numbers are whole numbers, like 2 or 1, 3.")
+                numbers.append(int(part.strip()) - 1)
+        item: dict[str, Any] = {
+            "question": data["prompt"],
+            "explanation": data.get("explanation", ""),
+            "source_passage": data.get("source_passage", ""),
+            "tolerance": data.get("tolerance") or 0,
+            "answer": data.get("answer", ""),
+        }
+        if kind == Question.Type.SINGLE:
+            item.update(options=options, answer_index=numbers[0] if len(numbers) == 1 else None)
+            if len(numbers) > 1:
+                raise forms.ValidationError("A single-choice question has exactly one correct option.")
+        elif kind == Question.Type.MULTIPLE:
+            item.update(options=options, answer_indices=numbers)
+        return item

@@ -1,0 +1,238 @@
+"""Quizzes, their (versioned) questions, generation runs, attempts and answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from lms_tool.lti.models import Context, LtiUser, ResourceLink
+
+
+def default_threshold() -> float:
+    return float(settings.QUIZZES["REVIEW_THRESHOLD"])
+
+
+class Quiz(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="quizzes")
+    created_by = models.ForeignKey(LtiUser, on_delete=models.SET_NULL, null=True, related_name="quizzes_created")
+    title = models.CharField(max_length=200)
+    source_name = models.CharField(max_length=255, blank=True, help_text="The uploaded file, if any.")
+    source_text = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # Bumped when a published quiz that has attempts changes; each attempt keeps the version it started.
+    version = models.PositiveIntegerField(default=1)
+    time_limit_minutes = models.PositiveIntegerField(null=True, blank=True)
+    max_attempts = models.PositiveIntegerField(default=1, help_text="0 means unlimited.")
+    review_threshold = models.FloatField(default=default_threshold)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "quizzes"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+
+class GenerationRun(models.Model):
+    """One request to generate questions: its progress, the model and prompt, and what was rejected."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="generation_runs")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    count = models.PositiveIntegerField()
+    types = models.JSONField(default=list)
+    difficulty = models.CharField(max_length=16, default="medium")
+    replaces = models.ForeignKey(
+        "Question", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="Regeneration of."
+    )
+    parts_total = models.PositiveIntegerField(default=0)
+    parts_done = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    model = models.CharField(max_length=200, blank=True)
+    prompt = models.TextField(blank=True)
+    rejected = models.JSONField(default=list, blank=True, help_text="[{reason, raw}] of unusable model output.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"generation {self.pk} of {self.quiz_id} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        return int(100 * self.parts_done / self.parts_total) if self.parts_total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+
+class QuestionQuerySet(models.QuerySet["Question"]):
+    def current(self) -> QuestionQuerySet:
+        """Questions of the quiz as it is now (older revisions stay for the attempts that used them)."""
+        return self.filter(is_current=True)
+
+    def approved(self) -> QuestionQuerySet:
+        return self.current().filter(status=Question.Status.APPROVED)
+
+
+class Question(models.Model):
+    class Type(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+        TRUE_FALSE = "true_false", "True / false"
+        NUMERIC = "numeric", "Numeric"
+        SHORT = "short", "Short answer"
+        FREE_TEXT = "free_text", "Free text (AI graded)"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Needs review"
+        APPROVED = "approved", "Approved"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(default=0)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    prompt = models.TextField()
+    options = models.JSONField(default=list, blank=True)
+    correct = models.JSONField(default=list, blank=True, help_text="Indices of the correct options.")
+    answers = models.JSONField(default=list, blank=True, help_text="Accepted answers (short) or the reference.")
+    numeric_answer = models.FloatField(null=True, blank=True)
+    tolerance = models.FloatField(default=0)
+    points = models.FloatField(default=1)
+    explanation = models.TextField(blank=True)
+    source_passage = models.TextField(blank=True)
+    difficulty = models.CharField(max_length=16, default="medium")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # Versioning: a question that has answers is never edited in place; a new revision replaces it.
+    revision = models.PositiveIntegerField(default=1)
+    supersedes = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    is_current = models.BooleanField(default=True)
+    generation_run = models.ForeignKey(GenerationRun, on_delete=models.SET_NULL, null=True, blank=True)
+    model = models.CharField(max_length=200, blank=True, help_text="The model that wrote it; blank if a person did.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = QuestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.prompt[:80]
+
+    @property
+    def is_choice(self) -> bool:
+        return self.type in (self.Type.SINGLE, self.Type.MULTIPLE, self.Type.TRUE_FALSE)
+
+    @property
+    def reference_answer(self) -> str:
+        return self.answers[0] if self.answers else ""
+
+
+class Attempt(models.Model):
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
+    user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="quiz_attempts")
+    resource_link = models.ForeignKey(ResourceLink, on_delete=models.SET_NULL, null=True, related_name="+")
+    number = models.PositiveIntegerField()
+    quiz_version = models.PositiveIntegerField()
+    question_ids = models.JSONField(default=list, help_text="The questions this attempt was given, in order.")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.IN_PROGRESS)
+    started_at = models.DateTimeField(default=timezone.now)
+    deadline = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    score_maximum = models.FloatField(default=0)
+    needs_review = models.BooleanField(default=False)
+    # Staff trying their own quiz: graded and shown, never sent to the gradebook.
+    is_preview = models.BooleanField(default=False)
+    # The grading app's Score row (outbox) for this attempt; an id, so the apps' migrations stay independent.
+    score_ref = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(fields=["quiz", "user", "resource_link", "number"], name="uniq_attempt")]
+        indexes = [models.Index(fields=["quiz", "user", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} #{self.number} on {self.quiz}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == self.State.IN_PROGRESS
+
+    def is_past_deadline(self, now: datetime | None = None) -> bool:
+        return self.deadline is not None and (now or timezone.now()) >= self.deadline
+
+    def seconds_left(self, now: datetime | None = None) -> int | None:
+        if self.deadline is None:
+            return None
+        return max(0, int((self.deadline - (now or timezone.now())).total_seconds()))
+
+
+class AnswerQuerySet(models.QuerySet["Answer"]):
+    def awaiting_review(self) -> AnswerQuerySet:
+        return self.filter(needs_review=True, reviewed_at__isnull=True, attempt__state=Attempt.State.SUBMITTED)
+
+
+class Answer(models.Model):
+    class GradedBy(models.TextChoices):
+        EXACT = "exact"
+        AI = "ai"
+        INSTRUCTOR = "instructor"
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="given_answers")
+    response = models.JSONField(null=True, blank=True, help_text="Option indices, a number, or text.")
+    saved_at = models.DateTimeField(auto_now=True)
+    score = models.FloatField(null=True, blank=True)
+    max_score = models.FloatField(default=1)
+    graded_by = models.CharField(max_length=16, choices=GradedBy.choices, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    needs_review = models.BooleanField(default=False)
+    reviewer = models.ForeignKey(LtiUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    feedback = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AnswerQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["attempt", "question"], name="uniq_answer")]
+
+    def __str__(self) -> str:
+        return f"answer {self.pk} to {self.question_id}"
+
+    @property
+    def is_correct(self) -> bool | None:
+        if self.score is None:
+            return None
+        return self.score >= self.max_score

@@ -1,0 +1,39 @@
+"""Writes of the quizzes app, one module per concern; import from here."""
+
+from .attempts import answer_save, attempt_start, attempt_submit, attempts_close_expired, attempts_used
+from .authoring import (
+    question_approve,
+    question_delete,
+    question_draft_from_form,
+    question_regenerate,
+    question_update,
+    questions_approve_all,
+    quiz_create,
+    quiz_publish,
+    quiz_settings_update,
+)
+from .generation import generation_execute, generation_start
+from .material import text_checked, text_from_upload
+from .review import answer_review_decide
+
+__all__ = [
+    "answer_review_decide",
+    "answer_save",
+    "attempt_start",
+    "attempt_submit",
+    "attempts_close_expired",
+    "attempts_used",
+    "generation_execute",
+    "generation_start",
+    "question_approve",
+    "question_delete",
+    "question_draft_from_form",
+    "question_regenerate",
+    "question_update",
+    "questions_approve_all",
+    "quiz_create",
+    "quiz_publish",
+    "quiz_settings_update",
+    "text_checked",
+    "text_from_upload",
+]

@@ -1,0 +1,177 @@
+"""Attempts: start (or resume), save answers as they are given, submit once; grade and hand the score on.
+
+Submitting is idempotent: the attempt row is locked and a second submit returns the first result.
+The score goes to the grading app's outbox (``score_submit``) in the same transaction that marks the
+attempt submitted, so the gradebook never misses a submission and never gets one twice.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from lms_tool.ai import ProviderError, get_provider
+from lms_tool.core.services import audit_record
+from lms_tool.lti.models import LtiUser, ResourceLink
+
+from ..errors import QuizError
+from ..models import Answer, Attempt, Question, Quiz
+from .grading import FreeTextGrade, grade_free_text
+
+# Answers that arrive with the submit a little after the deadline (the network) still count.
+GRACE = timedelta(seconds=30)
+MAX_TEXT_ANSWER = 10_000
+
+
+def attempts_used(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | None) -> int:
+    return Attempt.objects.filter(quiz=quiz, user=user, resource_link=resource_link).count()
+
+
+@transaction.atomic
+def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | None, preview: bool = False) -> Attempt:
+    """The open attempt, or a new one if the quiz allows another."""
+    if not quiz.is_published and not preview:
+        raise QuizError("This quiz is not published yet.", status=409)
+    Quiz.objects.select_for_update().filter(pk=quiz.pk).first()  # serialises starts of this quiz
+    mine = Attempt.objects.filter(quiz=quiz, user=user, resource_link=resource_link)
+    open_attempt = mine.filter(state=Attempt.State.IN_PROGRESS).first()
+    if open_attempt is not None:
+        return open_attempt
+    used = mine.count()
+    if quiz.max_attempts and used >= quiz.max_attempts and not preview:
+        raise QuizError(f"You have used all {quiz.max_attempts} attempt(s) at this quiz.", status=409)
+    question_ids = list(quiz.questions.approved().values_list("pk", flat=True))
+    if not question_ids:
+        raise QuizError("This quiz has no approved questions yet.", status=409)
+    now = timezone.now()
+    deadline = now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
+    try:
+        with transaction.atomic():
+            return Attempt.objects.create(
+                quiz=quiz,
+                user=user,
+                resource_link=resource_link,
+                number=used + 1,
+                quiz_version=quiz.version,
+                question_ids=question_ids,
+                started_at=now,
+                deadline=deadline,
+                is_preview=preview,
+            )
+    except IntegrityError:  # a double click that raced past the lock on another database
+        return mine.get(number=used + 1)
+
+
+def response_clean(question: Question, value: Any) -> Any:
+    """A response as stored: option indices, a number, or text; ``QuizError`` if it cannot be one."""
+    if value is None or value == "" or value == []:
+        return None
+    if question.is_choice:
+        values = value if isinstance(value, list) else [value]
+        try:
+            indices = sorted({int(v) for v in values})
+        except (TypeError, ValueError):
+            raise QuizError("Choose one of the options shown.") from None
+        if any(not 0 <= i < len(question.options) for i in indices):
+            raise QuizError("Choose one of the options shown.")
+        if question.type != Question.Type.MULTIPLE and len(indices) > 1:
+            raise QuizError("Choose only one option for this question.")
+        return indices
+    if question.type == Question.Type.NUMERIC:
+        try:
+            number = float(str(value).strip().replace(",", "."))
+        except ValueError:
+            raise QuizError(f"{value!r} is not a number; write it like 42 or 3.5.") from None
+        if not math.isfinite(number):
+            raise QuizError("Write a finite number.")
+        return number
+    text = str(value)
+    if len(text) > MAX_TEXT_ANSWER:
+        raise QuizError(f"Answers are limited to {MAX_TEXT_ANSWER:,} characters.", status=413)
+    return text
+
+
+def _open_or_refuse(attempt: Attempt, *, grace: timedelta = timedelta(0)) -> None:
+    if not attempt.is_open:
+        raise QuizError("This attempt has been submitted; answers can no longer change.", status=409)
+    if attempt.deadline is not None and timezone.now() > attempt.deadline + grace:
+        raise QuizError("The time for this attempt is up; the answers saved before then count.", status=409)
+
+
+@transaction.atomic
+def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
+    """Save one answer as it is given (autosave): a dropped connection loses nothing already sent."""
+    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
+    _open_or_refuse(attempt, grace=GRACE)
+    if question_id not in attempt.question_ids:
+        raise QuizError("That question is not part of this attempt.", status=404)
+    question = Question.objects.get(pk=question_id)
+    answer, _ = Answer.objects.update_or_create(
+        attempt=attempt,
+        question=question,
+        defaults={"response": response_clean(question, response), "max_score": question.points},
+    )
+    return answer
+
+
+def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None) -> Attempt:
+    """Submit (idempotent). Free text is graded by the provider before the transaction, so the row lock is short."""
+    if responses and attempt.is_open:
+        for question_id, value in responses.items():
+            try:
+                answer_save(attempt=attempt, question_id=question_id, response=value)
+            except QuizError:
+                if not Attempt.objects.filter(pk=attempt.pk, state=Attempt.State.IN_PROGRESS).exists():
+                    break  # submitted meanwhile (a double submit): the first one stands
+                raise
+    ai_grades = _grade_free_text(attempt)
+    return _submit(attempt_id=attempt.pk, ai_grades=ai_grades)
+
+
+def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:
+    answers = Answer.objects.filter(attempt=attempt, question__type=Question.Type.FREE_TEXT).select_related("question")
+    grades: dict[tuple[int, str], FreeTextGrade] = {}
+    if not attempt.is_open:
+        return grades
+    provider = get_provider()
+    for answer in answers:
+        text = str(answer.response or "")
+        try:
+            grades[(answer.question_id, text)] = grade_free_text(provider, answer.question, text)
+        except ProviderError as exc:
+            grades[(answer.question_id, text)] = FreeTextGrade(0.0, 0.0, f"Not graded: {exc}. Please grade it.", "")
+    return grades
+
+
+@transaction.atomic
+def _submit(*, attempt_id: int, ai_grades: dict[tuple[int, str], FreeTextGrade]) -> Attempt:
+    attempt = Attempt.objects.select_for_update().select_related("quiz", "user", "resource_link").get(pk=attempt_id)
+    if not attempt.is_open:
+        return attempt  # a second submit (double click, retry): harmless
+    from .scoring import attempt_grade
+
+    attempt_grade(attempt=attempt, ai_grades=ai_grades)
+    audit_record(
+        actor_type="user",
+        actor_id=str(attempt.user_id),
+        action="quiz.attempt.submit",
+        object_type="quiz_attempt",
+        object_id=attempt.pk,
+        after={"score": attempt.score, "max": attempt.score_maximum, "needs_review": attempt.needs_review},
+    )
+    return attempt
+
+
+def attempts_close_expired(*, now: Any = None) -> int:
+    """Submit the attempts whose time ran out with the answers saved by then (run by the beat)."""
+    now = now or timezone.now()
+    closed = 0
+    expired = Attempt.objects.filter(state=Attempt.State.IN_PROGRESS, deadline__lt=now - GRACE)
+    for attempt in expired.iterator():
+        attempt_submit(attempt=attempt)
+        closed += 1
+    return closed

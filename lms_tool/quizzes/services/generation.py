@@ -1,0 +1,194 @@
+"""Question generation with a person in the loop: drafts are written by a Celery task, part by part.
+
+Each part of the text is committed on its own, so the page that polls the run shows real progress and
+a failure half-way keeps the drafts already written. Every draft records the model and the run's
+prompt; whatever the model answered that could not be used is kept on the run with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from lms_tool.ai import ProviderError, QuestionDraft, get_provider
+from lms_tool.ai.types import DIFFICULTIES, QUESTION_TYPES
+
+from ..errors import QuizError
+from ..models import GenerationRun, Question, Quiz
+
+logger = logging.getLogger(__name__)
+
+
+def split_text(text: str, max_chars: int) -> list[str]:
+    """Parts of at most ``max_chars``, cut between paragraphs (or sentences, for a very long paragraph)."""
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        pieces = [paragraph] if len(paragraph) <= max_chars else paragraph.replace(". ", ".\n").split("\n")
+        for piece in pieces:
+            if current and len(current) + len(piece) + 2 > max_chars:
+                parts.append(current)
+                current = ""
+            current = f"{current}\n\n{piece}" if current else piece
+    if current.strip():
+        parts.append(current)
+    return parts or [text]
+
+
+def shares(count: int, parts: list[str]) -> list[int]:
+    """How many questions to ask of each part: by length, at least one each while any are left."""
+    total = sum(len(p) for p in parts) or 1
+    wanted = [max(1, round(count * len(p) / total)) for p in parts]
+    while sum(wanted) > count:
+        wanted[wanted.index(max(wanted))] -= 1
+    while sum(wanted) < count:
+        wanted[wanted.index(min(wanted))] += 1
+    return wanted
+
+
+def generation_check(*, count: int, types: list[str], difficulty: str) -> None:
+    limit = settings.QUIZZES["MAX_QUESTIONS"]
+    if not 1 <= count <= limit:
+        raise QuizError(f"Ask for between 1 and {limit} questions (you asked for {count}).")
+    unknown = [t for t in types if t not in QUESTION_TYPES]
+    if not types or unknown:
+        raise QuizError(
+            "Choose at least one question type" + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
+        )
+    if difficulty not in DIFFICULTIES:
+        raise QuizError(f"Difficulty must be one of: {', '.join(DIFFICULTIES)}.")
+
+
+@transaction.atomic
+def generation_start(
+    *, quiz: Quiz, count: int, types: list[str], difficulty: str = "medium", replaces: Question | None = None
+) -> GenerationRun:
+    """Queue a generation run; the Celery task starts once this transaction commits."""
+    generation_check(count=count, types=types, difficulty=difficulty)
+    run = GenerationRun.objects.create(quiz=quiz, count=count, types=types, difficulty=difficulty, replaces=replaces)
+    from ..tasks import generation_run_task
+
+    transaction.on_commit(lambda: generation_run_task.delay(run.pk))
+    return run
+
+
+def generation_execute(*, run_id: int) -> GenerationRun:
+    """Write the drafts of one run (called by the task; safe to call again: a finished run is left alone)."""
+    run = GenerationRun.objects.select_related("quiz", "replaces").get(pk=run_id)
+    if run.is_finished:
+        return run
+    provider = get_provider()
+    if run.replaces is not None:
+        return _regenerate(run, provider)
+    parts = split_text(run.quiz.source_text, provider.chunk_chars)  # type: ignore[attr-defined]
+    GenerationRun.objects.filter(pk=run.pk).update(state=GenerationRun.State.RUNNING, parts_total=len(parts))
+    for part, wanted in zip(parts, shares(run.count, parts), strict=True):
+        if wanted <= 0:
+            _part_done(run, [], [], "", "")
+            continue
+        try:
+            result = provider.generate_questions(text=part, count=wanted, types=run.types, difficulty=run.difficulty)
+        except ProviderError as exc:
+            return _fail(run, str(exc))
+        rejected = [{"reason": r.reason, "raw": _jsonable(r.raw)} for r in result.rejected]
+        _part_done(run, result.items, rejected, result.model, result.prompt)
+    return _finish(run)
+
+
+def _regenerate(run: GenerationRun, provider: Any) -> GenerationRun:
+    """One new draft in place of ``run.replaces``: the first the provider writes that the quiz does not have."""
+    old = run.replaces
+    assert old is not None
+    GenerationRun.objects.filter(pk=run.pk).update(state=GenerationRun.State.RUNNING, parts_total=1)
+    existing = set(run.quiz.questions.current().values_list("prompt", flat=True))
+    limit = settings.QUIZZES["MAX_QUESTIONS"]
+    try:
+        result = provider.generate_questions(
+            text=run.quiz.source_text, count=min(len(existing) + 3, limit), types=[old.type], difficulty=run.difficulty
+        )
+    except ProviderError as exc:
+        return _fail(run, str(exc))
+    fresh = [d for d in result.items if d.prompt not in existing][:1]
+    rejected = [{"reason": r.reason, "raw": _jsonable(r.raw)} for r in result.rejected]
+    if not fresh:
+        rejected.append({"reason": "the provider wrote no question the quiz does not already have", "raw": None})
+    with transaction.atomic():
+        created = _part_done(run, fresh, rejected, result.model, result.prompt, position=old.position)
+        if created:
+            from .authoring import question_retire
+
+            question_retire(question=old)
+    return _finish(run)
+
+
+def _part_done(
+    run: GenerationRun,
+    drafts: list[QuestionDraft],
+    rejected: list[dict[str, Any]],
+    model: str,
+    prompt: str,
+    *,
+    position: int | None = None,
+) -> list[Question]:
+    with transaction.atomic():
+        locked = GenerationRun.objects.select_for_update().get(pk=run.pk)
+        start = position if position is not None else _next_position(run.quiz)
+        questions = Question.objects.bulk_create(
+            [_question(run, draft, start + i, model) for i, draft in enumerate(drafts)]
+        )
+        locked.parts_done += 1
+        locked.created_count += len(questions)
+        locked.rejected = [*locked.rejected, *rejected]
+        locked.model = model or locked.model
+        locked.prompt = locked.prompt or prompt
+        locked.save(update_fields=["parts_done", "created_count", "rejected", "model", "prompt"])
+    return questions
+
+
+def _next_position(quiz: Quiz) -> int:
+    return (quiz.questions.aggregate(m=Max("position"))["m"] or 0) + 1
+
+
+def _question(run: GenerationRun, draft: QuestionDraft, position: int, model: str) -> Question:
+    return Question(
+        quiz=run.quiz,
+        position=position,
+        type=draft.type,
+        prompt=draft.prompt,
+        options=draft.options,
+        correct=draft.correct,
+        answers=draft.answers,
+        numeric_answer=draft.numeric_answer,
+        tolerance=draft.tolerance,
+        explanation=draft.explanation,
+        source_passage=draft.source_passage,
+        difficulty=draft.difficulty,
+        generation_run=run,
+        model=model,
+    )
+
+
+def _fail(run: GenerationRun, error: str) -> GenerationRun:
+    logger.warning("generation run %s failed: %s", run.pk, error)
+    GenerationRun.objects.filter(pk=run.pk).update(
+        state=GenerationRun.State.FAILED, error=error, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _finish(run: GenerationRun) -> GenerationRun:
+    GenerationRun.objects.filter(pk=run.pk).update(state=GenerationRun.State.DONE, finished_at=timezone.now())
+    run.refresh_from_db()
+    return run
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return repr(value)[:2000]

@@ -1,0 +1,201 @@
+"""Instructors: create a quiz from course material, review its questions, publish it."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from lms_tool.lti.models import Context, LtiUser
+
+from .. import selectors, services
+from ..errors import QuizError
+from ..forms import QuestionEditForm, QuizCreateForm, QuizSettingsForm
+from ..models import Question, Quiz
+from .base import launch_of, redirect, staff_page, url
+
+
+def _user(request: HttpRequest) -> LtiUser:
+    return LtiUser.objects.get(pk=launch_of(request).user_pk)
+
+
+def _context(request: HttpRequest) -> Context:
+    launch = launch_of(request)
+    if launch.context_pk is None:
+        raise QuizError("This launch is not inside a course; open the tool from a course.", status=400)
+    return Context.objects.get(pk=launch.context_pk)
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def quiz_new(request: HttpRequest) -> HttpResponse:
+    launch = launch_of(request)
+    form = QuizCreateForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                return _create(request, form)
+            except QuizError as error:
+                form.add_error(None, error.user_message)
+        status = 413 if any("limit" in str(e) for e in form.non_field_errors()) else 400
+    picking = request.GET.get("pick") == "1"
+    return render(request, "quizzes/quiz_new.html", {"form": form, "launch": launch, "picking": picking}, status=status)
+
+
+def _create(request: HttpRequest, form: forms.Form) -> HttpResponse:
+    data = form.cleaned_data
+    upload = data.get("upload")
+    if upload is not None:
+        text = services.text_from_upload(name=upload.name, data=upload.read())
+    else:
+        text = services.text_checked(data["text"])
+    quiz, _ = services.quiz_create(
+        context=_context(request),
+        user=_user(request),
+        title=data["title"],
+        text=text,
+        source_name=upload.name if upload is not None else "",
+        count=data["count"],
+        types=list(data["types"]),
+        difficulty=data["difficulty"],
+        time_limit_minutes=data.get("time_limit_minutes"),
+        max_attempts=data["max_attempts"],
+    )
+    query = {"pick": "1"} if request.GET.get("pick") == "1" else {}
+    return redirect("manage", launch_of(request), quiz.pk, **query)
+
+
+@staff_page
+@require_GET
+def quiz_manage(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    launch = launch_of(request)
+    quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
+    questions = list(quiz.questions.current())
+    run = selectors.latest_run(quiz=quiz)
+    settings_form = QuizSettingsForm(
+        initial={
+            "title": quiz.title,
+            "time_limit_minutes": quiz.time_limit_minutes,
+            "max_attempts": quiz.max_attempts,
+            "review_threshold": quiz.review_threshold,
+        }
+    )
+    return render(
+        request,
+        "quizzes/quiz_manage.html",
+        {
+            "launch": launch,
+            "quiz": quiz,
+            "questions": questions,
+            "run": run,
+            "settings_form": settings_form,
+            "pending": sum(q.status == Question.Status.DRAFT for q in questions),
+            "picking": request.GET.get("pick") == "1",
+            "run_url": url("run_status", launch, quiz.pk, run.pk) if run else "",
+        },
+    )
+
+
+@staff_page
+@require_GET
+def run_status(request: HttpRequest, quiz_id: int, run_id: int) -> JsonResponse:
+    quiz = selectors.quiz_for_staff(launch=launch_of(request), quiz_id=quiz_id)
+    run = quiz.generation_runs.filter(pk=run_id).first()
+    if run is None:
+        raise QuizError("There is no such generation run.", status=404)
+    return JsonResponse(
+        {
+            "state": run.state,
+            "percent": run.percent,
+            "created": run.created_count,
+            "rejected": len(run.rejected),
+            "error": run.error,
+            "finished": run.is_finished,
+        }
+    )
+
+
+@staff_page
+@require_POST
+def quiz_settings(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    launch = launch_of(request)
+    quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
+    form = QuizSettingsForm(request.POST)
+    if not form.is_valid():
+        raise QuizError(
+            "The settings were not saved: "
+            + "; ".join(f"{form.fields[k].label or k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
+        )
+    services.quiz_settings_update(quiz=quiz, user=_user(request), **form.cleaned_data)
+    return redirect("manage", launch, quiz.pk)
+
+
+@staff_page
+@require_POST
+def quiz_publish(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    launch = launch_of(request)
+    quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
+    services.quiz_publish(quiz=quiz, user=_user(request))
+    if request.POST.get("pick") == "1":
+        return redirect("pick", launch, selected=f"quiz:{quiz.pk}")
+    return redirect("manage", launch, quiz.pk)
+
+
+@staff_page
+@require_POST
+def questions_approve_all(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    launch = launch_of(request)
+    quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
+    services.questions_approve_all(quiz=quiz, user=_user(request))
+    return redirect("manage", launch, quiz.pk)
+
+
+def _question(request: HttpRequest, quiz_id: int, question_id: int) -> tuple[Quiz, Question]:
+    quiz = selectors.quiz_for_staff(launch=launch_of(request), quiz_id=quiz_id)
+    question = quiz.questions.current().filter(pk=question_id).first()
+    if question is None:
+        raise QuizError("There is no such question in this quiz (it may have been replaced).", status=404)
+    return quiz, question
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def question_edit(request: HttpRequest, quiz_id: int, question_id: int) -> HttpResponse:
+    launch = launch_of(request)
+    quiz, question = _question(request, quiz_id, question_id)
+    form = QuestionEditForm(request.POST or None, initial=QuestionEditForm.initial_for(question))
+    if request.method == "POST" and form.is_valid():
+        try:
+            draft = services.question_draft_from_form(kind=question.type, data=form.as_model_item(question.type))
+            services.question_update(
+                question=question, user=_user(request), draft=draft, points=form.cleaned_data["points"]
+            )
+            return redirect("manage", launch, quiz.pk)
+        except (QuizError, forms.ValidationError) as error:
+            form.add_error(None, getattr(error, "user_message", None) or "; ".join(error.messages))  # type: ignore[union-attr]
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "quizzes/question_edit.html",
+        {"launch": launch, "quiz": quiz, "question": question, "form": form},
+        status=status,
+    )
+
+
+@staff_page
+@require_POST
+def question_action(request: HttpRequest, quiz_id: int, question_id: int, action: str) -> HttpResponse:
+    launch = launch_of(request)
+    quiz, question = _question(request, quiz_id, question_id)
+    user = _user(request)
+    if action == "approve":
+        services.question_approve(question=question, user=user)
+    elif action == "delete":
+        services.question_delete(question=question, user=user)
+    elif action == "regenerate":
+        services.question_regenerate(question=question, user=user)
+    else:
+        raise QuizError(f"Unknown action {action!r}.", status=404)
+    return redirect("manage", launch, quiz.pk)

@@ -1,0 +1,41 @@
+"""Instructors: the review queue of flagged AI grades in their course."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from lms_tool.lti.models import LtiUser
+
+from .. import selectors, services
+from ..errors import QuizError
+from .base import launch_of, redirect, staff_page
+
+
+@staff_page
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    launch = launch_of(request)
+    answers = list(selectors.review_queue(launch=launch)[:200])
+    return render(
+        request, "quizzes/review_queue.html", {"launch": launch, "answers": answers, "done": request.GET.get("done")}
+    )
+
+
+@staff_page
+@require_POST
+def review_decide(request: HttpRequest, answer_id: int) -> HttpResponse:
+    launch = launch_of(request)
+    answer = selectors.review_answer(launch=launch, answer_id=answer_id)
+    try:
+        score = float(request.POST.get("score", "").replace(",", "."))
+    except ValueError:
+        raise QuizError(f"The score must be a number between 0 and {answer.max_score:g}.") from None
+    services.answer_review_decide(
+        answer=answer,
+        reviewer=LtiUser.objects.get(pk=launch.user_pk),
+        score=score,
+        feedback=request.POST.get("feedback", ""),
+    )
+    return redirect("review", launch, done=str(answer.pk))
