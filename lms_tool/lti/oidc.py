@@ -5,11 +5,20 @@ the platform's authorization endpoint carrying a fresh ``state`` and ``nonce``. 
 the shared cache (not in process memory, not in a signed cookie) and bound to this browser by a
 random secret in a cookie whose hash is stored with the state, so a state lifted from one browser
 cannot be completed in another.
+
+Where third-party cookies are blocked, the same secret is kept in the platform instead: with
+``lti_storage_target`` in the login request (1EdTech LTI Client Side postMessages and Platform
+Storage, "OIDC login with LTI client side postMessages"), the login answers a small page that
+stores the secret with ``lti.put_data`` and then goes on to the platform; the launch answers a
+page that reads it back with ``lti.get_data`` and posts it to the completion endpoint, where the
+state is consumed exactly as with a cookie. A top-level "new window" launch (``tool_window``)
+keeps the secret in the tool's own ``sessionStorage`` the same way.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +33,12 @@ from .models import Registration
 
 STATE_PREFIX = "lti:state:"
 COOKIE_PREFIX = "lti1p3-state-"
+PROBE_COOKIE = "lti1p3-probe"
+# Where the state's secret is kept besides the cookie.
+STORAGE_PLATFORM = "platform"  # the platform frame, through lti.put_data / lti.get_data
+STORAGE_WINDOW = "window"  # the tool's own sessionStorage, in a top-level window the tool opened
+# A frame name (Client Side postMessages §"lti_storage_target"): "_parent" or a named frame.
+_FRAME_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,12 @@ class LoginRedirect:
     state: str
     cookie_name: str
     cookie_value: str
+    storage: str = ""  # "", STORAGE_PLATFORM or STORAGE_WINDOW
+    storage_target: str = ""
+
+    @property
+    def storage_key(self) -> str:
+        return self.cookie_name
 
 
 def _hash(value: str) -> str:
@@ -89,6 +110,7 @@ def login_start(*, params: dict[str, Any], launch_url: str, tool_host: str) -> L
         )
     target = params.get("target_link_uri") or launch_url
     _check_target(target, tool_host)
+    storage, storage_target = _storage(params)
 
     state = "state-" + secrets.token_urlsafe(24)
     nonce = secrets.token_urlsafe(24)
@@ -101,6 +123,8 @@ def login_start(*, params: dict[str, Any], launch_url: str, tool_host: str) -> L
             "client_id": registration.client_id,
             "binding": _hash(binding),
             "target_link_uri": target,
+            "storage": storage,
+            "storage_target": storage_target,
         },
         settings.LTI["STATE_TTL_SECONDS"],
     )
@@ -118,7 +142,49 @@ def login_start(*, params: dict[str, Any], launch_url: str, tool_host: str) -> L
     if params.get("lti_message_hint"):
         query["lti_message_hint"] = params["lti_message_hint"]
     sep = "&" if urlparse(registration.auth_login_url).query else "?"
-    return LoginRedirect(registration.auth_login_url + sep + urlencode(query), state, COOKIE_PREFIX + state, binding)
+    return LoginRedirect(
+        registration.auth_login_url + sep + urlencode(query),
+        state,
+        COOKIE_PREFIX + state,
+        binding,
+        storage,
+        storage_target,
+    )
+
+
+def _storage(params: dict[str, Any]) -> tuple[str, str]:
+    target = params.get("lti_storage_target") or ""
+    if target:
+        if not _FRAME_NAME.match(target):
+            raise LaunchError(
+                "login_bad_storage_target",
+                "The login request from your learning platform is malformed.",
+                admin_hint=f"lti_storage_target {target[:80]!r} is not a frame name.",
+            )
+        return STORAGE_PLATFORM, target
+    if params.get("tool_window") == "1":
+        return STORAGE_WINDOW, ""
+    return "", ""
+
+
+def state_peek(*, state: str) -> dict[str, Any] | None:
+    """The login's stored state without consuming it (the launch decides how to read the secret)."""
+    if not state or len(state) > 200:
+        return None
+    stored = cache.get(STATE_PREFIX + state)
+    return dict(stored) if isinstance(stored, dict) else None
+
+
+def binding_matches(*, stored: dict[str, Any], state: str, cookies: dict[str, str]) -> bool:
+    cookie = cookies.get(COOKIE_PREFIX + state)
+    return cookie is not None and secrets.compare_digest(_hash(cookie), stored["binding"])
+
+
+def storage_bindings(*, state: str, value: str, cookies: dict[str, str]) -> dict[str, str]:
+    """The secret read back from platform (or window) storage, in place of the state cookie."""
+    if not value:
+        return dict(cookies)
+    return {**cookies, COOKIE_PREFIX + state: value}
 
 
 def state_consume(*, state: str, cookies: dict[str, str]) -> dict[str, Any]:

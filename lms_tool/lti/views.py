@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import claims as c
-from . import keys, oidc, selectors, services
+from . import keys, oidc, platform_storage, selectors, services
 from .decorators import lti_launch_required, lti_role_required
 from .errors import LaunchError
 from .launch import launch_validate
@@ -20,6 +20,23 @@ from .views_errors import render_error
 
 def _cookie_secure(request: HttpRequest) -> bool:
     return request.is_secure()
+
+
+def _set_cookie(response: HttpResponse, name: str, value: str, *, secure: bool, httponly: bool = True) -> None:
+    # The launch POST comes back cross-site from the platform: the cookie must be SameSite=None
+    # (hence Secure) to be sent with it. Partitioned keeps it usable where third-party cookies
+    # are partitioned (CHIPS). Django 5.2 cannot emit Partitioned; http.cookies writes the
+    # SameSite value as given, so the attribute rides on it.
+    response.set_cookie(
+        name,
+        value,
+        max_age=oidc.settings.LTI["STATE_TTL_SECONDS"],
+        httponly=httponly,
+        secure=secure,
+        samesite="None" if secure else "Lax",
+    )
+    if secure:
+        response.cookies[name]["samesite"] = "None; Partitioned"
 
 
 @csrf_exempt  # a cross-site request from the platform by design; state and nonce protect it
@@ -35,23 +52,14 @@ def login(request: HttpRequest) -> HttpResponse:
         )
     except LaunchError as error:
         return render_error(request, error)
-    response = HttpResponseRedirect(redirect.url)
     secure = _cookie_secure(request)
-    response.set_cookie(
-        redirect.cookie_name,
-        redirect.cookie_value,
-        max_age=oidc.settings.LTI["STATE_TTL_SECONDS"],
-        httponly=True,
-        secure=secure,
-        # The launch POST comes back cross-site from the platform: the cookie must be SameSite=None
-        # (hence Secure) to be sent with it. Partitioned keeps it usable where third-party cookies
-        # are partitioned (CHIPS).
-        samesite="None" if secure else "Lax",
-    )
-    if secure:
-        header = response.cookies[redirect.cookie_name].OutputString()
-        response.cookies.pop(redirect.cookie_name)
-        response.headers["Set-Cookie"] = header + "; Partitioned"
+    if redirect.storage:
+        response = platform_storage.login_page(request, redirect, params=params.dict(), login_url=urls["login"])
+        # Readable by the page: tells it whether this browser keeps the tool's cookies here.
+        _set_cookie(response, oidc.PROBE_COOKIE, "1", secure=secure, httponly=False)
+    else:
+        response = HttpResponseRedirect(redirect.url)
+    _set_cookie(response, redirect.cookie_name, redirect.cookie_value, secure=secure)
     return response
 
 
@@ -62,22 +70,45 @@ DESTINATIONS = {
 }
 
 
-@csrf_exempt
-@xframe_options_exempt
-@never_cache
-@require_POST
-def launch(request: HttpRequest) -> HttpResponse:
+def _launch(request: HttpRequest, cookies: dict[str, str]) -> HttpResponse:
+    state = request.POST.get("state", "")
     try:
-        validated = launch_validate(
-            id_token=request.POST.get("id_token", ""), state=request.POST.get("state", ""), cookies=request.COOKIES
-        )
+        validated = launch_validate(id_token=request.POST.get("id_token", ""), state=state, cookies=cookies)
     except LaunchError as error:
         return render_error(request, error)
     lti_launch = services.launch_record(launch=validated)
     destination = reverse(DESTINATIONS[lti_launch.message_type])
     response = HttpResponseRedirect(f"{destination}?launch={lti_launch.launch_id}")
-    response.delete_cookie(oidc.COOKIE_PREFIX + request.POST.get("state", ""))
+    response.delete_cookie(oidc.COOKIE_PREFIX + state)
     return response
+
+
+@csrf_exempt
+@xframe_options_exempt
+@never_cache
+@require_POST
+def launch(request: HttpRequest) -> HttpResponse:
+    state = request.POST.get("state", "")
+    if oidc.COOKIE_PREFIX + state not in request.COOKIES:
+        # No state cookie: if the login kept its secret in platform (or window) storage, answer the
+        # page that reads it back; it posts to ``launch_complete``. Nothing is consumed here.
+        stored = oidc.state_peek(state=state)
+        if stored and stored.get("storage"):
+            return platform_storage.launch_page(request, stored, state=state)
+    return _launch(request, request.COOKIES)
+
+
+@csrf_exempt  # posted by the tool's own launch page inside the platform's iframe, without cookies
+@xframe_options_exempt
+@never_cache
+@require_POST
+def launch_complete(request: HttpRequest) -> HttpResponse:
+    """The launch, with the state's secret read back from storage instead of a cookie."""
+    state = request.POST.get("state", "")
+    cookies = oidc.storage_bindings(
+        state=state, value=request.POST.get("lti_storage_value", ""), cookies=request.COOKIES
+    )
+    return _launch(request, cookies)
 
 
 @require_GET

@@ -1,0 +1,110 @@
+"""Registering the tool: LTI Dynamic Registration, the Canvas developer-key JSON, Moodle's form values."""
+
+from __future__ import annotations
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import dynamic_registration, tool_config
+from .models import Registration
+from .platform_config import RegistrationError
+from .views_errors import render_error
+
+
+def _labelled(scopes: list[str]) -> list[dict[str, str]]:
+    return [{"scope": s, "label": tool_config.SCOPE_LABELS.get(s, s)} for s in scopes]
+
+
+# The platform shows this page in a cross-site iframe, where cookies (and so Django's CSRF cookie)
+# may be blocked: the single-use pending id in the form is the anti-forgery token instead.
+@csrf_exempt
+@xframe_options_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    """LTI Dynamic Registration 1.0: confirm (GET), then register (POST)."""
+    tool = tool_config.urls(request)
+    try:
+        if request.method == "GET":
+            pending = dynamic_registration.registration_prepare(
+                url=request.GET.get("openid_configuration", ""),
+                token=request.GET.get("registration_token", ""),
+                tool=tool,
+            )
+            return _confirm(request, pending)
+        outcome = dynamic_registration.registration_finish(pending_id=request.POST.get("pending", ""), tool=tool)
+    except RegistrationError as error:
+        return render_error(request, error)
+    return render(
+        request,
+        "lti/register_done.html",
+        {
+            "outcome": outcome,
+            "platform": outcome.config,
+            "granted": _labelled(outcome.granted or []),
+            "trimmed": _labelled(outcome.trimmed),
+            "title": tool_config.title(),
+        },
+    )
+
+
+def _confirm(request: HttpRequest, pending: dynamic_registration.Pending) -> HttpResponse:
+    lti = pending.body[dynamic_registration.TOOL_CONFIGURATION]
+    claims = [tool_config.CLAIM_LABELS[c] for c in lti["claims"] if c in tool_config.CLAIM_LABELS]
+    return render(
+        request,
+        "lti/register_confirm.html",
+        {
+            "pending": pending,
+            "platform": pending.config,
+            "title": tool_config.title(),
+            "description": tool_config.DESCRIPTION,
+            "scopes": _labelled(pending.scopes),
+            "not_offered": _labelled(pending.config.scopes_not_offered()),
+            "messages": lti["messages"],
+            "claims": claims,
+            "privacy_level": lti.get(tool_config.CANVAS_EXT + "privacy_level", ""),
+        },
+    )
+
+
+@require_GET
+def canvas_json(request: HttpRequest) -> JsonResponse:
+    """The Canvas developer-key JSON (Developer Keys > + LTI Key > Method: Paste JSON or Enter URL)."""
+    response = JsonResponse(
+        tool_config.canvas_developer_key(tool_config.urls(request)), json_dumps_params={"indent": 2}
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@staff_member_required
+@require_GET
+def config_page(request: HttpRequest) -> HttpResponse:
+    """For the tool's admin: what to paste into Canvas and Moodle, and what each platform granted."""
+    tool = tool_config.urls(request)
+    registrations = [
+        {
+            "registration": r,
+            "granted": _labelled(sorted(r.scopes)),
+            "missing": _labelled([s for s in tool_config.REQUESTED_SCOPES if s not in r.scopes]),
+        }
+        for r in Registration.objects.prefetch_related("deployments")
+    ]
+    return render(
+        request,
+        "lti/config.html",
+        {
+            "tool": tool,
+            "moodle": tool_config.moodle_values(tool),
+            "canvas_json_url": tool.base + reverse("lti:canvas_json"),
+            "scopes": _labelled(tool_config.REQUESTED_SCOPES),
+            "registrations": registrations,
+        },
+    )
