@@ -28,6 +28,9 @@ from .errors import LaunchError
 logger = logging.getLogger(__name__)
 
 REFETCH_INTERVAL = 10
+# After a failed fetch, launches are refused at once for this long instead of each one waiting on
+# the platform again: a platform whose JWKS hangs must not tie up every worker of the tool.
+FAILURE_BACKOFF_SECONDS = 5
 _memo: dict[tuple[str, str], tuple[rsa.RSAPublicKey, float]] = {}
 _memo_lock = threading.Lock()
 # Counts HTTP fetches, so the benchmark can show steady-state launches fetch nothing.
@@ -57,7 +60,18 @@ def _unavailable(url: str, why: str) -> LaunchError:
 
 
 def fetch(url: str) -> dict[str, Any]:
-    """GET the JWKS and store it in the shared cache."""
+    """GET the JWKS and store it in the shared cache; a failure is remembered for a few seconds."""
+    failed = cache.get(_cache_key(url) + ":failed")
+    if failed is not None:
+        raise _unavailable(url, f"{failed} moments ago (retried after {FAILURE_BACKOFF_SECONDS} s)")
+    try:
+        return _fetch(url)
+    except LaunchError as error:
+        cache.set(_cache_key(url) + ":failed", error.detail, FAILURE_BACKOFF_SECONDS)
+        raise
+
+
+def _fetch(url: str) -> dict[str, Any]:
     global fetch_count
     fetch_count += 1
     try:

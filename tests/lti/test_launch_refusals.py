@@ -22,7 +22,7 @@ import requests
 from django.core.cache import cache
 
 from lms_tool.lti import claims as c
-from lms_tool.lti import oidc
+from lms_tool.lti import oidc, platform_keys
 from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, Registration, ResourceLink
 from lms_tool.sandbox.platform import ROLE, Course, LaunchSpec, Person, Platform, PlatformKey
 from lms_tool.sandbox.server import PlatformServer
@@ -360,17 +360,34 @@ def test_a_launch_is_refused_when_the_platform_jwks_endpoint_is_down(plat, cours
     assert "could not be reached" in response.text
 
 
-def test_a_launch_refused_for_a_jwks_outage_succeeds_once_the_platform_recovers(plat, course, student, caplog):
+def test_a_jwks_outage_is_not_retried_on_every_launch(plat, course, student, caplog):
     plat.faults["jwks"] = "500"
+    assert_refused(flow.launch(plat, LaunchSpec(student, course)), caplog, status=502, code="platform_jwks_unavailable")
+    plat.faults.pop("jwks")
+
+    # Within the back-off the tool answers at once instead of waiting on the platform again.
+    response = flow.launch(plat, LaunchSpec(student, course))
+
+    assert_refused(response, caplog, status=502, code="platform_jwks_unavailable")
+    assert jwks_fetches(plat) == 1
+
+
+def test_a_launch_refused_for_a_jwks_outage_succeeds_once_the_platform_recovers(
+    plat, course, student, caplog, monkeypatch
+):
+    monkeypatch.setattr(platform_keys, "FAILURE_BACKOFF_SECONDS", 1)
+    plat.faults["jwks"] = "garbage"
     pending = flow.start(plat, LaunchSpec(student, course))
     assert_refused(pending.post(), caplog, status=502, code="platform_jwks_unavailable")
 
     plat.faults.pop("jwks")
-    # Nothing was consumed or cached by the refusal: the same launch form now goes through.
+    time.sleep(1.1)  # the back-off
+    # Nothing was consumed or written by the refusal: the same launch form now goes through.
     response = pending.post()
 
     assert response.status_code == 200, response.text
     assert LtiUser.objects.filter(sub="student-1").exists()
+    assert jwks_fetches(plat) == 2
 
 
 # Claims ---------------------------------------------------------------------------------------
