@@ -1,17 +1,32 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import log, roster, webhooks
+from .views import assessments, grading, log, privacy, roster, webhooks
 
 app_name = "api"
 
 v1 = [
     path("users", roster.UserListApi.as_view(), name="user-list"),
     path("users/<int:pk>", roster.UserDetailApi.as_view(), name="user-detail"),
+    path("users/<int:pk>/export", privacy.UserExportApi.as_view(), name="user-export"),
+    path("users/<int:pk>/erase", privacy.UserEraseApi.as_view(), name="user-erase"),
+    path("analytics/enrollments", privacy.AnalyticsEnrollmentListApi.as_view(), name="analytics-enrollment-list"),
     path("courses", roster.CourseListApi.as_view(), name="course-list"),
     path("courses/<int:pk>", roster.CourseDetailApi.as_view(), name="course-detail"),
     path("enrollments", roster.EnrollmentListApi.as_view(), name="enrollment-list"),
     path("enrollments/<int:pk>", roster.EnrollmentDetailApi.as_view(), name="enrollment-detail"),
+    path("quizzes", assessments.QuizListApi.as_view(), name="quiz-list"),
+    path("quizzes/<int:pk>", assessments.QuizDetailApi.as_view(), name="quiz-detail"),
+    path("decks", assessments.DeckListApi.as_view(), name="deck-list"),
+    path("decks/<int:pk>", assessments.DeckDetailApi.as_view(), name="deck-detail"),
+    path("attempts", assessments.AttemptListApi.as_view(), name="attempt-list"),
+    path("attempts/<int:pk>", assessments.AttemptDetailApi.as_view(), name="attempt-detail"),
+    path("scores", grading.ScoreListApi.as_view(), name="score-list"),
+    path("scores/<int:pk>", grading.ScoreDetailApi.as_view(), name="score-detail"),
+    path("review-items", grading.ReviewItemListApi.as_view(), name="review-item-list"),
+    path("review-items/<int:pk>/decision", grading.ReviewDecisionApi.as_view(), name="review-item-decision"),
+    path("dead-letters", grading.DeadLetterListApi.as_view(), name="dead-letter-list"),
+    path("dead-letters/<int:pk>/replay", grading.DeadLetterReplayApi.as_view(), name="dead-letter-replay"),
     path("audit-events", log.AuditEventListApi.as_view(), name="audit-list"),
     path("events", log.DomainEventListApi.as_view(), name="event-list"),
     path("webhooks/subscriptions", webhooks.SubscriptionListApi.as_view(), name="webhook-subscription-list"),
