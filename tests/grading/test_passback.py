@@ -1,0 +1,300 @@
+"""Posting scores through the sandbox's AGS: line items, retries, refusals, dead letters, replays."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.utils import timezone
+
+from lms_tool.core.models import AuditEvent, DomainEvent
+from lms_tool.grading import passback, services
+from lms_tool.grading.models import LineItem
+from lms_tool.lti import ags
+from lms_tool.lti import service_client as sc
+from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
+from lms_tool.sandbox.services.ags import gradebook, line_item_add
+
+from ..conftest import make_platform, registration_of
+from .conftest import drain, seat
+
+
+def _scores_posts(platform) -> list[str]:  # type: ignore[no-untyped-def]
+    return [path for method, path in platform.requests_seen if method == "POST" and path.endswith("/scores")]
+
+
+def _container_calls(platform) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(method, path) for method, path in platform.requests_seen if path.endswith("/lineitems")]
+
+
+def test_it_posts_to_the_line_item_the_launch_named(platform, course, student):
+    url = line_item_add(platform, course, label="Quiz 1", resource_link_id="rl-1")
+    learner = seat(platform, LaunchSpec(student, course, resource_link_id="rl-1", lineitem_url=url))
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=8, score_maximum=10)
+    drain()
+
+    result = gradebook(platform).result(url, student.user_id)
+    assert result is not None and result["resultScore"] == 8
+    assert _container_calls(platform) == []
+    score.refresh_from_db()
+    assert (score.passback_state, score.attempts, score.line_item.url) == ("posted", 1, url)
+    assert AuditEvent.objects.filter(action="score.posted", object_id=str(score.pk)).exists()
+    assert DomainEvent.objects.get(type="score.posted").data["line_item"] == url
+
+
+def test_it_creates_a_missing_line_item_once_and_remembers_it(platform, course, student):
+    other = platform.enrol(course, Person("student-2", "Kim", "kim@example.edu", [ROLE + "Learner"]))
+    learner = seat(platform, LaunchSpec(student, course, resource_link_id="rl-7", resource_link_title="Week 7"))
+    classmate = seat(platform, LaunchSpec(other, course, resource_link_id="rl-7"))
+
+    services.score_submit(
+        user=learner.user,
+        resource_link=learner.link,
+        score_given=5,
+        score_maximum=10,
+        line_item_resource_id="quiz-7",
+        line_item_tag="quiz",
+    )
+    drain()
+    services.score_submit(user=classmate.user, resource_link=classmate.link, score_given=9, score_maximum=10)
+    drain()
+
+    (item,) = gradebook(platform).items_in(course.context_id)
+    assert (item["label"], item["resourceLinkId"], item["resourceId"], item["tag"]) == (
+        "Week 7",
+        "rl-7",
+        "quiz-7",
+        "quiz",
+    )
+    assert _container_calls(platform) == [("POST", f"/courses/{course.context_id}/lineitems")]
+    assert LineItem.objects.get(resource_link=learner.link).url == item["id"]
+    assert len(_scores_posts(platform)) == 2
+
+
+def test_a_creation_whose_answer_was_lost_does_not_make_a_second_column(canvas, course, student):
+    learner = seat(canvas, LaunchSpec(student, course, resource_link_id="rl-2"))
+    canvas.faults["ags"] = ["reset-after"]  # the platform makes the line item, the answer never arrives
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=4, score_maximum=5)
+    drain()
+
+    assert len(gradebook(canvas).items_in(course.context_id)) == 1
+    assert ("GET", f"/courses/{course.context_id}/lineitems") in _container_calls(canvas)
+    score.refresh_from_db()
+    assert (score.passback_state, score.attempts) == ("posted", 2)
+
+
+def test_it_retries_after_a_500(platform, course, student):
+    learner = seat(platform, LaunchSpec(student, course))
+    services.score_submit(user=learner.user, resource_link=learner.link, score_given=3, score_maximum=10)
+    passback.score_post(score_id=learner.user.scores.get().pk)  # creates the line item first
+    platform.faults["ags"] = [500]
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    first = passback.score_post(score_id=score.pk)
+    drain()
+
+    assert first.state == "pending" and first.retry_in is not None
+    score.refresh_from_db()
+    assert (score.passback_state, score.attempts) == ("posted", 2)
+    retry = AuditEvent.objects.get(action="score.retry_scheduled", object_id=str(score.pk))
+    assert retry.after["status"] == 500
+
+
+def test_it_retries_after_429_no_sooner_than_retry_after(canvas, course, student):
+    url = line_item_add(canvas, course, label="Quiz")
+    learner = seat(canvas, LaunchSpec(student, course, lineitem_url=url))
+    canvas.faults["ags"] = [{"status": 429, "retry_after": "1"}]
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+
+    before = timezone.now()
+    outcome = passback.score_post(score_id=score.pk)
+
+    score.refresh_from_db()
+    assert outcome.retry_in is not None and outcome.retry_in >= 1
+    assert (score.next_attempt_at - before).total_seconds() >= 1
+    assert passback.score_post(score_id=score.pk).state == "skipped"  # not due yet
+    drain()
+    score.refresh_from_db()
+    assert score.passback_state == "posted"
+
+
+def test_an_expired_token_is_replaced_once_and_the_score_posted(canvas, course, student):
+    url = line_item_add(canvas, course, label="Quiz")
+    learner = seat(canvas, LaunchSpec(student, course, lineitem_url=url))
+    warm = services.score_submit(user=learner.user, resource_link=learner.link, score_given=1, score_maximum=10)
+    passback.score_post(score_id=warm.pk)
+    tokens = sc.token_requests
+    canvas.faults["ags"] = [401]
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=2, score_maximum=10)
+    outcome = passback.score_post(score_id=score.pk)
+
+    assert outcome.state == "posted"
+    assert sc.token_requests == tokens + 1
+    assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 2  # type: ignore[index]
+
+
+@pytest.mark.parametrize("fault", ["timeout", "reset", "reset-after"])
+def test_a_lost_connection_is_retried_and_the_score_lands_once(platform, course, student, settings, fault):
+    settings.HTTP_TIMEOUT_SECONDS = 0.5
+    platform.faults["ags_timeout_seconds"] = 0.8
+    url = line_item_add(platform, course, label="Quiz")
+    learner = seat(platform, LaunchSpec(student, course, lineitem_url=url))
+    platform.faults["ags"] = [fault]
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+    time.sleep(0.4 if fault == "timeout" else 0)  # let the slow first request finish on the platform's side
+
+    score.refresh_from_db()
+    assert (score.passback_state, score.attempts) == ("posted", 2)
+    assert len(gradebook(platform).results) == 1
+    assert gradebook(platform).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
+
+
+def test_posting_the_same_score_twice_is_harmless(platform, course, student):
+    url = line_item_add(platform, course, label="Quiz")
+    learner = seat(platform, LaunchSpec(student, course, lineitem_url=url))
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+    score.refresh_from_db()
+    payload = score.as_ags_score(family=registration_of(platform).family)
+
+    try:
+        ags.score_post(registration_of(platform), url, payload)
+    except sc.ServiceRefused as refused:  # Moodle: 409, it has this timestamp already
+        assert (platform.family, refused.status) == ("moodle", 409)
+
+    assert len(gradebook(platform).results) == 1
+    assert gradebook(platform).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
+
+
+def test_moodle_answering_409_means_the_score_is_already_there(platform_server, tool_url):
+    moodle = make_platform(platform_server, tool_url, family="moodle")
+    course = moodle.add_course("course-101")
+    student = moodle.enrol(course, Person("student-1", "Sam", "sam@example.edu", [ROLE + "Learner"]))
+    url = line_item_add(moodle, course, label="Quiz")
+    learner = seat(moodle, LaunchSpec(student, course, lineitem_url=url))
+    moodle.faults["ags"] = ["reset-after"]
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+
+    score.refresh_from_db()
+    assert (score.passback_state, score.last_status, score.attempts) == ("posted", 409, 2)
+    assert "already had this score" in score.last_error
+    assert len(gradebook(moodle).log) == 1
+
+
+def test_a_person_who_is_not_a_student_is_recorded_not_retried(platform, course, instructor):
+    url = line_item_add(platform, course, label="Quiz")
+    teacher = seat(platform, LaunchSpec(instructor, course, lineitem_url=url))
+
+    score = services.score_submit(user=teacher.user, resource_link=teacher.link, score_given=6, score_maximum=10)
+    drain()
+
+    score.refresh_from_db()
+    expected = 422 if platform.family == "canvas" else 400
+    assert (score.passback_state, score.last_status, score.attempts) == ("failed", expected, 1)
+    assert "not a student" in score.last_response
+    assert DomainEvent.objects.get(type="passback.dead_lettered").data["platform_status"] == expected
+
+
+def test_a_deleted_line_item_is_recorded_not_retried(platform, course, student):
+    url = line_item_add(platform, course, label="Quiz")
+    learner = seat(platform, LaunchSpec(student, course, lineitem_url=url))
+    gradebook(platform).line_items.clear()
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+
+    score.refresh_from_db()
+    assert (score.passback_state, score.last_status, score.attempts) == ("failed", 404, 1)
+    assert "no longer exists" in score.last_error
+
+
+def test_an_older_timestamp_than_the_platform_has_is_not_retried(platform, course, student):
+    url = line_item_add(platform, course, label="Quiz")
+    learner = seat(platform, LaunchSpec(student, course, lineitem_url=url))
+    ags.score_post(
+        registration_of(platform),
+        url,
+        {  # someone else wrote a later grade
+            "userId": student.user_id,
+            "scoreGiven": 9,
+            "scoreMaximum": 10,
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+            "timestamp": "2099-01-01T00:00:00+00:00",
+        },
+    )
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+
+    score.refresh_from_db()
+    if platform.family == "canvas":
+        assert (score.passback_state, score.last_status) == ("failed", 400)
+        assert "older than one it has" in score.last_error
+    else:
+        assert (score.passback_state, score.last_status) == ("posted", 409)
+    assert score.attempts == 1
+
+
+def test_without_any_ags_endpoint_the_score_waits_in_the_dead_letters(canvas, course, student):
+    learner = seat(canvas, LaunchSpec(student, course))
+    learner.link.context.ags_endpoint.delete()
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+
+    score.refresh_from_db()
+    assert score.passback_state == "failed"
+    assert "Open the activity once from the course" in score.last_error
+
+
+def test_after_the_last_retry_a_score_is_a_dead_letter_and_can_be_replayed(platform, course, student, settings):
+    url = line_item_add(platform, course, label="Quiz")
+    learner = seat(platform, LaunchSpec(student, course, lineitem_url=url))
+    platform.faults["ags_down"] = True
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+
+    score.refresh_from_db()
+    assert (score.passback_state, score.attempts, score.last_status) == ("dead", settings.GRADING_MAX_ATTEMPTS, 503)
+    assert "injected fault" in score.last_response
+    assert (
+        AuditEvent.objects.filter(action="score.retry_scheduled", object_id=str(score.pk)).count()
+        == settings.GRADING_MAX_ATTEMPTS - 1
+    )
+    assert AuditEvent.objects.filter(action="score.dead_lettered", object_id=str(score.pk)).exists()
+    assert DomainEvent.objects.filter(type="passback.dead_lettered").count() == 1
+
+    platform.faults["ags_down"] = 0
+    services.score_replay(score=score, actor="admin-1")
+    drain()
+
+    score.refresh_from_db()
+    assert score.passback_state == "posted"
+    assert gradebook(platform).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
+    assert AuditEvent.objects.get(action="score.replayed").actor_id == "admin-1"
+
+
+def test_only_dead_letters_can_be_replayed(canvas, course, student):
+    learner = seat(canvas, LaunchSpec(student, course))
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+
+    with pytest.raises(services.ScoreInvalid, match="only dead letters"):
+        services.score_replay(score=score, actor="admin-1")
+
+
+def test_a_posted_score_is_not_posted_again_by_a_second_task(canvas, course, student):
+    learner = seat(canvas, LaunchSpec(student, course))
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+
+    assert passback.score_post(score_id=score.pk).state == "skipped"
+    assert len(_scores_posts(canvas)) == 1
