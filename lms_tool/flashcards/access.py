@@ -58,4 +58,5 @@ def grade_link(launch: LtiLaunch, deck: Deck) -> ResourceLink | None:
 def open_url(launch: LtiLaunch, deck_id: str) -> str:
     """Where a resource-link launch of ``deck:<id>`` lands: staff manage the deck, learners review it."""
     name = "deck_detail" if launch.is_staff else "review"
-    return url(name, int(deck_id), launch=launch)
+    # A malformed id still gets a page: the deck view's "no such deck in this course".
+    return url(name, int(deck_id) if deck_id.isdigit() else 0, launch=launch)

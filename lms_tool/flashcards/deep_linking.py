@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
+from lms_tool.lti.deep_linking import PickableItem, register_activity_source
 from lms_tool.lti.types import LtiLaunch
 
 from . import grades
 from .access import open_url
 from .models import Deck
 
-logger = logging.getLogger(__name__)
 
-
-def list_items(launch: LtiLaunch) -> list[Any]:
+def list_items(launch: LtiLaunch) -> list[PickableItem]:
     """The course's published decks, each embedded as a graded activity routed by ``activity=deck:<id>``."""
-    from lms_tool.lti.deep_linking import PickableItem
-
     if launch.context_pk is None:
         return []
     return [
@@ -34,14 +28,5 @@ def list_items(launch: LtiLaunch) -> list[Any]:
     ]
 
 
-def register() -> bool:
-    """Register with the picker; False while lms_tool.lti.deep_linking has not landed yet."""
-    try:
-        from lms_tool.lti.deep_linking import register_activity_source
-    except ModuleNotFoundError as error:
-        if error.name != "lms_tool.lti.deep_linking":
-            raise
-        logger.debug("deep-linking picker not available: decks are not offered there yet")
-        return False
-    register_activity_source(kind="deck", label="Flashcard deck", list_items=list_items, open_url=open_url)
-    return True
+def register() -> None:
+    register_activity_source(kind="deck", label="Flashcard decks", list_items=list_items, open_url=open_url)
