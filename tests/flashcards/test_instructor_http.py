@@ -133,7 +133,7 @@ def test_an_import_with_bad_rows_lists_them_and_imports_nothing(ada):
 
 def test_an_import_then_export_round_trips(ada):
     deck = _deck(ada)
-    tsv = "#separator:tab\n#tags column:3\nATP\tenergy currency\tenergy\nDNA\tgenetic code\tgenetics\n".encode()
+    tsv = b"#separator:tab\n#tags column:3\nATP\tenergy currency\tenergy\nDNA\tgenetic code\tgenetics\n"
 
     response = ada.post(f"/flashcards/decks/{deck.pk}/import", files={"file": ("deck.txt", tsv, "text/plain")})
     exported = ada.get(f"/flashcards/decks/{deck.pk}/export", format="tsv")
