@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lms_tool.core import crypto
@@ -32,6 +32,7 @@ ACTIVE_KID_CACHE_KEY = "lti:tool-active-kid"
 # How long a process trusts its memory of which key is active; after a rotation other processes
 # switch within this time, and the retiring key stays in the JWKS far longer than that.
 ACTIVE_KID_MEMO_SECONDS = 30.0
+JWKS_CACHE_SECONDS = 300
 
 _lock = threading.Lock()
 _private_keys: dict[str, rsa.RSAPrivateKey] = {}
@@ -66,7 +67,9 @@ def key_create(*, activate: bool = True) -> ToolKey:
     jwk = public_jwk(private.public_key())
     with transaction.atomic():
         if activate:
-            ToolKey.objects.filter(is_active=True).update(is_active=False)
+            # Normally none (key_rotate retires the old key first); never leave a replaced key
+            # without an end to its publication.
+            ToolKey.objects.filter(is_active=True).update(is_active=False, retired_at=timezone.now())
         key = ToolKey.objects.create(
             kid=jwk["kid"], private_key_encrypted=crypto.encrypt(pem), public_jwk=jwk, is_active=activate
         )
@@ -94,6 +97,18 @@ def key_rotate(*, overlap: timedelta | None = None, actor: str = "system") -> To
     return new
 
 
+def _first_key() -> ToolKey:
+    """The active key, creating the first one; processes racing to create it settle on one."""
+    key = ToolKey.objects.filter(is_active=True).only("kid").first()
+    if key is not None:
+        return key
+    try:
+        with transaction.atomic():
+            return key_create()
+    except IntegrityError:  # another process created it first (one_active_key constraint)
+        return ToolKey.objects.get(is_active=True)
+
+
 def _forget_active() -> None:
     global _active
     _active = None
@@ -108,8 +123,7 @@ def active_kid() -> str:
         return _active[0]
     kid = cache.get(ACTIVE_KID_CACHE_KEY)
     if kid is None:
-        key = ToolKey.objects.filter(is_active=True).only("kid").first() or key_create()
-        kid = key.kid
+        kid = _first_key().kid
         cache.set(ACTIVE_KID_CACHE_KEY, kid, 300)
     _active = (kid, now + ACTIVE_KID_MEMO_SECONDS)
     return kid
@@ -138,10 +152,12 @@ def sign(payload: dict[str, Any], *, headers: dict[str, Any] | None = None) -> s
 def jwks() -> dict[str, list[dict[str, str]]]:
     """The public keys to publish: the active key and retiring keys within their overlap."""
     data = cache.get(JWKS_CACHE_KEY)
-    if data is None:
-        if not ToolKey.objects.filter(is_active=True).exists():
-            key_create()
-        data = {"keys": [k.public_jwk for k in ToolKey.objects.published()]}
-        # Short: a retiring key must leave the JWKS soon after its window ends.
-        cache.set(JWKS_CACHE_KEY, data, 300)
-    return data
+    if data is None or data["until"] <= time.time():
+        _first_key()
+        now = timezone.now()
+        published = list(ToolKey.objects.published(now))
+        # Valid until the next retiring key leaves (not a cache timeout's whole seconds later).
+        until = min([now + timedelta(seconds=JWKS_CACHE_SECONDS)] + [k.retired_at for k in published if k.retired_at])
+        data = {"keys": [k.public_jwk for k in published], "until": until.timestamp()}
+        cache.set(JWKS_CACHE_KEY, data, JWKS_CACHE_SECONDS)
+    return {"keys": data["keys"]}
