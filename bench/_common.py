@@ -1,0 +1,232 @@
+"""What the bench scripts share: Django on a throwaway database, timing, the machine, RESULT lines.
+
+A bench script runs as ``.venv/bin/python bench/<name>.py`` (so this module imports as ``_common``).
+``setup_django()`` points the project's own settings at a fresh directory under /tmp: an embedded
+SQLite database and the database cache, unless ``DATABASE_URL`` / ``REDIS_URL`` are set, exactly as
+the tool would run. Nothing in the work tree's ``var/`` is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def setup_django(*, prefix: str = "lms-bench-") -> Path:
+    """Set up the project's Django on a throwaway VAR_DIR (migrated, cache table created); returns it."""
+    var_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["VAR_DIR"] = str(var_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lti_config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # A prefix of our own, so a shared Redis database is never read or cleared by mistake.
+    os.environ["CACHE_KEY_PREFIX"] = f"bench{os.getpid()}"
+    if str(BASE_DIR) not in sys.path:
+        sys.path.insert(0, str(BASE_DIR))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    return var_dir
+
+
+def cleanup(var_dir: Path) -> None:
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def cache_config(kind: str) -> dict[str, dict[str, Any]]:
+    """A CACHES setting: ``locmem``, ``database`` (the embedded default) or ``redis`` (REDIS_URL)."""
+    prefix = os.environ.get("CACHE_KEY_PREFIX", "bench")
+    # Django's default MAX_ENTRIES (300) would cull the states seeded ahead of a series of launches.
+    options = {"MAX_ENTRIES": 1_000_000}
+    if kind == "locmem":
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": "bench",
+                "OPTIONS": options,
+            }
+        }
+    if kind == "database":
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": "lms_cache",
+                "KEY_PREFIX": prefix,
+                "OPTIONS": options,
+            }
+        }
+    if kind == "redis":
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": os.environ["REDIS_URL"],
+                "KEY_PREFIX": prefix,
+            }
+        }
+    raise ValueError(kind)
+
+
+@contextlib.contextmanager
+def use_cache(kind: str) -> Iterator[None]:
+    """Swap the default cache for the block (Django resets its cache handlers on the settings change)."""
+    from django.test.utils import override_settings
+
+    with override_settings(CACHES=cache_config(kind)):
+        yield
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_us(samples_ns: Sequence[int]) -> tuple[float, float]:
+    """(median, p99) in microseconds."""
+    us = [s / 1000 for s in samples_ns]
+    return statistics.median(us), percentile(us, 99)
+
+
+def ratio(baseline: float, ours: float) -> float:
+    """Ours against the baseline where smaller is better: >1 means ours is better."""
+    if ours == 0:
+        return float("inf") if baseline > 0 else 1.0
+    return baseline / ours
+
+
+def fmt(value: float) -> str:
+    if value == float("inf"):
+        return "inf"
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+_results: list[str] = []
+
+
+def result(name: str, value: float, unit: str, baseline: float, ratio_value: float) -> None:
+    """Record a headline figure; ``print_results()`` prints them all at the end."""
+    _results.append(f"RESULT {name} {fmt(value)} {unit} baseline={fmt(baseline)} ratio={fmt(ratio_value)}")
+
+
+def print_results() -> None:
+    for line in _results:
+        print(line)
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    mem = "unknown"
+    with contextlib.suppress(OSError), open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+                break
+    return {"nproc": str(os.cpu_count()), "cpu": model, "memory": mem, "python": platform.python_version()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# Processes -----------------------------------------------------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (scans /proc: this kernel has no /proc/<pid>/task/<tid>/children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, from /proc/<pid>/stat (clock-tick resolution)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # After the command name: state is fields[0], so utime (stat field 14) is fields[11], stime fields[12].
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def start_gunicorn(app: str, *, port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen[bytes]:
+    """Serve ``app`` on 127.0.0.1:port with ``workers`` sync workers; waits until the workers exist."""
+    proc = subprocess.Popen(  # our own interpreter and fixed arguments
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--chdir",
+            str(BASE_DIR),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=BASE_DIR,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn {app} exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            if len(children(proc.pid)) >= workers:
+                return proc
+        time.sleep(0.1)
+    stop_process(proc)
+    raise RuntimeError(f"gunicorn {app} did not start within 30 s")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

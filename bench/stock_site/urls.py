@@ -1,0 +1,35 @@
+"""pylti1p3's documented Django views: OIDC login and launch, nothing more."""
+
+import json
+import os
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from pylti1p3.contrib.django import DjangoCacheDataStorage, DjangoMessageLaunch, DjangoOIDCLogin
+from pylti1p3.tool_config import ToolConfDict
+
+_conf = json.loads(os.environ["STOCK_LTI_CONF"])
+TOOL_CONF = ToolConfDict(_conf["issuers"])
+for _iss in _conf["issuers"]:
+    TOOL_CONF.set_private_key(_iss, _conf["private_key"])
+    TOOL_CONF.set_public_key(_iss, _conf["public_key"])
+KEY_CACHING = os.environ.get("STOCK_KEY_CACHING") == "1"
+
+
+@csrf_exempt
+def login(request: HttpRequest) -> HttpResponse:
+    params = request.POST if request.method == "POST" else request.GET
+    return DjangoOIDCLogin(request, TOOL_CONF).redirect(params["target_link_uri"])
+
+
+@csrf_exempt
+def launch(request: HttpRequest) -> HttpResponse:
+    message_launch = DjangoMessageLaunch(request, TOOL_CONF)
+    if KEY_CACHING:
+        message_launch.set_public_key_caching(DjangoCacheDataStorage(cache_name="default"), cache_lifetime=7200)
+    data = message_launch.get_launch_data()
+    return HttpResponse(f"launched {message_launch.get_launch_id()} for {data.get('sub')}", content_type="text/plain")
+
+
+urlpatterns = [path("lti/login/", login), path("lti/launch/", launch)]
