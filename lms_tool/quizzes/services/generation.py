@@ -77,9 +77,12 @@ def generation_start(
     return run
 
 
-def generation_execute(*, run_id: int) -> GenerationRun:
+def generation_execute(*, run_id: int) -> GenerationRun | None:
     """Write the drafts of one run (called by the task; safe to call again: a finished run is left alone)."""
-    run = GenerationRun.objects.select_related("quiz", "replaces").get(pk=run_id)
+    run = GenerationRun.objects.select_related("quiz", "replaces").filter(pk=run_id).first()
+    if run is None:  # the quiz was deleted before the task ran
+        logger.info("generation run %s no longer exists", run_id)
+        return None
     if run.is_finished:
         return run
     provider = get_provider()

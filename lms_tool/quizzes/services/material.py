@@ -20,7 +20,7 @@ ACCEPTED = ", ".join(s.lstrip(".") for s in (*TEXT_SUFFIXES, *HTML_SUFFIXES, ".p
 
 
 def _mb(n: float) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
 def text_from_upload(*, name: str, data: bytes) -> str:
