@@ -32,6 +32,22 @@ def _snapshot(registration: Registration) -> dict[str, object]:
     }
 
 
+_LABELS = {"auth_login_url": "login URL", "auth_token_url": "token URL", "key_set_url": "JWKS URL",
+           "auth_audience": "token audience"}
+
+
+def _check_lengths(*, deployment_ids: list[str], **values: str) -> None:
+    # Refused here with a message, rather than by the database (PostgreSQL) with a DataError.
+    for field, value in values.items():
+        limit = getattr(Registration._meta.get_field(field), "max_length", None)
+        if limit is not None and len(value) > limit:
+            raise RegistrationInvalid(f"The {_LABELS.get(field, field)} is longer than {limit} characters.")
+    limit = getattr(Deployment._meta.get_field("deployment_id"), "max_length", None) or 255
+    for deployment_id in deployment_ids:
+        if not deployment_id.strip() or len(deployment_id) > limit:
+            raise RegistrationInvalid(f"The deployment id {deployment_id[:40]!r} must have 1 to {limit} characters.")
+
+
 @transaction.atomic
 def registration_upsert(
     *,
@@ -55,6 +71,10 @@ def registration_upsert(
             raise RegistrationInvalid(f"The {label} {value!r} is not an http(s) URL.") from exc
     if not client_id.strip():
         raise RegistrationInvalid("The client_id is empty.")
+    _check_lengths(
+        issuer=issuer, client_id=client_id, auth_login_url=auth_login_url, auth_token_url=auth_token_url,
+        key_set_url=key_set_url, auth_audience=auth_audience, name=name, deployment_ids=deployment_ids or [],
+    )
     if family is not None and family not in Family.values:
         raise RegistrationInvalid(f"Unknown family {family!r}; use one of {Family.values}.")
     if deployment_policy is not None and deployment_policy not in DeploymentPolicy.values:
