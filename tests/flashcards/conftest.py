@@ -1,10 +1,8 @@
-"""Flashcard fixtures: real launches into the tool, and (for browser tests) Debian's chromium via Playwright."""
+"""Flashcard fixtures: real launches into the tool; the browser fixtures come from tests/e2e."""
 
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlparse
 
@@ -16,10 +14,8 @@ from lms_tool.lti.models import Context, LtiUser, ResourceLink
 from lms_tool.lti.types import LtiLaunch
 from lms_tool.sandbox.platform import LaunchSpec, Platform
 
+from ..e2e.conftest import browser, context, page  # noqa: F401 - the browser fixtures, shared with tests/e2e
 from ..lti.flow import launch
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(autouse=True)
@@ -72,14 +68,3 @@ def field(html: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', html)
     assert match, f"no {name} field in the page"
     return match.group(1)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not shutil.which(CHROMIUM):
-        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright (requirements-dev)")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
