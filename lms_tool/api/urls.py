@@ -1,4 +1,6 @@
-from django.urls import include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .views import assessments, grading, log, privacy, roster, webhooks
@@ -37,6 +39,14 @@ v1 = [
     path("webhooks/deliveries/<int:pk>/replay", webhooks.DeliveryReplayApi.as_view(), name="webhook-delivery-replay"),
 ]
 
+
+@csrf_exempt  # API clients hold no session; there is nothing to forge
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Unknown API paths (and malformed ids in them) answer JSON like every other API error."""
+    detail = "No such API resource; see /api/docs/."
+    return JsonResponse({"status": 404, "code": "not_found", "detail": detail}, status=404)
+
+
 urlpatterns = [
     path("v1/", include((v1, "v1"))),
     path(
@@ -51,4 +61,5 @@ urlpatterns = [
         ),
         name="docs",
     ),
+    re_path(r"^(?P<rest>.*)$", not_found),
 ]

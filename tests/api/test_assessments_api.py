@@ -30,10 +30,19 @@ def test_attempts_list_submitted_ones_in_submission_order(make_api, bio):  # typ
     quiz = Quiz.objects.create(context=bio, title="Cells")
     user = enrol(bio, "s1").user
     Attempt.objects.create(quiz=quiz, user=user, number=1, quiz_version=1)  # still open
-    done = Attempt.objects.create(quiz=quiz, user=user, number=2, quiz_version=1, state="submitted",
-                                  submitted_at=timezone.now(), score=3, score_maximum=4)
-    Attempt.objects.create(quiz=quiz, user=user, number=3, quiz_version=1, state="submitted",
-                           submitted_at=timezone.now(), is_preview=True)
+    done = Attempt.objects.create(
+        quiz=quiz,
+        user=user,
+        number=2,
+        quiz_version=1,
+        state="submitted",
+        submitted_at=timezone.now(),
+        score=3,
+        score_maximum=4,
+    )
+    Attempt.objects.create(
+        quiz=quiz, user=user, number=3, quiz_version=1, state="submitted", submitted_at=timezone.now(), is_preview=True
+    )
     api = make_api(["attempts:read"])
     rows = api.get(f"/api/v1/attempts?quiz={quiz.pk}").json()["results"]
     assert [r["id"] for r in rows] == [done.pk]

@@ -16,15 +16,17 @@ INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 
 
 def _link(context: Context) -> ResourceLink:
-    link, _ = ResourceLink.objects.get_or_create(context=context, resource_link_id=f"rl-{context.context_id}",
-                                                 defaults={"title": "Quiz 1"})
+    link, _ = ResourceLink.objects.get_or_create(
+        context=context, resource_link_id=f"rl-{context.context_id}", defaults={"title": "Quiz 1"}
+    )
     return link
 
 
 def _ai_score(context: Context, sub: str = "s1", confidence: float = 0.5) -> Score:
     learner = enrol(context, sub).user
-    return grading.score_submit(user=learner, resource_link=_link(context), score_given=3, score_maximum=5,
-                                source="ai", confidence=confidence)
+    return grading.score_submit(
+        user=learner, resource_link=_link(context), score_given=3, score_maximum=5, source="ai", confidence=confidence
+    )
 
 
 def _instructor(context: Context) -> Membership:
@@ -55,8 +57,11 @@ def test_an_sis_confirms_or_overrides_a_grade_for_an_instructor_audited(make_api
     score = _ai_score(bio)
     teacher = _instructor(bio)
     api = make_api(["reviews:write"])
-    response = api.post(f"/api/v1/review-items/{score.pk}/decision",
-                        {"reviewer": teacher.user_id, "score_given": 4.5, "comment": "fair"}, format="json")
+    response = api.post(
+        f"/api/v1/review-items/{score.pk}/decision",
+        {"reviewer": teacher.user_id, "score_given": 4.5, "comment": "fair"},
+        format="json",
+    )
     assert response.status_code == 200
     assert response.json()["review_state"] == ReviewState.OVERRIDDEN
     assert response.json()["grading_progress"] == "FullyGraded"
@@ -70,16 +75,21 @@ def test_a_reviewer_who_is_not_staff_is_refused_and_nothing_is_written(make_api,
     learner = enrol(bio, "another-learner")
     api = make_api(["reviews:write"])
     before = row_counts()
-    response = api.post(f"/api/v1/review-items/{score.pk}/decision",
-                        {"reviewer": learner.user_id, "score_given": 4}, format="json")
+    response = api.post(
+        f"/api/v1/review-items/{score.pk}/decision", {"reviewer": learner.user_id, "score_given": 4}, format="json"
+    )
     assert response.status_code == 403
     assert row_counts() == before
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"score_given": 4}, "reviewer"), ({"reviewer": 1, "score_given": -1}, "score_given"),
-     ({"reviewer": 1, "score_given": "lots"}, "score_given"), ({"reviewer": 999999, "score_given": 1}, "reviewer")],
+    [
+        ({"score_given": 4}, "reviewer"),
+        ({"reviewer": 1, "score_given": -1}, "score_given"),
+        ({"reviewer": 1, "score_given": "lots"}, "score_given"),
+        ({"reviewer": 999999, "score_given": 1}, "reviewer"),
+    ],
 )
 def test_a_bad_decision_answers_400_per_field(make_api, bio, body, field):  # type: ignore[no-untyped-def]
     score = _ai_score(bio)
