@@ -12,11 +12,10 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
+from lms_tool.core.errors import ToolError
 from lms_tool.lti.decorators import lti_launch_required, lti_role_required
 from lms_tool.lti.types import LtiLaunch
 from lms_tool.lti.views_errors import render_error
-
-from ..errors import QuizError
 
 STAFF_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
 View = Callable[..., HttpResponse]
@@ -49,7 +48,7 @@ def _page(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except QuizError as error:
+        except ToolError as error:  # QuizError, and the deep-linking and grading refusals
             if wants_json(request):
                 return JsonResponse({"error": error.user_message}, status=error.status)
             return render_error(request, error)
