@@ -50,6 +50,17 @@ def world(make_api, bio):  # type: ignore[no-untyped-def]
     return make_api(list(SCOPES), rate=100000)
 
 
+def _property_run(operation, mode, checks, examples: int, headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=examples, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+    )
+    def run(case) -> None:  # type: ignore[no-untyped-def]
+        case.call_and_validate(headers=headers, checks=checks)
+
+    run()
+
+
 def test_the_api_keeps_to_its_own_schema(world) -> None:  # type: ignore[no-untyped-def]
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     headers = {"Authorization": f"Bearer {world.token}"}
@@ -61,20 +72,8 @@ def test_the_api_keeps_to_its_own_schema(world) -> None:  # type: ignore[no-unty
             (schemathesis.GenerationMode.POSITIVE, POSITIVE_CHECKS, 6),
             (schemathesis.GenerationMode.NEGATIVE, NEGATIVE_CHECKS, 4),
         ):
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=examples,
-                deadline=None,
-                derandomize=True,
-                database=None,
-                suppress_health_check=list(HealthCheck),
-            )
-            def run(case, checks=checks) -> None:  # type: ignore[no-untyped-def]
-                case.call_and_validate(headers=headers, checks=checks)
-
             try:
-                run()
+                _property_run(operation, mode, checks, examples, headers)
             except Exception as exc:  # collect every operation's failure, not just the first
                 failures.append(f"{operation.label} [{mode.value}]: {str(exc)[:1500]}")
     assert not failures, "\n\n".join(failures)
