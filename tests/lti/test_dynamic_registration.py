@@ -319,3 +319,21 @@ def test_scopes_the_platform_does_not_offer_are_not_requested(canvas_unregistere
 
     assert 'data-testid="not-offered"' in confirm.text
     assert tool_config.SCOPE_NRPS not in _sent(canvas_unregistered)["scope"].split()
+
+
+def test_scopes_turned_off_after_registration_are_noticed_at_the_next_launch(canvas_unregistered, tool_url, student):
+    platform = canvas_unregistered
+    assert _register(platform, tool_url).status_code == 200
+    course = platform.add_course("course-9", deployment_id="dep-1")
+    platform.enrol(course, student)
+    still_on = [tool_config.SCOPE_SCORE, tool_config.SCOPE_RESULT_READONLY]
+
+    def trimmed(claims: dict) -> dict:
+        claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]["scope"] = still_on
+        claims.pop("https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice")
+        return claims
+
+    response = launch(platform, LaunchSpec(student, course, claims_hook=trimmed))
+
+    assert response.status_code == 200, response.text
+    assert Registration.objects.get().scopes == sorted(still_on)
