@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +20,9 @@ from .views_errors import render_error
 
 
 def _cookie_secure(request: HttpRequest) -> bool:
-    return request.is_secure()
+    # COOKIES_SECURE defaults to on when TOOL_BASE_URL is https, so a TLS proxy that does not
+    # forward X-Forwarded-Proto still gets cookies a cross-site iframe can use.
+    return request.is_secure() or bool(settings.COOKIES_SECURE)
 
 
 def _set_cookie(response: HttpResponse, name: str, value: str, *, secure: bool, httponly: bool = True) -> None:
@@ -30,7 +33,7 @@ def _set_cookie(response: HttpResponse, name: str, value: str, *, secure: bool, 
     response.set_cookie(
         name,
         value,
-        max_age=oidc.settings.LTI["STATE_TTL_SECONDS"],
+        max_age=settings.LTI["STATE_TTL_SECONDS"],
         httponly=httponly,
         secure=secure,
         samesite="None" if secure else "Lax",
