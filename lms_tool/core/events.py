@@ -23,14 +23,24 @@ def event_record_many(*, events: list[dict[str, Any]]) -> list[DomainEvent]:
     ``event_record``'s keyword arguments. Subscribers are notified after commit, one call per event."""
     created = DomainEvent.objects.bulk_create(
         [
-            DomainEvent(type=e["type"], subject_type=e["subject_type"], subject_id=str(e["subject_id"]),
-                        data=e["data"], context_pk=e.get("context_pk"))
+            DomainEvent(
+                type=e["type"],
+                subject_type=e["subject_type"],
+                subject_id=str(e["subject_id"]),
+                data=e["data"],
+                context_pk=e.get("context_pk"),
+            )
             for e in events
         ]
     )
     pks = [event.pk for event in created if event.pk is not None]
+
+    def publish_all() -> None:
+        for pk in pks:
+            _publish(pk)
+
     if pks:
-        transaction.on_commit(lambda: [_publish(pk) for pk in pks])
+        transaction.on_commit(publish_all)
     return created
 
 

@@ -24,12 +24,17 @@ class RosterSyncAdmin(admin.ModelAdmin):
         queued = 0
         for sync in queryset.select_related("context", "resource_link"):
             _, was_queued = services.roster_sync_request(
-                context=sync.context, resource_link=sync.resource_link, actor_type="admin",
+                context=sync.context,
+                resource_link=sync.resource_link,
+                actor_type="admin",
                 actor_id=str(getattr(request.user, "pk", "")),
             )
             queued += was_queued
-        self.message_user(request, f"{queued} roster sync(s) queued; {queryset.count() - queued} already on their way.",
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{queued} roster sync(s) queued; {queryset.count() - queued} already on their way.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(ResourceLinkMember)

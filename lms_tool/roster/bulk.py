@@ -8,7 +8,7 @@ The course's memberships are loaded once per sync, so deciding what changed cost
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -51,8 +51,9 @@ def users_upsert(registration: Registration, members: dict[str, Member]) -> dict
     """User pks by ``sub`` for ``members``, creating or renaming users as the platform lists them."""
     existing = {
         sub: (pk, name, email)
-        for sub, pk, name, email in LtiUser.objects.filter(registration=registration, sub__in=list(members))
-        .values_list("sub", "pk", "name", "email")
+        for sub, pk, name, email in LtiUser.objects.filter(
+            registration=registration, sub__in=list(members)
+        ).values_list("sub", "pk", "name", "email")
     }
     pks = {sub: found[0] for sub, found in existing.items()}
     changed = []
@@ -65,7 +66,9 @@ def users_upsert(registration: Registration, members: dict[str, Member]) -> dict
             changed.append(LtiUser(registration=registration, sub=sub, name=name, email=email))
     if changed:
         LtiUser.objects.bulk_create(
-            changed, update_conflicts=True, unique_fields=["registration", "sub"],
+            changed,
+            update_conflicts=True,
+            unique_fields=["registration", "sub"],
             update_fields=["name", "email", "updated_at"],
         )
         pks.update({u.sub: u.pk for u in changed})
@@ -73,7 +76,7 @@ def users_upsert(registration: Registration, members: dict[str, Member]) -> dict
     return pks
 
 
-def _fill_missing_pks(pks: dict[str, Any], queryset: Any, key: str) -> None:
+def _fill_missing_pks(pks: dict[Any, Any], queryset: Any, key: str) -> None:
     # Upserts return primary keys on PostgreSQL and SQLite >= 3.35; elsewhere look them up.
     missing = [k for k, pk in pks.items() if pk is None]
     if missing:
@@ -93,8 +96,15 @@ def _change(old: Row | None, member: Member) -> tuple[str | None, str] | None:
     return None
 
 
-def page_apply(*, context: Context, link: ResourceLink | None, page: list[Member], state: dict[str, Row],
-               seen: set[str], counts: Counter[str]) -> None:
+def page_apply(
+    *,
+    context: Context,
+    link: ResourceLink | None,
+    page: list[Member],
+    state: dict[str, Row],
+    seen: set[str],
+    counts: Counter[str],
+) -> None:
     """Write one page's changes; ``state`` and ``seen`` carry what earlier pages did."""
     members = {m.user_id: m for m in page}  # a member listed twice on a page: the last entry wins
     user_pks = users_upsert(context.registration, members)
@@ -111,7 +121,10 @@ def page_apply(*, context: Context, link: ResourceLink | None, page: list[Member
         if change[0]:
             events.append((change[0], change[1], member, old))
     saved = Membership.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["context", "user"], update_fields=["roles", "is_active", "updated_at"]
+        rows,
+        update_conflicts=True,
+        unique_fields=["context", "user"],
+        update_fields=["roles", "is_active", "updated_at"],
     )
     by_user = {row.user_id: row.pk for row in saved}
     _fill_missing_pks(by_user, Membership.objects.filter(context=context), "user_id")
@@ -124,16 +137,23 @@ def page_apply(*, context: Context, link: ResourceLink | None, page: list[Member
         link_members_upsert(link, [(user_pks[sub], m.is_active) for sub, m in members.items()])
 
 
-def _events_record(context: Context, changes: list[tuple[str, str, Member | None, Row, Row | None]],
-                   counts: Counter[str]) -> None:
+def _events_record(
+    context: Context, changes: Sequence[tuple[str, str, Member | None, Row, Row | None]], counts: Counter[str]
+) -> None:
     events = []
     for type_, reason, member, row, old in changes:
-        data: dict[str, Any] = {"context_id": context.context_id, "user_id": member.user_id if member else "",
-                                "roles": row.roles, "is_active": row.is_active, "reason": reason}
+        data: dict[str, Any] = {
+            "context_id": context.context_id,
+            "user_id": member.user_id if member else "",
+            "roles": row.roles,
+            "is_active": row.is_active,
+            "reason": reason,
+        }
         if type_ == "enrollment.role_changed" and old is not None:
             data["previous_roles"] = old.roles
-        events.append({"type": type_, "subject_type": "membership", "subject_id": row.pk, "data": data,
-                       "context_pk": context.pk})
+        events.append(
+            {"type": type_, "subject_type": "membership", "subject_id": row.pk, "data": data, "context_pk": context.pk}
+        )
         counts[type_.split(".")[1]] += 1
     if events:
         event_record_many(events=events)

@@ -19,7 +19,11 @@ class RosterSync(models.Model):
 
     context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="roster_syncs")
     resource_link = models.ForeignKey(
-        ResourceLink, on_delete=models.CASCADE, null=True, blank=True, related_name="roster_syncs",
+        ResourceLink,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="roster_syncs",
         help_text="Set for a sync of one resource link's members (NRPS rlid).",
     )
     status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.NEVER)

@@ -87,12 +87,16 @@ def _get(registration: Registration, url: str, page_no: int) -> Any:
     except sc.ServiceUnavailable as exc:
         raise RosterReadError(
             f"The platform did not deliver page {page_no} of the roster ({exc}). It will be tried again later.",
-            detail=exc.body, status=exc.status, retry_after=exc.retry_after,
+            detail=exc.body,
+            status=exc.status,
+            retry_after=exc.retry_after,
         ) from exc
     except sc.ServiceRefused as exc:
         if exc.status in (401, 403):
-            reason = (f"The platform refused access to the roster (HTTP {exc.status}). An administrator may have "
-                      "removed the Names and Roles Provisioning scope from this tool's registration.")
+            reason = (
+                f"The platform refused access to the roster (HTTP {exc.status}). An administrator may have "
+                "removed the Names and Roles Provisioning scope from this tool's registration."
+            )
         else:
             reason = f"The platform refused page {page_no} of the roster (HTTP {exc.status})."
         raise RosterReadError(reason, detail=exc.body, status=exc.status) from exc
@@ -104,13 +108,15 @@ def parse_page(content_type: str, body: bytes, page_no: int) -> list[Member]:
     if media_type not in ACCEPTED_TYPES:
         raise RosterReadError(
             f"Page {page_no} of the roster came as {media_type or 'an unlabelled document'}, not as a membership "
-            "container.", detail=body[:500].decode(errors="replace"),
+            "container.",
+            detail=body[:500].decode(errors="replace"),
         )
     try:
         data = json.loads(body)
     except ValueError:
-        raise RosterReadError(f"Page {page_no} of the roster is not valid JSON.",
-                              detail=body[:500].decode(errors="replace")) from None
+        raise RosterReadError(
+            f"Page {page_no} of the roster is not valid JSON.", detail=body[:500].decode(errors="replace")
+        ) from None
     members = data.get("members") if isinstance(data, dict) else None
     if not isinstance(members, list):
         raise RosterReadError(f"Page {page_no} of the roster has no list of members.")
@@ -131,7 +137,9 @@ def _member(raw: Any, page_no: int, index: int) -> Member:
     if status not in STATUSES:
         raise RosterReadError(f"{where} ({user_id}) has an unknown status {str(status)[:40]!r}.")
     return Member(
-        user_id=user_id[:255], roles=tuple(roles), status=status,
+        user_id=user_id[:255],
+        roles=tuple(roles),
+        status=status,
         name=str(raw.get("name") or " ".join(filter(None, [raw.get("given_name"), raw.get("family_name")])))[:500],
         email=str(raw.get("email") or "")[:500],
     )

@@ -40,7 +40,7 @@ def role_names(roles: Iterable[str]) -> frozenset[str]:
         if role.startswith(INSTITUTION_OR_SYSTEM):
             continue  # not a course role: NRPS does not list them, so they would flip on every sync
         if role.startswith(SUBROLE_PREFIX) and "#" in role:
-            principal, _, sub = role[len(SUBROLE_PREFIX):].partition("#")
+            principal, _, sub = role[len(SUBROLE_PREFIX) :].partition("#")
             names.add(sub if sub in PERMISSIONS else principal)
         else:
             names.update(lti_roles.short_names([role]))

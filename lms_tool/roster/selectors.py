@@ -14,8 +14,11 @@ def membership_is_revoked(*, registration: Registration, context_id: str, sub: s
     """True when the roster sync took this person's membership of the course away (Inactive, Deleted or no
     longer listed). Checked by the launch before it records anything, so a launch cannot undo a revocation."""
     return Membership.objects.filter(
-        context__registration=registration, context__context_id=context_id, user__registration=registration,
-        user__sub=sub, is_active=False,
+        context__registration=registration,
+        context__context_id=context_id,
+        user__registration=registration,
+        user__sub=sub,
+        is_active=False,
     ).exists()
 
 

@@ -63,8 +63,10 @@ def roster_sync(*, sync: RosterSync, full: bool = False) -> Counter[str]:
     RosterSync.objects.filter(pk=sync.pk).update(last_attempt_at=now, updated_at=now)
     try:
         if not url:
-            raise nrps.RosterReadError("The platform has not offered a roster service (Names and Roles) for this "
-                                       "course: its launches carry no membership URL.")
+            raise nrps.RosterReadError(
+                "The platform has not offered a roster service (Names and Roles) for this "
+                "course: its launches carry no membership URL."
+            )
         read = nrps.read_all(registration=sync.context.registration, url=url, max_pages=_conf("MAX_PAGES"))
         if not incremental:
             _check_plausible(sync, read)
@@ -90,8 +92,10 @@ def _check_plausible(sync: RosterSync, read: nrps.RosterRead) -> None:
 @transaction.atomic
 def roster_apply(*, sync: RosterSync, read: nrps.RosterRead, full: bool) -> Counter[str]:
     """Write a complete read: memberships per page in bulk, then (full read) deactivate the absent."""
-    locked = RosterSync.objects.select_for_update().select_related("context__registration", "resource_link").get(
-        pk=sync.pk
+    locked = (
+        RosterSync.objects.select_for_update(of=("self",))
+        .select_related("context__registration", "resource_link")
+        .get(pk=sync.pk)
     )
     context, link = locked.context, locked.resource_link
     state = bulk.memberships_load(context)
@@ -105,8 +109,14 @@ def roster_apply(*, sync: RosterSync, read: nrps.RosterRead, full: bool) -> Coun
         counts["link_removed"] = bulk.link_absent_deactivate(link=link, user_pks={state[s].user_pk for s in seen})
     now = timezone.now()
     RosterSync.objects.filter(pk=sync.pk).update(
-        status=SyncStatus.OK, differences_url=read.differences_url, last_error="", last_error_detail="",
-        consecutive_failures=0, last_success_at=now, last_counts={"full": full, **counts}, updated_at=now,
+        status=SyncStatus.OK,
+        differences_url=read.differences_url,
+        last_error="",
+        last_error_detail="",
+        consecutive_failures=0,
+        last_success_at=now,
+        last_counts={"full": full, **counts},
+        updated_at=now,
         **({"last_full_sync_at": now} if full else {}),
     )
     logger.info("roster %s synced (%s): %s", sync.pk, "full" if full else "differences", dict(counts))
@@ -117,8 +127,12 @@ def roster_sync_fail(*, sync: RosterSync, error: nrps.RosterReadError) -> None:
     """Keep why a sync failed where the instructor and admin see it; nothing else changes."""
     now = timezone.now()
     RosterSync.objects.filter(pk=sync.pk).update(
-        status=SyncStatus.FAILED, last_error=error.reason, last_error_detail=error.detail,
-        consecutive_failures=F("consecutive_failures") + 1, last_failure_at=now, updated_at=now,
+        status=SyncStatus.FAILED,
+        last_error=error.reason,
+        last_error_detail=error.detail,
+        consecutive_failures=F("consecutive_failures") + 1,
+        last_failure_at=now,
+        updated_at=now,
     )
     logger.warning("roster %s sync failed: %s | platform said: %s", sync.pk, error.reason, error.detail[:300])
 
@@ -154,13 +168,20 @@ def roster_sync_enqueue_after_launch(*, context: Context) -> bool:
     return roster_sync_enqueue(sync=sync, full=True)
 
 
-def roster_sync_request(*, context: Context, resource_link: ResourceLink | None = None, actor_type: str,
-                        actor_id: str) -> tuple[RosterSync, bool]:
+def roster_sync_request(
+    *, context: Context, resource_link: ResourceLink | None = None, actor_type: str, actor_id: str
+) -> tuple[RosterSync, bool]:
     """An instructor or admin asked for a sync now (a full one); audited."""
     sync = roster_sync_for(context=context, resource_link=resource_link)
     queued = roster_sync_enqueue(sync=sync, full=True)
-    audit_record(actor_type=actor_type, actor_id=actor_id, action="roster.sync_requested", object_type="roster_sync",
-                 object_id=sync.pk, after={"queued": queued})
+    audit_record(
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action="roster.sync_requested",
+        object_type="roster_sync",
+        object_id=sync.pk,
+        after={"queued": queued},
+    )
     return sync, queued
 
 
@@ -173,7 +194,10 @@ def roster_syncs_enqueue_due(*, now: datetime | None = None) -> int:
     RosterSync.objects.bulk_create([RosterSync(context=c) for c in without_row], ignore_conflicts=True)
     due = (
         RosterSync.objects.exclude(context__nrps_url="")
-        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=now - timedelta(seconds=_conf("SYNC_INTERVAL_SECONDS"))))
+        .filter(
+            Q(last_attempt_at__isnull=True)
+            | Q(last_attempt_at__lt=now - timedelta(seconds=_conf("SYNC_INTERVAL_SECONDS")))
+        )
         .order_by(F("last_attempt_at").asc(nulls_first=True))[: _conf("DUE_BATCH")]
     )
     return sum(roster_sync_enqueue(sync=sync) for sync in due)

@@ -25,7 +25,9 @@ def roster_sync_task(self: Any, sync_pk: int, full: bool = False) -> None:
         # The reason is already on the RosterSync row; after the last retry the beat tries again.
         if self.request.retries >= int(settings.ROSTER["MAX_RETRIES"]):
             return
-        countdown = backoff(self.request.retries + 1, retry_after=exc.retry_after, base=float(settings.ROSTER["RETRY_BASE_SECONDS"]))
+        countdown = backoff(
+            self.request.retries + 1, retry_after=exc.retry_after, base=float(settings.ROSTER["RETRY_BASE_SECONDS"])
+        )
         raise self.retry(countdown=countdown, exc=exc, max_retries=int(settings.ROSTER["MAX_RETRIES"])) from exc
 
 

@@ -29,8 +29,14 @@ def _context(request: HttpRequest) -> Context | None:
 
 
 def _no_course(request: HttpRequest) -> HttpResponse:
-    return render_error(request, ToolError("The roster is only available when the tool is opened from a course.",
-                                           admin_hint="The launch carried no context claim.", status=400))
+    return render_error(
+        request,
+        ToolError(
+            "The roster is only available when the tool is opened from a course.",
+            admin_hint="The launch carried no context claim.",
+            status=400,
+        ),
+    )
 
 
 @xframe_options_exempt
@@ -43,14 +49,18 @@ def roster(request: HttpRequest) -> HttpResponse:
         return _no_course(request)
     page = Paginator(selectors.roster_members(context=context), PER_PAGE).get_page(request.GET.get("page"))
     members = [{"membership": m, "roles": role_label(m.roles)} for m in page]
-    return render(request, "roster/roster.html", {
-        "launch": request.lti_launch,  # type: ignore[attr-defined]
-        "context": context,
-        "sync": selectors.roster_sync_get(context=context),
-        "page": page,
-        "members": members,
-        "requested": request.GET.get("requested"),
-    })
+    return render(
+        request,
+        "roster/roster.html",
+        {
+            "launch": request.lti_launch,  # type: ignore[attr-defined]
+            "context": context,
+            "sync": selectors.roster_sync_get(context=context),
+            "page": page,
+            "members": members,
+            "requested": request.GET.get("requested"),
+        },
+    )
 
 
 @csrf_exempt  # no cookies inside the iframe: the unguessable launch id in the form is the request's proof

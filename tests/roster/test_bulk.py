@@ -17,18 +17,24 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def course_context() -> Context:
     registration = Registration.objects.create(
-        issuer="https://lms.example.edu", client_id="c1", auth_login_url="https://lms.example.edu/auth",
-        auth_token_url="https://lms.example.edu/token", key_set_url="https://lms.example.edu/jwks",
+        issuer="https://lms.example.edu",
+        client_id="c1",
+        auth_login_url="https://lms.example.edu/auth",
+        auth_token_url="https://lms.example.edu/token",
+        key_set_url="https://lms.example.edu/jwks",
     )
     deployment = Deployment.objects.create(registration=registration, deployment_id="d1")
-    return Context.objects.create(registration=registration, deployment=deployment, context_id="big",
-                                  nrps_url="https://lms.example.edu/nrps")
+    return Context.objects.create(
+        registration=registration, deployment=deployment, context_id="big", nrps_url="https://lms.example.edu/nrps"
+    )
 
 
 def roster(pages: int, size: int, *, status: str = "Active", role: str = "Learner", start: int = 0) -> RosterRead:
-    members = [Member(f"u{start + i}", (ROLE + role,), status, f"User {start + i}", f"u{i}@example.edu")
-               for i in range(pages * size)]
-    return RosterRead(pages=[members[p * size:(p + 1) * size] for p in range(pages)])
+    members = [
+        Member(f"u{start + i}", (ROLE + role,), status, f"User {start + i}", f"u{i}@example.edu")
+        for i in range(pages * size)
+    ]
+    return RosterRead(pages=[members[p * size : (p + 1) * size] for p in range(pages)])
 
 
 def statements(context: Context, read: RosterRead, *, full: bool = True) -> int:

@@ -55,7 +55,7 @@ def test_a_fault_on_the_second_page_changes_nothing_and_is_explained(canvas, con
 
 def test_a_timeout_in_the_middle_of_the_pages_changes_nothing(canvas, context, synced, settings):
     settings.HTTP_TIMEOUT_SECONDS = 0.3
-    canvas.faults["nrps"] = {"kind": "hang", "page": 2, "seconds": 1.5}
+    canvas.faults["nrps"] = {"kind": "hang", "page": 2, "seconds": 1.0}
     before = snapshot(context)
 
     with pytest.raises(services.RosterSyncFailed):

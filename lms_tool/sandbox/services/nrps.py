@@ -105,11 +105,12 @@ class _Service(NamesRoleProvisioningService):
     def is_resource_link_valid(self, context_id: str, resource_link_id: str) -> bool:
         return (context_id, resource_link_id) in state(self.platform).links
 
-    def get_member_data_page(self, page: int = 1, limit: int | None = None, role: str | None = None,
-                             since: str | None = None, **kwargs: Any) -> TPage:
+    def get_member_data_page(
+        self, page: int = 1, limit: int | None = None, role: str | None = None, since: str | None = None, **kwargs: Any
+    ) -> TPage:
         self.read, self.page = _resolve(self.platform, self.course, self.query)
         start = (self.page - 1) * self.read.limit
-        content = [dict(m) for m in self.read.members[start:start + self.read.limit]]
+        content = [dict(m) for m in self.read.members[start : start + self.read.limit]]
         if self.fault and self.fault.get("kind") == "no-user-id" and content:
             content[len(content) // 2].pop("user_id")
         return {"content": content, "has_next": start + self.read.limit < len(self.read.members)}
@@ -155,8 +156,11 @@ def _resolve(platform: Platform, course: Course, query: dict[str, str]) -> tuple
             _, rlid, limit, previous = old
             current = _snapshot(platform, course, rlid, None)
             members = [m for uid, m in current.items() if previous.get(uid) != m]
-            members += [{"user_id": uid, "roles": m["roles"], "status": "Deleted"}
-                        for uid, m in previous.items() if uid not in current]
+            members += [
+                {"user_id": uid, "roles": m["roles"], "status": "Deleted"}
+                for uid, m in previous.items()
+                if uid not in current
+            ]
         differences = _token("Df")
         nrps.snapshots[differences] = (course.context_id, rlid, limit, current)
         return Read(course.context_id, members, limit, differences), 1
@@ -185,11 +189,15 @@ def _early_fault(fault: dict[str, Any] | None) -> Answer | None:
     if kind == "hang":
         time.sleep(float(fault.get("seconds", 5)))  # type: ignore[union-attr]
     elif kind == "401":
-        return 401, {"Content-Type": "application/json", "WWW-Authenticate": 'Bearer error="invalid_token"'}, \
-            json.dumps({"error": "invalid_token"}).encode()
+        return (
+            401,
+            {"Content-Type": "application/json", "WWW-Authenticate": 'Bearer error="invalid_token"'},
+            json.dumps({"error": "invalid_token"}).encode(),
+        )
     elif kind == "403":
-        return json_response(403, {"error": "insufficient_scope",
-                                   "error_description": "the NRPS scope is not granted to this tool"})
+        return json_response(
+            403, {"error": "insufficient_scope", "error_description": "the NRPS scope is not granted to this tool"}
+        )
     elif kind == "500":
         return 500, {"Content-Type": "text/plain"}, b"Internal Server Error"
     elif kind == "non-json":
