@@ -52,7 +52,11 @@ def _code(exc: exceptions.APIException) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ToolError):
         logger.info("API refused: %s (%s)", exc.user_message, exc.detail)
-        return Response({"status": exc.status, "code": "refused", "detail": exc.user_message}, status=exc.status)
+        body: dict[str, Any] = {"status": exc.status, "code": "refused", "detail": exc.user_message}
+        field = getattr(exc, "field", None)
+        if field:
+            body |= {"code": "invalid", "errors": {field: [exc.user_message]}}
+        return Response(body, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

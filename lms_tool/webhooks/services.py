@@ -18,11 +18,21 @@ from .models import Delivery, DeliveryState, Subscription
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.(\*|[a-z_]+))$")
 
 
+class SubscriptionInvalid(ToolError):
+    """A subscription field an admin or API client must fix; ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message, status=400)
+        self.field = field
+
+
 def events_check(events: list[str]) -> list[str]:
     """The event patterns, or ToolError (400) naming the bad ones."""
     bad = [e for e in events if not isinstance(e, str) or not EVENT_PATTERN.match(e)]
     if bad or not events:
-        raise ToolError(f"Event types look like 'enrollment.removed', 'enrollment.*' or '*'; refused: {bad or '[]'}")
+        raise SubscriptionInvalid(
+            f"Event types look like 'enrollment.removed', 'enrollment.*' or '*'; refused: {bad or '[]'}", field="events"
+        )
     return sorted(set(events))
 
 
@@ -31,7 +41,9 @@ def url_check(url: str) -> str:
     try:
         http.check_public_url(url)
     except http.BlockedAddressError as exc:
-        raise ToolError(f"The webhook URL is not allowed: {exc}. Use a public https URL.") from exc
+        raise SubscriptionInvalid(
+            f"The webhook URL is not allowed: {exc}. Use a public https URL.", field="url"
+        ) from exc
     return url
 
 
