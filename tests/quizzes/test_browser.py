@@ -24,7 +24,7 @@ def test_an_instructor_creates_and_publishes_a_quiz_and_a_student_takes_it(
     course,
     instructor,
     student,
-    tool_url,  # noqa: F811
+    tool_url,
 ):
     teacher = seat(canvas, LaunchSpec(instructor, course))
     page.goto(f"{tool_url}/quizzes/new/?launch={teacher.launch_id}")
