@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -37,7 +38,58 @@ def decks_for(context: Context, *, published_only: bool = False) -> QuerySet[Dec
 
 
 def _arrays(states: QuerySet[CardState]) -> retention.StateArrays:
+    if connection.vendor == "postgresql":
+        return _arrays_copy(states)
     return retention.StateArrays.from_rows(list(states.values_list(*STATE_COLUMNS)))
+
+
+# One COPY row: a field count, then each field's length and value, all big-endian (PostgreSQL's COPY BINARY).
+_COPY_ROW = np.dtype(
+    [
+        ("n", ">i2"),
+        ("_1", ">i4"),
+        ("learner", ">i8"),
+        ("_2", ">i4"),
+        ("card", ">i8"),
+        ("_3", ">i4"),
+        ("stability", ">f8"),
+        ("_4", ">i4"),
+        ("last_review_us", ">i8"),
+        ("_5", ">i4"),
+        ("state", ">i2"),
+        ("_6", ">i4"),
+        ("lapses", ">i4"),
+    ]
+)
+_COPY_HEADER = 19  # signature, flags, header extension length
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
+
+
+def _arrays_copy(states: QuerySet[CardState]) -> retention.StateArrays:
+    """The same columns straight from PostgreSQL into arrays: COPY BINARY with fixed-width, NULL-free fields,
+    read with one ``np.frombuffer`` (1M states in well under a second, ~10 s through model rows)."""
+    inner, params = states.values_list(*STATE_COLUMNS).query.sql_with_params()
+    # The inner query is Django's own SQL with its parameters kept apart; the rest is constant. A timestamptz
+    # travels as int64 microseconds since 2000-01-01; -infinity (no review yet) as the smallest int64.
+    sql = (
+        "COPY (SELECT l::int8, c::int8, coalesce(s, 'NaN')::float8, coalesce(r, '-infinity'::timestamptz), "  # noqa: S608
+        f"st::int2, la::int4 FROM ({inner}) AS t(l, c, s, r, st, la)) TO STDOUT (FORMAT binary)"
+    )
+    buffer = bytearray()
+    with connection.cursor() as cursor, cursor.cursor.copy(sql, params) as copy:
+        for chunk in copy:
+            buffer += chunk
+    count = (len(buffer) - _COPY_HEADER - 2) // _COPY_ROW.itemsize
+    rows = np.frombuffer(buffer, dtype=_COPY_ROW, offset=_COPY_HEADER, count=count)
+    since_2000 = rows["last_review_us"].astype(np.int64)
+    return retention.StateArrays(
+        learner=rows["learner"].astype(np.int64),
+        card=rows["card"].astype(np.int64),
+        stability=rows["stability"].astype(np.float64),
+        last_review_us=np.where(since_2000 == retention.NEVER, retention.NEVER, since_2000 + _PG_EPOCH_US),
+        state=rows["state"].astype(np.int8),
+        lapses=rows["lapses"].astype(np.int64),
+    )
 
 
 def _decay_factor(learners: np.ndarray) -> tuple[float | np.ndarray, float | np.ndarray]:
