@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import jsonschema
 import openai
 
 from . import prompts, schema
@@ -26,7 +25,15 @@ from .types import (
     QuestionDraft,
     Rejected,
 )
-from .validation import OutputError, card_from_raw, parse_json, parse_object, question_from_raw
+from .validation import (
+    GRADE_VALIDATOR,
+    OutputError,
+    card_from_raw,
+    first_error,
+    parse_json,
+    parse_object,
+    question_from_raw,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -137,9 +144,10 @@ class OpenAICompatibleProvider:
         content = self._chat(prompts.GRADE_SYSTEM, user, "grade", schema.GRADE)
         try:
             data = parse_object(content)
-            jsonschema.validate(data, schema.GRADE)
-        except (OutputError, jsonschema.ValidationError) as exc:
-            reason = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
+            reason = first_error(GRADE_VALIDATOR, data)
+        except OutputError as exc:
+            reason = str(exc)
+        if reason:
             logger.warning("unusable grade from %s: %s", self.model, reason)
             # Not a grade: zero with no confidence, so a person grades it.
             return GradeResult(
