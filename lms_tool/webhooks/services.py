@@ -47,16 +47,23 @@ def url_check(url: str) -> str:
     return url
 
 
+def _forget() -> None:
+    from .tasks import listening_forget  # tasks import the delivery module
+
+    listening_forget()
+
+
 @transaction.atomic
 def subscription_create(
     *, name: str, url: str, events: list[str], actor_type: str, actor_id: str, api_client: ApiClient | None = None
 ) -> tuple[Subscription, str]:
     """A new subscription and its signing secret (``whsec_...``), which the caller shows once."""
     secret = signing.secret_new()
+    events = events_check(events)  # the cheap check first: url_check resolves the host
     subscription = Subscription.objects.create(
         name=name,
         url=url_check(url),
-        events=events_check(events),
+        events=events,
         secret_encrypted=crypto.encrypt(secret),
         api_client=api_client,
     )
@@ -68,6 +75,7 @@ def subscription_create(
         object_id=subscription.pk,
         after={"url": url, "events": subscription.events},
     )
+    transaction.on_commit(_forget)
     return subscription, secret
 
 
@@ -92,6 +100,7 @@ def subscription_update(
     if name is not None:
         subscription.name = name
     subscription.save()
+    transaction.on_commit(_forget)
     after = {"url": subscription.url, "events": subscription.events, "is_active": subscription.is_active}
     audit_record(
         actor_type=actor_type,
@@ -116,6 +125,7 @@ def subscription_delete(*, subscription: Subscription, actor_type: str, actor_id
         before={"url": subscription.url, "events": subscription.events},
     )
     subscription.delete()
+    transaction.on_commit(_forget)
 
 
 @transaction.atomic
