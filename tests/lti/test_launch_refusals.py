@@ -2,20 +2,18 @@
 
 Driven over real HTTP: the sandbox platform (lti1p3platform) runs the login and signs the launch;
 each test changes one thing (a claim before signing, the signature, the state, the cookie, the
-platform's JWKS) and posts the launch form the way the browser would.
+platform's JWKS) and posts the launch form the way the browser would. Tables of similar bad inputs
+run as subtests of one test, each reported by name, so the suite does not pay a database flush
+(the live server needs a transactional database) for every one of them.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
-import re
 import socket
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -23,16 +21,26 @@ from django.core.cache import cache
 
 from lms_tool.lti import claims as c
 from lms_tool.lti import oidc, platform_keys
-from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, Registration, ResourceLink
+from lms_tool.lti.models import Deployment, LtiUser, Registration
 from lms_tool.sandbox.platform import ROLE, Course, LaunchSpec, Person, Platform, PlatformKey
 from lms_tool.sandbox.server import PlatformServer
 
 from ..conftest import make_platform
 from . import flow
-
-Hook = Callable[[dict[str, Any]], dict[str, Any]]
-USER_MESSAGE = re.compile(r'<h1 id="error-title">[^<]+</h1>\s*<p>([^<]+)</p>')
-OTHER_TOOL = "another-tool-client"
+from .refusal_cases import (
+    CLAIM_REFUSALS,
+    MALFORMED,
+    NOTHING,
+    OTHER_TOOL,
+    addressed,
+    assert_refused,
+    b64,
+    claims_of,
+    jwks_fetches,
+    now,
+    rows,
+    setting,
+)
 
 
 # Fixtures -------------------------------------------------------------------------------------
@@ -71,88 +79,11 @@ def instructor(plat: Platform, course: Course) -> Person:
     return plat.enrol(course, Person("instructor-1", "Ada Instructor", "ada@example.edu", [ROLE + "Instructor"]))
 
 
-# Helpers --------------------------------------------------------------------------------------
-def rows() -> dict[str, Any]:
-    return {
-        "users": LtiUser.objects.count(),
-        "contexts": Context.objects.count(),
-        "memberships": Membership.objects.count(),
-        "links": ResourceLink.objects.count(),
-        "deployments": sorted(Deployment.objects.values_list("deployment_id", "is_active")),
-    }
-
-
-NOTHING = {"users": 0, "contexts": 0, "memberships": 0, "links": 0, "deployments": [("deployment-1", True)]}
-
-
-def assert_refused(
-    response: requests.Response,
-    caplog: pytest.LogCaptureFixture,
-    *,
-    status: int,
-    code: str,
-    before: dict[str, Any] | None = None,
-) -> None:
-    """A readable error page with ``code``, the code in the log, and no new rows."""
-    assert response.status_code == status, response.text[:800]
-    assert response.headers["Content-Type"].startswith("text/html")
-    assert flow.error_code(response) == code
-    message = USER_MESSAGE.search(response.text)
-    assert message is not None and len(message.group(1).strip()) > 20, response.text
-    assert "Traceback" not in response.text and "Exception" not in response.text
-    logged = [r.getMessage() for r in caplog.records if r.name == "lms_tool.lti"]
-    assert any(f"] {code} |" in line for line in logged), logged
-    assert rows() == (NOTHING if before is None else before)
-
-
-def b64(data: bytes | str | dict[str, Any] | list[Any]) -> str:
-    raw = data if isinstance(data, bytes) else (data if isinstance(data, str) else json.dumps(data)).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def parts(id_token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    header, payload, _ = id_token.split(".")
-    return (
-        json.loads(base64.urlsafe_b64decode(header + "==")),
-        json.loads(base64.urlsafe_b64decode(payload + "==")),
-    )
-
-
-def setting(claims: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    return {**claims, **changes}
-
-
-def without(*names: str) -> Hook:
-    return lambda claims: {k: v for k, v in claims.items() if k not in names}
-
-
-def with_claims(changes: dict[str, Any]) -> Hook:
-    return lambda claims: {**claims, **changes}
-
-
-def addressed(aud: Callable[[str], Any], azp: Callable[[str], Any] | None = None) -> Hook:
-    """Readdress the token: ``aud`` and ``azp`` are computed from our client_id (``azp`` dropped if None)."""
-
-    def hook(claims: dict[str, Any]) -> dict[str, Any]:
-        ours = claims["aud"]
-        changed = {k: v for k, v in claims.items() if k != "azp"}
-        changed["aud"] = aud(ours)
-        if azp is not None:
-            changed["azp"] = azp(ours)
-        return changed
-
-    return hook
-
-
 def closed_port_url() -> str:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/jwks"
-
-
-def jwks_fetches(platform: Platform) -> int:
-    return sum(1 for method, path in platform.requests_seen if (method, path) == ("GET", "/jwks"))
 
 
 # Login refusals -------------------------------------------------------------------------------
@@ -228,7 +159,7 @@ def test_an_inactive_deployment_is_refused(plat, student, caplog):
 # Signature and algorithm ----------------------------------------------------------------------
 def test_a_token_signed_with_an_unpublished_key_under_a_published_kid_is_refused(plat, course, student, caplog):
     pending = flow.start(plat, LaunchSpec(student, course))
-    _, claims = parts(pending.fields["id_token"])
+    claims = claims_of(pending.fields["id_token"])
     forged = plat.sign(claims, key=PlatformKey.generate(), headers={"kid": plat.signing_key.kid})
 
     assert_refused(pending.post(id_token=forged), caplog, status=401, code="token_bad_signature")
@@ -237,8 +168,9 @@ def test_a_token_signed_with_an_unpublished_key_under_a_published_kid_is_refused
 def test_a_token_whose_claims_were_changed_after_signing_is_refused(plat, course, student, caplog):
     pending = flow.start(plat, LaunchSpec(student, course))
     header, _payload, signature = pending.fields["id_token"].split(".")
-    _, claims = parts(pending.fields["id_token"])
-    tampered = f"{header}.{b64(setting(claims, sub='instructor-1', **{c.ROLES: [ROLE + 'Instructor']}))}.{signature}"
+    claims = claims_of(pending.fields["id_token"])
+    promoted = {**claims, "sub": "instructor-1", c.ROLES: [ROLE + "Instructor"]}
+    tampered = f"{header}.{b64(promoted)}.{signature}"
 
     assert_refused(pending.post(id_token=tampered), caplog, status=401, code="token_bad_signature")
 
@@ -254,7 +186,7 @@ def test_a_token_with_a_truncated_signature_is_refused(plat, course, student, ca
 
 def test_an_unsigned_token_alg_none_is_refused(plat, course, student, caplog):
     pending = flow.start(plat, LaunchSpec(student, course))
-    _, claims = parts(pending.fields["id_token"])
+    claims = claims_of(pending.fields["id_token"])
     unsigned = f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': plat.signing_key.kid})}.{b64(claims)}."
 
     assert_refused(pending.post(id_token=unsigned), caplog, status=401, code="token_bad_algorithm")
@@ -263,7 +195,7 @@ def test_an_unsigned_token_alg_none_is_refused(plat, course, student, caplog):
 def test_a_token_hmac_signed_with_the_platform_public_key_is_refused(plat, course, student, caplog):
     # The classic key-confusion attack: HS256 with the (public) PEM as the shared secret.
     pending = flow.start(plat, LaunchSpec(student, course))
-    _, claims = parts(pending.fields["id_token"])
+    claims = claims_of(pending.fields["id_token"])
     signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': plat.signing_key.kid})}.{b64(claims)}"
     mac = hmac.new(plat.signing_key.public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
 
@@ -272,22 +204,22 @@ def test_a_token_hmac_signed_with_the_platform_public_key_is_refused(plat, cours
     assert_refused(response, caplog, status=401, code="token_bad_algorithm")
 
 
-@pytest.mark.parametrize("alg", [["RS256"], {"RS256": 1}, None, "rs256", "PS256"], ids=repr)
-def test_a_token_with_an_odd_alg_header_is_refused(plat, course, student, caplog, alg):
-    pending = flow.start(plat, LaunchSpec(student, course))
-    _, claims = parts(pending.fields["id_token"])
-    token = plat.sign(claims)
-    _header, payload, signature = token.split(".")
-    odd = f"{b64({'alg': alg, 'kid': plat.signing_key.kid})}.{payload}.{signature}"
+def test_a_token_with_an_odd_alg_header_is_refused(plat, course, student, caplog, subtests):
+    for alg in (["RS256"], {"RS256": 1}, None, "rs256", "PS256", "ES256"):
+        with subtests.test(alg=alg):
+            caplog.clear()
+            pending = flow.start(plat, LaunchSpec(student, course))
+            _, payload, signature = plat.sign(claims_of(pending.fields["id_token"])).split(".")
+            odd = f"{b64({'alg': alg, 'kid': plat.signing_key.kid})}.{payload}.{signature}"
 
-    assert_refused(pending.post(id_token=odd), caplog, status=401, code="token_bad_algorithm")
+            assert_refused(pending.post(id_token=odd), caplog, status=401, code="token_bad_algorithm")
 
 
 def test_a_token_carrying_its_own_key_is_refused(plat, course, student, caplog):
     # The embedded-key attacks: a token naming its own JWK or JWKS URL must not be trusted with it.
     attacker = PlatformKey.generate()
     pending = flow.start(plat, LaunchSpec(student, course))
-    _, claims = parts(pending.fields["id_token"])
+    claims = claims_of(pending.fields["id_token"])
     headers = {"jwk": attacker.jwk, "jku": "https://attacker.example/jwks"}
 
     response = pending.post(id_token=plat.sign(claims, key=attacker, headers=headers))
@@ -297,7 +229,7 @@ def test_a_token_carrying_its_own_key_is_refused(plat, course, student, caplog):
 
 def test_a_token_with_a_critical_header_extension_is_refused(plat, course, student, caplog):
     pending = flow.start(plat, LaunchSpec(student, course))
-    _, claims = parts(pending.fields["id_token"])
+    claims = claims_of(pending.fields["id_token"])
 
     response = pending.post(id_token=plat.sign(claims, headers={"crit": ["exp"], "exp": 1}))
 
@@ -319,7 +251,7 @@ def test_a_token_with_a_kid_unknown_even_after_refetching_the_jwks_is_refused(pl
     assert jwks_fetches(plat) == 1
     stranger = PlatformKey.generate()
     pending = flow.start(plat, LaunchSpec(student, course))
-    _, claims = parts(pending.fields["id_token"])
+    claims = claims_of(pending.fields["id_token"])
 
     response = pending.post(id_token=plat.sign(claims, key=stranger))
 
@@ -332,7 +264,7 @@ def test_a_burst_of_unknown_kids_refetches_the_jwks_only_once(plat, course, stud
     before = rows()
     for _ in range(3):
         pending = flow.start(plat, LaunchSpec(student, course))
-        _, claims = parts(pending.fields["id_token"])
+        claims = claims_of(pending.fields["id_token"])
         response = pending.post(id_token=plat.sign(claims, key=PlatformKey.generate()))
         assert_refused(response, caplog, status=401, code="token_unknown_kid", before=before)
 
@@ -340,14 +272,17 @@ def test_a_burst_of_unknown_kids_refetches_the_jwks_only_once(plat, course, stud
 
 
 # The platform's JWKS endpoint on a bad day ----------------------------------------------------
-@pytest.mark.parametrize("fault", ["500", "garbage", "no-keys"])
-def test_a_launch_is_refused_when_the_platform_jwks_answers_badly(plat, course, student, caplog, fault):
-    plat.faults["jwks"] = fault
+def test_a_launch_is_refused_when_the_platform_jwks_answers_badly(plat, course, student, caplog, subtests):
+    for fault in ("500", "garbage", "no-keys"):
+        with subtests.test(fault=fault):
+            caplog.clear()
+            cache.clear()  # forget the previous case's failure
+            plat.faults["jwks"] = fault
 
-    response = flow.launch(plat, LaunchSpec(student, course))
+            response = flow.launch(plat, LaunchSpec(student, course))
 
-    assert_refused(response, caplog, status=502, code="platform_jwks_unavailable")
-    assert plat.jwks_url in response.text, "the admin hint names the URL to check"
+            assert_refused(response, caplog, status=502, code="platform_jwks_unavailable")
+            assert plat.jwks_url in response.text, "the admin hint names the URL to check"
 
 
 def test_a_launch_is_refused_when_the_platform_jwks_endpoint_is_down(plat, course, student, caplog):
@@ -391,262 +326,18 @@ def test_a_launch_refused_for_a_jwks_outage_succeeds_once_the_platform_recovers(
 
 
 # Claims ---------------------------------------------------------------------------------------
-def _now() -> int:
-    return int(time.time())
+def test_a_launch_with_bad_claims_is_refused(plat, course, student, instructor, caplog, subtests):
+    for case in CLAIM_REFUSALS:
+        with subtests.test(case.name):
+            caplog.clear()
+            person, message_type = (instructor, "LtiDeepLinkingRequest") if case.deep_linking else (student, None)
+            spec = LaunchSpec(
+                person, course, message_type=message_type or "LtiResourceLinkRequest", claims_hook=case.hook
+            )
 
+            response = flow.launch(plat, spec)
 
-CLAIM_REFUSALS: list[Any] = [
-    # who launches, message type, claims edit, status, code
-    pytest.param(
-        "student",
-        None,
-        with_claims({"iss": "https://lms.unknown.example.edu"}),
-        403,
-        "unknown_registration",
-        id="unknown-issuer",
-    ),
-    pytest.param("student", None, addressed(lambda ours: OTHER_TOOL), 401, "token_wrong_audience", id="wrong-aud"),
-    pytest.param(
-        "student", None, addressed(lambda ours: [OTHER_TOOL]), 401, "token_wrong_audience", id="wrong-aud-list"
-    ),
-    pytest.param(
-        "student",
-        None,
-        addressed(lambda ours: [OTHER_TOOL, "third-tool"], lambda ours: OTHER_TOOL),
-        401,
-        "token_wrong_audience",
-        id="wrong-audiences-with-azp",
-    ),
-    pytest.param(
-        "student",
-        None,
-        addressed(lambda ours: [ours, OTHER_TOOL]),
-        401,
-        "token_azp_missing",
-        id="several-audiences-without-azp",
-    ),
-    pytest.param(
-        "student",
-        None,
-        addressed(lambda ours: [ours, OTHER_TOOL], lambda ours: "third-tool"),
-        401,
-        "token_azp_mismatch",
-        id="azp-not-among-audiences",
-    ),
-    pytest.param(
-        "student",
-        None,
-        addressed(lambda ours: ours, lambda ours: OTHER_TOOL),
-        401,
-        "token_azp_mismatch",
-        id="azp-differs-from-single-audience",
-    ),
-    pytest.param(
-        "student",
-        None,
-        addressed(lambda ours: [OTHER_TOOL, ours], lambda ours: OTHER_TOOL),
-        401,
-        "token_wrong_audience",
-        id="azp-names-another-tool",
-    ),
-    pytest.param("student", None, addressed(lambda ours: []), 400, "token_missing_claim", id="empty-aud"),
-    pytest.param(
-        "student",
-        None,
-        addressed(lambda ours: [ours, 7], lambda ours: ours),
-        400,
-        "token_missing_claim",
-        id="aud-not-strings",
-    ),
-    pytest.param(
-        "student",
-        None,
-        lambda cl: {**cl, "exp": _now() - 3600, "iat": _now() - 3900},
-        401,
-        "token_expired",
-        id="expired",
-    ),
-    pytest.param(
-        "student",
-        None,
-        lambda cl: {**cl, "iat": _now() + 3600, "exp": _now() + 3900},
-        401,
-        "token_issued_in_future",
-        id="iat-in-the-future",
-    ),
-    pytest.param(
-        "student", None, lambda cl: {**cl, "nbf": _now() + 3600}, 401, "token_not_yet_valid", id="nbf-in-the-future"
-    ),
-    pytest.param("student", None, without("exp"), 400, "token_missing_claim", id="no-exp"),
-    pytest.param("student", None, without("iat"), 400, "token_missing_claim", id="no-iat"),
-    pytest.param("student", None, with_claims({"exp": float("inf")}), 400, "token_malformed", id="exp-infinity"),
-    pytest.param("student", None, with_claims({"exp": float("nan")}), 400, "token_malformed", id="exp-nan"),
-    pytest.param("student", None, with_claims({"exp": "tomorrow"}), 400, "token_missing_claim", id="exp-string"),
-    pytest.param("student", None, without("nonce"), 400, "token_missing_claim", id="no-nonce"),
-    pytest.param(
-        "student",
-        None,
-        with_claims({"nonce": "not-the-login-nonce"}),
-        401,
-        "nonce_mismatch",
-        id="nonce-of-another-login",
-    ),
-    pytest.param("student", None, without("sub"), 400, "token_missing_claim", id="no-sub"),
-    pytest.param("student", None, with_claims({"sub": ""}), 400, "token_missing_claim", id="empty-sub"),
-    pytest.param("student", None, without(c.ROLES), 400, "token_missing_claim", id="no-roles"),
-    pytest.param("student", None, without(c.RESOURCE_LINK), 400, "token_missing_claim", id="no-resource-link"),
-    pytest.param(
-        "student",
-        None,
-        with_claims({c.RESOURCE_LINK: {"title": "Week 1"}}),
-        400,
-        "token_missing_claim",
-        id="no-resource-link-id",
-    ),
-    pytest.param("student", None, without(c.DEPLOYMENT_ID), 400, "token_missing_claim", id="no-deployment-id"),
-    pytest.param(
-        "instructor",
-        "LtiDeepLinkingRequest",
-        without(c.DL_SETTINGS),
-        400,
-        "token_missing_claim",
-        id="no-deep-linking-settings",
-    ),
-    pytest.param(
-        "instructor",
-        "LtiDeepLinkingRequest",
-        lambda cl: {**cl, c.DL_SETTINGS: {**cl[c.DL_SETTINGS], "accept_types": ["html"]}},
-        400,
-        "token_missing_claim",
-        id="deep-linking-without-resource-links",
-    ),
-    pytest.param(
-        "instructor",
-        "LtiDeepLinkingRequest",
-        lambda cl: {**cl, c.DL_SETTINGS: {k: v for k, v in cl[c.DL_SETTINGS].items() if k != "deep_link_return_url"}},
-        400,
-        "token_missing_claim",
-        id="deep-linking-without-return-url",
-    ),
-    pytest.param("student", None, with_claims({c.VERSION: "1.1.0"}), 400, "token_bad_version", id="wrong-version"),
-    pytest.param("student", None, without(c.VERSION), 400, "token_bad_version", id="no-version"),
-    pytest.param(
-        "student",
-        None,
-        with_claims({c.MESSAGE_TYPE: "LtiUnknownRequest"}),
-        400,
-        "token_bad_message_type",
-        id="unknown-message-type",
-    ),
-    pytest.param("student", None, without(c.MESSAGE_TYPE), 400, "token_bad_message_type", id="no-message-type"),
-    # Claims of the wrong shape must be refused, not crash the launch (or the pages after it).
-    pytest.param(
-        "student",
-        None,
-        with_claims({c.RESOURCE_LINK: "rl-1"}),
-        400,
-        "token_bad_claim",
-        id="resource-link-not-an-object",
-    ),
-    pytest.param(
-        "student", None, with_claims({c.ROLES: ROLE + "Learner"}), 400, "token_bad_claim", id="roles-not-a-list"
-    ),
-    pytest.param("student", None, with_claims({c.ROLES: [7]}), 400, "token_bad_claim", id="roles-not-strings"),
-    pytest.param("student", None, with_claims({"sub": 12345}), 400, "token_bad_claim", id="sub-not-a-string"),
-    pytest.param(
-        "student", None, with_claims({c.CONTEXT: ["course-101"]}), 400, "token_bad_claim", id="context-not-an-object"
-    ),
-    pytest.param(
-        "student",
-        None,
-        lambda cl: {**cl, c.CONTEXT: {**cl[c.CONTEXT], "type": 5}},
-        400,
-        "token_bad_claim",
-        id="context-type-not-a-list",
-    ),
-    pytest.param("student", None, with_claims({c.CUSTOM: "quiz=7"}), 400, "token_bad_claim", id="custom-not-an-object"),
-    pytest.param(
-        "student",
-        None,
-        with_claims({c.TOOL_PLATFORM: "canvas"}),
-        400,
-        "token_bad_claim",
-        id="tool-platform-not-an-object",
-    ),
-    pytest.param(
-        "student",
-        None,
-        with_claims({c.AGS_ENDPOINT: "https://lms.example.edu/lineitems"}),
-        400,
-        "token_bad_claim",
-        id="ags-endpoint-not-an-object",
-    ),
-    pytest.param(
-        "student",
-        None,
-        with_claims({c.NRPS: ["https://lms.example.edu/members"]}),
-        400,
-        "token_bad_claim",
-        id="nrps-not-an-object",
-    ),
-    pytest.param(
-        "student",
-        None,
-        with_claims({c.LAUNCH_PRESENTATION: "iframe"}),
-        400,
-        "token_bad_claim",
-        id="launch-presentation-not-an-object",
-    ),
-    pytest.param(
-        "instructor",
-        "LtiDeepLinkingRequest",
-        with_claims({c.DL_SETTINGS: ["ltiResourceLink"]}),
-        400,
-        "token_bad_claim",
-        id="deep-linking-settings-not-an-object",
-    ),
-    # Identifiers longer than the tool can store are refused before anything is written.
-    pytest.param("student", None, with_claims({"sub": "s" * 256}), 400, "token_bad_claim", id="sub-too-long"),
-    pytest.param(
-        "student", None, with_claims({c.DEPLOYMENT_ID: "d" * 256}), 400, "token_bad_claim", id="deployment-id-too-long"
-    ),
-    pytest.param(
-        "student",
-        None,
-        lambda cl: {**cl, c.CONTEXT: {**cl[c.CONTEXT], "id": "x" * 256}},
-        400,
-        "token_bad_claim",
-        id="context-id-too-long",
-    ),
-    pytest.param(
-        "student",
-        None,
-        with_claims({c.RESOURCE_LINK: {"id": "r" * 256}}),
-        400,
-        "token_bad_claim",
-        id="resource-link-id-too-long",
-    ),
-    pytest.param(
-        "student",
-        None,
-        lambda cl: {**cl, c.AGS_ENDPOINT: {**cl[c.AGS_ENDPOINT], "lineitems": "https://lms.example.edu/" + "l" * 1000}},
-        400,
-        "token_bad_claim",
-        id="service-url-too-long",
-    ),
-]
-
-
-@pytest.mark.parametrize("who, message_type, hook, status, code", CLAIM_REFUSALS)
-def test_a_launch_with_bad_claims_is_refused(
-    plat, course, student, instructor, caplog, who, message_type, hook, status, code
-):
-    person = student if who == "student" else instructor
-    spec = LaunchSpec(person, course, message_type=message_type or "LtiResourceLinkRequest", claims_hook=hook)
-
-    response = flow.launch(plat, spec)
-
-    assert_refused(response, caplog, status=status, code=code)
+            assert_refused(response, caplog, status=case.status, code=case.code)
 
 
 def test_a_launch_with_several_audiences_and_our_azp_is_accepted(plat, course, student):
@@ -658,7 +349,7 @@ def test_a_launch_with_several_audiences_and_our_azp_is_accepted(plat, course, s
 
 
 def test_a_launch_within_the_clock_leeway_is_accepted(plat, course, student):
-    hook: Hook = lambda cl: {**cl, "iat": _now() + 20, "exp": _now() - 20}  # noqa: E731
+    hook = setting({"iat": now() + 20, "exp": now() - 20})
 
     response = flow.launch(plat, LaunchSpec(student, course, claims_hook=hook))
 
@@ -666,7 +357,7 @@ def test_a_launch_within_the_clock_leeway_is_accepted(plat, course, student):
 
 
 def test_a_token_valid_for_centuries_is_accepted_without_crashing_the_nonce_store(plat, course, student):
-    hook: Hook = lambda cl: {**cl, "exp": 10**15}  # noqa: E731
+    hook = setting({"exp": 10**15})
     pending = flow.start(plat, LaunchSpec(student, course, claims_hook=hook))
 
     response = pending.post()
@@ -775,39 +466,19 @@ def test_a_token_from_another_platform_with_this_logins_state_is_refused(plat, c
 
 
 # Malformed and oversized tokens ---------------------------------------------------------------
-HEADER = {"alg": "RS256", "kid": "k"}
-
-
-def _raw(header: Any, payload: Any) -> str:
-    return f"{b64(header)}.{b64(payload)}.c2ln"
-
-
-MALFORMED: list[Any] = [
-    pytest.param("", "token_missing", id="empty"),
-    pytest.param("not-a-jwt", "token_malformed", id="one-part"),
-    pytest.param("a.b.c.d", "token_malformed", id="four-parts"),
-    pytest.param("eyJhbGciOiJSUzI1NiJ9.!!!$$$.c2ln", "token_malformed", id="bad-base64"),
-    pytest.param("eyJhbGciOiJSUzI1NiJ9.eyJ.c2ln", "token_malformed", id="truncated-base64"),
-    pytest.param("eyJhbGciOiJSUzI1NiJ9.e30=.c2ln", "token_malformed", id="padded-base64"),
-    pytest.param(_raw(HEADER, "{not json"), "token_malformed", id="bad-json"),
-    pytest.param(_raw(HEADER, b"\xff\xfe"), "token_malformed", id="not-utf8"),
-    pytest.param(_raw(HEADER, [1, 2, 3]), "token_malformed", id="claims-not-an-object"),
-    pytest.param(_raw('"RS256"', {"sub": "x"}), "token_malformed", id="header-not-an-object"),
-    pytest.param(_raw(HEADER, "[" * 30000), "token_malformed", id="deeply-nested-json"),
-    pytest.param(_raw(HEADER, '{"exp": NaN}'), "token_malformed", id="nan-literal"),
-]
-
-
-@pytest.mark.parametrize("id_token, code", MALFORMED)
-def test_a_malformed_id_token_is_refused(plat, course, student, caplog, id_token, code):
+def test_a_malformed_id_token_is_refused(plat, course, student, caplog, subtests):
     pending = flow.start(plat, LaunchSpec(student, course))
+    for name, id_token, code in MALFORMED:
+        with subtests.test(name):
+            caplog.clear()
 
-    assert_refused(pending.post(id_token=id_token), caplog, status=400, code=code)
+            # Refused before the state is looked at: one login serves every case.
+            assert_refused(pending.post(id_token=id_token), caplog, status=400, code=code)
 
 
 def test_an_oversized_id_token_is_refused_before_parsing(plat, course, student, caplog):
     padding = {"https://example.edu/padding": "x" * (64 * 1024)}
-    response = flow.launch(plat, LaunchSpec(student, course, claims_hook=with_claims(padding)))
+    response = flow.launch(plat, LaunchSpec(student, course, claims_hook=setting(padding)))
 
     assert_refused(response, caplog, status=413, code="token_too_large")
     assert "LTI_MAX_ID_TOKEN_BYTES" in response.text
