@@ -329,6 +329,11 @@ QUIZZES = {
     # AI grades with a confidence below this wait for an instructor (per quiz; this is the default).
     "REVIEW_THRESHOLD": float(env("QUIZ_REVIEW_THRESHOLD", "0.8")),
 }
+# Attempts whose time ran out while the student was away are submitted with what they saved.
+CELERY_BEAT_SCHEDULE["quizzes-close-expired"] = {
+    "task": "lms_tool.quizzes.tasks.attempts_close_expired_task",
+    "schedule": 60.0,
+}
 
 # Grading -------------------------------------------------------------------------------------
 # Grade passback (lms_tool/grading). Scores wait in the outbox table until the platform has them.
