@@ -110,3 +110,16 @@ def test_analytics_rows_carry_pseudonyms_and_no_pii(make_api, bio):  # type: ign
     assert response.status_code == 200
     assert "Ada" not in text and "ada@" not in text and "sub-visible-nowhere" not in text
     assert response.json()["results"][0]["learner"].startswith("p_")
+
+
+def test_the_fast_enrollment_shape_equals_drfs_own(bio):  # type: ignore[no-untyped-def]
+    from rest_framework import serializers
+
+    from lms_tool.api.serializers import EnrollmentOut
+
+    membership = enrol(bio, "s1")
+    membership.last_launch_at = timezone.now()
+    membership.save()
+    membership.refresh_from_db()
+    out = EnrollmentOut(membership)
+    assert out.data == serializers.Serializer.to_representation(out, membership)
