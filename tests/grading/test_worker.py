@@ -1,0 +1,143 @@
+"""A real Celery worker (another process) posts scores after commit, retries, and follows the sweep."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from lms_tool.grading import services
+from lms_tool.grading.models import Score
+from lms_tool.grading.tasks import scores_sweep_task
+from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
+from lms_tool.sandbox.services.ags import gradebook, line_item_add
+
+from .conftest import seat
+
+pytestmark = pytest.mark.skipif(
+    not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")),
+    reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL: the worker is another process sharing both",
+)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def worker(settings, tool_url) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+    """``celery -A lti_config worker`` on the test database and the test's Redis, with fast retries."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "GRADING_RETRY_BASE_SECONDS": "0.05",
+        "GRADING_RETRY_CAP_SECONDS": "0.2",
+        "GRADING_MAX_ATTEMPTS": "5",
+        "HTTP_TIMEOUT_SECONDS": "3",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "lti_config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+    try:
+        _wait_for(lambda: any(" ready." in line for line in lines) or process.poll() is not None, 60, "the worker")
+        assert process.poll() is None, "".join(lines)
+        settings.GRADING_PASSBACK_ENABLED = True
+        yield lines
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_posts_scores_after_commit_retrying_the_platform_s_errors(canvas, course, instructor, worker):
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    people = [canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in (1, 2)]
+    learners = [seat(canvas, LaunchSpec(p, course, resource_link_id="rl-1", lineitem_url=url)) for p in people]
+    teacher = seat(canvas, LaunchSpec(instructor, course, resource_link_id="rl-1", lineitem_url=url))
+    canvas.faults["ags"] = [500, {"status": 429, "retry_after": "1"}]
+
+    with transaction.atomic():
+        automatic = services.score_submit(
+            user=learners[0].user, resource_link=learners[0].link, score_given=8, score_maximum=10
+        )
+        unsure = services.score_submit(
+            user=learners[1].user,
+            resource_link=learners[1].link,
+            score_given=4,
+            score_maximum=10,
+            source="ai",
+            confidence=0.3,
+        )
+        time.sleep(0.5)
+        assert not [path for _, path in canvas.requests_seen if path.endswith("/scores")], "posted before commit"
+
+    def posted() -> bool:
+        return Score.objects.filter(passback_state="posted").count() == 2
+
+    _wait_for(posted, 30, "both scores to be posted")
+    book = gradebook(canvas)
+    assert book.result(url, "s1")["resultScore"] == 8  # type: ignore[index]
+    assert book.result(url, "s2")["_grading"] == "PendingManual"  # type: ignore[index]
+    assert sum(s.attempts for s in Score.objects.all()) == 4  # one 500 and one 429 retried by the worker
+    assert any("grading.score_post" in line for line in worker)
+
+    services.score_review_decide(score=unsure, reviewer=teacher.user, score_given=5)
+    _wait_for(lambda: (book.result(url, "s2") or {}).get("_grading") == "FullyGraded", 30, "the reviewed grade")
+    assert book.result(url, "s2")["resultScore"] == 5  # type: ignore[index]
+    automatic.refresh_from_db()
+    assert automatic.passback_state == "posted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_sends_a_stuck_score_to_the_worker(canvas, course, student, worker, settings):
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    learner = seat(canvas, LaunchSpec(student, course, resource_link_id="rl-1", lineitem_url=url))
+    settings.GRADING_PASSBACK_ENABLED = False  # as if the broker had been down when the score was written
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    Score.objects.filter(pk=score.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    settings.GRADING_PASSBACK_ENABLED = True
+
+    assert scores_sweep_task() == 1
+
+    _wait_for(lambda: Score.objects.get(pk=score.pk).passback_state == "posted", 30, "the swept score")
+    assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
