@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -14,7 +16,7 @@ import requests
 
 from lms_tool.lti import claims as c
 from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, ResourceLink
-from lms_tool.sandbox.platform import ROLE, Platform
+from lms_tool.sandbox.platform import ROLE, Platform, PlatformKey
 
 from . import flow
 
@@ -114,6 +116,75 @@ class Case(NamedTuple):
     status: int
     code: str
     deep_linking: bool = False
+
+
+# Forged signatures: each turns the platform's genuine id_token into a forgery --------------
+def _split(token: str) -> list[str]:
+    return token.split(".")
+
+
+def unpublished_key_with_published_kid(plat: Platform, token: str) -> str:
+    return plat.sign(claims_of(token), key=PlatformKey.generate(), headers={"kid": plat.signing_key.kid})
+
+
+def claims_changed_after_signing(plat: Platform, token: str) -> str:
+    header, _, signature = _split(token)
+    promoted = {**claims_of(token), "sub": "instructor-1", c.ROLES: [ROLE + "Instructor"]}
+    return f"{header}.{b64(promoted)}.{signature}"
+
+
+def truncated_signature(plat: Platform, token: str) -> str:
+    header, payload, _ = _split(token)
+    return f"{header}.{payload}.{b64(b'short')}"
+
+
+def alg_none(plat: Platform, token: str) -> str:
+    return f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': plat.signing_key.kid})}.{b64(claims_of(token))}."
+
+
+def hs256_with_the_public_key(plat: Platform, token: str) -> str:
+    # The classic key-confusion attack: HMAC with the (public) PEM as the shared secret.
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': plat.signing_key.kid})}.{b64(claims_of(token))}"
+    mac = hmac.new(plat.signing_key.public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(mac)}"
+
+
+def odd_alg(alg: Any) -> Callable[[Platform, str], str]:
+    def forge(plat: Platform, token: str) -> str:
+        _, payload, signature = _split(plat.sign(claims_of(token)))
+        return f"{b64({'alg': alg, 'kid': plat.signing_key.kid})}.{payload}.{signature}"
+
+    return forge
+
+
+def embedded_key(plat: Platform, token: str) -> str:
+    # A token naming its own JWK or JWKS URL must not be trusted with it.
+    attacker = PlatformKey.generate()
+    headers = {"jwk": attacker.jwk, "jku": "https://attacker.example/jwks"}
+    return plat.sign(claims_of(token), key=attacker, headers=headers)
+
+
+def critical_header(plat: Platform, token: str) -> str:
+    return plat.sign(claims_of(token), headers={"crit": ["exp"], "exp": 1})
+
+
+def no_kid(plat: Platform, token: str) -> str:
+    _, payload, signature = _split(token)
+    return f"{b64({'alg': 'RS256', 'typ': 'JWT'})}.{payload}.{signature}"
+
+
+FORGERIES = [
+    ("unpublished-key-with-published-kid", unpublished_key_with_published_kid, 401, "token_bad_signature"),
+    ("claims-changed-after-signing", claims_changed_after_signing, 401, "token_bad_signature"),
+    ("truncated-signature", truncated_signature, 401, "token_bad_signature"),
+    ("alg-none", alg_none, 401, "token_bad_algorithm"),
+    ("hs256-with-the-public-key", hs256_with_the_public_key, 401, "token_bad_algorithm"),
+    *[(f"alg-{alg!r}", odd_alg(alg), 401, "token_bad_algorithm")
+      for alg in (["RS256"], {"RS256": 1}, None, "rs256", "PS256", "ES256")],
+    ("embedded-jwk-and-jku", embedded_key, 401, "token_unknown_kid"),
+    ("critical-header-extension", critical_header, 400, "token_malformed"),
+    ("no-kid", no_kid, 401, "token_no_kid"),
+]  # fmt: skip
 
 
 LONG_URL = "https://lms.example.edu/" + "l" * 1000

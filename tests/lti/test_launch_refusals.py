@@ -9,8 +9,6 @@ run as subtests of one test, each reported by name, so the suite does not pay a 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import socket
 import time
 from collections.abc import Iterator
@@ -19,7 +17,6 @@ import pytest
 import requests
 from django.core.cache import cache
 
-from lms_tool.lti import claims as c
 from lms_tool.lti import oidc, platform_keys
 from lms_tool.lti.models import Deployment, LtiUser, Registration
 from lms_tool.sandbox.platform import ROLE, Course, LaunchSpec, Person, Platform, PlatformKey
@@ -29,12 +26,12 @@ from ..conftest import make_platform
 from . import flow
 from .refusal_cases import (
     CLAIM_REFUSALS,
+    FORGERIES,
     MALFORMED,
     NOTHING,
     OTHER_TOOL,
     addressed,
     assert_refused,
-    b64,
     claims_of,
     jwks_fetches,
     now,
@@ -157,92 +154,15 @@ def test_an_inactive_deployment_is_refused(plat, student, caplog):
 
 
 # Signature and algorithm ----------------------------------------------------------------------
-def test_a_token_signed_with_an_unpublished_key_under_a_published_kid_is_refused(plat, course, student, caplog):
-    pending = flow.start(plat, LaunchSpec(student, course))
-    claims = claims_of(pending.fields["id_token"])
-    forged = plat.sign(claims, key=PlatformKey.generate(), headers={"kid": plat.signing_key.kid})
-
-    assert_refused(pending.post(id_token=forged), caplog, status=401, code="token_bad_signature")
-
-
-def test_a_token_whose_claims_were_changed_after_signing_is_refused(plat, course, student, caplog):
-    pending = flow.start(plat, LaunchSpec(student, course))
-    header, _payload, signature = pending.fields["id_token"].split(".")
-    claims = claims_of(pending.fields["id_token"])
-    promoted = {**claims, "sub": "instructor-1", c.ROLES: [ROLE + "Instructor"]}
-    tampered = f"{header}.{b64(promoted)}.{signature}"
-
-    assert_refused(pending.post(id_token=tampered), caplog, status=401, code="token_bad_signature")
-
-
-def test_a_token_with_a_truncated_signature_is_refused(plat, course, student, caplog):
-    pending = flow.start(plat, LaunchSpec(student, course))
-    header, payload, _ = pending.fields["id_token"].split(".")
-
-    response = pending.post(id_token=f"{header}.{payload}.{b64(b'short')}")
-
-    assert_refused(response, caplog, status=401, code="token_bad_signature")
-
-
-def test_an_unsigned_token_alg_none_is_refused(plat, course, student, caplog):
-    pending = flow.start(plat, LaunchSpec(student, course))
-    claims = claims_of(pending.fields["id_token"])
-    unsigned = f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': plat.signing_key.kid})}.{b64(claims)}."
-
-    assert_refused(pending.post(id_token=unsigned), caplog, status=401, code="token_bad_algorithm")
-
-
-def test_a_token_hmac_signed_with_the_platform_public_key_is_refused(plat, course, student, caplog):
-    # The classic key-confusion attack: HS256 with the (public) PEM as the shared secret.
-    pending = flow.start(plat, LaunchSpec(student, course))
-    claims = claims_of(pending.fields["id_token"])
-    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': plat.signing_key.kid})}.{b64(claims)}"
-    mac = hmac.new(plat.signing_key.public_pem.encode(), signing_input.encode(), hashlib.sha256).digest()
-
-    response = pending.post(id_token=f"{signing_input}.{b64(mac)}")
-
-    assert_refused(response, caplog, status=401, code="token_bad_algorithm")
-
-
-def test_a_token_with_an_odd_alg_header_is_refused(plat, course, student, caplog, subtests):
-    for alg in (["RS256"], {"RS256": 1}, None, "rs256", "PS256", "ES256"):
-        with subtests.test(alg=alg):
+def test_a_forged_signature_is_refused(plat, course, student, caplog, subtests):
+    for name, forge, status, code in FORGERIES:
+        with subtests.test(name):
             caplog.clear()
             pending = flow.start(plat, LaunchSpec(student, course))
-            _, payload, signature = plat.sign(claims_of(pending.fields["id_token"])).split(".")
-            odd = f"{b64({'alg': alg, 'kid': plat.signing_key.kid})}.{payload}.{signature}"
 
-            assert_refused(pending.post(id_token=odd), caplog, status=401, code="token_bad_algorithm")
+            response = pending.post(id_token=forge(plat, pending.fields["id_token"]))
 
-
-def test_a_token_carrying_its_own_key_is_refused(plat, course, student, caplog):
-    # The embedded-key attacks: a token naming its own JWK or JWKS URL must not be trusted with it.
-    attacker = PlatformKey.generate()
-    pending = flow.start(plat, LaunchSpec(student, course))
-    claims = claims_of(pending.fields["id_token"])
-    headers = {"jwk": attacker.jwk, "jku": "https://attacker.example/jwks"}
-
-    response = pending.post(id_token=plat.sign(claims, key=attacker, headers=headers))
-
-    assert_refused(response, caplog, status=401, code="token_unknown_kid")
-
-
-def test_a_token_with_a_critical_header_extension_is_refused(plat, course, student, caplog):
-    pending = flow.start(plat, LaunchSpec(student, course))
-    claims = claims_of(pending.fields["id_token"])
-
-    response = pending.post(id_token=plat.sign(claims, headers={"crit": ["exp"], "exp": 1}))
-
-    assert_refused(response, caplog, status=400, code="token_malformed")
-
-
-def test_a_token_without_a_kid_is_refused(plat, course, student, caplog):
-    pending = flow.start(plat, LaunchSpec(student, course))
-    _header, payload, signature = pending.fields["id_token"].split(".")
-
-    response = pending.post(id_token=f"{b64({'alg': 'RS256', 'typ': 'JWT'})}.{payload}.{signature}")
-
-    assert_refused(response, caplog, status=401, code="token_no_kid")
+            assert_refused(response, caplog, status=status, code=code)
 
 
 def test_a_token_with_a_kid_unknown_even_after_refetching_the_jwks_is_refused(plat, course, student, caplog):
@@ -340,29 +260,19 @@ def test_a_launch_with_bad_claims_is_refused(plat, course, student, instructor, 
             assert_refused(response, caplog, status=case.status, code=case.code)
 
 
-def test_a_launch_with_several_audiences_and_our_azp_is_accepted(plat, course, student):
-    hook = addressed(lambda ours: [OTHER_TOOL, ours], lambda ours: ours)
+def test_unusual_but_valid_launches_are_accepted(plat, course, student, subtests):
+    accepted = [
+        ("several-audiences-with-our-azp", addressed(lambda ours: [OTHER_TOOL, ours], lambda ours: ours)),
+        ("within-the-clock-leeway", setting({"iat": now() + 20, "exp": now() - 20})),
+        # A far-future exp must not overflow the nonce store's expiry arithmetic.
+        ("valid-for-centuries", setting({"exp": 10**15})),
+    ]
+    for name, hook in accepted:
+        with subtests.test(name):
+            response = flow.launch(plat, LaunchSpec(student, course, claims_hook=hook))
 
-    response = flow.launch(plat, LaunchSpec(student, course, claims_hook=hook))
-
-    assert response.status_code == 200, response.text
-
-
-def test_a_launch_within_the_clock_leeway_is_accepted(plat, course, student):
-    hook = setting({"iat": now() + 20, "exp": now() - 20})
-
-    response = flow.launch(plat, LaunchSpec(student, course, claims_hook=hook))
-
-    assert response.status_code == 200, response.text
-
-
-def test_a_token_valid_for_centuries_is_accepted_without_crashing_the_nonce_store(plat, course, student):
-    hook = setting({"exp": 10**15})
-    pending = flow.start(plat, LaunchSpec(student, course, claims_hook=hook))
-
-    response = pending.post()
-
-    assert response.status_code == 200, response.text
+            assert response.status_code == 200, response.text
+            assert "/lti/activity/" in response.url
 
 
 # Replays and the login state ------------------------------------------------------------------
