@@ -34,6 +34,8 @@ def setup_django(*, prefix: str = "lms-bench-") -> Path:
     os.environ["VAR_DIR"] = str(var_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lti_config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # Fixed, so the tool keys a DATABASE_URL database kept from an earlier run stay readable.
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret-3c1f0e9a7b5d4c2e8f6a1b0d9c7e5a3f")
     # A prefix of our own, so a shared Redis database is never read or cleared by mistake.
     os.environ["CACHE_KEY_PREFIX"] = f"bench{os.getpid()}"
     if str(BASE_DIR) not in sys.path:
@@ -44,6 +46,8 @@ def setup_django(*, prefix: str = "lms-bench-") -> Path:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
+    with use_cache("database"):  # the embedded default's table, even when REDIS_URL is the cache
+        call_command("createcachetable", verbosity=0)
     return var_dir
 
 
@@ -190,8 +194,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-def start_gunicorn(app: str, *, port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen[bytes]:
-    """Serve ``app`` on 127.0.0.1:port with ``workers`` sync workers; waits until the workers exist."""
+def start_gunicorn(
+    app: str, *, port: int, env: dict[str, str], workers: int = 2, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Serve ``app`` on 127.0.0.1:port with ``workers`` sync workers; waits until the workers exist.
+
+    The server's stderr (Django's error log included) goes to ``log`` when given."""
+    stderr = open(log, "ab") if log else None  # noqa: SIM115 - the child keeps it; closed with the process
     proc = subprocess.Popen(  # our own interpreter and fixed arguments
         [
             PYTHON,
@@ -209,7 +218,10 @@ def start_gunicorn(app: str, *, port: int, env: dict[str, str], workers: int = 2
         ],
         env=env,
         cwd=BASE_DIR,
+        stderr=stderr,
     )
+    if stderr is not None:
+        stderr.close()  # the child has its own copy
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:

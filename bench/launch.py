@@ -82,6 +82,11 @@ class Series:
     samples_ns: list[int]
     jwks_fetches: int
     launches: int
+    cpu_s: float = 0.0  # process CPU over the measured launches (threads included: stock's JWKS server)
+
+    @property
+    def cpu_us(self) -> float:
+        return 1e6 * self.cpu_s / max(self.launches, 1)
 
     @property
     def median_p99(self) -> tuple[float, float]:
@@ -155,13 +160,15 @@ def run_ours(kind: str, platform: Any, tokens: list[tuple[str, str]], warmup: in
         for i, ((id_token, _), (state, cookies)) in enumerate(zip(tokens, logins, strict=True)):
             if i == warmup:
                 fetches_before = platform_keys.fetch_count
+                cpu0 = time.process_time()
             t0 = time.perf_counter_ns()
             launch_validate(id_token=id_token, state=state, cookies=cookies)
             elapsed = time.perf_counter_ns() - t0
             if i >= warmup:
                 samples.append(elapsed)
+        cpu = time.process_time() - cpu0
         fetches = platform_keys.fetch_count - fetches_before
-    return Series(f"ours, {kind} cache", samples, fetches, len(samples))
+    return Series(f"ours, {kind} cache", samples, fetches, len(samples), cpu)
 
 
 def stock_tool_conf(platform: Any, tool_pem: str, tool_public_pem: str) -> Any:
@@ -217,6 +224,7 @@ def run_stock(platform: Any, conf: Any, tokens: list[tuple[str, str]], warmup: i
         for i, request in enumerate(requests_):
             if i == warmup:
                 fetches_before = platform.requests_seen.count(("GET", "/jwks"))
+                cpu0 = time.process_time()
             t0 = time.perf_counter_ns()
             launch = DjangoMessageLaunch(request, conf)
             if storage is not None:
@@ -225,9 +233,10 @@ def run_stock(platform: Any, conf: Any, tokens: list[tuple[str, str]], warmup: i
             elapsed = time.perf_counter_ns() - t0
             if i >= warmup:
                 samples.append(elapsed)
+        cpu = time.process_time() - cpu0
         fetches = platform.requests_seen.count(("GET", "/jwks")) - fetches_before
     label = "stock pylti1p3, set_public_key_caching" if key_caching else "stock pylti1p3 as shipped (JWKS per launch)"
-    return Series(label, samples, fetches, len(samples))
+    return Series(label, samples, fetches, len(samples), cpu)
 
 
 # 2. Signing -----------------------------------------------------------------------------------------
@@ -305,6 +314,7 @@ class HttpRun:
     latencies_s: list[float]
     wall_s: float
     first_error: str = ""
+    server_errors: str = ""  # the server's log from its first ERROR line on, if it logged any
 
     @property
     def cpu_ms_per_pair(self) -> float:
@@ -381,7 +391,8 @@ def http_run(
     args: argparse.Namespace,
     port: int,
 ) -> HttpRun:
-    proc = bc.start_gunicorn(app, port=port, env=env, workers=2)
+    log = Path(os.environ["VAR_DIR"]) / f"gunicorn-{port}.log"
+    proc = bc.start_gunicorn(app, port=port, env=env, workers=2, log=log)
     try:
         workers = bc.children(proc.pid)
         # Warm up: imports, first JWKS fetch, key loading, connection set-up in each worker.
@@ -389,7 +400,8 @@ def http_run(
             platform, specs, expect, pairs=args.warmup_pairs, seconds=30, concurrency=args.concurrency
         )
         if warm_errors:
-            raise RuntimeError(f"{label}: warm-up failed: {warm_error}")
+            server_log = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise RuntimeError(f"{label}: warm-up failed: {warm_error}\nserver log:\n{server_log}")
         cpu0 = sum(bc.cpu_seconds(pid) for pid in workers)
         latencies, errors, first_error, wall = drive(
             platform, specs, expect, pairs=args.pairs, seconds=args.seconds, concurrency=args.concurrency
@@ -399,7 +411,9 @@ def http_run(
             raise RuntimeError(f"{label}: a gunicorn worker was replaced during the run; CPU figures invalid")
     finally:
         bc.stop_process(proc)
-    return HttpRun(label, len(latencies) + errors, errors, cpu, latencies, wall, first_error)
+    text = log.read_text(errors="replace") if log.exists() else ""
+    server_errors = text[text.find(" ERROR ") - 30 :][:3000] if " ERROR " in text else ""
+    return HttpRun(label, len(latencies) + errors, errors, cpu, latencies, wall, first_error, server_errors)
 
 
 def make_http_platform(server: Any, tool: str, client_id: str) -> tuple[Any, list[Any]]:
@@ -609,8 +623,8 @@ def main() -> None:
         for s in series:
             med, p99 = s.median_p99
             print(
-                f"   {s.label:<48} median {med:8.1f} us   p99 {med and p99:8.1f} us   "
-                f"JWKS fetches/1000 launches {s.fetches_per_1000:7.1f}   (n={s.launches})"
+                f"   {s.label:<45} median {med:7.1f} us  p99 {p99:8.1f} us  CPU {s.cpu_us:7.1f} us/launch  "
+                f"JWKS fetches/1000 launches {s.fetches_per_1000:6.1f}  (n={s.launches})"
             )
 
         print("\n2. Signing (RS256, RSA-2048), per signature")
@@ -638,6 +652,8 @@ def main() -> None:
                 )
                 if run.first_error:
                     print(f"      first error: {run.first_error}")
+                if run.server_errors:
+                    print("      the server logged errors:\n" + run.server_errors)
         server.stop()
 
         (o_med, o_p99), (s_med, s_p99) = ours.median_p99, stock.median_p99
