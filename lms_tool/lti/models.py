@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from lms_tool.core import crypto
+from lms_tool.privacy.fields import BlindIndexedField, EncryptedTextField, blind_index_expression
 
 
 class Family(models.TextChoices):
@@ -144,13 +145,20 @@ class LtiUser(models.Model):
 
     registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="users")
     sub = models.CharField(max_length=255)
-    name = models.CharField(max_length=500, blank=True)
-    email = models.CharField(max_length=500, blank=True)
+    # PII is encrypted at rest (lms_tool.privacy.fields); email and SIS id carry a keyed hash so they can be
+    # looked up (``filter(email__blind="a@b.edu")``) without decrypting every row.
+    name = EncryptedTextField(blank=True)
+    email = BlindIndexedField(blank=True)
+    sis_id = BlindIndexedField(blank=True, help_text="The person's id in the SIS (LIS person_sourcedid).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["registration", "sub"], name="uniq_user_sub")]
+        indexes = [
+            models.Index(blind_index_expression("email"), name="lti_user_email_bidx"),
+            models.Index(blind_index_expression("sis_id"), name="lti_user_sis_id_bidx"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.sub
