@@ -580,7 +580,8 @@ def main() -> None:
         m = bc.machine()
         print(
             f"machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, Python {m['python']}; database: {db}; "
-            f"REDIS_URL {'set' if os.environ.get('REDIS_URL') else 'not set'}"
+            f"REDIS_URL {'set' if os.environ.get('REDIS_URL') else 'not set'}; "
+            f"load average {os.getloadavg()[0]:.1f} (other work on the machine inflates wall times)"
         )
         server = PlatformServer().start()
         platform = Platform(
@@ -690,7 +691,7 @@ def main() -> None:
                 o = bc.percentile([s * 1000 for s in ours_http.latencies_s], q)
                 s = bc.percentile([s * 1000 for s in stock_http.latencies_s], q)
                 bc.result(f"http_pair_p{q}", o, "ms", s, bc.ratio(s, o))
-        print(f"\n(total {time.monotonic() - started:.0f} s)")
+        print(f"\n(total {time.monotonic() - started:.0f} s; load average now {os.getloadavg()[0]:.1f})")
         bc.print_results()
     finally:
         bc.cleanup(var_dir)
