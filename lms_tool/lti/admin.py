@@ -48,7 +48,8 @@ class ResourceLinkAdmin(admin.ModelAdmin):
 @admin.register(LtiUser)
 class LtiUserAdmin(admin.ModelAdmin):
     list_display = ("__str__", "sub", "registration")
-    search_fields = ("sub", "name")
+    # Names are encrypted: search finds a person by platform id, or by exact email / SIS id (blind index).
+    search_fields = ("sub", "email__blind", "sis_id__blind")
 
 
 @admin.register(Membership)

@@ -28,6 +28,13 @@ def _family(claims: dict) -> str | None:
     return None
 
 
+def _sis_id(claims: dict) -> dict[str, str]:
+    # LTI core §5.3.5 (LIS claim): the SIS's id of the person, kept (encrypted) when the platform sends it.
+    lis = claims.get("https://purl.imsglobal.org/spec/lti/claim/lis")
+    sourcedid = str(lis.get("person_sourcedid") or "")[:255] if isinstance(lis, dict) else ""
+    return {"sis_id": sourcedid} if sourcedid else {}
+
+
 @transaction.atomic
 def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
     """Upsert deployment, context, resource link, user and membership; store the launch for later requests."""
@@ -47,7 +54,8 @@ def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
     user, _ = LtiUser.objects.update_or_create(
         registration=registration,
         sub=str(claims["sub"]),
-        defaults={"name": str(claims.get("name") or "")[:500], "email": str(claims.get("email") or "")[:500]},
+        defaults={"name": str(claims.get("name") or "")[:500], "email": str(claims.get("email") or "")[:500],
+                  **_sis_id(claims)},
     )
     context = resource_link = membership = None
     context_claim = claims.get(c.CONTEXT) or {}
