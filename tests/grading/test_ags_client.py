@@ -15,24 +15,24 @@ from lms_tool.sandbox.services.ags import gradebook, line_item_add, lineitems_ur
 from ..conftest import registration_of
 
 
-def test_it_follows_every_page_of_line_items_with_the_url_case_kept(platform, course):
+def test_it_follows_every_page_of_line_items_with_the_url_case_kept(canvas, course):
     for n in range(5):
-        line_item_add(platform, course, label=f"Quiz {n}", resource_link_id=f"rl-{n}")
-    gradebook(platform).page_size = 2
+        line_item_add(canvas, course, label=f"Quiz {n}", resource_link_id=f"rl-{n}")
+    gradebook(canvas).page_size = 2
 
-    items = list(ags.line_items_list(registration_of(platform), lineitems_url(platform, course.context_id)))
+    items = list(ags.line_items_list(registration_of(canvas), lineitems_url(canvas, course.context_id)))
 
     assert [i["label"] for i in items] == [f"Quiz {n}" for n in range(5)]
-    pages = [path for method, path in platform.requests_seen if path.endswith("/lineitems")]
+    pages = [path for method, path in canvas.requests_seen if path.endswith("/lineitems")]
     assert len(pages) == 3
 
 
-def test_the_platform_refuses_a_next_link_whose_case_was_changed(platform, course):
+def test_the_platform_refuses_a_next_link_whose_case_was_changed(canvas, course):
     for n in range(3):
-        line_item_add(platform, course, label=f"Quiz {n}")
-    gradebook(platform).page_size = 2
-    registration = registration_of(platform)
-    first = sc.call(registration, "GET", lineitems_url(platform, course.context_id), scopes=(sc.SCOPE_LINEITEM,))
+        line_item_add(canvas, course, label=f"Quiz {n}")
+    gradebook(canvas).page_size = 2
+    registration = registration_of(canvas)
+    first = sc.call(registration, "GET", lineitems_url(canvas, course.context_id), scopes=(sc.SCOPE_LINEITEM,))
     link = sc.next_link(first)
     assert link is not None and link != link.lower(), "the sandbox's next link should be mixed-case"
 
@@ -43,14 +43,12 @@ def test_the_platform_refuses_a_next_link_whose_case_was_changed(platform, cours
     assert len(sc.call(registration, "GET", link, scopes=(sc.SCOPE_LINEITEM,)).json()) == 1
 
 
-def test_it_finds_line_items_by_resource_link_without_listing_all(platform, course):
+def test_it_finds_line_items_by_resource_link_without_listing_all(canvas, course):
     for n in range(4):
-        line_item_add(platform, course, label=f"Quiz {n}", resource_link_id=f"rl-{n}", tag="quiz")
+        line_item_add(canvas, course, label=f"Quiz {n}", resource_link_id=f"rl-{n}", tag="quiz")
 
     found = list(
-        ags.line_items_list(
-            registration_of(platform), lineitems_url(platform, course.context_id), resource_link_id="rl-2"
-        )
+        ags.line_items_list(registration_of(canvas), lineitems_url(canvas, course.context_id), resource_link_id="rl-2")
     )
 
     assert [i["label"] for i in found] == ["Quiz 2"]
@@ -81,10 +79,10 @@ def test_it_creates_reads_updates_and_deletes_a_line_item(platform, course):
     assert gone.value.status == 404
 
 
-def test_a_line_item_without_a_label_is_refused(platform, course):
+def test_a_line_item_without_a_label_is_refused(canvas, course):
     with pytest.raises(sc.ServiceRefused) as refused:
         ags.line_item_create(
-            registration_of(platform), lineitems_url(platform, course.context_id), label="", score_maximum=10
+            registration_of(canvas), lineitems_url(canvas, course.context_id), label="", score_maximum=10
         )
 
     assert refused.value.status == 400
@@ -122,20 +120,20 @@ def test_it_reads_results_page_by_page(platform, course, student):
     assert [(r["userId"], r["resultScore"], r["resultMaximum"]) for r in results] == [(student.user_id, 3, 4)]
 
 
-def test_the_endpoints_want_a_valid_bearer_token(platform, course):
-    url = lineitems_url(platform, course.context_id)
+def test_the_endpoints_want_a_valid_bearer_token(canvas, course):
+    url = lineitems_url(canvas, course.context_id)
     headers = {"User-Agent": "test"}
 
     assert requests.get(url, headers=headers, timeout=5).status_code == 401
     assert requests.get(url, headers={**headers, "Authorization": "Bearer not.a.jwt"}, timeout=5).status_code == 401
 
 
-def test_a_token_without_the_scope_is_refused(platform, course):
-    registration = registration_of(platform)
+def test_a_token_without_the_scope_is_refused(canvas, course):
+    registration = registration_of(canvas)
     token = sc.access_token(registration, (sc.SCOPE_SCORE,))
 
     answer = requests.get(
-        lineitems_url(platform, course.context_id),
+        lineitems_url(canvas, course.context_id),
         headers={"Authorization": f"Bearer {token}", "User-Agent": "test"},
         timeout=5,
     )

@@ -85,11 +85,11 @@ def test_a_creation_whose_answer_was_lost_does_not_make_a_second_column(canvas, 
     assert (score.passback_state, score.attempts) == ("posted", 2)
 
 
-def test_it_retries_after_a_500(platform, course, student):
-    learner = seat(platform, LaunchSpec(student, course))
+def test_it_retries_after_a_500(canvas, course, student):
+    learner = seat(canvas, LaunchSpec(student, course))
     services.score_submit(user=learner.user, resource_link=learner.link, score_given=3, score_maximum=10)
     passback.score_post(score_id=learner.user.scores.get().pk)  # creates the line item first
-    platform.faults["ags"] = [500]
+    canvas.faults["ags"] = [500]
 
     score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
     first = passback.score_post(score_id=score.pk)
@@ -137,21 +137,21 @@ def test_an_expired_token_is_replaced_once_and_the_score_posted(canvas, course, 
 
 
 @pytest.mark.parametrize("fault", ["timeout", "reset", "reset-after"])
-def test_a_lost_connection_is_retried_and_the_score_lands_once(platform, course, student, settings, fault):
+def test_a_lost_connection_is_retried_and_the_score_lands_once(canvas, course, student, settings, fault):
     settings.HTTP_TIMEOUT_SECONDS = 0.5
-    platform.faults["ags_timeout_seconds"] = 0.8
-    url = line_item_add(platform, course, label="Quiz")
-    learner = seat(platform, LaunchSpec(student, course, lineitem_url=url))
-    platform.faults["ags"] = [fault]
+    canvas.faults["ags_timeout_seconds"] = 0.8
+    url = line_item_add(canvas, course, label="Quiz")
+    learner = seat(canvas, LaunchSpec(student, course, lineitem_url=url))
+    canvas.faults["ags"] = [fault]
 
     score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
     drain()
-    time.sleep(0.4 if fault == "timeout" else 0)  # let the slow first request finish on the platform's side
+    time.sleep(0.4 if fault == "timeout" else 0)  # let the slow first request finish on the canvas's side
 
     score.refresh_from_db()
     assert (score.passback_state, score.attempts) == ("posted", 2)
-    assert len(gradebook(platform).results) == 1
-    assert gradebook(platform).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
+    assert len(gradebook(canvas).results) == 1
+    assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
 
 
 def test_posting_the_same_score_twice_is_harmless(platform, course, student):
@@ -202,10 +202,10 @@ def test_a_person_who_is_not_a_student_is_recorded_not_retried(platform, course,
     assert DomainEvent.objects.get(type="passback.dead_lettered").data["platform_status"] == expected
 
 
-def test_a_deleted_line_item_is_recorded_not_retried(platform, course, student):
-    url = line_item_add(platform, course, label="Quiz")
-    learner = seat(platform, LaunchSpec(student, course, lineitem_url=url))
-    gradebook(platform).line_items.clear()
+def test_a_deleted_line_item_is_recorded_not_retried(canvas, course, student):
+    url = line_item_add(canvas, course, label="Quiz")
+    learner = seat(canvas, LaunchSpec(student, course, lineitem_url=url))
+    gradebook(canvas).line_items.clear()
 
     score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
     drain()
@@ -255,10 +255,10 @@ def test_without_any_ags_endpoint_the_score_waits_in_the_dead_letters(canvas, co
     assert "Open the activity once from the course" in score.last_error
 
 
-def test_after_the_last_retry_a_score_is_a_dead_letter_and_can_be_replayed(platform, course, student, settings):
-    url = line_item_add(platform, course, label="Quiz")
-    learner = seat(platform, LaunchSpec(student, course, lineitem_url=url))
-    platform.faults["ags_down"] = True
+def test_after_the_last_retry_a_score_is_a_dead_letter_and_can_be_replayed(canvas, course, student, settings):
+    url = line_item_add(canvas, course, label="Quiz")
+    learner = seat(canvas, LaunchSpec(student, course, lineitem_url=url))
+    canvas.faults["ags_down"] = True
 
     score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
     drain()
@@ -273,13 +273,13 @@ def test_after_the_last_retry_a_score_is_a_dead_letter_and_can_be_replayed(platf
     assert AuditEvent.objects.filter(action="score.dead_lettered", object_id=str(score.pk)).exists()
     assert DomainEvent.objects.filter(type="passback.dead_lettered").count() == 1
 
-    platform.faults["ags_down"] = 0
+    canvas.faults["ags_down"] = 0
     services.score_replay(score=score, actor="admin-1")
     drain()
 
     score.refresh_from_db()
     assert score.passback_state == "posted"
-    assert gradebook(platform).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
+    assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
     assert AuditEvent.objects.get(action="score.replayed").actor_id == "admin-1"
 
 
