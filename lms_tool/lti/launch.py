@@ -169,11 +169,16 @@ def _check_id(name: str, value: Any) -> None:
 
 
 def _check_shapes(claims: dict[str, Any]) -> None:
-    """Refuse claims of the wrong JSON type, which would otherwise fail later in the tool's pages."""
+    """Refuse claims of the wrong JSON type, which would otherwise fail later in the tool's pages.
+
+    A claim sent as JSON null counts as absent (and is dropped, so later checks see it missing).
+    """
     for name in OBJECT_CLAIMS:
-        if name in claims and not isinstance(claims[name], dict):
+        if name in claims and claims[name] is None:
+            del claims[name]
+        elif name in claims and not isinstance(claims[name], dict):
             raise _bad_claim(name, "must be a JSON object")
-    if "sub" in claims:
+    if claims.get("sub") is not None:
         if not isinstance(claims["sub"], str):
             raise _bad_claim("sub", "must be a string")
         _check_id("sub", claims["sub"])

@@ -17,6 +17,7 @@ import pytest
 import requests
 from django.core.cache import cache
 
+from lms_tool.lti import claims as c
 from lms_tool.lti import oidc, platform_keys
 from lms_tool.lti.models import Deployment, LtiUser, Registration
 from lms_tool.sandbox.platform import ROLE, Course, LaunchSpec, Person, Platform, PlatformKey
@@ -266,6 +267,8 @@ def test_unusual_but_valid_launches_are_accepted(plat, course, student, subtests
         ("within-the-clock-leeway", setting({"iat": now() + 20, "exp": now() - 20})),
         # A far-future exp must not overflow the nonce store's expiry arithmetic.
         ("valid-for-centuries", setting({"exp": 10**15})),
+        # Optional claims sent as JSON null are taken as absent.
+        ("optional-claims-null", setting({c.CUSTOM: None, c.LAUNCH_PRESENTATION: None, c.TOOL_PLATFORM: None})),
     ]
     for name, hook in accepted:
         with subtests.test(name):
