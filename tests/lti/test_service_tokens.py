@@ -1,0 +1,71 @@
+"""Access tokens for LTI Advantage services are reused, not requested per call (PLATFORMS.md 6).
+
+pylti1p3 asks the platform's token endpoint for a new token on every service object and ignores
+``expires_in``. Counted here as the POSTs the sandbox platform's token endpoint saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+
+from lms_tool.lti import service_client as sc
+from lms_tool.lti.models import Registration
+from lms_tool.sandbox.platform import Platform
+from lms_tool.sandbox.server import PlatformServer
+
+from ..conftest import make_platform, registration_of
+
+
+@pytest.fixture(scope="module")
+def _server() -> Iterator[PlatformServer]:
+    server = PlatformServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def plat(_server: PlatformServer, tool_url: str) -> Platform:
+    # The platform checks the tool's client assertion against the tool's JWKS, served by the live tool.
+    return make_platform(_server, tool_url, family="canvas")
+
+
+def token_posts(platform: Platform) -> int:
+    return sum(1 for seen in platform.requests_seen if seen == ("POST", "/token"))
+
+
+def test_one_token_serves_many_calls_and_is_shared_through_the_cache(plat):
+    registration = registration_of(plat)
+
+    tokens = {sc.access_token(registration, [sc.SCOPE_SCORE, sc.SCOPE_LINEITEM]) for _ in range(5)}
+    tokens.add(sc.access_token(registration, [sc.SCOPE_LINEITEM, sc.SCOPE_SCORE]))  # same scopes, any order
+
+    assert len(tokens) == 1
+    assert token_posts(plat) == 1
+
+    # Another scope set is another token; fresh=True (after a 401) asks again.
+    sc.access_token(registration, [sc.SCOPE_NRPS])
+    assert sc.access_token(registration, [sc.SCOPE_SCORE, sc.SCOPE_LINEITEM], fresh=True) not in tokens
+    assert token_posts(plat) == 3
+
+    cache.clear()  # the shared cache is where tokens live: without it, a new token is needed
+    sc.access_token(registration, [sc.SCOPE_SCORE, sc.SCOPE_LINEITEM])
+    assert token_posts(plat) == 4
+
+
+def test_tokens_are_cached_per_client_and_token_url_not_per_issuer():
+    # Every cloud Canvas school shares one issuer: a token cached by issuer alone would leak across schools.
+    def registration(client_id: str, token_url: str = "https://sso.canvaslms.com/login/oauth2/token") -> Registration:
+        return Registration(issuer="https://canvas.instructure.com", client_id=client_id, auth_token_url=token_url)
+
+    scopes = (sc.SCOPE_SCORE,)
+    school_a = sc._token_cache_key(registration("10000000000001"), scopes)
+    school_b = sc._token_cache_key(registration("10000000000002"), scopes)
+    beta = sc._token_cache_key(
+        registration("10000000000001", "https://sso.beta.canvaslms.com/login/oauth2/token"), scopes
+    )
+
+    assert len({school_a, school_b, beta}) == 3
+    assert sc._token_cache_key(registration("10000000000001"), (sc.SCOPE_NRPS,)) != school_a
