@@ -348,6 +348,9 @@ GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", 12)
 GRADING_LEASE_SECONDS = envint("GRADING_LEASE_SECONDS", 120)
 # The sweep re-enqueues pending scores overdue by more than this (lost messages, dead workers).
 GRADING_SWEEP_SECONDS = envint("GRADING_SWEEP_SECONDS", 60)
+# After an outage, the first retried score that gets through makes this many waiting scores of the
+# same platform due at once (each of those pulls the next batch), instead of waiting out their backoff.
+GRADING_RECOVERY_BATCH = envint("GRADING_RECOVERY_BATCH", 100)
 CELERY_BEAT_SCHEDULE["grading-scores-sweep"] = {"task": "grading.scores_sweep", "schedule": float(GRADING_SWEEP_SECONDS)}
 
 # Flashcards ----------------------------------------------------------------------------------

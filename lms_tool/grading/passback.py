@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
@@ -49,7 +50,7 @@ def _claim(score_id: int) -> Score | None:
     now = timezone.now()
     lease = now + timedelta(seconds=settings.GRADING_LEASE_SECONDS)
     claimed = Score.objects.filter(pk=score_id, passback_state=PassbackState.PENDING, next_attempt_at__lte=now).update(
-        next_attempt_at=lease, attempts=F("attempts") + 1
+        next_attempt_at=lease, claimed_at=now, attempts=F("attempts") + 1
     )
     if not claimed:
         return None
@@ -142,11 +143,13 @@ def _settle(
     current.passback_state, current.last_status = state, status
     current.last_response, current.last_error = body[:2000], error[:2000]
     current.next_attempt_at = now + timedelta(seconds=retry_in) if retry_in is not None else None
+    current.claimed_at = None
     if state == PassbackState.POSTED:
         current.posted_at = now
     current.save(
         update_fields=[
             "passback_state",
+            "claimed_at",
             "last_status",
             "last_response",
             "last_error",
@@ -156,7 +159,50 @@ def _settle(
         ]
     )
     _record(current, score, state, status=status, error=error, retry_in=retry_in)
+    if state == PassbackState.POSTED and current.attempts > 1:
+        _pull_forward(score.line_item.resource_link.context.registration_id, now)
     return PostOutcome(state, retry_in)
+
+
+def _pull_forward(registration_id: int, now: datetime) -> None:
+    """A score that had failed got through: the platform is back. Scores of the same platform that are
+    waiting out their backoff become due now, a batch at a time (each recovered success pulls the next),
+    except those the platform asked to slow down (429) and those a worker holds."""
+    waiting = (
+        Score.objects.filter(
+            passback_state=PassbackState.PENDING,
+            claimed_at__isnull=True,
+            attempts__gt=0,
+            next_attempt_at__gt=now,
+            line_item__resource_link__context__registration_id=registration_id,
+        )
+        .exclude(last_status=429)
+        .order_by("next_attempt_at")
+    )
+    ids = list(waiting.values_list("id", flat=True)[: settings.GRADING_RECOVERY_BATCH])
+    if not ids:
+        return
+    Score.objects.filter(pk__in=ids, passback_state=PassbackState.PENDING, claimed_at__isnull=True).update(
+        next_attempt_at=now
+    )
+    for score_id in ids:
+        enqueue(score_id)
+
+
+def enqueue(score_id: int) -> None:
+    """Post the score after commit; if the broker is down, the sweep posts it later."""
+    if not settings.GRADING_PASSBACK_ENABLED:
+        return
+
+    def send() -> None:
+        from .tasks import score_post_task
+
+        try:
+            score_post_task.delay(score_id)
+        except OperationalError:
+            logger.warning("could not enqueue the posting of score %s; the sweep will post it", score_id)
+
+    transaction.on_commit(send)
 
 
 def _audit(score: Score, action: str, *, status: int | None, error: str, **extra: object) -> None:

@@ -15,10 +15,8 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from lms_tool.core.errors import ToolError
 from lms_tool.core.events import event_record
@@ -28,7 +26,7 @@ from lms_tool.lti.models import Family, LtiUser, Membership, ResourceLink
 from lms_tool.lti.types import LtiLaunch
 
 from .models import AgsEndpoint, LineItem, PassbackState, ReviewState, Score, ScoreSlot, Source
-from .passback import score_post  # noqa: F401 - part of this module's interface
+from .passback import enqueue, score_post  # noqa: F401 - score_post is part of this module's interface
 
 logger = logging.getLogger(__name__)
 ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
@@ -125,22 +123,6 @@ def _supersede_older(score: Score) -> None:
     ).update(
         passback_state=PassbackState.SUPERSEDED, next_attempt_at=None, last_error=f"superseded by score #{score.pk}"
     )
-
-
-def enqueue(score_id: int) -> None:
-    """Post the score after commit; if the broker is down, the sweep posts it later."""
-    if not settings.GRADING_PASSBACK_ENABLED:
-        return
-
-    def send() -> None:
-        from .tasks import score_post_task
-
-        try:
-            score_post_task.delay(score_id)
-        except OperationalError:
-            logger.warning("could not enqueue the posting of score %s; the sweep will post it", score_id)
-
-    transaction.on_commit(send)
 
 
 @transaction.atomic

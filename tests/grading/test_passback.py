@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from lms_tool.core.models import AuditEvent, DomainEvent
 from lms_tool.grading import passback, services
-from lms_tool.grading.models import LineItem
+from lms_tool.grading.models import LineItem, Score
 from lms_tool.lti import ags
 from lms_tool.lti import service_client as sc
 from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
@@ -298,3 +299,27 @@ def test_a_posted_score_is_not_posted_again_by_a_second_task(canvas, course, stu
 
     assert passback.score_post(score_id=score.pk).state == "skipped"
     assert len(_scores_posts(canvas)) == 1
+
+
+def test_once_the_platform_is_back_waiting_scores_do_not_wait_out_their_backoff(canvas, course, student, settings):
+    settings.GRADING_RETRY_BASE_SECONDS = settings.GRADING_RETRY_CAP_SECONDS = 60
+    url = line_item_add(canvas, course, label="Quiz")
+    people = [
+        canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in (1, 2, 3)
+    ]
+    first, second, slowed = (seat(canvas, LaunchSpec(p, course, lineitem_url=url)) for p in people)
+    scores = [
+        services.score_submit(user=s.user, resource_link=s.link, score_given=5, score_maximum=10)
+        for s in (first, second, slowed)
+    ]
+    canvas.faults["ags"] = [503, 503, {"status": 429, "retry_after": "60"}]
+    for score in scores:
+        passback.score_post(score_id=score.pk)  # each waits now, up to a minute
+
+    # The first one's retry comes due and gets through: the platform is back.
+    Score.objects.filter(pk=scores[0].pk).update(next_attempt_at=timezone.now())
+    assert passback.score_post(score_id=scores[0].pk).state == "posted"
+
+    assert passback.score_post(score_id=scores[1].pk).state == "posted"  # due at once, not in a minute
+    assert passback.score_post(score_id=scores[2].pk).state == "skipped"  # the platform asked for 60 s
+    assert Score.objects.get(pk=scores[2].pk).next_attempt_at > timezone.now() + timedelta(seconds=50)
