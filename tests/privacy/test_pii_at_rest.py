@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 from django.db import connection
 
 from lms_tool.core.models import AuditEvent, DomainEvent
@@ -16,13 +15,20 @@ from tests.api.conftest import context_make, registration_make
 from tests.conftest import registration_of
 from tests.lti.flow import launch
 
-PII = ["Sam Student", "sam@example.edu", "sis-student-1", "Nora Nrps", "nora@example.edu", "Api Person",
-       "api@example.edu"]
+PII = [
+    "Sam Student",
+    "sam@example.edu",
+    "sis-student-1",
+    "Nora Nrps",
+    "nora@example.edu",
+    "Api Person",
+    "api@example.edu",
+]
 
 
 def _raw_rows(table: str) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
+        cursor.execute(f"SELECT * FROM {table}")
         return cursor.fetchall()
 
 
@@ -45,9 +51,14 @@ def test_no_pii_in_plain_text_from_launch_roster_and_api(platform, course, stude
     # 2. The roster's bulk upserts (insert, then a change of name).
     context = user.memberships.get().context
     for name in ("Nora N.", "Nora Nrps"):
-        bulk.page_apply(context=context, link=None, page=[Member("nora", (ROLE + "Learner",), "Active", name,
-                                                                 "nora@example.edu")],
-                        state=bulk.memberships_load(context), seen=set(), counts=Counter())
+        bulk.page_apply(
+            context=context,
+            link=None,
+            page=[Member("nora", (ROLE + "Learner",), "Active", name, "nora@example.edu")],
+            state=bulk.memberships_load(context),
+            seen=set(),
+            counts=Counter(),
+        )
     assert LtiUser.objects.get(sub="nora").name == "Nora Nrps"
     # 3. The API's provisioning.
     api = make_api(["enrollments:write"])
@@ -73,8 +84,15 @@ def test_the_same_value_encrypts_differently_each_time(db):  # type: ignore[no-u
     for sub in ("a", "b"):
         LtiUser.objects.create(registration=registration, sub=sub, name="Same Name", email="same@example.edu")
     rows = _raw_rows(LtiUser._meta.db_table)
-    names = {row[[c.name for c in connection.introspection.get_table_description(
-        connection.cursor(), LtiUser._meta.db_table)].index("name")] for row in rows}
+    names = {
+        row[
+            [
+                c.name
+                for c in connection.introspection.get_table_description(connection.cursor(), LtiUser._meta.db_table)
+            ].index("name")
+        ]
+        for row in rows
+    }
     assert len(names) == 2  # Fernet tokens are randomised: equal names do not look equal
 
 
