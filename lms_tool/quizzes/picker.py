@@ -15,7 +15,7 @@ from .selectors import quizzes_for_staff
 
 def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
     items = []
-    for quiz in quizzes_for_staff(launch=launch).filter(status=Quiz.Status.PUBLISHED).prefetch_related("questions"):
+    for quiz in quizzes_for_staff(launch=launch).filter(status=Quiz.Status.PUBLISHED):
         points = sum(q.points for q in quiz.questions.approved())
         items.append(
             PickableItem(

@@ -149,7 +149,11 @@ def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:
 
 @transaction.atomic
 def _submit(*, attempt_id: int, ai_grades: dict[tuple[int, str], FreeTextGrade]) -> Attempt:
-    attempt = Attempt.objects.select_for_update().select_related("quiz", "user", "resource_link").get(pk=attempt_id)
+    attempt = (
+        Attempt.objects.select_for_update(of=("self",))
+        .select_related("quiz", "user", "resource_link")
+        .get(pk=attempt_id)
+    )
     if not attempt.is_open:
         return attempt  # a second submit (double click, retry): harmless
     from .scoring import attempt_grade

@@ -19,7 +19,9 @@ from .scoring import attempt_review_complete
 def answer_review_decide(*, answer: Answer, reviewer: LtiUser, score: float, feedback: str = "") -> Answer:
     """Record the instructor's score for one answer; when the attempt has none left, post its grade."""
     attempt = (
-        Attempt.objects.select_for_update().select_related("quiz", "user", "resource_link").get(pk=answer.attempt_id)
+        Attempt.objects.select_for_update(of=("self",))
+        .select_related("quiz", "user", "resource_link")
+        .get(pk=answer.attempt_id)
     )
     answer = Answer.objects.select_for_update().get(pk=answer.pk)
     if not math.isfinite(score) or not 0 <= score <= answer.max_score:
