@@ -10,8 +10,9 @@
   "use strict";
 
   var config = JSON.parse(document.getElementById("lti-storage-config").textContent);
-  var CAPABILITIES_TIMEOUT_MS = 2000;
-  var DATA_TIMEOUT_MS = 3000;
+  // Generous: a platform that answers does so at once; only one that never answers waits this long.
+  var CAPABILITIES_TIMEOUT_MS = 3000;
+  var DATA_TIMEOUT_MS = 5000;
 
   function messageId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
