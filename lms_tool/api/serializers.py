@@ -26,6 +26,7 @@ class UserOut(serializers.Serializer):
     pseudonym = serializers.SerializerMethodField(help_text="Stable pseudonymous id for analytics.")
     name = PiiField(help_text="Needs the pii:read scope.")
     email = PiiField(help_text="Needs the pii:read scope.")
+    sis_id = PiiField(help_text="The person's SIS id, when known. Needs the pii:read scope.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -110,13 +110,22 @@ def _snapshot(membership: Membership | None) -> dict | None:
 
 @transaction.atomic
 def enrollment_provision(
-    *, client: ApiClient, context: Context, sub: str, roles: list[str], name: str = "", email: str = ""
+    *,
+    client: ApiClient,
+    context: Context,
+    sub: str,
+    roles: list[str],
+    name: str = "",
+    email: str = "",
+    sis_id: str = "",
 ) -> tuple[Membership, bool]:
     """Enrol (or re-activate) a person before their first launch; True when something changed."""
     before = Membership.objects.filter(context=context, user__sub=sub).first()
     uris = [c.ROLE_CONTEXT + role for role in roles]
     member = Member(user_id=sub, roles=tuple(uris), status="Active", name=name, email=email)
     membership = _apply(context=context, member=member)
+    if sis_id and membership.user.sis_id != sis_id:
+        LtiUser.objects.filter(pk=membership.user_id).update(sis_id=sis_id, updated_at=timezone.now())
     changed = _snapshot(before) != _snapshot(membership)
     if changed or before is None:
         audit_record(

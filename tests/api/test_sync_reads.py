@@ -123,3 +123,16 @@ def test_the_fast_enrollment_shape_equals_drfs_own(bio):  # type: ignore[no-unty
     membership.refresh_from_db()
     out = EnrollmentOut(membership)
     assert out.data == serializers.Serializer.to_representation(out, membership)
+
+
+def test_users_are_found_by_email_or_sis_id_only_with_the_pii_scope(make_api, bio):  # type: ignore[no-untyped-def]
+    api = make_api(["enrollments:write", "roster:read", "pii:read"])
+    body = {"course": bio.pk, "user": {"sub": "p1", "email": "Pat@Example.edu", "sis_id": "SIS-77"}}
+    assert api.post("/api/v1/enrollments", body, format="json").status_code == 201
+    by_email = api.get("/api/v1/users?email=pat@example.edu").json()["results"]
+    by_sis = api.get("/api/v1/users?sis_id=SIS-77").json()["results"]
+    assert [u["sub"] for u in by_email] == [u["sub"] for u in by_sis] == ["p1"]
+    assert by_sis[0]["sis_id"] == "SIS-77"
+    plain = make_api(["roster:read"])
+    assert plain.get("/api/v1/users?email=pat@example.edu").status_code == 403
+    assert plain.get("/api/v1/users").json()["results"][0]["sis_id"] is None

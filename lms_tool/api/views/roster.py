@@ -24,9 +24,14 @@ class UserListApi(ListApi):
     query_filters = {
         "registration": ("registration_id", "int", "Only users of this registration (platform)."),
         "sub": ("sub", "str", "The platform's user id."),
+        "email": ("email__blind", "str", "Exact email (case-insensitive). Needs the pii:read scope."),
+        "sis_id": ("sis_id__blind", "str", "Exact SIS id. Needs the pii:read scope."),
     }
 
     def get_queryset(self) -> Any:
+        asked = {"email", "sis_id"} & set(self.request.query_params)
+        if asked and not self.client.has_scope("pii:read"):
+            raise exceptions.PermissionDenied(f"Filtering by {', '.join(sorted(asked))} needs the pii:read scope.")
         return selectors.users_for(client=self.client)
 
 
@@ -65,6 +70,13 @@ class EnrollmentIn(serializers.Serializer):
         sub = serializers.CharField(max_length=255, help_text="The platform's user id (LTI 'sub').")
         name = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
         email = serializers.EmailField(max_length=500, required=False, allow_blank=True, default="")
+        sis_id = serializers.CharField(
+            max_length=255,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="The person's id in the SIS; stored encrypted.",
+        )
 
     course = serializers.IntegerField(min_value=1, help_text="Course id in this API (not the platform's).")
     user = UserIn()
@@ -105,6 +117,7 @@ class EnrollmentListApi(ListApi):
             roles=values["roles"],
             name=values["user"]["name"],
             email=values["user"]["email"],
+            sis_id=values["user"]["sis_id"],
         )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(EnrollmentOut(membership).data, status=code)
