@@ -71,7 +71,9 @@ class KeysetCursorPagination(BasePagination):
         self._next = None
         if self._has_next:
             last = rows[-1]
-            token = _encode(getattr(last, field).isoformat(), last.pk)
+            # Rows are model instances, or dicts where a list reads ``.values()`` for speed.
+            moment, pk = (last[field], last["id"]) if isinstance(last, dict) else (getattr(last, field), last.pk)
+            token = _encode(moment.isoformat(), pk)
             self._next = replace_query_param(request.build_absolute_uri(), self.cursor_query_param, token)
         return rows
 

@@ -98,4 +98,8 @@ class AnalyticsEnrollmentListApi(ListApi):
     query_filters = {"course": ("context_id", "int", "Only this course.")}
 
     def get_queryset(self) -> Any:
-        return selectors.enrollments_for(client=self.client)
+        return (
+            selectors.enrollments_for(client=self.client)
+            .select_related("context")
+            .only(*selectors.MEMBERSHIP_FIELDS, "user__sub", "context__registration_id")
+        )
