@@ -137,6 +137,8 @@ def access_token(registration: Registration, scopes: Iterable[str], *, fresh: bo
         expires_in = int(answer.get("expires_in", 3600))
     except (ValueError, KeyError, TypeError) as exc:
         raise ServiceRefused("the token endpoint answered without an access_token", body=response.text) from exc
+    # A platform's expires_in is trusted only up to a day (and a huge one would overflow cache expiry).
+    expires_in = min(expires_in, 86400)
     ttl = expires_in - TOKEN_SAFETY_MARGIN if expires_in > 2 * TOKEN_SAFETY_MARGIN else expires_in // 2
     if ttl > 0:
         cache.set(cache_key, token, ttl)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
@@ -47,6 +48,8 @@ class PlatformKey:
     public_pem: str
     kid: str
     jwk: dict[str, str]
+    # Parsed once: lti1p3platform would re-parse (and re-validate) the PEM for every signature.
+    private_key: rsa.RSAPrivateKey | None = field(default=None, repr=False)
 
     @classmethod
     def generate(cls) -> PlatformKey:
@@ -64,7 +67,12 @@ class PlatformKey:
             .decode(),
             kid=kid,
             jwk={**jwk, "kid": kid, "alg": "RS256", "use": "sig"},
+            private_key=private,
         )
+
+    def sign(self, payload: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
+        assert self.private_key is not None
+        return jwt.encode(payload, self.private_key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
 
 
 @dataclass
@@ -102,6 +110,31 @@ class LaunchSpec:
     for_user: Person | None = None
     # Edits the claims just before signing (tests: a wrong version, a missing claim...).
     claims_hook: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+class _Registration(Registration):
+    """lti1p3platform's registration, signing with the platform's loaded key."""
+
+    def __init__(self, key: PlatformKey):
+        super().__init__()
+        self._key = key
+
+    def get_kid(self) -> str:
+        return self._key.kid
+
+    def platform_encode_and_sign(self, payload: dict[str, Any], expiration: int | None = None) -> str:
+        if expiration:
+            payload.update({"iat": int(time.time()), "exp": int(time.time()) + expiration})
+        return self._key.sign(payload)
+
+    def encode_and_sign(  # type: ignore[override]
+        self, payload: dict[str, Any], private_key: str, headers: Any = None, expiration: int | None = None
+    ) -> str:
+        if private_key != self._key.private_pem:
+            return Registration.encode_and_sign(payload, private_key, headers, expiration)
+        if expiration:
+            payload.update({"iat": int(time.time()), "exp": int(time.time()) + expiration})
+        return jwt.encode(payload, self._key.private_key, algorithm="RS256", headers=headers)
 
 
 class HttpRequest(Request):
@@ -191,7 +224,7 @@ class Platform:
 
     def registration_for(self, deployment_id: str | None) -> Registration:
         reg = (
-            Registration()
+            _Registration(self.signing_key)
             .set_iss(self.issuer)
             .set_client_id(self.client_id)
             .set_deployment_id(deployment_id or "")
@@ -333,8 +366,7 @@ class Platform:
         return self.sign(claims)
 
     def sign(self, claims: dict[str, Any], *, key: PlatformKey | None = None, headers: dict[str, Any] | None = None) -> str:
-        key = key or self.signing_key
-        return Registration.encode_and_sign(claims, key.private_pem, headers={"kid": key.kid, **(headers or {})})
+        return (key or self.signing_key).sign(claims, headers)
 
     def now(self) -> int:
         return int(time.time())

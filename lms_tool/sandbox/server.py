@@ -166,7 +166,9 @@ class PlatformServer:
         return json_response(404, {"error": "not_found"})
 
     def start(self) -> PlatformServer:
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="lti-platform", daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="lti-platform", daemon=True
+        )
         self.thread.start()
         return self
 
