@@ -17,6 +17,7 @@ sent, and has fault switches for the bad days the tool must explain to an admin.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import secrets
 import time
@@ -245,3 +246,28 @@ def token_claims(token: str) -> dict[str, Any]:
     """The payload of a registration token (tests: which client id it will create)."""
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))  # type: ignore[no-any-return]
+
+
+@route("GET", r"/admin/register-tool")
+def registration_dialog(platform: Platform, req: Req) -> Answer:
+    """The admin's dialog: the tool's registration page in an iframe, closed by ``org.imsglobal.lti.close``."""
+    tool = req.query.get("tool", "")
+    if not tool.startswith(("http://", "https://")):
+        return json_response(400, {"error": "tool must be the tool's registration URL"})
+    src = html.escape(start_url(platform, tool))
+    script = """
+window.addEventListener("message", function (event) {
+  var frame = document.getElementById("registration");
+  if (event.source !== frame.contentWindow || !event.data || event.data.subject !== "org.imsglobal.lti.close") return;
+  frame.remove();
+  document.getElementById("status").textContent = "Registration dialog closed";
+  document.body.setAttribute("data-closed", "yes");
+});
+"""
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Add an LTI tool</title></head><body>'
+        '<p id="status">Registering a tool</p>'
+        f'<iframe id="registration" name="registration" title="Tool registration" src="{src}" width="900" height="900">'
+        f"</iframe><script>{script}</script></body></html>"
+    )
+    return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()

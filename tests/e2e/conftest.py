@@ -63,3 +63,13 @@ def context(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def page(context: Any) -> Any:
     return context.new_page()
+
+
+def wait_shown(page: Any, frame_name: str, locator: Any) -> None:
+    """Wait up to 30 s for ``locator``; on timeout say where the frame (by name; "" = the page) stopped."""
+    try:
+        locator.wait_for(timeout=30_000)
+    except Exception as exc:
+        frame = page.frame(name=frame_name) if frame_name else page.main_frame
+        text = frame.inner_text("body")[:500] if frame else "(no frame)"
+        raise AssertionError(f"{exc.__class__.__name__}; frame at {frame.url if frame else '?'}: {text}") from exc

@@ -14,21 +14,13 @@ import pytest
 
 from lms_tool.lti.models import Membership
 
+from .conftest import wait_shown
+
 pytestmark = pytest.mark.e2e
 
 
 def _embed(platform: Any, storage: str) -> str:
     return f"{platform.base_url}/course/course-101/embed?user=student-1&storage={storage}"
-
-
-def _shown(page: Any, frame_name: str, locator: Any) -> None:
-    """Wait for ``locator``; on timeout say where the tool's frame got stuck."""
-    try:
-        locator.wait_for(timeout=30_000)
-    except Exception as exc:
-        frame = page.frame(name=frame_name) if frame_name else page.main_frame
-        text = frame.inner_text("body")[:500] if frame else "(no frame)"
-        raise AssertionError(f"{exc.__class__.__name__}; frame at {frame.url if frame else '?'}: {text}") from exc
 
 
 def _tool_requests(page: Any, tool_url: str) -> list[str]:
@@ -45,7 +37,7 @@ def test_a_framed_launch_completes_through_platform_storage(page, context, canva
     seen = _tool_requests(page, tool_url)
 
     page.goto(_embed(canvas, storage))
-    _shown(page, "tool", page.frame_locator("#tool").locator('[data-view="learner"]'))
+    wait_shown(page, "tool", page.frame_locator("#tool").locator('[data-view="learner"]'))
 
     assert f"POST {tool_url}/lti/launch/complete/" in seen  # the state came back from the platform
     # Refused in the iframe (third-party; and over plain HTTP the tool's cookie is SameSite=Lax).
@@ -60,12 +52,12 @@ def test_without_storage_or_cookies_the_student_continues_in_a_new_window(
 ):
     page.goto(_embed(canvas, "silent"))  # sends lti_storage_target but answers no postMessage
     button = page.frame_locator("#tool").get_by_test_id("open-new-window")
-    _shown(page, "tool", button)
+    wait_shown(page, "tool", button)
 
     with context.expect_page() as opened:
         button.click()
     window = opened.value
-    _shown(window, "", window.locator('[data-view="learner"]'))
+    wait_shown(window, "", window.locator('[data-view="learner"]'))
 
     assert "/lti/activity/?launch=" in window.url
     assert window.url.startswith(tool_url)
@@ -75,7 +67,7 @@ def test_a_framed_cookie_only_launch_fails_with_a_readable_page(page, canvas, co
     """Why the above exists: without storage, a blocked cookie leaves the state unverifiable."""
     page.goto(_embed(canvas, "off"))
     code = page.frame_locator("#tool").get_by_test_id("error-code")
-    _shown(page, "tool", code)
+    wait_shown(page, "tool", code)
 
     assert code.inner_text() == "state_mismatch"
     assert "new window" in page.frame_locator("#tool").locator("main").inner_text()
