@@ -19,6 +19,7 @@ from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.utils.urls import replace_query_param
 
 
@@ -42,7 +43,7 @@ def _decode(cursor: str) -> tuple[Any, int]:
 
 def page_size(request: Request) -> int:
     raw = request.query_params.get("page_size")
-    default = settings.REST_FRAMEWORK["PAGE_SIZE"]
+    default: int = api_settings.PAGE_SIZE
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or not 1 <= int(raw) <= settings.API["MAX_PAGE_SIZE"]:

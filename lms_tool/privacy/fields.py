@@ -58,9 +58,9 @@ class Blind(Lookup):
     lookup_name = "blind"
     prepare_rhs = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs_sql, lhs_params = compiler.compile(Substr(self.lhs, 1, INDEX_LENGTH))
-        return f"{lhs_sql} = %s", [*lhs_params, crypto.blind_index(str(self.rhs))]
+        return f"{lhs_sql} = %s", (*lhs_params, crypto.blind_index(str(self.rhs)))
 
 
 def blind_index_expression(field_name: str) -> Substr:
