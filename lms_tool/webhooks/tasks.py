@@ -71,7 +71,7 @@ def publish(event_pk: int) -> None:
 def publish_many(event_pks: list[int]) -> None:
     """``publish`` for a batch from ``core.events.event_record_many`` (a roster page): one subscription check."""
     try:
-        if not Subscription.objects.filter(is_active=True).exists():
+        if not _anyone_listening():
             return
         for pk in event_pks:
             webhook_fan_out.delay(pk)
