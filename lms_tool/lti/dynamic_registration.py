@@ -101,6 +101,14 @@ def _send(pending: Pending) -> dict[str, Any]:
         headers["Authorization"] = f"Bearer {pending.token}"
     try:
         response = http.post(config.registration_endpoint, untrusted=True, json=pending.body, headers=headers)
+    except http.BlockedAddressError as exc:
+        raise RegistrationError(
+            "registration_url_blocked",
+            "The platform's registration address points to a private network.",
+            admin_hint=f"{config.registration_endpoint!r} resolves to a private, loopback or link-local address, "
+            "which the tool refuses to call (list the host in HTTP_ALLOWED_PRIVATE_HOSTS if this is intended).",
+            detail=str(exc),
+        ) from exc
     except requests.RequestException as exc:
         raise RegistrationError(
             "registration_unreachable",

@@ -337,3 +337,17 @@ def test_scopes_turned_off_after_registration_are_noticed_at_the_next_launch(can
 
     assert response.status_code == 200, response.text
     assert Registration.objects.get().scopes == sorted(still_on)
+
+
+def test_a_registration_endpoint_on_a_private_address_is_refused(canvas_unregistered, tool_url, monkeypatch):
+    configuration = platform_registration._configuration
+
+    def private_endpoint(platform):
+        return {**configuration(platform), "registration_endpoint": "http://localhost:1/api/lti/registrations"}
+
+    monkeypatch.setattr(platform_registration, "_configuration", private_endpoint)
+
+    response = _register(canvas_unregistered, tool_url)
+
+    assert error_code(response) == "registration_url_blocked"
+    assert Registration.objects.count() == 0
