@@ -138,7 +138,14 @@ TEMPLATES = [
 
 DATABASES = {"default": database_from_url(env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
+    # WAL with synchronous=NORMAL: readers never block the writer and a commit is not an fsync
+    # (a crash may lose the last commits, never corrupt). Connections are kept, since opening one
+    # per request costs more than most requests.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "")
@@ -156,6 +163,9 @@ else:
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "lms_cache",
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "lms"),
+            # Launches (kept 8 h), login states and nonces live here: Django's default of 300
+            # entries would evict live launches on any busy day.
+            "OPTIONS": {"MAX_ENTRIES": envint("CACHE_MAX_ENTRIES", 200_000), "CULL_FREQUENCY": 10},
         }
     }
 
@@ -348,6 +358,9 @@ GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", 12)
 GRADING_LEASE_SECONDS = envint("GRADING_LEASE_SECONDS", 120)
 # The sweep re-enqueues pending scores overdue by more than this (lost messages, dead workers).
 GRADING_SWEEP_SECONDS = envint("GRADING_SWEEP_SECONDS", 60)
+# A worker posts the score it was given and up to this many more due scores of the same platform,
+# over one connection and one token, recording them in one transaction.
+GRADING_POST_BATCH = envint("GRADING_POST_BATCH", 50)
 # After an outage, the first retried score that gets through makes this many waiting scores of the
 # same platform due at once (each of those pulls the next batch), instead of waiting out their backoff.
 GRADING_RECOVERY_BATCH = envint("GRADING_RECOVERY_BATCH", 100)

@@ -103,6 +103,17 @@ def _find(jwks: dict[str, Any], kid: str, url: str) -> rsa.RSAPublicKey | None:
     return None
 
 
+FETCHING, FETCHED = "fetching", "fetched"
+
+
+def _wait_for_refetch(url: str, marker: str) -> dict[str, Any]:
+    """The JWKS another request is fetching right now (a rotation reaches every worker at once)."""
+    deadline = time.monotonic() + settings.HTTP_TIMEOUT_SECONDS + 1
+    while cache.get(marker) == FETCHING and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return cache.get(_cache_key(url)) or {}
+
+
 def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
     """The platform key ``kid`` from the JWKS at ``url``."""
     if not kid or not isinstance(kid, str):
@@ -120,13 +131,19 @@ def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
         key = _find(jwks, kid, url)
         if key is not None:
             return key
-    # Unknown kid (or nothing cached): fetch once, unless another request just did.
-    if jwks is None or cache.add(_cache_key(url) + ":refetch", 1, REFETCH_INTERVAL):
+    # Unknown kid (or nothing cached): fetch once, unless another request just did or is doing so.
+    marker = _cache_key(url) + ":refetch"
+    if jwks is None:
         logger.info("fetching platform JWKS %s for kid %s", url, kid)
         key = _find(fetch(url), kid, url)
+    elif cache.add(marker, FETCHING, REFETCH_INTERVAL):
+        logger.info("refetching platform JWKS %s for unknown kid %s", url, kid)
+        try:
+            key = _find(fetch(url), kid, url)
+        finally:
+            cache.set(marker, FETCHED, REFETCH_INTERVAL)
     else:
-        # Another request refetched moments ago: its answer is in the cache.
-        key = _find(cache.get(_cache_key(url)) or {}, kid, url)
+        key = _find(_wait_for_refetch(url, marker), kid, url)
     if key is not None:
         return key
     raise LaunchError(
