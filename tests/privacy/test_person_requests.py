@@ -83,3 +83,19 @@ def test_the_commands_export_and_erase_one_person(bio, tmp_path):  # type: ignor
     assert LtiUser.objects.get(pk=membership.user_id).email == ""
     with pytest.raises(CommandError, match="No such person"):
         call_command("privacy_export", "--user", "999999")
+
+
+def test_the_audit_log_is_searchable_and_read_only_in_the_admin(admin_client, db):  # type: ignore[no-untyped-def]
+    line = audit_record(
+        actor_type="api_client",
+        actor_id="sis_1",
+        action="enrollment.dropped",
+        object_type="membership",
+        object_id=42,
+        source="api",
+    )
+    found = admin_client.get("/admin/core/auditevent/", {"q": "membership 42"})
+    assert found.status_code == 200 and list(found.context["cl"].result_list) == [line]
+    assert list(admin_client.get("/admin/core/auditevent/", {"q": "membership 43"}).context["cl"].result_list) == []
+    assert admin_client.post(f"/admin/core/auditevent/{line.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.filter(pk=line.pk).exists()
