@@ -158,14 +158,15 @@ def roster_sync_dequeued(*, sync_pk: int) -> None:
     cache.delete(QUEUED_KEY + str(sync_pk))
 
 
-def roster_sync_enqueue_after_launch(*, context: Context) -> bool:
-    """Called by the launch: the first launch in a course with NRPS queues its first (full) sync."""
-    if not context.nrps_url:
+def roster_sync_enqueue_after_launch(*, context_pk: int) -> bool:
+    """Called by the launch once it recorded the course (``LtiLaunch.context_pk``): the first launch in a course
+    with NRPS queues its first full sync. Later launches cost one indexed query."""
+    if RosterSync.objects.filter(context_id=context_pk, resource_link=None, last_attempt_at__isnull=False).exists():
         return False
-    sync = roster_sync_for(context=context)
-    if sync.last_attempt_at is not None:
+    context = Context.objects.filter(pk=context_pk).exclude(nrps_url="").first()
+    if context is None:
         return False
-    return roster_sync_enqueue(sync=sync, full=True)
+    return roster_sync_enqueue(sync=roster_sync_for(context=context), full=True)
 
 
 def roster_sync_request(

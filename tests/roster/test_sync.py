@@ -162,7 +162,15 @@ def test_names_a_launch_gave_are_kept_when_nrps_leaves_them_out(canvas, course, 
 def test_the_first_launch_queues_a_sync_and_later_ones_do_not(canvas, course, context, eager_celery):
     cache.clear()  # forget whatever the launch itself queued
 
-    assert services.roster_sync_enqueue_after_launch(context=context) is True
+    assert services.roster_sync_enqueue_after_launch(context_pk=context.pk) is True
 
     assert reload(services.roster_sync_for(context=context)).status == SyncStatus.OK
-    assert services.roster_sync_enqueue_after_launch(context=context) is False
+    assert services.roster_sync_enqueue_after_launch(context_pk=context.pk) is False
+
+
+def test_a_course_without_nrps_queues_nothing_at_launch(context):
+    context.nrps_url = ""
+    context.save(update_fields=["nrps_url"])
+    cache.clear()
+
+    assert services.roster_sync_enqueue_after_launch(context_pk=context.pk) is False
