@@ -7,6 +7,7 @@ from collections import Counter
 from django.db import transaction
 from django.utils import timezone
 
+from lms_tool.core.models import DomainEvent
 from lms_tool.core.services import audit_record
 from lms_tool.lti import claims as c
 from lms_tool.lti.models import Context, LtiUser, Membership
@@ -95,11 +96,19 @@ def _member_state(context: Context, sub: str) -> dict[str, bulk.Row]:
     return {sub: bulk.Row(pk, user_pk, list(roles or []), active)}
 
 
-def _apply(*, context: Context, member: Member) -> Membership:
+def _apply(*, context: Context, member: Member, client: ApiClient, reason: str) -> Membership:
     # The roster's own path: the same upserts and the same enrollment.* domain events as an NRPS sync.
+    last_event = DomainEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     state = _member_state(context, member.user_id)
     bulk.page_apply(context=context, link=None, page=[member], state=state, seen=set(), counts=Counter())
-    return Membership.objects.select_related("context", "user").get(context=context, user__sub=member.user_id)
+    membership = Membership.objects.select_related("context", "user").get(context=context, user__sub=member.user_id)
+    # The roster words its events for a platform's list; say where this change came from instead.
+    for event in DomainEvent.objects.filter(
+        pk__gt=last_event, subject_type="membership", subject_id=str(membership.pk)
+    ):
+        event.data = {**event.data, "reason": reason, "source": "api", "api_client": client.client_id}
+        event.save(update_fields=["data"])
+    return membership
 
 
 def _snapshot(membership: Membership | None) -> dict | None:
@@ -123,7 +132,7 @@ def enrollment_provision(
     before = Membership.objects.filter(context=context, user__sub=sub).first()
     uris = [c.ROLE_CONTEXT + role for role in roles]
     member = Member(user_id=sub, roles=tuple(uris), status="Active", name=name, email=email)
-    membership = _apply(context=context, member=member)
+    membership = _apply(context=context, member=member, client=client, reason="provisioned through the API")
     if sis_id and membership.user.sis_id != sis_id:
         LtiUser.objects.filter(pk=membership.user_id).update(sis_id=sis_id, updated_at=timezone.now())
     changed = _snapshot(before) != _snapshot(membership)
@@ -149,7 +158,7 @@ def enrollment_drop(*, client: ApiClient, membership: Membership) -> Membership:
         return membership
     user: LtiUser = membership.user
     member = Member(user_id=user.sub, roles=tuple(membership.roles), status="Deleted")
-    dropped = _apply(context=membership.context, member=member)
+    dropped = _apply(context=membership.context, member=member, client=client, reason="dropped through the API")
     audit_record(
         actor_type="api_client",
         actor_id=client.client_id,
