@@ -64,9 +64,6 @@ class ApiClient(models.Model):
     def reaches_context(self, context: Context) -> bool:
         return self.all_contexts or Context.objects.filter(self.context_q(), pk=context.pk).exists()
 
-    def reaches_registration(self, registration_pk: int) -> bool:
-        return self.all_contexts or self.registrations.filter(pk=registration_pk).exists()
-
     def touch(self, now: datetime | None = None) -> None:
         """Record use, at most once a minute so busy clients don't write on every request."""
         now = now or timezone.now()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from lms_tool.roster import bulk
 from lms_tool.roster.nrps import Member
 
 from . import auth
-from .models import ApiClient
+from .models import ApiClient, IdempotencyRecord
 from .scopes import unknown_scopes
 
 
@@ -170,3 +172,10 @@ def enrollment_drop(*, client: ApiClient, membership: Membership) -> Membership:
         after=_snapshot(dropped),
     )
     return dropped
+
+
+def idempotency_purge(*, now: datetime | None = None) -> int:
+    """Forget stored answers older than API_IDEMPOTENCY_TTL_SECONDS; returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.API["IDEMPOTENCY_TTL_SECONDS"])
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

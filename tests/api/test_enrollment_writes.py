@@ -179,3 +179,18 @@ def test_every_write_endpoint_honours_idempotency_keys() -> None:
                 writes.append((pattern.name, method, getattr(handler, "idempotent", False)))
     assert writes and all(ok for _, _, ok in writes), [w for w in writes if not w[2]]
     assert get_resolver() is not None
+
+
+def test_stored_answers_are_forgotten_after_the_ttl(make_api, bio):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from lms_tool.api.models import IdempotencyRecord
+    from lms_tool.api.services import idempotency_purge
+
+    api = make_api(["enrollments:write"])
+    _provision(api, bio.pk, key="old")
+    assert idempotency_purge() == 0
+    assert idempotency_purge(now=timezone.now() + timedelta(days=2)) == 1
+    assert not IdempotencyRecord.objects.exists()
