@@ -107,8 +107,9 @@ def _claims_problem(platform: Platform, claims: dict[str, Any]) -> str | None:
 
 def _embed(platform: Platform, course: Course, item: dict[str, Any]) -> dict[str, Any]:
     """A resource link for the item, and its gradebook column when the item asks for one."""
-    link = {
-        "resource_link_id": "dl-" + secrets.token_hex(6),
+    resource_link_id = "dl-" + secrets.token_hex(6)
+    link: dict[str, Any] = {
+        "resource_link_id": resource_link_id,
         "title": item.get("title") or "",
         "url": item.get("url") or "",
         "custom": dict(item.get("custom") or {}),
@@ -121,7 +122,7 @@ def _embed(platform: Platform, course: Course, item: dict[str, Any]) -> dict[str
             course,
             label=str(line_item.get("label") or link["title"]),
             score_maximum=float(line_item["scoreMaximum"]),
-            resource_link_id=link["resource_link_id"],
+            resource_link_id=resource_link_id,
             resource_id=str(line_item.get("resourceId") or ""),
             tag=str(line_item.get("tag") or ""),
         )
