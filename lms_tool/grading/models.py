@@ -110,6 +110,7 @@ class Score(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a pending score may be posted.")
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="Set while a worker is posting it.")
+    claim = models.UUIDField(null=True, blank=True, editable=False, help_text="The batch that holds it.")
     last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The platform's last HTTP status.")
     last_response = models.TextField(blank=True, help_text="The platform's last answer (body).")
     last_error = models.TextField(blank=True, help_text="Why the last attempt did not post it.")

@@ -26,7 +26,8 @@ from lms_tool.lti.models import Family, LtiUser, Membership, ResourceLink
 from lms_tool.lti.types import LtiLaunch
 
 from .models import AgsEndpoint, LineItem, PassbackState, ReviewState, Score, ScoreSlot, Source
-from .passback import enqueue, score_post  # noqa: F401 - score_post is part of this module's interface
+from .passback import score_post  # noqa: F401 - part of this module's interface
+from .queue import enqueue
 
 logger = logging.getLogger(__name__)
 ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}

@@ -14,11 +14,8 @@ from .passback import score_post
 
 @shared_task(name="grading.score_post")
 def score_post_task(score_id: int) -> str:
-    """Post one score; a retryable failure comes back later with its backoff as the countdown."""
-    outcome = score_post(score_id=score_id)
-    if outcome.retry_in is not None:
-        score_post_task.apply_async((score_id,), countdown=outcome.retry_in)
-    return outcome.state
+    """Post one score (and other due scores of its platform); retries are enqueued with their backoff."""
+    return score_post(score_id=score_id).state
 
 
 @shared_task(name="grading.scores_sweep")

@@ -95,14 +95,17 @@ def _check_every_score_is_accounted_for(platform: Platform, course) -> dict[str,
         assert (entry["userId"], entry["timestamp"]) in ours
         per_slot[(entry["lineItem"], entry["userId"])].append(entry["timestamp"])
     assert all(stamps == sorted(stamps) for stamps in per_slot.values())
-    assert len(book.results) == sum(1 for rows in slots.values() if any(r.passback_state == "posted" for r in rows))
+    # One result per learner and column; a slot with nothing marked posted may still have one: a post
+    # that timed out on our side and landed after all (its score is in the dead letters, replayable).
+    posted_slots = sum(1 for rows in slots.values() if any(r.passback_state == "posted" for r in rows))
+    assert posted_slots <= len(book.results) <= len(slots)
     return tally
 
 
 def test_no_score_is_lost_or_duplicated_through_faults_and_an_outage(platform, course, settings):
+    seats = _seats(platform, course)
     settings.HTTP_TIMEOUT_SECONDS = 0.5
     platform.faults["ags_timeout_seconds"] = 0.8
-    seats = _seats(platform, course)
 
     platform.faults["ags"] = list(FAULTS)
     _submit_round(seats, 1)
@@ -124,7 +127,8 @@ def test_no_score_is_lost_or_duplicated_through_faults_and_an_outage(platform, c
     tally = _check_every_score_is_accounted_for(platform, course)
     assert tally["dead"] > 0 and tally["posted"] > 0 and tally["superseded"] > 0, dict(tally)
     for score in Score.objects.filter(passback_state="dead"):
-        assert score.attempts == settings.GRADING_MAX_ATTEMPTS and score.last_status == 503
+        assert score.attempts == settings.GRADING_MAX_ATTEMPTS
+        assert score.last_error.startswith(f"gave up after {settings.GRADING_MAX_ATTEMPTS} attempts")
 
     for score in Score.objects.dead_letters():
         services.score_replay(score=score, actor="admin")

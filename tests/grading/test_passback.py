@@ -139,10 +139,11 @@ def test_an_expired_token_is_replaced_once_and_the_score_posted(canvas, course, 
 
 @pytest.mark.parametrize("fault", ["timeout", "reset", "reset-after"])
 def test_a_lost_connection_is_retried_and_the_score_lands_once(canvas, course, student, settings, fault):
-    settings.HTTP_TIMEOUT_SECONDS = 0.5
-    canvas.faults["ags_timeout_seconds"] = 0.8
     url = line_item_add(canvas, course, label="Quiz")
     learner = seat(canvas, LaunchSpec(student, course, lineitem_url=url))
+    sc.access_token(registration_of(canvas), (sc.SCOPE_SCORE,))  # the token is not what this test is about
+    settings.HTTP_TIMEOUT_SECONDS = 0.5
+    canvas.faults["ags_timeout_seconds"] = 1.0
     canvas.faults["ags"] = [fault]
 
     score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
@@ -303,6 +304,7 @@ def test_a_posted_score_is_not_posted_again_by_a_second_task(canvas, course, stu
 
 def test_once_the_platform_is_back_waiting_scores_do_not_wait_out_their_backoff(canvas, course, student, settings):
     settings.GRADING_RETRY_BASE_SECONDS = settings.GRADING_RETRY_CAP_SECONDS = 60
+    settings.GRADING_POST_BATCH = 1  # one score per attempt, so each meets its own fault
     url = line_item_add(canvas, course, label="Quiz")
     people = [
         canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in (1, 2, 3)
@@ -323,3 +325,46 @@ def test_once_the_platform_is_back_waiting_scores_do_not_wait_out_their_backoff(
     assert passback.score_post(score_id=scores[1].pk).state == "posted"  # due at once, not in a minute
     assert passback.score_post(score_id=scores[2].pk).state == "skipped"  # the platform asked for 60 s
     assert Score.objects.get(pk=scores[2].pk).next_attempt_at > timezone.now() + timedelta(seconds=50)
+
+
+def test_a_worker_posts_the_platform_s_other_due_scores_with_the_one_it_was_given(canvas, course):
+    url = line_item_add(canvas, course, label="Quiz")
+    people = [
+        canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in (1, 2, 3)
+    ]
+    scores = [
+        services.score_submit(user=s.user, resource_link=s.link, score_given=n, score_maximum=10)
+        for n, s in enumerate(seat(canvas, LaunchSpec(p, course, lineitem_url=url)) for p in people)
+    ]
+    tokens = sc.token_requests
+
+    assert passback.score_post(score_id=scores[1].pk).state == "posted"
+
+    assert [Score.objects.get(pk=s.pk).passback_state for s in scores] == ["posted"] * 3
+    assert len(_scores_posts(canvas)) == 3 and sc.token_requests == tokens + 1
+    assert [passback.score_post(score_id=s.pk).state for s in scores] == ["skipped"] * 3
+
+
+def test_when_the_platform_fails_the_rest_of_the_batch_waits_untried(canvas, course):
+    url = line_item_add(canvas, course, label="Quiz")
+    people = [
+        canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in (1, 2, 3)
+    ]
+    scores = [
+        services.score_submit(user=s.user, resource_link=s.link, score_given=n, score_maximum=10)
+        for n, s in enumerate(seat(canvas, LaunchSpec(p, course, lineitem_url=url)) for p in people)
+    ]
+    canvas.faults["ags"] = [503]
+
+    outcome = passback.score_post(score_id=scores[0].pk)
+
+    rows = [Score.objects.get(pk=s.pk) for s in scores]
+    assert outcome.state == "pending" and len(_scores_posts(canvas)) == 1
+    assert [(r.passback_state, r.attempts, r.claimed_at) for r in rows] == [
+        ("pending", 1, None),
+        ("pending", 0, None),
+        ("pending", 0, None),
+    ]
+    assert rows[1].next_attempt_at == rows[2].next_attempt_at and rows[1].next_attempt_at >= rows[0].next_attempt_at
+    drain()
+    assert [Score.objects.get(pk=s.pk).passback_state for s in scores] == ["posted"] * 3

@@ -1,0 +1,320 @@
+"""Grade passback: scores posted per second by one worker, token requests, and the drain after an outage.
+
+    .venv/bin/python bench/passback.py                  # embedded default: SQLite in a temp dir
+    .venv/bin/python bench/passback.py --scores 200     # a quick smoke run
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/3 \
+        .venv/bin/python bench/passback.py                  # PostgreSQL (own database lms_h3_bench) + Redis
+
+Both sides post to the same local AGS endpoint: the sandbox platform (lti1p3platform checks the
+bearer token of every request and the client assertion of every token request) served over HTTP/1.1
+keep-alive on 127.0.0.1, with a Canvas-like gradebook. Measured in one run:
+
+- ours: ``--scores`` scores written to the outbox (``score_submit``), then posted one after another by
+  the code a Celery worker runs (``passback.score_post``): token from the shared cache, the tool's key
+  loaded once, the connection reused, the outbox row claimed and settled in the database;
+- baseline: stock pylti1p3 2.0.0, a loop over ``AssignmentsGradesService.put_grade`` with a new
+  ``ServiceConnector`` per score, as a pylti1p3 tool has one per launch or task (PLATFORMS.md defect 6:
+  no token cache across requests; defect 5: the PEM key parsed for every client assertion). Shown
+  beside it, not as the baseline: stock with one ``ServiceConnector`` kept for the whole loop;
+- token requests per 1,000 scores (``service_client.token_requests``);
+- drain: ``--scores`` scores written while the platform answers 503 for ``--outage`` seconds, one
+  worker retrying them with the production backoff (base 2 s, cap 600 s, full jitter); the time from
+  the platform's return until the last one is posted, with the recovery pull-forward and without it.
+  Its baseline is stock ``put_grade`` posting the same number at its measured rate (stock has no
+  outbox: during the outage those scores would have been lost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as bc
+
+DB_NAME = "lms_h3_bench"
+ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+
+
+class KeepAliveServer:
+    """The sandbox platform's routes over HTTP/1.1 with keep-alive (wsgiref closes every connection),
+    plus the tool's JWKS at ``/tool-jwks`` for the platform's token endpoint."""
+
+    def __init__(self, routes: Any, jwks: dict[str, Any]):
+        jwks_body = json.dumps(jwks).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out separately: no 40 ms delayed-ACK stall
+
+            def serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                if path == "/tool-jwks":
+                    status, headers, out = 200, {"Content-Type": "application/json"}, jwks_body
+                else:
+                    environ = {
+                        "REQUEST_METHOD": self.command,
+                        "PATH_INFO": path,
+                        "QUERY_STRING": query,
+                        "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                        "CONTENT_LENGTH": str(length),
+                        "wsgi.input": io.BytesIO(body),
+                    }
+                    environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in self.headers.items()})
+                    status, headers, out = routes.handle(environ, path)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_DELETE = serve
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_port}"
+
+
+def setup(scores: int) -> dict[str, Any]:
+    """A Canvas-like platform with learners and columns, and the same course as the tool knows it."""
+    from lms_tool.lti import keys, registry
+    from lms_tool.lti.models import Context, Deployment, LtiUser, ResourceLink
+    from lms_tool.sandbox.platform import Person, Platform
+    from lms_tool.sandbox.server import PlatformServer
+    from lms_tool.sandbox.services.ags import line_item_add
+
+    keys.key_create()
+    routes = PlatformServer()  # its routing only; served by the keep-alive server
+    server = KeepAliveServer(routes, keys.jwks())
+    platform = Platform(
+        base_url=server.base_url,
+        tool_login_url=f"{server.base_url}/login",
+        tool_launch_url=f"{server.base_url}/launch",
+        tool_jwks_url=f"{server.base_url}/tool-jwks",
+    )
+    routes.platform = platform
+    registration, _ = registry.registration_upsert(
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        auth_login_url=platform.auth_url,
+        auth_token_url=platform.token_url,
+        key_set_url=platform.jwks_url,
+        family="canvas",
+        deployment_ids=["deployment-1"],
+    )
+    course = platform.add_course("course-1", title="Bench course")
+    learners = 50
+    people = [
+        platform.enrol(course, Person(f"learner-{n}", f"Learner {n}", f"l{n}@example.edu", [ROLE + "Learner"]))
+        for n in range(learners)
+    ]
+    deployment = Deployment.objects.get(registration=registration)
+    context = Context.objects.create(registration=registration, deployment=deployment, context_id="course-1")
+    users = LtiUser.objects.bulk_create(LtiUser(registration=registration, sub=p.user_id) for p in people)
+    links = [
+        ResourceLink.objects.create(
+            context=context, resource_link_id=f"rl-{n}", lineitem_url=line_item_add(platform, course, label=f"Quiz {n}")
+        )
+        for n in range(max(1, scores // learners))
+    ]
+    stock_columns = [line_item_add(platform, course, label=f"Stock {n}") for n in range(max(1, scores // learners))]
+    return {
+        "platform": platform,
+        "registration": registration,
+        "users": users,
+        "links": links,
+        "people": people,
+        "stock_columns": stock_columns,
+    }
+
+
+def submit(world: dict[str, Any], scores: int, value: float) -> None:
+    from lms_tool.grading import services
+
+    for n in range(scores):
+        user, link = world["users"][n % len(world["users"])], world["links"][n // len(world["users"])]
+        services.score_submit(user=user, resource_link=link, score_given=value, score_maximum=100)
+
+
+def work(done: Callable[[], bool], deadline: float) -> None:
+    """One worker: post what is due, in order, sleeping until the next retry is due (as countdowns do)."""
+    from django.utils import timezone
+
+    from lms_tool.grading import passback, selectors
+    from lms_tool.grading.models import Score
+
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the worker did not finish in time")
+        due = selectors.score_ids_due(before=timezone.now(), limit=200)
+        for score_id in due:
+            passback.score_post(score_id=score_id)
+        if not due:
+            nxt = Score.objects.filter(passback_state="pending").order_by("next_attempt_at").first()
+            wait = (nxt.next_attempt_at - timezone.now()).total_seconds() if nxt and nxt.next_attempt_at else 0.01
+            time.sleep(min(max(wait, 0.001), 0.05))
+
+
+def pending() -> int:
+    from lms_tool.grading.models import Score
+
+    return Score.objects.filter(passback_state="pending").count()
+
+
+def bench_ours(world: dict[str, Any], scores: int) -> tuple[float, int]:
+    from lms_tool.lti import service_client
+
+    submit(world, scores, 70.0)
+    tokens = service_client.token_requests
+    started = time.perf_counter()
+    work(lambda: pending() == 0, time.monotonic() + 600)
+    elapsed = time.perf_counter() - started
+    return scores / elapsed, service_client.token_requests - tokens
+
+
+def bench_stock(world: dict[str, Any], scores: int, *, reuse_connector: bool) -> float:
+    """Stock pylti1p3: ``put_grade`` per score, a new ServiceConnector each time unless ``reuse_connector``."""
+    from cryptography.hazmat.primitives import serialization
+    from pylti1p3.assignments_grades import AssignmentsGradesService
+    from pylti1p3.grade import Grade
+    from pylti1p3.lineitem import LineItem
+    from pylti1p3.registration import Registration
+    from pylti1p3.service_connector import ServiceConnector
+
+    from lms_tool.lti.models import ToolKey
+
+    key = ToolKey.objects.get(is_active=True)
+    public_pem = (
+        serialization.load_pem_private_key(key.private_pem(), password=None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    platform = world["platform"]
+    registration = (
+        Registration()
+        .set_issuer(platform.issuer)
+        .set_client_id(platform.client_id)
+        .set_auth_token_url(platform.token_url)
+        .set_tool_private_key(key.private_pem().decode())
+        .set_tool_public_key(public_pem)
+    )  # its kid is the key's RFC 7638 thumbprint, as ours
+    shared = ServiceConnector(registration)
+    stamp = datetime.now(UTC) + timedelta(hours=2 if reuse_connector else 1)  # each loop newer than the last
+    started = time.perf_counter()
+    for n in range(scores):
+        connector = shared if reuse_connector else ServiceConnector(registration)
+        service = AssignmentsGradesService(connector, {"scope": [SCORE_SCOPE]})
+        person = world["people"][n % len(world["people"])]
+        column = world["stock_columns"][n // len(world["people"]) % len(world["stock_columns"])]
+        grade = (
+            Grade()
+            .set_score_given(70)
+            .set_score_maximum(100)
+            .set_user_id(person.user_id)
+            .set_activity_progress("Completed")
+            .set_grading_progress("FullyGraded")
+            .set_timestamp((stamp + timedelta(seconds=n)).isoformat())
+        )
+        service.put_grade(grade, LineItem({"id": column}))
+    return scores / (time.perf_counter() - started)
+
+
+def bench_drain(world: dict[str, Any], scores: int, outage: float, *, recovery_batch: int) -> tuple[float, int]:
+    """Scores written during an outage, retried by one worker; seconds from recovery to the last post."""
+    from django.conf import settings
+
+    settings.GRADING_RECOVERY_BATCH = recovery_batch
+    platform = world["platform"]
+    platform.faults["ags_down"] = True
+    seen = len(platform.requests_seen)
+    submit(world, scores, 80.0 + recovery_batch / 1000)
+    end_of_outage = time.monotonic() + outage
+    work(lambda: time.monotonic() >= end_of_outage, end_of_outage + 60)
+    failed_requests = len(platform.requests_seen) - seen
+    platform.faults["ags_down"] = 0
+    started = time.perf_counter()
+    work(lambda: pending() == 0, time.monotonic() + 1800)
+    return time.perf_counter() - started, failed_requests
+
+
+def _server_url(url: str, dbname: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{dbname}"))
+
+
+def _admin(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scores", type=int, default=1000)
+    parser.add_argument("--stock-scores", type=int, default=150, help="scores posted by the stock loops")
+    parser.add_argument("--outage", type=float, default=10.0, help="seconds the platform answers 503")
+    args = parser.parse_args()
+    base_url = os.environ.get("DATABASE_URL", "")
+    postgres = base_url.startswith(("postgres://", "postgresql://"))
+    if postgres:  # a database of its own, made fresh and dropped at the end
+        _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        _admin(base_url, f'CREATE DATABASE "{DB_NAME}"')
+        os.environ["DATABASE_URL"] = _server_url(base_url, DB_NAME)
+    var_dir = bc.setup_django(prefix="lms-bench-passback-")
+    try:
+        from django.conf import settings
+
+        settings.GRADING_PASSBACK_ENABLED = False  # the bench is the worker: nothing goes to a broker
+        world = setup(args.scores)
+        print(f"machine: {bc.machine()}")
+        print(f"database: {settings.DATABASES['default']['ENGINE']}, cache: {settings.CACHES['default']['BACKEND']}")
+        ours, tokens = bench_ours(world, args.scores)
+        print(f"ours: {ours:.0f} scores/s", flush=True)
+        stock = bench_stock(world, args.stock_scores, reuse_connector=False)
+        stock_shared = bench_stock(world, args.stock_scores, reuse_connector=True)
+        print(f"ours: {ours:.0f} scores/s over {args.scores} scores, {tokens} token request(s)")
+        print(f"stock put_grade, new ServiceConnector per score: {stock:.1f} scores/s over {args.stock_scores}")
+        print(f"stock put_grade, one ServiceConnector kept (not the baseline): {stock_shared:.0f} scores/s")
+        drain, failed = bench_drain(world, args.scores, args.outage, recovery_batch=settings.GRADING_RECOVERY_BATCH)
+        drain_plain, _ = bench_drain(world, args.scores, args.outage, recovery_batch=0)
+        print(
+            f"outage of {args.outage:.0f} s: {failed} refused requests for {args.scores} scores; drain "
+            f"{drain:.2f} s with the recovery pull-forward, {drain_plain:.2f} s waiting out the backoff"
+        )
+        stock_drain = args.scores / stock
+        per_1000 = tokens * 1000 / args.scores
+        bc.result("passback_scores_per_second", ours, "scores/s", stock, ours / stock)
+        bc.result("passback_token_requests_per_1000", per_1000, "requests", 1000.0, bc.ratio(1000.0, per_1000))
+        bc.result("passback_drain_after_outage", drain, "s", stock_drain, bc.ratio(stock_drain, drain))
+        bc.print_results()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if postgres:
+            _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        bc.cleanup(var_dir)
+
+
+if __name__ == "__main__":
+    main()

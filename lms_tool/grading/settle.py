@@ -1,0 +1,184 @@
+"""Recording what a batch of posts came to: states, the audit log, domain events, follow-ups.
+
+One transaction per batch. A score that changed while it was in flight (a review decided it: a new
+timestamp) keeps its new version, which its own task posts; this answer was about the old one.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from lms_tool.core.events import event_record_many
+from lms_tool.core.services import audit_record
+
+from .models import PassbackState, Score
+from .passback import Attempt, PostOutcome
+from .queue import enqueue
+
+logger = logging.getLogger(__name__)
+FIELDS = [
+    "passback_state",
+    "claimed_at",
+    "claim",
+    "last_status",
+    "last_response",
+    "last_error",
+    "next_attempt_at",
+    "posted_at",
+    "updated_at",
+]
+ACTIONS: dict[str, str] = {
+    PassbackState.POSTED: "score.posted",
+    PassbackState.PENDING: "score.retry_scheduled",
+    PassbackState.DEAD: "score.dead_lettered",
+    PassbackState.FAILED: "score.refused",
+    PassbackState.SUPERSEDED: "score.superseded",
+}
+
+
+@transaction.atomic
+def batch_settle(batch: list[Score], attempts: dict[int, Attempt]) -> dict[int, PostOutcome]:
+    """Record each attempt; scores of the batch that were not tried wait as long as the one that failed."""
+    rows = Score.objects.select_for_update().in_bulk([s.pk for s in batch])
+    now = timezone.now()
+    tried = [a for a in attempts.values() if a.unavailable]
+    wait = tried[-1].retry_in if tried and tried[-1].retry_in is not None else 0.0
+    outcomes: dict[int, PostOutcome] = {}
+    events: list[dict[str, Any]] = []
+    settled: list[Score] = []
+    untried: list[int] = []
+    for score in batch:
+        row, attempt = rows[score.pk], attempts.get(score.pk)
+        if row.timestamp != score.timestamp or row.passback_state not in (
+            PassbackState.PENDING,
+            PassbackState.SUPERSEDED,
+        ):
+            _audit(score, "score.attempt_outdated", attempt)
+            outcomes[score.pk] = PostOutcome(row.passback_state)
+        elif attempt is None:
+            untried.append(row.pk)
+            outcomes[score.pk] = PostOutcome(PassbackState.PENDING, wait)
+        else:
+            outcomes[score.pk] = _settle_one(row, score, attempt, now, events)
+            settled.append(row)
+    _save(settled)
+    if untried:
+        _release(untried, tried[-1], now + timedelta(seconds=wait))
+    if events:
+        event_record_many(events=events)
+    # A score that had been kept waiting by a failure got through: the platform is back.
+    recovered = [s for s in batch if outcomes[s.pk].state == PassbackState.POSTED and s.last_error]
+    if recovered:
+        _pull_forward(recovered[0].line_item.resource_link.context.registration_id, now)
+    for score_id, outcome in outcomes.items():
+        if outcome.state == PassbackState.PENDING:
+            enqueue(score_id, countdown=outcome.retry_in)
+    return outcomes
+
+
+def _save(rows: list[Score]) -> None:
+    """One UPDATE per set of equal new values: in a good batch, one for all of it."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for row in rows:
+        groups.setdefault(tuple(getattr(row, f) for f in FIELDS), []).append(row.pk)
+    for values, ids in groups.items():
+        Score.objects.filter(pk__in=ids).update(**dict(zip(FIELDS, values, strict=True)))
+
+
+def _release(ids: list[int], failed: Attempt, until: datetime) -> None:
+    """Not tried: the platform failed earlier in the batch. No attempt counted; they wait as long."""
+    Score.objects.filter(pk__in=ids, passback_state=PassbackState.PENDING).update(
+        attempts=F("attempts") - 1,
+        claimed_at=None,
+        claim=None,
+        next_attempt_at=until,
+        last_status=failed.status,
+        last_error=f"not tried: the platform failed just before ({failed.error})"[:2000],
+    )
+
+
+def _settle_one(row: Score, score: Score, attempt: Attempt, now: datetime, events: list[dict[str, Any]]) -> PostOutcome:
+    """Set the row's new state (saved with the batch), audit it, and add its domain event."""
+    state, retry_in = attempt.state, attempt.retry_in
+    if row.passback_state == PassbackState.SUPERSEDED and state != PassbackState.POSTED:
+        state, retry_in = PassbackState.SUPERSEDED, None  # replaced while in flight: nothing left to do
+    row.updated_at = now
+    row.passback_state, row.last_status = state, attempt.status
+    row.last_response, row.last_error = attempt.body[:2000], attempt.error[:2000]
+    row.next_attempt_at = now + timedelta(seconds=retry_in) if retry_in is not None else None
+    row.claimed_at, row.claim = None, None
+    if state == PassbackState.POSTED:
+        row.posted_at = now
+    row.user, row.line_item, row.resource_link = score.user, score.line_item, score.resource_link
+    _audit(row, ACTIONS[state], attempt, retry_in=retry_in)
+    context_pk = score.resource_link.context_id
+    if state == PassbackState.POSTED:
+        events.append(
+            {
+                "type": "score.posted",
+                "subject_type": "score",
+                "subject_id": row.pk,
+                "data": row.event_data(),
+                "context_pk": context_pk,
+            }
+        )
+    elif state in (PassbackState.DEAD, PassbackState.FAILED):
+        events.append(
+            {
+                "type": "passback.dead_lettered",
+                "subject_type": "score",
+                "subject_id": row.pk,
+                "data": {**row.event_data(), "reason": attempt.error, "platform_status": attempt.status},
+                "context_pk": context_pk,
+            }
+        )
+        logger.warning("score %s not posted (%s): %s", row.pk, state, attempt.error)
+    return PostOutcome(state, retry_in)
+
+
+def _audit(score: Score, action: str, attempt: Attempt | None, **extra: object) -> None:
+    audit_record(
+        actor_type="system",
+        action=action,
+        object_type="score",
+        object_id=score.pk,
+        source="grading",
+        after={
+            "attempt": score.attempts,
+            "status": attempt.status if attempt else None,
+            "error": attempt.error[:500] if attempt else "",
+            "line_item": score.line_item.url,
+            **extra,
+        },
+    )
+
+
+def _pull_forward(registration_id: int, now: datetime) -> None:
+    """The platform is back. Scores of the same platform waiting out a failure (a pending score due later
+    than now is one, unless a worker holds it) become due now, a batch at a time (each recovered success pulls the next),
+    except those the platform asked to slow down (429) and those a worker holds."""
+    waiting = (
+        Score.objects.filter(
+            passback_state=PassbackState.PENDING,
+            claimed_at__isnull=True,
+            next_attempt_at__gt=now,
+            line_item__resource_link__context__registration_id=registration_id,
+        )
+        .exclude(last_status=429)
+        .order_by("next_attempt_at")
+    )
+    ids = list(waiting.values_list("id", flat=True)[: settings.GRADING_RECOVERY_BATCH])
+    if not ids:
+        return
+    Score.objects.filter(pk__in=ids, passback_state=PassbackState.PENDING, claimed_at__isnull=True).update(
+        next_attempt_at=now
+    )
+    for score_id in ids:
+        enqueue(score_id)
