@@ -358,8 +358,8 @@ GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", 12)
 GRADING_LEASE_SECONDS = envint("GRADING_LEASE_SECONDS", 120)
 # The sweep re-enqueues pending scores overdue by more than this (lost messages, dead workers).
 GRADING_SWEEP_SECONDS = envint("GRADING_SWEEP_SECONDS", 60)
-# A worker posts the score it was given and up to this many more due scores of the same platform,
-# over one connection and one token, recording them in one transaction.
+# A worker posts the score it was given with other due scores of the same platform, this many at
+# most, over one connection and one token, recording them in one transaction.
 GRADING_POST_BATCH = envint("GRADING_POST_BATCH", 50)
 # After an outage, the first retried score that gets through makes this many waiting scores of the
 # same platform due at once (each of those pulls the next batch), instead of waiting out their backoff.

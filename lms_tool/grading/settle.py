@@ -56,9 +56,10 @@ def batch_settle(batch: list[Score], attempts: dict[int, Attempt]) -> dict[int, 
     untried: list[int] = []
     for score in batch:
         row, attempt = rows[score.pk], attempts.get(score.pk)
-        if row.timestamp != score.timestamp or row.passback_state not in (
-            PassbackState.PENDING,
-            PassbackState.SUPERSEDED,
+        if (
+            row.claim != score.claim  # our lease ran out and another worker took it: its answer counts
+            or row.timestamp != score.timestamp
+            or row.passback_state not in (PassbackState.PENDING, PassbackState.SUPERSEDED)
         ):
             _audit(score, "score.attempt_outdated", attempt)
             outcomes[score.pk] = PostOutcome(row.passback_state)
@@ -70,7 +71,7 @@ def batch_settle(batch: list[Score], attempts: dict[int, Attempt]) -> dict[int, 
             settled.append(row)
     _save(settled)
     if untried:
-        _release(untried, tried[-1], now + timedelta(seconds=wait))
+        _release(untried, tried[-1] if tried else None, now + timedelta(seconds=wait))
     if events:
         event_record_many(events=events)
     # A score that had been kept waiting by a failure got through: the platform is back.
@@ -92,16 +93,20 @@ def _save(rows: list[Score]) -> None:
         Score.objects.filter(pk__in=ids).update(**dict(zip(FIELDS, values, strict=True)))
 
 
-def _release(ids: list[int], failed: Attempt, until: datetime) -> None:
-    """Not tried: the platform failed earlier in the batch. No attempt counted; they wait as long."""
-    Score.objects.filter(pk__in=ids, passback_state=PassbackState.PENDING).update(
-        attempts=F("attempts") - 1,
-        claimed_at=None,
-        claim=None,
-        next_attempt_at=until,
-        last_status=failed.status,
-        last_error=f"not tried: the platform failed just before ({failed.error})"[:2000],
-    )
+def _release(ids: list[int], failed: Attempt | None, until: datetime) -> None:
+    """Not tried (the platform failed earlier in the batch, or the lease was running out): no attempt
+    counted; after a failure they wait as long as the score that failed."""
+    changes: dict[str, Any] = {
+        "attempts": F("attempts") - 1,
+        "claimed_at": None,
+        "claim": None,
+        "next_attempt_at": until,
+    }
+    if failed is not None:
+        changes.update(
+            last_status=failed.status, last_error=f"not tried: the platform failed just before ({failed.error})"[:2000]
+        )
+    Score.objects.filter(pk__in=ids, passback_state=PassbackState.PENDING).update(**changes)
 
 
 def _settle_one(row: Score, score: Score, attempt: Attempt, now: datetime, events: list[dict[str, Any]]) -> PostOutcome:

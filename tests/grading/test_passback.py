@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -368,3 +369,18 @@ def test_when_the_platform_fails_the_rest_of_the_batch_waits_untried(canvas, cou
     assert rows[1].next_attempt_at == rows[2].next_attempt_at and rows[1].next_attempt_at >= rows[0].next_attempt_at
     drain()
     assert [Score.objects.get(pk=s.pk).passback_state for s in scores] == ["posted"] * 3
+
+
+def test_a_worker_whose_lease_ran_out_leaves_the_score_to_the_worker_that_took_it(canvas, course, student):
+    from lms_tool.grading.settle import batch_settle
+
+    learner = seat(canvas, LaunchSpec(student, course))
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    (claimed,) = passback._claim(score.pk)
+    Score.objects.filter(pk=score.pk).update(claim=uuid.uuid4())  # the lease ran out; another worker has it
+
+    outcomes = batch_settle([claimed], {score.pk: passback.Attempt("posted", 200)})
+
+    assert outcomes[score.pk].state == "pending"
+    assert Score.objects.get(pk=score.pk).passback_state == "pending"
+    assert not AuditEvent.objects.filter(action="score.posted").exists()
