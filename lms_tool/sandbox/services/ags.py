@@ -14,11 +14,7 @@ Built on lti1p3platform's ``AssignmentsGradesService`` (line item, score and res
 bearer token is checked by the platform's config with the scope each operation needs. The library
 puts ``next`` in a body; AGS wants a ``Link: <...>; rel="next"`` header, which the lists here send.
 
-Score rules by family (PLATFORMS.md): Canvas keeps ``scoreGiven`` only for FullyGraded and
-PendingManual (flagged for a grader), answers 400 to an older timestamp, 400 to ``scoreGiven``
-without ``scoreMaximum`` and 422 to a user who is not a student; Moodle keeps ``scoreGiven`` only
-when FullyGraded, compares timestamps to the second and answers 409 to a repeated or older one;
-other platforms keep the score and answer 409 to an older timestamp.
+The gradebook and the Canvas-like / Moodle-like score rules are in ``ags_book``.
 
 Faults, in ``platform.faults``: ``ags`` a queue of answers for the next AGS requests, each an HTTP
 status (500, 401...), ``{"status": 429, "retry_after": "1"}``, ``"reset"`` (the connection is closed
@@ -36,8 +32,6 @@ import socket
 import socketserver
 import struct
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import jwt
@@ -48,6 +42,17 @@ from lti1p3platform.service_connector import AssignmentsGradesService, TPage
 
 from ..platform import ROLE, Course, Platform
 from ..server import Req, json_response, route
+from .ags_book import (  # noqa: F401 - gradebook, line_item_add and lineitems_url are this module's test API
+    check_line_item,
+    check_score,
+    gradebook,
+    is_stale,
+    line_item_add,
+    line_item_create,
+    lineitems_url,
+    public,
+    result_of,
+)
 
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 LINEITEM, LINEITEM_READ, RESULT_READ, SCORE = (
@@ -58,73 +63,7 @@ LINEITEM, LINEITEM_READ, RESULT_READ, SCORE = (
 )
 MEDIA_CONTAINER = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 MEDIA_RESULTS = "application/vnd.ims.lis.v2.resultcontainer+json"
-ACTIVITY = {"Initialized", "Started", "InProgress", "Submitted", "Completed"}
-GRADING = {"NotReady", "Pending", "PendingManual", "Failed", "FullyGraded"}
 Answer = tuple[int, dict[str, str], bytes]
-
-
-@dataclass
-class Gradebook:
-    page_size: int = 10
-    line_items: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> line item (with its context)
-    results: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (item id, user id) -> result
-    log: list[dict[str, Any]] = field(default_factory=list)  # every score the platform accepted
-    cursors: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
-    created: int = 0
-
-    def item_by_url(self, url: str) -> dict[str, Any] | None:
-        return next((i for i in self.line_items.values() if i["id"] == url), None)
-
-    def result(self, line_item_url: str, user_id: str) -> dict[str, Any] | None:
-        item = self.item_by_url(line_item_url)
-        return self.results.get((item["_key"], user_id)) if item else None
-
-    def items_in(self, context_id: str) -> list[dict[str, Any]]:
-        return [i for i in self.line_items.values() if i["_context"] == context_id]
-
-
-def gradebook(platform: Platform) -> Gradebook:
-    return platform.extensions.setdefault("ags", Gradebook())  # type: ignore[no-any-return]
-
-
-def lineitems_url(platform: Platform, context_id: str) -> str:
-    return f"{platform.base_url}/courses/{context_id}/lineitems"
-
-
-def line_item_add(
-    platform: Platform,
-    course: Course,
-    *,
-    label: str,
-    score_maximum: float = 10,
-    resource_link_id: str = "",
-    resource_id: str = "",
-    tag: str = "",
-) -> str:
-    """A gradebook column made in the platform (as deep linking or an instructor would); its URL."""
-    data = {
-        "label": label,
-        "scoreMaximum": score_maximum,
-        "resourceLinkId": resource_link_id,
-        "resourceId": resource_id,
-        "tag": tag,
-    }
-    return str(_create(platform, course.context_id, {k: v for k, v in data.items() if v})["id"])
-
-
-def _create(platform: Platform, context_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    book = gradebook(platform)
-    with platform.lock:
-        book.created += 1
-        key = f"Item{book.created}X{secrets.token_hex(2).upper()}"
-        url = f"{lineitems_url(platform, context_id)}/{key}"
-        item = {**data, "id": url + ("/lineitem?type_id=1" if platform.family == "moodle" else "")}
-        book.line_items[key] = {**item, "_key": key, "_context": context_id}
-    return item
-
-
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if not k.startswith("_")}
 
 
 class _Service(AssignmentsGradesService):
@@ -153,25 +92,25 @@ class _Service(AssignmentsGradesService):
     ) -> TPage:
         wanted = {"resourceLinkId": resource_link_id, "resourceId": resource_id, "tag": tag}
         items = [
-            _public(i)
+            public(i)
             for i in self.book.items_in(self.course.context_id)
             if all(v is None or i.get(k, "") == v for k, v in wanted.items())
         ]
         return {"content": items, "has_next": False}
 
     def find_lineitem(self, line_item_id: str) -> dict[str, Any]:  # type: ignore[override]
-        return _public(self._item(line_item_id))
+        return public(self._item(line_item_id))
 
     def create_lineitem(self, creation_data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
-        _check_line_item(creation_data)
-        return _create(self.platform, self.course.context_id, dict(creation_data))
+        check_line_item(creation_data)
+        return line_item_create(self.platform, self.course.context_id, dict(creation_data))
 
     def update_lineitem(self, update_data: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
         item = self._item(update_data.pop("id"))
-        _check_line_item(update_data)
+        check_line_item(update_data)
         with self.platform.lock:
             item.update({k: v for k, v in update_data.items() if k != "id"})
-        return _public(item)
+        return public(item)
 
     def delete_lineitem(self, line_item_id: str) -> None:
         self._item(line_item_id)
@@ -183,7 +122,7 @@ class _Service(AssignmentsGradesService):
     def update_score(self, line_item_id: str, score: Any) -> UpdateScoreStatus:
         item = self._item(line_item_id)
         family = self.platform.family
-        data = _check_score(score, family)
+        data = check_score(score, family)
         person = self.course.members.get(data["userId"])
         if person is None or ROLE + "Learner" not in person.roles:
             status = 422 if family == "canvas" else 400
@@ -191,11 +130,11 @@ class _Service(AssignmentsGradesService):
         with self.platform.lock:
             key = (line_item_id, data["userId"])
             previous = self.book.results.get(key)
-            if previous is not None and _is_stale(data["_at"], previous["_at"], family):
+            if previous is not None and is_stale(data["_at"], previous["_at"], family):
                 if family == "canvas":
                     raise LtiServiceException("timestamp is older than the last score's", 400)
                 return UpdateScoreStatus.OLD_TIMESTAMP
-            self.book.results[key] = _result(item, data, family)
+            self.book.results[key] = result_of(item, data, family)
             self.book.log.append({**data, "lineItem": item["id"]})
         return UpdateScoreStatus.SUCCESS
 
@@ -204,63 +143,11 @@ class _Service(AssignmentsGradesService):
     ) -> TPage:
         item = self._item(line_item_id)
         rows = [
-            _public(r)
+            public(r)
             for (key, uid), r in self.book.results.items()
             if key == line_item_id and (user_id is None or uid == user_id)
         ]
         return {"content": [{**r, "scoreOf": item["id"]} for r in rows], "has_next": False}
-
-
-def _check_line_item(data: dict[str, Any]) -> None:
-    if not isinstance(data.get("label"), str) or not data["label"].strip():
-        raise LtiServiceException("label is required", 400)
-    maximum = data.get("scoreMaximum")
-    if not isinstance(maximum, int | float) or isinstance(maximum, bool) or maximum <= 0:
-        raise LtiServiceException("scoreMaximum must be a number above 0", 400)
-
-
-def _check_score(score: Any, family: str) -> dict[str, Any]:
-    if not isinstance(score, dict) or not isinstance(score.get("userId"), str):
-        raise LtiServiceException("a score needs a userId", 400)
-    if score.get("activityProgress") not in ACTIVITY or score.get("gradingProgress") not in GRADING:
-        raise LtiServiceException("activityProgress or gradingProgress is missing or unknown", 400)
-    try:
-        at = datetime.fromisoformat(str(score.get("timestamp")))
-    except ValueError as exc:
-        raise LtiServiceException("timestamp is not ISO 8601", 400) from exc
-    if at.tzinfo is None:
-        raise LtiServiceException("timestamp needs a time zone", 400)
-    given = score.get("scoreGiven")
-    if given is not None and (not isinstance(given, int | float) or given < 0):
-        raise LtiServiceException("scoreGiven must be a number of at least 0", 400)
-    if given is not None and "scoreMaximum" not in score and family == "canvas":
-        raise LtiServiceException("scoreMaximum is required with scoreGiven", 400)
-    return {**score, "_at": at}
-
-
-def _is_stale(at: datetime, last: datetime, family: str) -> bool:
-    if family == "moodle":  # Moodle keeps whole seconds and refuses a repeated one too
-        return int(at.timestamp()) <= int(last.timestamp())
-    return at < last
-
-
-def _result(item: dict[str, Any], data: dict[str, Any], family: str) -> dict[str, Any]:
-    progress = data["gradingProgress"]
-    keeps = progress == "FullyGraded" or (progress == "PendingManual" and family != "moodle")
-    result: dict[str, Any] = {
-        "id": f"{item['id'].split('?')[0]}/results/{data['userId']}",
-        "userId": data["userId"],
-        "resultMaximum": data.get("scoreMaximum", 1),
-        "comment": data.get("comment", ""),
-        "_at": data["_at"],
-        "_timestamp": data["timestamp"],
-        "_grading": progress,
-        "_activity": data["activityProgress"],
-        "_needs_grading": progress == "PendingManual" and family == "canvas",
-    }
-    if keeps and data.get("scoreGiven") is not None:
-        result["resultScore"] = data["scoreGiven"]
-    return result
 
 
 # HTTP ------------------------------------------------------------------------------------------
