@@ -14,6 +14,9 @@ from lms_tool.lti.models import Registration
 from lms_tool.sandbox.platform import ROLE, Course, Person, Platform
 from lms_tool.sandbox.server import PlatformServer
 
+# One Playwright instance for the whole run: a second sync_playwright() in the same thread fails.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]

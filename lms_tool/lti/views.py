@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -12,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import claims as c
-from . import keys, oidc, platform_storage, scopes, selectors, services
+from . import deep_linking, keys, oidc, platform_storage, scopes, selectors, services
 from .decorators import lti_launch_required, lti_role_required
 from .errors import LaunchError
 from .launch import launch_validate
@@ -126,17 +128,20 @@ def jwks(request: HttpRequest) -> JsonResponse:
 @xframe_options_exempt
 @lti_launch_required
 def resource(request: HttpRequest) -> HttpResponse:
-    """Where a resource-link launch lands: the activity, or its management view for staff."""
+    """Where a resource-link launch lands: the embedded activity (custom ``activity=quiz:12``), else a welcome."""
     launch = request.lti_launch  # type: ignore[attr-defined]
+    destination = deep_linking.activity_open_url(launch)
+    if destination:
+        return HttpResponseRedirect(destination)
     return render(request, "lti/resource.html", {"launch": launch, "resource_link": launch.resource_link_claim})
 
 
 @xframe_options_exempt
 @lti_role_required("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
 def deep_link(request: HttpRequest) -> HttpResponse:
-    """Where a deep-linking launch lands: the instructor picks what to embed."""
+    """Where a deep-linking launch lands: the picker of every registered activity source (quizzes, decks)."""
     launch = request.lti_launch  # type: ignore[attr-defined]
-    return render(request, "lti/deep_link.html", {"launch": launch, "settings": launch.deep_linking_settings})
+    return HttpResponseRedirect(reverse("quizzes:pick") + "?" + urlencode({"launch": launch.launch_id}))
 
 
 @xframe_options_exempt

@@ -9,7 +9,7 @@ import pytest
 from lms_tool.lti.models import Registration
 from lms_tool.sandbox.platform import Platform
 
-from .conftest import wait_shown
+from ..browser import wait_shown
 
 pytestmark = pytest.mark.e2e
 

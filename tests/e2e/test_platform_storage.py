@@ -14,7 +14,7 @@ import pytest
 
 from lms_tool.lti.models import Membership
 
-from .conftest import wait_shown
+from ..browser import wait_shown
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,6 @@ from lms_tool.lti.models import Context, LtiUser, ResourceLink
 from lms_tool.lti.types import LtiLaunch
 from lms_tool.sandbox.platform import LaunchSpec, Platform
 
-from ..e2e.conftest import browser, context, page  # noqa: F401 - the browser fixtures, shared with tests/e2e
 from ..lti.flow import launch
 
 

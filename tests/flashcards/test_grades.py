@@ -87,7 +87,7 @@ def test_staff_previews_and_links_of_other_activities_are_not_graded(
     deck, _sam = seat
     ada = enter(platform, LaunchSpec(instructor, course, custom={"activity": f"deck:{deck.pk}"}), tool_url)
     other = enter(
-        platform, LaunchSpec(student, course, resource_link_id="rl-quiz", custom={"activity": "quiz:1"}), tool_url
+        platform, LaunchSpec(student, course, resource_link_id="rl-survey", custom={"activity": "survey:1"}), tool_url
     )
 
     _rate_next(deck, ada)

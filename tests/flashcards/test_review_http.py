@@ -18,7 +18,7 @@ RATE = "/flashcards/decks/{}/review/rate"
 
 @pytest.fixture
 def deck_and_learner(platform, course, student, tool_url):  # type: ignore[no-untyped-def]
-    sam = enter(platform, LaunchSpec(student, course, custom={"activity": "deck:0"}), tool_url)
+    sam = enter(platform, LaunchSpec(student, course), tool_url)
     deck = DeckFactory(context=sam.context, title="Cells")
     for front in ("What is ATP?", "What is a ribosome?", "What does mitosis produce?"):
         CardFactory(deck=deck, front=front, back="**answer**")

@@ -51,7 +51,7 @@ def test_it_sends_deep_linking_to_the_picker(platform, course, instructor):
     response = launch(platform, LaunchSpec(instructor, course, message_type="LtiDeepLinkingRequest"))
 
     assert response.status_code == 200, response.text
-    assert 'data-view="deep-link"' in response.text
+    assert 'data-view="pick"' in response.text
 
 
 def test_it_refuses_deep_linking_for_a_learner(platform, course, student):

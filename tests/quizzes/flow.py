@@ -24,6 +24,7 @@ class Seat:
     launch_id: str
     lti: LtiLaunch
     session: requests.Session
+    landing: str = ""  # the page the launch landed on
 
     @property
     def context(self) -> Context:
@@ -40,7 +41,7 @@ def seat(platform: Platform, spec: LaunchSpec) -> Seat:
     launch_id = parse_qs(urlparse(response.url).query)["launch"][0]
     lti = lti_services.launch_get(launch_id=launch_id)
     assert lti is not None
-    return Seat(launch_id, lti, requests.Session())
+    return Seat(launch_id, lti, requests.Session(), response.url)
 
 
 def return_form(page: str) -> tuple[str, dict[str, str]]:

@@ -11,7 +11,6 @@ import pytest
 from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
 from lms_tool.sandbox.platform import LaunchSpec
 
-from ..e2e.conftest import browser, context, page  # noqa: F401 - the shared browser fixtures
 from .factories import course_text
 from .flow import seat
 

@@ -89,6 +89,8 @@ def test_a_student_takes_the_embedded_quiz_and_the_score_reaches_the_gradebook(
         ),
     )
     base = f"{tool_url}/quizzes/{quiz.pk}/"
+    # The platform's resource link carries custom activity=quiz:<pk>: the launch lands on the quiz.
+    assert learner.landing.startswith(base)
     opened = learner.session.get(base, params={"launch": learner.launch_id}, timeout=10)
     assert opened.status_code == 200 and 'data-view="quiz-take"' in opened.text
     started = learner.session.post(f"{base}take/", data={"launch": learner.launch_id}, timeout=10)
