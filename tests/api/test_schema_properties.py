@@ -37,6 +37,7 @@ def test_the_schema_and_docs_are_served_without_credentials(db: None) -> None:
     assert "apiClient" in schema.json()["components"]["securitySchemes"]
     docs = api.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    assert b"drf_spectacular_sidecar" in docs.content and b"cdn." not in docs.content  # no CDN
 
 
 @pytest.fixture
