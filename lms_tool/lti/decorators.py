@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from . import hooks
 from .errors import LaunchError
 from .roles import short_names
 from .views_errors import render_error
@@ -29,6 +30,10 @@ def lti_launch_required(view: View) -> View:
                     status=401,
                 ),
             )
+        try:
+            hooks.run_page_checks(request.lti_launch)  # type: ignore[attr-defined]
+        except LaunchError as error:
+            return render_error(request, error)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from . import claims as c
+from . import hooks, scopes
 from .launch import ValidatedLaunch
 from .models import Context, Deployment, Family, LtiUser, Membership, Registration, ResourceLink
 from .types import LtiLaunch
 
 logger = logging.getLogger(__name__)
 LAUNCH_PREFIX = "lti:launch:"
+M = TypeVar("M", bound=models.Model)
 
 
 def _family(claims: dict) -> str | None:
@@ -35,9 +38,80 @@ def _sis_id(claims: dict) -> dict[str, str]:
     return {"sis_id": sourcedid} if sourcedid else {}
 
 
+# A repeat launch within this many seconds does not rewrite Membership.last_launch_at: most
+# launches then write nothing at all (the roster page shows the last launch to the minute).
+LAST_LAUNCH_RESOLUTION_SECONDS = 60
+
+
+def _upsert(model: type[M], *, lookup: dict[str, Any], values: dict[str, Any]) -> M:
+    """Find by ``lookup``; create, or update only the fields whose value changed (no write if none did)."""
+    obj = model._default_manager.filter(**lookup).first()
+    if obj is None:
+        try:
+            with transaction.atomic():  # a savepoint: a concurrent first launch may win the insert
+                return model._default_manager.create(**lookup, **values)
+        except IntegrityError:
+            obj = model._default_manager.get(**lookup)
+    changed = [name for name, value in values.items() if getattr(obj, name) != value]
+    if changed:
+        for name in changed:
+            setattr(obj, name, values[name])
+        obj.save(update_fields=[*changed, "updated_at"])
+    return obj
+
+
+def _user(registration: Registration, claims: dict[str, Any]) -> LtiUser:
+    values = {"name": str(claims.get("name") or "")[:500], "email": str(claims.get("email") or "")[:500]}
+    values.update(_sis_id(claims))
+    return _upsert(LtiUser, lookup={"registration": registration, "sub": str(claims["sub"])}, values=values)
+
+
+def _context(registration: Registration, deployment: Deployment, claims: dict[str, Any]) -> Context | None:
+    claim = claims.get(c.CONTEXT) or {}
+    if not isinstance(claim, dict) or not claim.get("id"):
+        return None
+    values: dict[str, Any] = {
+        "deployment": deployment,
+        "title": str(claim.get("title") or "")[:500],
+        "label": str(claim.get("label") or "")[:255],
+        "types": list(claim.get("type") or []),
+    }
+    nrps_url = str((claims.get(c.NRPS) or {}).get("context_memberships_url") or "")
+    if nrps_url:
+        values["nrps_url"] = nrps_url
+    return _upsert(Context, lookup={"registration": registration, "context_id": str(claim["id"])}, values=values)
+
+
+def _membership(context: Context, user: LtiUser, claims: dict[str, Any]) -> Membership:
+    now = timezone.now()
+    membership = _upsert(
+        Membership,
+        lookup={"context": context, "user": user},
+        values={"roles": list(claims.get(c.ROLES) or []), "is_active": True},
+    )
+    last = membership.last_launch_at
+    if last is None or (now - last).total_seconds() >= LAST_LAUNCH_RESOLUTION_SECONDS:
+        Membership.objects.filter(pk=membership.pk).update(last_launch_at=now)
+        membership.last_launch_at = now
+    return membership
+
+
+def _resource_link(context: Context, claims: dict[str, Any]) -> ResourceLink | None:
+    claim = claims.get(c.RESOURCE_LINK) or {}
+    if not isinstance(claim, dict) or not claim.get("id"):
+        return None
+    values: dict[str, Any] = {"title": str(claim.get("title") or "")[:500], "custom": dict(claims.get(c.CUSTOM) or {})}
+    lineitem = str((claims.get(c.AGS_ENDPOINT) or {}).get("lineitem") or "")
+    if lineitem:
+        values["lineitem_url"] = lineitem
+    return _upsert(ResourceLink, lookup={"context": context, "resource_link_id": str(claim["id"])}, values=values)
+
+
 @transaction.atomic
 def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
-    """Upsert deployment, context, resource link, user and membership; store the launch for later requests."""
+    """Upsert deployment, context, resource link, user and membership; store the launch for later requests.
+
+    A repeat launch with nothing new costs reads only: every upsert compares before it writes."""
     claims = launch.claims
     registration: Registration = launch.registration
     deployment = launch.deployment
@@ -50,45 +124,12 @@ def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
     family = _family(claims)
     if family and family != registration.family and registration.family == Family.OTHER:
         Registration.objects.filter(pk=registration.pk).update(family=family)
+    scopes.scopes_observe(registration=registration, claims=claims)
 
-    user, _ = LtiUser.objects.update_or_create(
-        registration=registration,
-        sub=str(claims["sub"]),
-        defaults={"name": str(claims.get("name") or "")[:500], "email": str(claims.get("email") or "")[:500],
-                  **_sis_id(claims)},
-    )
-    context = resource_link = membership = None
-    context_claim = claims.get(c.CONTEXT) or {}
-    if isinstance(context_claim, dict) and context_claim.get("id"):
-        nrps_url = str((claims.get(c.NRPS) or {}).get("context_memberships_url") or "")
-        context, _ = Context.objects.update_or_create(
-            registration=registration,
-            context_id=str(context_claim["id"]),
-            defaults={
-                "deployment": deployment,
-                "title": str(context_claim.get("title") or "")[:500],
-                "label": str(context_claim.get("label") or "")[:255],
-                "types": list(context_claim.get("type") or []),
-                **({"nrps_url": nrps_url} if nrps_url else {}),
-            },
-        )
-        membership, _ = Membership.objects.update_or_create(
-            context=context,
-            user=user,
-            defaults={"roles": list(claims.get(c.ROLES) or []), "is_active": True, "last_launch_at": timezone.now()},
-        )
-        link_claim = claims.get(c.RESOURCE_LINK) or {}
-        if isinstance(link_claim, dict) and link_claim.get("id"):
-            lineitem = str((claims.get(c.AGS_ENDPOINT) or {}).get("lineitem") or "")
-            resource_link, _ = ResourceLink.objects.update_or_create(
-                context=context,
-                resource_link_id=str(link_claim["id"]),
-                defaults={
-                    "title": str(link_claim.get("title") or "")[:500],
-                    "custom": dict(claims.get(c.CUSTOM) or {}),
-                    **({"lineitem_url": lineitem} if lineitem else {}),
-                },
-            )
+    user = _user(registration, claims)
+    context = _context(registration, deployment, claims)
+    membership = _membership(context, user, claims) if context else None
+    resource_link = _resource_link(context, claims) if context else None
     lti_launch = LtiLaunch(
         launch_id=secrets.token_urlsafe(32),
         claims=claims,
@@ -99,6 +140,7 @@ def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
         resource_link_pk=resource_link.pk if resource_link else None,
         membership_pk=membership.pk if membership else None,
     )
+    hooks.run_recorded(lti_launch)
     cache.set(LAUNCH_PREFIX + lti_launch.launch_id, lti_launch.to_cache(), settings.LTI["LAUNCH_TTL_SECONDS"])
     return lti_launch
 

@@ -5,3 +5,12 @@ class RosterConfig(AppConfig):
     name = "lms_tool.roster"
     label = "roster"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from lms_tool.lti import hooks
+
+        from . import launch_hooks
+
+        hooks.launch_check(launch_hooks.refuse_revoked_member)
+        hooks.launch_recorded(launch_hooks.queue_first_sync)
+        hooks.page_check(launch_hooks.refuse_revoked_page)

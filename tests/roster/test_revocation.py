@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
+import requests
 
 from lms_tool.lti.models import LtiUser, Membership
 from lms_tool.lti.services import launch_get
@@ -39,7 +39,6 @@ def test_a_launch_taken_before_the_revocation_is_revoked_too(canvas, course, lea
     assert launch_is_revoked(launch=lti_launch)
 
 
-@pytest.mark.xfail(reason="the lead wires roster.selectors.membership_is_revoked into the launch view", strict=False)
 def test_a_revoked_member_is_refused_at_the_next_launch(canvas, course, learners, context, sync):
     revoke(course, sync, "learner-1")
 
@@ -50,3 +49,14 @@ def test_a_revoked_member_is_refused_at_the_next_launch(canvas, course, learners
     assert "no longer active" in response.text
     assert Membership.objects.get(context=context, user__sub="learner-1").is_active is False
     assert LtiUser.objects.filter(sub="learner-1").exists()
+
+
+def test_pages_of_a_launch_taken_before_the_revocation_are_refused(canvas, course, learners, context, sync, tool_url):
+    response = launch(canvas, LaunchSpec(learners[0], course))
+    assert response.status_code == 200
+
+    revoke(course, sync, "learner-1", status="Deleted")
+    again = requests.get(response.url, timeout=10)
+
+    assert again.status_code == 403
+    assert error_code(again) == "membership_revoked"
