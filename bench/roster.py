@@ -112,12 +112,20 @@ def setup_platform(members: int):  # type: ignore[no-untyped-def]
     server = PlatformServer().start()
     keys.key_create()
     tool = serve_tool_jwks(keys.jwks())  # the platform's token endpoint checks our client assertion with it
-    platform = Platform(base_url=server.base_url, tool_login_url=f"{tool}/lti/login/",
-                        tool_launch_url=f"{tool}/lti/launch/", tool_jwks_url=f"{tool}/lti/jwks/")
+    platform = Platform(
+        base_url=server.base_url,
+        tool_login_url=f"{tool}/lti/login/",
+        tool_launch_url=f"{tool}/lti/launch/",
+        tool_jwks_url=f"{tool}/lti/jwks/",
+    )
     server.platform = platform
     registration, _ = registry.registration_upsert(
-        issuer=platform.issuer, client_id=platform.client_id, auth_login_url=platform.auth_url,
-        auth_token_url=platform.token_url, key_set_url=platform.jwks_url, deployment_ids=["deployment-1"],
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        auth_login_url=platform.auth_url,
+        auth_token_url=platform.token_url,
+        key_set_url=platform.jwks_url,
+        deployment_ids=["deployment-1"],
     )
     for prefix in ("ours", "small", "naive"):
         course = platform.add_course(f"course-{prefix}")
@@ -131,7 +139,9 @@ def context_for(platform, registration, context_id: str):  # type: ignore[no-unt
     from lms_tool.lti.models import Context
 
     return Context.objects.create(
-        registration=registration, deployment=registration.deployments.get(), context_id=context_id,
+        registration=registration,
+        deployment=registration.deployments.get(),
+        context_id=context_id,
         nrps_url=f"{platform.base_url}/courses/{context_id}/memberships",
     )
 
@@ -151,15 +161,23 @@ def naive_sync(context, page_limit: int) -> int:  # type: ignore[no-untyped-def]
         with transaction.atomic():
             for m in response.json()["members"]:
                 user, _ = LtiUser.objects.get_or_create(
-                    registration=context.registration, sub=m["user_id"],
+                    registration=context.registration,
+                    sub=m["user_id"],
                     defaults={"name": m.get("name", ""), "email": m.get("email", "")},
                 )
                 membership, created = Membership.objects.get_or_create(
-                    context=context, user=user, defaults={"roles": m["roles"], "is_active": m["status"] == "Active"},
+                    context=context,
+                    user=user,
+                    defaults={"roles": m["roles"], "is_active": m["status"] == "Active"},
                 )
                 if created:
-                    event_record(type="enrollment.added", subject_type="membership", subject_id=membership.pk,
-                                 data={"user_id": m["user_id"]}, context_pk=context.pk)
+                    event_record(
+                        type="enrollment.added",
+                        subject_type="membership",
+                        subject_id=membership.pk,
+                        data={"user_id": m["user_id"]},
+                        context_pk=context.pk,
+                    )
         pages += 1
         url = sc.next_link(response)
     return pages
@@ -189,37 +207,59 @@ def run(members: int, page_limit: int) -> int:
         print(f"event publishers after commit: {[getattr(h, '__qualname__', h) for h in events.PUBLISHERS]}")
         wall, stmts, pub = counted(ours(ctx, page_limit))
         assert Membership.objects.filter(context=ctx, is_active=True).count() == members
-        print(f"ours, first sync: {members} members in {pages} pages: {wall:.2f} s, {stmts} statements "
-              f"({stmts / pages:.1f} per page) + {pub} by event publishers after commit", flush=True)
+        print(
+            f"ours, first sync: {members} members in {pages} pages: {wall:.2f} s, {stmts} statements "
+            f"({stmts / pages:.1f} per page) + {pub} by event publishers after commit",
+            flush=True,
+        )
 
         course = platform.courses["course-ours"]
         ids = sorted(course.members)
         for uid in ids[1 : members // 100 + 1]:
             del course.members[uid]
-        for uid in ids[-(members // 100):]:
+        for uid in ids[-(members // 100) :]:
             course.members[uid].roles = [ROLE + "TeachingAssistant"]
         rewall, restmts, repub = counted(ours(ctx, page_limit))
-        print(f"ours, full re-sync with 1% dropped and 1% role changes: {rewall:.2f} s, {restmts} statements "
-              f"({restmts / pages:.1f} per page) + {repub} by event publishers", flush=True)
+        print(
+            f"ours, full re-sync with 1% dropped and 1% role changes: {rewall:.2f} s, {restmts} statements "
+            f"({restmts / pages:.1f} per page) + {repub} by event publishers",
+            flush=True,
+        )
 
         small = max(1, page_limit // 4)
         ctx_small = context_for(platform, registration, "course-small")
         swall, sstmts, spub = counted(ours(ctx_small, small))
         spages = -(-members // small)
-        print(f"ours, first sync at pages of {small}: {spages} pages, {sstmts} statements "
-              f"({sstmts / spages:.1f} per page) + {spub} by event publishers, {swall:.2f} s", flush=True)
+        print(
+            f"ours, first sync at pages of {small}: {spages} pages, {sstmts} statements "
+            f"({sstmts / spages:.1f} per page) + {spub} by event publishers, {swall:.2f} s",
+            flush=True,
+        )
 
         nctx = context_for(platform, registration, "course-naive")
         nwall, nstmts, npub = counted(lambda: naive_sync(nctx, page_limit))
         assert Membership.objects.filter(context=nctx).count() == members
-        print(f"naive get_or_create loop, first sync: {nwall:.2f} s, {nstmts} statements "
-              f"({nstmts / pages:.0f} per page) + {npub} by event publishers", flush=True)
+        print(
+            f"naive get_or_create loop, first sync: {nwall:.2f} s, {nstmts} statements "
+            f"({nstmts / pages:.0f} per page) + {npub} by event publishers",
+            flush=True,
+        )
 
         bc.result(f"roster_first_sync_{members // 1000}k_wall", wall, "s", nwall, bc.ratio(nwall, wall))
-        bc.result("roster_statements_per_page", stmts / pages, "statements", nstmts / pages,
-                  bc.ratio(nstmts / pages, stmts / pages))
-        bc.result(f"roster_statements_per_page_at_{small}", sstmts / spages, "statements", stmts / pages,
-                  bc.ratio(stmts / pages, sstmts / spages))
+        bc.result(
+            "roster_statements_per_page",
+            stmts / pages,
+            "statements",
+            nstmts / pages,
+            bc.ratio(nstmts / pages, stmts / pages),
+        )
+        bc.result(
+            f"roster_statements_per_page_at_{small}",
+            sstmts / spages,
+            "statements",
+            stmts / pages,
+            bc.ratio(stmts / pages, sstmts / spages),
+        )
         bc.result("roster_full_resync_wall", rewall, "s", nwall, bc.ratio(nwall, rewall))
         bc.print_results()
     finally:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db.models import QuerySet
 
 from lms_tool.lti.models import Context, Membership, Registration, ResourceLink
 from lms_tool.lti.types import LtiLaunch
 
 from .models import ResourceLinkMember, RosterSync
+
+SORT_IN_MEMORY = 3000
 
 
 def membership_is_revoked(*, registration: Registration, context_id: str, sub: str) -> bool:
@@ -33,13 +37,14 @@ def roster_sync_get(*, context: Context, resource_link: ResourceLink | None = No
     return RosterSync.objects.filter(context=context, resource_link=resource_link).first()
 
 
-def roster_members(*, context: Context) -> QuerySet[Membership]:
-    """Members of a course for the roster page: active first, then by name."""
-    return (
-        Membership.objects.filter(context=context)
-        .select_related("user")
-        .order_by("-is_active", "user__name", "user__sub")
-    )
+def roster_members(*, context: Context) -> Sequence[Membership] | QuerySet[Membership]:
+    """Members of a course for the roster page: active first, then by name. Names are encrypted at rest
+    (privacy), so the database cannot sort by them: a course up to SORT_IN_MEMORY members is sorted here,
+    a larger one is listed in enrolment order."""
+    members = Membership.objects.filter(context=context).select_related("user")
+    if members.count() > SORT_IN_MEMORY:
+        return members.order_by("-is_active", "pk")
+    return sorted(members, key=lambda m: (not m.is_active, (m.user.name or m.user.sub).casefold(), m.pk))
 
 
 def link_members(*, resource_link: ResourceLink) -> QuerySet[ResourceLinkMember]:

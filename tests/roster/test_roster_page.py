@@ -37,6 +37,9 @@ def test_an_instructor_sees_members_roles_status_and_last_launch(
     assert "Instructor" in page.text and "Learner" in page.text
     assert f'name="launch" value="{lid}"' in page.text  # the sync form carries the launch, not a cookie
     assert 'data-status="ok"' in page.text
+    # Active first, by name (names are encrypted at rest, so the page sorts them).
+    order = [page.text.index(f'data-user="{sub}"') for sub in ("instructor-1", "learner-1", "learner-2", "learner-3")]
+    assert order[0] < order[1] < order[2] and order[3] > page.text.index('data-user="learner-5"')
 
 
 def test_the_page_shows_why_the_last_sync_failed(canvas, course, instructor, learners, context, sync, tool_url):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.cache import cache
-
 from lms_tool.core.models import DomainEvent
 from lms_tool.lti.models import LtiUser, Membership, ResourceLink
 from lms_tool.roster import services
@@ -160,7 +158,6 @@ def test_names_a_launch_gave_are_kept_when_nrps_leaves_them_out(canvas, course, 
 
 
 def test_the_first_launch_queues_a_sync_and_later_ones_do_not(canvas, course, context, eager_celery):
-    cache.clear()  # forget whatever the launch itself queued
 
     assert services.roster_sync_enqueue_after_launch(context_pk=context.pk) is True
 
@@ -171,6 +168,5 @@ def test_the_first_launch_queues_a_sync_and_later_ones_do_not(canvas, course, co
 def test_a_course_without_nrps_queues_nothing_at_launch(context):
     context.nrps_url = ""
     context.save(update_fields=["nrps_url"])
-    cache.clear()
 
     assert services.roster_sync_enqueue_after_launch(context_pk=context.pk) is False
