@@ -27,3 +27,23 @@ def audit_record(
         before=before,
         after=after,
     )
+
+
+def audit_record_many(*, records: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append many lines in one statement (a batch of score posts); each dict takes ``audit_record``'s
+    keyword arguments."""
+    return AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor_type=r["actor_type"],
+                actor_id=str(r.get("actor_id", "")),
+                action=r["action"],
+                object_type=r["object_type"],
+                object_id=str(r["object_id"]),
+                source=r.get("source", ""),
+                before=r.get("before"),
+                after=r.get("after"),
+            )
+            for r in records
+        ]
+    )
