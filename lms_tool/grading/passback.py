@@ -61,12 +61,11 @@ class Attempt:
 def _claim(score_id: int) -> list[Score]:
     """Claim the score and other due scores of its platform (oldest first); the batch, in submission order."""
     now = timezone.now()
-    registration_id = (  # and a cheap no when a batch has already taken it
-        Score.objects.due(now)
-        .filter(pk=score_id)
-        .values_list("line_item__resource_link__context__registration_id", flat=True)
-        .first()
-    )
+    if not Score.objects.due(now).filter(pk=score_id).exists():
+        return []  # a batch has taken it already: the common answer for a score's own task, so cheap
+    registration_id = (
+        Score.objects.filter(pk=score_id).values_list("line_item__resource_link__context__registration_id", flat=True)
+    ).first()
     if registration_id is None:
         return []
     others = (

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from lms_tool.core.events import event_record_many
-from lms_tool.core.services import audit_record
+from lms_tool.core.services import audit_record_many
 
 from .models import PassbackState, Score
 from .passback import Attempt, PostOutcome
@@ -52,6 +52,7 @@ def batch_settle(batch: list[Score], attempts: dict[int, Attempt]) -> dict[int, 
     wait = tried[-1].retry_in if tried and tried[-1].retry_in is not None else 0.0
     outcomes: dict[int, PostOutcome] = {}
     events: list[dict[str, Any]] = []
+    audits: list[dict[str, Any]] = []
     settled: list[Score] = []
     untried: list[int] = []
     for score in batch:
@@ -61,17 +62,18 @@ def batch_settle(batch: list[Score], attempts: dict[int, Attempt]) -> dict[int, 
             or row.timestamp != score.timestamp
             or row.passback_state not in (PassbackState.PENDING, PassbackState.SUPERSEDED)
         ):
-            _audit(score, "score.attempt_outdated", attempt)
+            audits.append(_audit(score, "score.attempt_outdated", attempt))
             outcomes[score.pk] = PostOutcome(row.passback_state)
         elif attempt is None:
             untried.append(row.pk)
             outcomes[score.pk] = PostOutcome(PassbackState.PENDING, wait)
         else:
-            outcomes[score.pk] = _settle_one(row, score, attempt, now, events)
+            outcomes[score.pk] = _settle_one(row, score, attempt, now, events, audits)
             settled.append(row)
     _save(settled)
     if untried:
         _release(untried, tried[-1] if tried else None, now + timedelta(seconds=wait))
+    audit_record_many(records=audits)
     if events:
         event_record_many(events=events)
     # A score that had been kept waiting by a failure got through: the platform is back.
@@ -109,8 +111,15 @@ def _release(ids: list[int], failed: Attempt | None, until: datetime) -> None:
     Score.objects.filter(pk__in=ids, passback_state=PassbackState.PENDING).update(**changes)
 
 
-def _settle_one(row: Score, score: Score, attempt: Attempt, now: datetime, events: list[dict[str, Any]]) -> PostOutcome:
-    """Set the row's new state (saved with the batch), audit it, and add its domain event."""
+def _settle_one(
+    row: Score,
+    score: Score,
+    attempt: Attempt,
+    now: datetime,
+    events: list[dict[str, Any]],
+    audits: list[dict[str, Any]],
+) -> PostOutcome:
+    """Set the row's new state (saved with the batch); add its audit line and domain event (written with it)."""
     state, retry_in = attempt.state, attempt.retry_in
     if row.passback_state == PassbackState.SUPERSEDED and state != PassbackState.POSTED:
         state, retry_in = PassbackState.SUPERSEDED, None  # replaced while in flight: nothing left to do
@@ -122,7 +131,7 @@ def _settle_one(row: Score, score: Score, attempt: Attempt, now: datetime, event
     if state == PassbackState.POSTED:
         row.posted_at = now
     row.user, row.line_item, row.resource_link = score.user, score.line_item, score.resource_link
-    _audit(row, ACTIONS[state], attempt, retry_in=retry_in)
+    audits.append(_audit(row, ACTIONS[state], attempt, retry_in=retry_in))
     context_pk = score.resource_link.context_id
     if state == PassbackState.POSTED:
         events.append(
@@ -148,8 +157,8 @@ def _settle_one(row: Score, score: Score, attempt: Attempt, now: datetime, event
     return PostOutcome(state, retry_in)
 
 
-def _audit(score: Score, action: str, attempt: Attempt | None, **extra: object) -> None:
-    audit_record(
+def _audit(score: Score, action: str, attempt: Attempt | None, **extra: object) -> dict[str, Any]:
+    return dict(
         actor_type="system",
         action=action,
         object_type="score",
