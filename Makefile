@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# The sandbox platforms (Canvas-like, Moodle-like) beside the tool; `make run SANDBOX=0` leaves them off.
+SANDBOX ?= 1
 
 .PHONY: run test check lint format typecheck migrations-check bench clean
 
@@ -13,11 +15,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat)
-	PORT=$(PORT) $(BIN)/python manage.py run_embedded
+run: $(STAMP)  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat) and the sandbox
+	PORT=$(PORT) SANDBOX=$(SANDBOX) $(BIN)/python manage.py run_embedded
 
 test: $(STAMP)  ## run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@# Tests keep their own var/ (secret, SQLite files, the filesystem broker's queue): tasks that test
+	@# launches queue must never reach the worker of `make run`.
+	rm -rf var/test && mkdir -p var/test
+	VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lms_tool lti_config tests bench
