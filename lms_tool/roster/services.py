@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import Context, ResourceLink
 
@@ -135,6 +136,13 @@ def roster_sync_fail(*, sync: RosterSync, error: nrps.RosterReadError) -> None:
         updated_at=now,
     )
     logger.warning("roster %s sync failed: %s | platform said: %s", sync.pk, error.reason, error.detail[:300])
+    event_record(
+        type="roster.sync_failed",
+        subject_type="roster_sync",
+        subject_id=sync.pk,
+        context_pk=sync.context_id,
+        data={"reason": error.reason, "consecutive_failures": sync.consecutive_failures + 1},
+    )
 
 
 def roster_sync_for(*, context: Context, resource_link: ResourceLink | None = None) -> RosterSync:

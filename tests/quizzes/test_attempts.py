@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from lms_tool.core.models import DomainEvent
 from lms_tool.grading.models import PassbackState, ReviewState, Score
 from lms_tool.quizzes import services
 from lms_tool.quizzes.errors import QuizError
@@ -74,6 +75,8 @@ def test_submitting_twice_is_harmless():
     assert first.pk == second.pk and second.score == first.score
     assert Score.objects.filter(user=course.student).count() == 1
     assert Attempt.objects.filter(user=course.student).count() == 1
+    submitted = DomainEvent.objects.get(type="attempt.submitted")  # one event, for webhooks and the API
+    assert submitted.subject_id == str(first.pk) and submitted.data["score"] == first.score
 
 
 def test_answers_cannot_change_after_submission():

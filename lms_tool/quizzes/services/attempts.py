@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lms_tool.ai import ProviderError, get_provider
+from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser, ResourceLink
 
@@ -166,6 +167,19 @@ def _submit(*, attempt_id: int, ai_grades: dict[tuple[int, str], FreeTextGrade])
         object_type="quiz_attempt",
         object_id=attempt.pk,
         after={"score": attempt.score, "max": attempt.score_maximum, "needs_review": attempt.needs_review},
+    )
+    event_record(
+        type="attempt.submitted",
+        subject_type="quiz_attempt",
+        subject_id=attempt.pk,
+        context_pk=attempt.resource_link.context_id if attempt.resource_link_id else None,
+        data={
+            "quiz": attempt.quiz_id,
+            "user": attempt.user_id,
+            "score": attempt.score,
+            "score_maximum": attempt.score_maximum,
+            "needs_review": attempt.needs_review,
+        },
     )
     return attempt
 
