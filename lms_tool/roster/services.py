@@ -168,8 +168,9 @@ def roster_sync_dequeued(*, sync_pk: int) -> None:
 
 def roster_sync_enqueue_after_launch(*, context_pk: int) -> bool:
     """Called by the launch once it recorded the course (``LtiLaunch.context_pk``): the first launch in a course
-    with NRPS queues its first full sync. Later launches cost one indexed query."""
-    if RosterSync.objects.filter(context_id=context_pk, resource_link=None, last_attempt_at__isnull=False).exists():
+    with NRPS queues its first full sync. Later launches cost one indexed query: once the course has its sync
+    row, the beat (``roster_syncs_enqueue_due``) picks up a first sync whose task was lost."""
+    if RosterSync.objects.filter(context_id=context_pk, resource_link=None).exists():
         return False
     context = Context.objects.filter(pk=context_pk).exclude(nrps_url="").first()
     if context is None:

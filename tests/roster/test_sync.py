@@ -5,7 +5,7 @@ from __future__ import annotations
 from lms_tool.core.models import DomainEvent
 from lms_tool.lti.models import LtiUser, Membership, ResourceLink
 from lms_tool.roster import services
-from lms_tool.roster.models import ResourceLinkMember, SyncStatus
+from lms_tool.roster.models import ResourceLinkMember, RosterSync, SyncStatus
 from lms_tool.roster.selectors import link_members
 from lms_tool.sandbox.platform import ROLE, Person
 from lms_tool.sandbox.services import nrps as sandbox_nrps
@@ -158,11 +158,15 @@ def test_names_a_launch_gave_are_kept_when_nrps_leaves_them_out(canvas, course, 
 
 
 def test_the_first_launch_queues_a_sync_and_later_ones_do_not(canvas, course, context, eager_celery):
+    # The fixture's launch was the course's first: it created the sync row and queued the sync.
+    sync = RosterSync.objects.get(context=context, resource_link=None)
+    assert sync.status != SyncStatus.OK  # queued, not run: no worker in this test
 
-    assert services.roster_sync_enqueue_after_launch(context_pk=context.pk) is True
-
-    assert reload(services.roster_sync_for(context=context)).status == SyncStatus.OK
     assert services.roster_sync_enqueue_after_launch(context_pk=context.pk) is False
+
+    RosterSync.objects.filter(pk=sync.pk).delete()  # a course whose first launch predates the roster
+    assert services.roster_sync_enqueue_after_launch(context_pk=context.pk) is True
+    assert reload(services.roster_sync_for(context=context)).status == SyncStatus.OK
 
 
 def test_a_course_without_nrps_queues_nothing_at_launch(context):
