@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -30,6 +29,7 @@ from lms_tool.lti import service_client as sc
 
 from .line_items import LineItemUnknown, line_item_url_ensure
 from .models import PassbackState, Score
+from .settle import Attempt, PostOutcome, batch_settle
 
 REASONS = {
     400: "The platform refused the score as invalid (often: its timestamp is older than one it has).",
@@ -38,24 +38,6 @@ REASONS = {
     404: "The gradebook column no longer exists in the platform (line item deleted).",
     422: "The platform says this person cannot be graded in the course (not a student there any more?).",
 }
-
-
-@dataclass(frozen=True)
-class PostOutcome:
-    state: str  # the score's passback state after this attempt; "skipped" when it was not ours to post
-    retry_in: float | None = None
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """What one POST of one score came to."""
-
-    state: str
-    status: int | None = None
-    body: str = ""
-    error: str = ""
-    retry_in: float | None = None
-    unavailable: bool = False  # the platform is in trouble: stop the batch
 
 
 def _claim(score_id: int) -> list[Score]:
@@ -141,8 +123,6 @@ def attempt_post(score: Score) -> Attempt:
 
 def score_post(*, score_id: int) -> PostOutcome:
     """Post this score now, with the other due scores of its platform; says what became of this one."""
-    from .settle import batch_settle
-
     batch = _claim(score_id)
     if not batch:
         return PostOutcome("skipped")

@@ -7,6 +7,7 @@ timestamp) keeps its new version, which its own task posts; this answer was abou
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,10 +20,10 @@ from lms_tool.core.events import event_record_many
 from lms_tool.core.services import audit_record_many
 
 from .models import PassbackState, Score
-from .passback import Attempt, PostOutcome
 from .queue import enqueue
 
 logger = logging.getLogger(__name__)
+
 FIELDS = [
     "passback_state",
     "claimed_at",
@@ -41,6 +42,24 @@ ACTIONS: dict[str, str] = {
     PassbackState.FAILED: "score.refused",
     PassbackState.SUPERSEDED: "score.superseded",
 }
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    state: str  # the score's passback state after this attempt; "skipped" when it was not ours to post
+    retry_in: float | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one POST of one score came to."""
+
+    state: str
+    status: int | None = None
+    body: str = ""
+    error: str = ""
+    retry_in: float | None = None
+    unavailable: bool = False  # the platform is in trouble: stop the batch
 
 
 @transaction.atomic

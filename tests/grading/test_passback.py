@@ -258,6 +258,30 @@ def test_without_any_ags_endpoint_the_score_waits_in_the_dead_letters(canvas, co
     assert "Open the activity once from the course" in score.last_error
 
 
+def test_without_the_line_item_scope_a_missing_column_is_not_created(canvas, course, student):
+    learner = seat(canvas, LaunchSpec(student, course))
+    endpoint = learner.link.context.ags_endpoint
+    endpoint.scopes = [sc.SCOPE_SCORE, sc.SCOPE_LINEITEM_READONLY]
+    endpoint.save()
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    drain()
+
+    score.refresh_from_db()
+    assert score.passback_state == "failed" and "line item scope is missing" in score.last_error
+    assert _container_calls(canvas) == []
+
+
+def test_the_launch_s_ags_claim_is_remembered_for_the_course(canvas, course, student):
+    url = line_item_add(canvas, course, label="Quiz")
+
+    learner = seat(canvas, LaunchSpec(student, course, lineitem_url=url))
+
+    endpoint = learner.link.context.ags_endpoint
+    assert endpoint.lineitems_url == f"{canvas.base_url}/courses/{course.context_id}/lineitems"
+    assert set(endpoint.scopes) == {sc.SCOPE_LINEITEM, sc.SCOPE_RESULT_READONLY, sc.SCOPE_SCORE}
+
+
 def test_after_the_last_retry_a_score_is_a_dead_letter_and_can_be_replayed(canvas, course, student, settings):
     url = line_item_add(canvas, course, label="Quiz")
     learner = seat(canvas, LaunchSpec(student, course, lineitem_url=url))
