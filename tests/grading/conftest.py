@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from django.utils import timezone
 
-from lms_tool.grading import passback, selectors, services
+from lms_tool.grading import passback, selectors
 from lms_tool.grading.models import PassbackState, Score
 from lms_tool.lti import services as lti_services
 from lms_tool.lti.models import LtiUser, ResourceLink
@@ -39,13 +39,12 @@ class Seat:
 
 
 def seat(platform: Platform, spec: LaunchSpec) -> Seat:
-    """Launch for real, then keep the AGS claim as the launch does (``ags_endpoint_remember``)."""
+    """Launch for real (the launch keeps the AGS claim through grading's ``launch_recorded`` hook)."""
     response = launch(platform, spec)
     assert response.status_code == 200, response.text[:500]
     launch_id = parse_qs(urlparse(response.url).query)["launch"][0]
     lti_launch = lti_services.launch_get(launch_id=launch_id)
     assert lti_launch is not None
-    services.ags_endpoint_remember(launch=lti_launch)
     return Seat(
         LtiUser.objects.get(pk=lti_launch.user_pk),
         ResourceLink.objects.get(pk=lti_launch.resource_link_pk),
