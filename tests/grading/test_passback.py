@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from lms_tool.core.models import AuditEvent, DomainEvent
-from lms_tool.grading import passback, services
+from lms_tool.grading import line_items, passback, services
 from lms_tool.grading.models import LineItem, Score
 from lms_tool.lti import ags
 from lms_tool.lti import service_client as sc
@@ -408,3 +408,25 @@ def test_a_worker_whose_lease_ran_out_leaves_the_score_to_the_worker_that_took_i
     assert outcomes[score.pk].state == "pending"
     assert Score.objects.get(pk=score.pk).passback_state == "pending"
     assert not AuditEvent.objects.filter(action="score.posted").exists()
+
+
+def test_a_line_item_is_renamed_rescaled_and_deleted_in_the_platform(platform, course, student):
+    url = line_item_add(platform, course, label="Quiz", score_maximum=10, resource_link_id="rl-1")
+    learner = seat(platform, LaunchSpec(student, course, resource_link_id="rl-1", lineitem_url=url))
+    services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
+    item = LineItem.objects.get(resource_link=learner.link)
+
+    line_items.line_item_update(line_item=item, label="Quiz (final)", score_maximum=20, actor="instructor-1")
+
+    (remote,) = gradebook(platform).items_in(course.context_id)
+    assert (remote["label"], remote["scoreMaximum"], remote["resourceLinkId"]) == ("Quiz (final)", 20, "rl-1")
+    assert (item.label, item.score_maximum) == ("Quiz (final)", 20)
+
+    line_items.line_item_delete(line_item=item, actor="instructor-1")
+
+    assert gradebook(platform).items_in(course.context_id) == []
+    assert LineItem.objects.get(pk=item.pk).url == ""
+    assert [a.action for a in AuditEvent.objects.filter(object_type="line_item").order_by("id")] == [
+        "line_item.updated",
+        "line_item.deleted",
+    ]
