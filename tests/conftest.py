@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from lms_tool.lti import keys, platform_keys, registry
+from lms_tool.lti import keys, platform_keys, registry, service_client
 from lms_tool.lti.models import Registration
 from lms_tool.sandbox.platform import ROLE, Course, Person, Platform
 from lms_tool.sandbox.server import PlatformServer
@@ -29,6 +29,7 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 def _fresh_state() -> Iterator[None]:
     """Each test starts with an empty shared cache and no per-process memory of keys."""
     platform_keys.forget()
+    service_client._memo.clear()
     keys._active = None
     keys._private_keys.clear()
     yield

@@ -41,6 +41,10 @@ SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.r
 TOKEN_SAFETY_MARGIN = 60  # seconds before expiry that a cached token is given up
 # Counts token requests, so the benchmark can show one token serves many calls.
 token_requests = 0
+# Each process also remembers a token briefly, sparing a cache round trip per call; a token another
+# process refreshed meanwhile still works or answers 401, which refreshes it here too.
+TOKEN_MEMO_SECONDS = 30.0
+_memo: dict[str, tuple[str, float]] = {}
 
 
 class ServiceError(Exception):
@@ -115,9 +119,14 @@ def access_token(registration: Registration, scopes: Iterable[str], *, fresh: bo
     global token_requests
     scope_key = tuple(sorted(set(scopes)))
     cache_key = _token_cache_key(registration, scope_key)
+    now = time.monotonic()
     if not fresh:
+        hit = _memo.get(cache_key)
+        if hit is not None and hit[1] > now:
+            return hit[0]
         token = cache.get(cache_key)
         if token:
+            _memo[cache_key] = (str(token), now + TOKEN_MEMO_SECONDS)
             return str(token)
     token_requests += 1
     data = {
@@ -142,6 +151,9 @@ def access_token(registration: Registration, scopes: Iterable[str], *, fresh: bo
     ttl = expires_in - TOKEN_SAFETY_MARGIN if expires_in > 2 * TOKEN_SAFETY_MARGIN else expires_in // 2
     if ttl > 0:
         cache.set(cache_key, token, ttl)
+        _memo[cache_key] = (token, now + min(TOKEN_MEMO_SECONDS, ttl))
+    else:
+        _memo.pop(cache_key, None)
     return token
 
 
