@@ -134,6 +134,7 @@ class _Registration(Registration):
             return Registration.encode_and_sign(payload, private_key, headers, expiration)
         if expiration:
             payload.update({"iat": int(time.time()), "exp": int(time.time()) + expiration})
+        assert self._key.private_key is not None
         return jwt.encode(payload, self._key.private_key, algorithm="RS256", headers=headers)
 
 

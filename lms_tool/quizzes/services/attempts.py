@@ -172,7 +172,7 @@ def _submit(*, attempt_id: int, ai_grades: dict[tuple[int, str], FreeTextGrade])
         type="attempt.submitted",
         subject_type="quiz_attempt",
         subject_id=attempt.pk,
-        context_pk=attempt.resource_link.context_id if attempt.resource_link_id else None,
+        context_pk=attempt.resource_link.context_id if attempt.resource_link is not None else None,
         data={
             "quiz": attempt.quiz_id,
             "user": attempt.user_id,
