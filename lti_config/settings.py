@@ -387,3 +387,10 @@ CELERY_BEAT_SCHEDULE["flashcards-grades-flush"] = {
 }
 # Does nothing (one log line) unless the optimiser extra is installed.
 CELERY_BEAT_SCHEDULE["flashcards-optimize-parameters"] = {"task": "flashcards.optimize_parameters", "schedule": 86400.0}
+
+# Sandbox -------------------------------------------------------------------------------------
+# A Canvas-like and a Moodle-like LTI platform beside the tool (lms_tool/sandbox), to try it without an
+# LMS: `make run` turns it on. They register themselves in the tool's database as two platforms, so
+# it is never on in production unless an admin sets SANDBOX. SANDBOX_PORT 0 means PORT + 1.
+SANDBOX = envbool("SANDBOX", False)
+SANDBOX_PORT = envint("SANDBOX_PORT", 0)

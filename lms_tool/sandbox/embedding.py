@@ -53,19 +53,26 @@ def _page(title: str, body: str, script: str) -> Answer:
     return 200, {"Content-Type": "text/html; charset=utf-8"}, document.encode()
 
 
-@route("GET", r"/course/(?P<context_id>[^/]+)/embed")
-def course_page(platform: Platform, req: Req) -> Answer:
-    mode = req.query.get("storage", "forwarding")
-    course = platform.courses.get(req.match.group("context_id"))
-    person = course.members.get(req.query.get("user", "")) if course else None
-    if mode not in MODES or course is None or person is None:
-        return json_response(404, {"error": "unknown course, user or storage mode"})
-    login = platform.login_initiation_url(LaunchSpec(person, course))
+def storage_frames(
+    login: str, mode: str, forwarding_src: str = "post_message_forwarding", *, forwarding_first: bool = False
+) -> tuple[str, str]:
+    """The tool's iframe (``id="tool"``) launched from ``login`` with Platform Storage in ``mode``, and the
+    page script that answers the tool's storage messages: (frames HTML, script).
+
+    ``forwarding_first``: the tool's frame loads only once the storage frame has, so a quick tool never
+    posts ``lti.put_data`` to a storage frame that is still ``about:blank`` (the message would be lost)."""
     if MODES[mode]:
         login = login_query(login, lti_storage_target=MODES[mode])
-    frames = f'<iframe id="tool" name="tool" title="Tool" src="{html.escape(login)}" width="900" height="600"></iframe>'
+    source = "data-src" if forwarding_first and mode == "forwarding" else "src"
+    frames = (
+        f'<iframe id="tool" name="tool" title="Tool" {source}="{html.escape(login)}" width="900" height="600"></iframe>'
+    )
     if mode == "forwarding":
-        frames += '<iframe name="post_message_forwarding" src="post_message_forwarding" hidden></iframe>'
+        onload = " onload=\"var t = document.getElementById('tool'); if (t.dataset.src) t.src = t.dataset.src;\""
+        frames += (
+            f'<iframe name="post_message_forwarding" src="{html.escape(forwarding_src)}"'
+            f"{onload if forwarding_first else ''} hidden></iframe>"
+        )
     frame = MODES[mode] if mode == "forwarding" else None
     supported = [{"subject": "lti.capabilities"}] + [
         {"subject": s, **({"frame": frame} if frame else {})} for s in ("lti.put_data", "lti.get_data")
@@ -82,6 +89,17 @@ window.addEventListener("message", function (event) {{
 }});
 """
     )
+    return frames, script
+
+
+@route("GET", r"/course/(?P<context_id>[^/]+)/embed")
+def course_page(platform: Platform, req: Req) -> Answer:
+    mode = req.query.get("storage", "forwarding")
+    course = platform.courses.get(req.match.group("context_id"))
+    person = course.members.get(req.query.get("user", "")) if course else None
+    if mode not in MODES or course is None or person is None:
+        return json_response(404, {"error": "unknown course, user or storage mode"})
+    frames, script = storage_frames(platform.login_initiation_url(LaunchSpec(person, course)), mode)
     return _page(f"{course.title} (test platform)", f"<h1>{html.escape(course.title)}</h1>{frames}", script)
 
 

@@ -121,6 +121,18 @@ def token(platform: Platform, req: Req) -> tuple[int, dict[str, str], bytes]:
     return json_response(200, answer)
 
 
+def dispatch(platform: Platform, environ: dict[str, Any], path: str) -> tuple[int, dict[str, str], bytes]:
+    """Answer one request to ``platform`` from ``ROUTES`` (shared by every server that hosts platforms)."""
+    method = environ["REQUEST_METHOD"]
+    with platform.lock:
+        platform.requests_seen.append((method, path))
+    for route_method, pattern, handler in ROUTES:
+        match = pattern.match(path)
+        if match and route_method == method:
+            return handler(platform, Req(environ, match))
+    return json_response(404, {"error": "not_found"})
+
+
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -156,14 +168,7 @@ class PlatformServer:
     def handle(self, environ: dict[str, Any], path: str) -> tuple[int, dict[str, str], bytes]:
         platform = self.platform
         assert platform is not None, "attach a Platform before serving"
-        method = environ["REQUEST_METHOD"]
-        with platform.lock:
-            platform.requests_seen.append((method, path))
-        for route_method, pattern, handler in ROUTES:
-            match = pattern.match(path)
-            if match and route_method == method:
-                return handler(platform, Req(environ, match))
-        return json_response(404, {"error": "not_found"})
+        return dispatch(platform, environ, path)
 
     def start(self) -> PlatformServer:
         self.thread = threading.Thread(

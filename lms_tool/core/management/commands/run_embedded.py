@@ -7,13 +7,16 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from lms_tool.lti import keys, selectors
+
+if TYPE_CHECKING:
+    from lms_tool.sandbox.embedded import SandboxServer
 
 
 class Command(BaseCommand):
@@ -29,20 +32,48 @@ class Command(BaseCommand):
         python = sys.executable
         children = [
             subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-                [python, "-m", "celery", "-A", "lti_config", "worker", "--beat", "--loglevel=INFO",
-                 "--concurrency=1", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule")],
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "lti_config",
+                    "worker",
+                    "--beat",
+                    "--loglevel=INFO",
+                    "--concurrency=1",
+                    "--schedule",
+                    str(settings.VAR_DIR / "celerybeat-schedule"),
+                ],
                 env=env,
             ),
             subprocess.Popen(  # noqa: S603
-                [python, "-m", "gunicorn", "lti_config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                 "--access-logfile", "-"],
+                [
+                    python,
+                    "-m",
+                    "gunicorn",
+                    "lti_config.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "2",
+                    "--access-logfile",
+                    "-",
+                ],
                 env=env,
             ),
         ]
         base = env["TOOL_BASE_URL"]
-        urls = selectors.tool_urls(None) if settings.TOOL_BASE_URL else {
-            "login": f"{base}/lti/login/", "launch": f"{base}/lti/launch/", "jwks": f"{base}/lti/jwks/",
-        }
+        urls = (
+            selectors.tool_urls(None)
+            if settings.TOOL_BASE_URL
+            else {
+                "login": f"{base}/lti/login/",
+                "launch": f"{base}/lti/launch/",
+                "jwks": f"{base}/lti/jwks/",
+            }
+        )
+        sandbox = self._sandbox(base, int(port)) if settings.SANDBOX else None
         self.stdout.write(
             "\nThe tool is running.\n"
             f"  Home page:        {base}/\n"
@@ -50,7 +81,12 @@ class Command(BaseCommand):
             f"  Launch URL:       {urls['launch']}\n"
             f"  JWKS URL:         {urls['jwks']}\n"
             f"  Admin:            {base}/admin/  (create a user: .venv/bin/python manage.py createsuperuser)\n"
-            "Press Ctrl+C to stop.\n"
+            + (
+                f"  Sandbox platform: {sandbox.url}  (try the tool without an LMS: Canvas-like and Moodle-like)\n"
+                if sandbox
+                else ""
+            )
+            + "Press Ctrl+C to stop.\n"
         )
         stopping = False
 
@@ -70,3 +106,18 @@ class Command(BaseCommand):
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        if sandbox is not None:
+            sandbox.stop()
+
+    def _sandbox(self, tool_url: str, port: int) -> SandboxServer | None:
+        """Start the sandbox platforms (settings.SANDBOX) and register them; None, said why, when they cannot start."""
+        from lms_tool.sandbox.embedded import sandbox_start
+
+        sandbox_port = settings.SANDBOX_PORT or port + 1
+        try:
+            return sandbox_start(tool_url=tool_url, port=sandbox_port, state_dir=settings.VAR_DIR / "sandbox")
+        except OSError as exc:
+            self.stderr.write(
+                f"The sandbox could not listen on 127.0.0.1:{sandbox_port} ({exc.strerror}); set SANDBOX_PORT."
+            )
+            return None

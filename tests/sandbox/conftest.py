@@ -1,0 +1,45 @@
+"""The sandbox `make run` opens, served in-process against the live tool (pytest-django's live_server)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from lms_tool.sandbox.embedded import SandboxServer
+
+
+@pytest.fixture
+def sandbox(tool_url: str) -> Iterator[SandboxServer]:
+    """Both sandbox platforms, seeded and registered in the tool's database as `make run` does."""
+    server = SandboxServer(tool_url=tool_url)
+    server.register()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    """Celery tasks run in the process that queues them, after its transaction commits.
+
+    The test database is SQLite in memory (or a PostgreSQL test database) that only this process
+    sees, so a worker process could not read the attempt it should post; eager tasks run the same
+    task code (generation, score posting) in the live server's thread instead. `make run` itself is
+    checked by hand with the real worker and filesystem broker.
+    """
+    from lti_config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nothing listens on (the tool is down)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
