@@ -92,7 +92,8 @@ def quiz_manage(request: HttpRequest, quiz_id: int) -> HttpResponse:
             "run": run,
             "settings_form": settings_form,
             "pending": sum(q.status == Question.Status.DRAFT for q in questions),
-            "picking": request.GET.get("pick") == "1",
+            # Any page reached from a deep-linking launch (approve, edit...) keeps "Publish and add to course".
+            "picking": request.GET.get("pick") == "1" or launch.message_type == "LtiDeepLinkingRequest",
             "run_url": url("run_status", launch, quiz.pk, run.pk) if run else "",
         },
     )
