@@ -24,10 +24,11 @@ def sandbox(tool_url: str) -> Iterator[SandboxServer]:
 def eager() -> Iterator[None]:
     """Celery tasks run in the process that queues them, after its transaction commits.
 
-    The test database is SQLite in memory (or a PostgreSQL test database) that only this process
-    sees, so a worker process could not read the attempt it should post; eager tasks run the same
-    task code (generation, score posting) in the live server's thread instead. `make run` itself is
-    checked by hand with the real worker and filesystem broker.
+    What the live server writes is visible only inside this process (SQLite in memory; on PostgreSQL,
+    the test's own transaction), so a worker process could not read the attempt whose score it should
+    post. Eager tasks run the same task code (generation, score posting) in the live server's thread.
+    The real worker (filesystem broker) is exercised by `make run` itself, and against Redis and
+    PostgreSQL by tests/grading/test_worker.py.
     """
     from lti_config.celery import app
 
