@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import threading
@@ -238,3 +239,21 @@ def test_courses_activities_and_grades_survive_a_restart(tmp_path, closed_port):
     assert gradebook(again.platforms["moodle"]).item_by_url(column)["label"] == "Cells"
     # State written for another address is not restored: its URLs would point nowhere.
     assert "moodle-luis" in elsewhere.platforms["moodle"].courses["bio-101"].members
+
+
+def test_run_embedded_starts_the_registered_sandbox_and_explains_a_busy_port(db, settings, tmp_path, closed_port):
+    from lms_tool.core.management.commands.run_embedded import Command
+
+    settings.VAR_DIR, settings.SANDBOX_PORT = tmp_path, closed_port
+    command = Command(stdout=io.StringIO(), stderr=io.StringIO())
+    server = command._sandbox("http://127.0.0.1:8000", 8000)
+    assert server is not None
+    try:
+        busy = command._sandbox("http://127.0.0.1:8000", 8000)  # the port is taken now
+        page = requests.get(server.url, timeout=10)
+    finally:
+        server.stop()
+
+    assert server.url == f"http://127.0.0.1:{closed_port}/" and "LTI sandbox: Biology 101" in page.text
+    assert Registration.objects.filter(name__startswith="Sandbox (").count() == 2
+    assert busy is None and f"could not listen on 127.0.0.1:{closed_port}" in command.stderr.getvalue()
