@@ -238,9 +238,7 @@ HTTP_USER_AGENT = env("HTTP_USER_AGENT", "lms-tool/0.1 (+https://github.com/lms-
 # the private-address block below, so a sandbox platform on 127.0.0.1 can be registered.
 LTI_DEV_ALLOW_HTTP = envbool("LTI_DEV_ALLOW_HTTP", DEBUG)
 # Private and loopback addresses are refused for user-supplied URLs unless listed here.
-HTTP_ALLOWED_PRIVATE_HOSTS = envlist(
-    "HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP else ""
-)
+HTTP_ALLOWED_PRIVATE_HOSTS = envlist("HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP else "")
 
 LOGGING = {
     "version": 1,
@@ -369,7 +367,10 @@ GRADING_POST_BATCH = envint("GRADING_POST_BATCH", 50)
 # After an outage, the first retried score that gets through makes this many waiting scores of the
 # same platform due at once (each of those pulls the next batch), instead of waiting out their backoff.
 GRADING_RECOVERY_BATCH = envint("GRADING_RECOVERY_BATCH", 100)
-CELERY_BEAT_SCHEDULE["grading-scores-sweep"] = {"task": "grading.scores_sweep", "schedule": float(GRADING_SWEEP_SECONDS)}
+CELERY_BEAT_SCHEDULE["grading-scores-sweep"] = {
+    "task": "grading.scores_sweep",
+    "schedule": float(GRADING_SWEEP_SECONDS),
+}
 
 # Flashcards ----------------------------------------------------------------------------------
 # FSRS decks (lms_tool/flashcards). Deck progress goes to the gradebook at most once per learner and

@@ -55,9 +55,16 @@ def platform_server() -> Iterator[PlatformServer]:
     server.stop()
 
 
-def make_platform(server: PlatformServer, tool_url: str, *, family: str = "canvas", client_id: str = "tool-client-1",
-                  register: bool = True, deployment_ids: list[str] | None = None,
-                  deployment_policy: str | None = None) -> Platform:
+def make_platform(
+    server: PlatformServer,
+    tool_url: str,
+    *,
+    family: str = "canvas",
+    client_id: str = "tool-client-1",
+    register: bool = True,
+    deployment_ids: list[str] | None = None,
+    deployment_policy: str | None = None,
+) -> Platform:
     platform = Platform(
         base_url=server.base_url,
         tool_login_url=f"{tool_url}/lti/login/",

@@ -9,7 +9,9 @@ from django.db import transaction
 from .models import DomainEvent
 
 
-def event_record(*, type: str, subject_type: str, subject_id: Any, data: dict[str, Any], context_pk: int | None = None) -> DomainEvent:
+def event_record(
+    *, type: str, subject_type: str, subject_id: Any, data: dict[str, Any], context_pk: int | None = None
+) -> DomainEvent:
     """Record a domain event (e.g. ``enrollment.added``); subscribers are notified after commit."""
     event = DomainEvent.objects.create(
         type=type, subject_type=subject_type, subject_id=str(subject_id), data=data, context_pk=context_pk

@@ -56,11 +56,15 @@ def check_public_url(url: str) -> None:
             raise BlockedAddressError(f"{host} resolves to non-public address {address}")
 
 
-def request(method: str, url: str, *, untrusted: bool = False, timeout: float | None = None, **kwargs: Any) -> requests.Response:
+def request(
+    method: str, url: str, *, untrusted: bool = False, timeout: float | None = None, **kwargs: Any
+) -> requests.Response:
     """Send one request; raises ``requests`` exceptions on network failures, never on HTTP status."""
     if untrusted:
         check_public_url(url)
-    return session().request(method, url, timeout=timeout or settings.HTTP_TIMEOUT_SECONDS, allow_redirects=not untrusted, **kwargs)
+    return session().request(
+        method, url, timeout=timeout or settings.HTTP_TIMEOUT_SECONDS, allow_redirects=not untrusted, **kwargs
+    )
 
 
 def get(url: str, **kwargs: Any) -> requests.Response:

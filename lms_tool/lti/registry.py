@@ -32,8 +32,12 @@ def _snapshot(registration: Registration) -> dict[str, object]:
     }
 
 
-_LABELS = {"auth_login_url": "login URL", "auth_token_url": "token URL", "key_set_url": "JWKS URL",
-           "auth_audience": "token audience"}
+_LABELS = {
+    "auth_login_url": "login URL",
+    "auth_token_url": "token URL",
+    "key_set_url": "JWKS URL",
+    "auth_audience": "token audience",
+}
 
 
 def _check_lengths(*, deployment_ids: list[str], **values: str) -> None:
@@ -64,7 +68,12 @@ def registration_upsert(
     actor: str = "system",
 ) -> tuple[Registration, bool]:
     """Create or update the registration for (issuer, client_id); add the listed deployments."""
-    for label, value in (("issuer", issuer), ("login URL", auth_login_url), ("token URL", auth_token_url), ("JWKS URL", key_set_url)):
+    for label, value in (
+        ("issuer", issuer),
+        ("login URL", auth_login_url),
+        ("token URL", auth_token_url),
+        ("JWKS URL", key_set_url),
+    ):
         try:
             _url(value)
         except ValidationError as exc:
@@ -72,8 +81,14 @@ def registration_upsert(
     if not client_id.strip():
         raise RegistrationInvalid("The client_id is empty.")
     _check_lengths(
-        issuer=issuer, client_id=client_id, auth_login_url=auth_login_url, auth_token_url=auth_token_url,
-        key_set_url=key_set_url, auth_audience=auth_audience, name=name, deployment_ids=deployment_ids or [],
+        issuer=issuer,
+        client_id=client_id,
+        auth_login_url=auth_login_url,
+        auth_token_url=auth_token_url,
+        key_set_url=key_set_url,
+        auth_audience=auth_audience,
+        name=name,
+        deployment_ids=deployment_ids or [],
     )
     if family is not None and family not in Family.values:
         raise RegistrationInvalid(f"Unknown family {family!r}; use one of {Family.values}.")
@@ -121,7 +136,11 @@ def registration_remove(*, issuer: str, client_id: str, actor: str = "system") -
     pk = registration.pk
     registration.delete()
     audit_record(
-        actor_type="admin", actor_id=actor, action="registration.remove", object_type="registration",
-        object_id=pk, before=before,
+        actor_type="admin",
+        actor_id=actor,
+        action="registration.remove",
+        object_type="registration",
+        object_id=pk,
+        before=before,
     )
     return True

@@ -22,7 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from .errors import LaunchError
 
-ALGORITHMS: dict[str, hashes.HashAlgorithm] = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
+ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
+    "RS256": hashes.SHA256(),
+    "RS384": hashes.SHA384(),
+    "RS512": hashes.SHA512(),
+}
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -67,7 +71,9 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
         )
     parts = token.split(".")
     if len(parts) != 3:
-        raise LaunchError("token_malformed", "The launch message is not a valid signed token.", detail="not three parts")
+        raise LaunchError(
+            "token_malformed", "The launch message is not a valid signed token.", detail="not three parts"
+        )
     try:
         header = _json_object(_b64decode(parts[0]))
         claims = _json_object(_b64decode(parts[1]))
@@ -77,7 +83,9 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
             "token_malformed", "The launch message is not a valid signed token.", detail=f"undecodable: {exc}"
         ) from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise LaunchError("token_malformed", "The launch message is not a valid signed token.", detail="not JSON objects")
+        raise LaunchError(
+            "token_malformed", "The launch message is not a valid signed token.", detail="not JSON objects"
+        )
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALGORITHMS:
         raise LaunchError(
@@ -130,4 +138,6 @@ def check_times(claims: dict[str, Any], *, now: float, leeway: int) -> None:
             status=401,
         )
     if isinstance(nbf, (int, float)) and nbf > now + leeway:
-        raise LaunchError("token_not_yet_valid", "The launch message is not valid yet.", detail=f"nbf={nbf}", status=401)
+        raise LaunchError(
+            "token_not_yet_valid", "The launch message is not valid yet.", detail=f"nbf={nbf}", status=401
+        )

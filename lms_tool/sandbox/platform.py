@@ -243,7 +243,9 @@ class Platform:
         return conf
 
     # People and courses ------------------------------------------------------------------------
-    def add_course(self, context_id: str, *, title: str = "", label: str = "", deployment_id: str = "deployment-1") -> Course:
+    def add_course(
+        self, context_id: str, *, title: str = "", label: str = "", deployment_id: str = "deployment-1"
+    ) -> Course:
         course = Course(context_id, title or f"Course {context_id}", label or context_id.upper(), deployment_id)
         with self.lock:
             self.courses[context_id] = course
@@ -281,7 +283,9 @@ class Platform:
             raise PlatformError(400, "invalid_request", "unknown lti_message_hint or login_hint")
         deployment_id = spec.course.deployment_id if spec.course else "deployment-1"
         conf = self.config(deployment_id)
-        request = HttpRequest({"method": "GET", "get_data": dict(params), "form_data": {}, "headers": {}, "path": "/auth"})
+        request = HttpRequest(
+            {"method": "GET", "get_data": dict(params), "form_data": {}, "headers": {}, "path": "/auth"}
+        )
         launch = _Launch(request, conf)
         self._describe(launch, spec)
         data = launch.lti_launch()
@@ -366,7 +370,9 @@ class Platform:
             claims = spec.claims_hook(claims)
         return self.sign(claims)
 
-    def sign(self, claims: dict[str, Any], *, key: PlatformKey | None = None, headers: dict[str, Any] | None = None) -> str:
+    def sign(
+        self, claims: dict[str, Any], *, key: PlatformKey | None = None, headers: dict[str, Any] | None = None
+    ) -> str:
         return (key or self.signing_key).sign(claims, headers)
 
     def now(self) -> int:

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("eager")]
 
 
 def test_an_instructor_creates_and_publishes_a_quiz_and_a_student_takes_it(
-    page,  # noqa: F811
+    page,
     canvas,
     course,
     instructor,
