@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from lms_tool.grading import services
@@ -21,71 +16,29 @@ from lms_tool.grading.tasks import scores_sweep_task
 from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
 from lms_tool.sandbox.services.ags import gradebook, line_item_add
 
+from ..celery_worker import celery_worker, needs_worker_services, wait_for
 from .conftest import seat
 
-pytestmark = pytest.mark.skipif(
-    not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")),
-    reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL: the worker is another process sharing both",
-)
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = needs_worker_services
 
 
 def _wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    assert wait_for(check, seconds), f"timed out waiting for {what}"
 
 
 @pytest.fixture
 def worker(settings, tool_url) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
     """``celery -A lti_config worker`` on the test database and the test's Redis, with fast retries."""
-    db = connection.settings_dict
     env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
         "SECRET_KEY": settings.SECRET_KEY,
         "GRADING_RETRY_BASE_SECONDS": "0.05",
         "GRADING_RETRY_CAP_SECONDS": "0.2",
         "GRADING_MAX_ATTEMPTS": "5",
         "HTTP_TIMEOUT_SECONDS": "3",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "lti_config",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
-    try:
-        _wait_for(lambda: any(" ready." in line for line in lines) or process.poll() is not None, 60, "the worker")
-        assert process.poll() is None, "".join(lines)
+    with celery_worker(env=env) as running:
         settings.GRADING_PASSBACK_ENABLED = True
-        yield lines
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        yield running.lines
 
 
 @pytest.mark.django_db(transaction=True)
