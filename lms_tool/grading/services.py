@@ -303,7 +303,7 @@ def score_replay(*, score: Score, actor: str) -> Score:
     return score
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside the launch's transaction: no savepoint round trips
 def ags_endpoint_remember(*, launch: LtiLaunch) -> None:
     """Keep the launch's AGS endpoint claim (line items container, scopes, the link's line item).
 

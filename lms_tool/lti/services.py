@@ -71,7 +71,7 @@ def _context(registration: Registration, deployment: Deployment, claims: dict[st
     if not isinstance(claim, dict) or not claim.get("id"):
         return None
     values: dict[str, Any] = {
-        "deployment": deployment,
+        "deployment_id": deployment.pk,  # the id, so comparing does not load the related row
         "title": str(claim.get("title") or "")[:500],
         "label": str(claim.get("label") or "")[:255],
         "types": list(claim.get("type") or []),
