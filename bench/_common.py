@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse, urlunparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -242,3 +243,38 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def _server_url(url: str, dbname: str) -> str:
+    return urlunparse(urlparse(url)._replace(path=f"/{dbname}"))
+
+
+def _admin_sql(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@contextlib.contextmanager
+def own_database(name: str) -> Iterator[bool]:
+    """With a PostgreSQL DATABASE_URL, a fresh database ``name`` of the bench's own (DATABASE_URL points at it
+    inside the block) dropped at the end; yields whether it is PostgreSQL (else the embedded SQLite default)."""
+    base_url = os.environ.get("DATABASE_URL", "")
+    postgres = base_url.startswith(("postgres://", "postgresql://"))
+    if postgres:
+        _admin_sql(base_url, f'DROP DATABASE IF EXISTS "{name}"')
+        _admin_sql(base_url, f'CREATE DATABASE "{name}"')
+        os.environ["DATABASE_URL"] = _server_url(base_url, name)
+    try:
+        yield postgres
+    finally:
+        from django.conf import settings
+
+        if settings.configured:
+            from django.db import connections
+
+            connections.close_all()
+        if postgres:
+            _admin_sql(base_url, f'DROP DATABASE IF EXISTS "{name}"')
+            os.environ["DATABASE_URL"] = base_url

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as bc
@@ -271,44 +270,23 @@ def _wait_port(port: int) -> None:
     raise RuntimeError("the receiver did not start")
 
 
-def _server_url(url: str, dbname: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{dbname}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--enrollments", type=int, default=100_000)
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--senders", type=int, help="Sending threads; default 1 on SQLite, 4 on PostgreSQL.")
     args = parser.parse_args()
-    base_url = os.environ.get("DATABASE_URL", "")
-    postgres = base_url.startswith(("postgres://", "postgresql://"))
-    if postgres:
-        _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        _admin(base_url, f'CREATE DATABASE "{DB_NAME}"')
-        os.environ["DATABASE_URL"] = _server_url(base_url, DB_NAME)
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"  # in-process requests use 'testserver'
-    var_dir = bc.setup_django(prefix="lms-bench-api-")
-    try:
-        print("machine:", bc.machine(), "database:", "postgresql" if postgres else "sqlite")
-        bench_reads(args.enrollments)
-        bench_webhooks(args.deliveries, args.senders or (4 if postgres else 1))
-        bc.print_results()
-        return 0
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if postgres:
-            _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        bc.cleanup(var_dir)
+    with bc.own_database(DB_NAME) as postgres:
+        var_dir = bc.setup_django(prefix="lms-bench-api-")
+        try:
+            print("machine:", bc.machine(), "database:", "postgresql" if postgres else "sqlite")
+            bench_reads(args.enrollments)
+            bench_webhooks(args.deliveries, args.senders or (4 if postgres else 1))
+            bc.print_results()
+            return 0
+        finally:
+            bc.cleanup(var_dir)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlparse, urlunparse
 
 import _common
 
@@ -31,18 +30,6 @@ LEARNERS = int(os.environ.get("BENCH_FLASHCARDS_LEARNERS", "20000"))
 DECKS, CARDS_PER_DECK = 5, 100
 DB_NAME = "lms_h7_bench"
 CARDS_PER_CHUNK = 25  # cards per INSERT ... SELECT (x 20,000 learners = 500k rows)
-
-
-def _server_url(url: str, dbname: str) -> str:
-    parsed = urlparse(url)
-    return urlunparse(parsed._replace(path=f"/{dbname}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _ms(ns: float) -> float:
@@ -74,8 +61,9 @@ def generate(context_pk: int, registration_pk: int) -> dict[str, float]:
         cur.execute("SET synchronous_commit = off")
         cur.execute("SET maintenance_work_mem = '1GB'")
         cur.execute(
-            "INSERT INTO lti_ltiuser (registration_id, sub, name, email, created_at, updated_at) "
-            "SELECT %s, 'learner-' || g, 'Learner ' || g, '', now(), now() FROM generate_series(1, %s) g",
+            # Names, emails and SIS ids are encrypted columns: the bench's learners have none.
+            "INSERT INTO lti_ltiuser (registration_id, sub, name, email, sis_id, created_at, updated_at) "
+            "SELECT %s, 'learner-' || g, '', '', '', now(), now() FROM generate_series(1, %s) g",
             [registration_pk, LEARNERS],
         )
         # Load without indexes and constraints, then build them: ~5x faster than inserting into them.
@@ -289,19 +277,13 @@ def main() -> int:
             f"{DB_NAME} there and drops it at the end)"
         )
         return 0
-    _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-    _admin(base_url, f'CREATE DATABASE "{DB_NAME}"')
-    os.environ["DATABASE_URL"] = _server_url(base_url, DB_NAME)
     os.environ["DB_CONN_MAX_AGE"] = "600"
-    var_dir = _common.setup_django(prefix="lms-bench-flashcards-")
-    try:
-        return run()
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        _common.cleanup(var_dir)
+    with _common.own_database(DB_NAME):
+        var_dir = _common.setup_django(prefix="lms-bench-flashcards-")
+        try:
+            return run()
+        finally:
+            _common.cleanup(var_dir)
 
 
 def run() -> int:

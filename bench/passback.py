@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
 import threading
 import time
@@ -38,7 +37,6 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as bc
@@ -257,29 +255,17 @@ def bench_drain(world: dict[str, Any], scores: int, outage: float, *, recovery_b
     return time.perf_counter() - started, failed_requests
 
 
-def _server_url(url: str, dbname: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{dbname}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scores", type=int, default=1000)
     parser.add_argument("--stock-scores", type=int, default=150, help="scores posted by the stock loops")
     parser.add_argument("--outage", type=float, default=10.0, help="seconds the platform answers 503")
     args = parser.parse_args()
-    base_url = os.environ.get("DATABASE_URL", "")
-    postgres = base_url.startswith(("postgres://", "postgresql://"))
-    if postgres:  # a database of its own, made fresh and dropped at the end
-        _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        _admin(base_url, f'CREATE DATABASE "{DB_NAME}"')
-        os.environ["DATABASE_URL"] = _server_url(base_url, DB_NAME)
+    with bc.own_database(DB_NAME):
+        _run(args)
+
+
+def _run(args: argparse.Namespace) -> None:
     var_dir = bc.setup_django(prefix="lms-bench-passback-")
     try:
         from django.conf import settings
@@ -308,11 +294,6 @@ def main() -> None:
         bc.result("passback_drain_after_outage", drain, "s", stock_drain, bc.ratio(stock_drain, drain))
         bc.print_results()
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        if postgres:
-            _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
         bc.cleanup(var_dir)
 
 

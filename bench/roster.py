@@ -23,7 +23,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as bc
@@ -267,39 +266,18 @@ def run(members: int, page_limit: int) -> int:
     return 0
 
 
-def _server_url(url: str, dbname: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{dbname}"))
-
-
-def _admin(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_server_url(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--page", type=int, default=1000)
     args = parser.parse_args()
-    base_url = os.environ.get("DATABASE_URL", "")
-    postgres = base_url.startswith(("postgres://", "postgresql://"))
-    if postgres:
-        _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        _admin(base_url, f'CREATE DATABASE "{DB_NAME}"')
-        os.environ["DATABASE_URL"] = _server_url(base_url, DB_NAME)
     os.environ.setdefault("ROSTER_MAX_PAGES", "100000")
-    var_dir = bc.setup_django(prefix="lms-bench-roster-")
-    try:
-        return run(args.members, args.page)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if postgres:
-            _admin(base_url, f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        bc.cleanup(var_dir)
+    with bc.own_database(DB_NAME):
+        var_dir = bc.setup_django(prefix="lms-bench-roster-")
+        try:
+            return run(args.members, args.page)
+        finally:
+            bc.cleanup(var_dir)
 
 
 if __name__ == "__main__":
