@@ -26,6 +26,17 @@ CLOZE = re.compile(r"\{\{c\d+::.+?\}\}", re.S)
 SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 MAX_FIELD = 10_000
 MAX_TAG = 100
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): the CSV export prefixes it
+# with an apostrophe, which spreadsheets show as text, and a CSV import takes the apostrophe off again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell_out(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _cell_in(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_START) else value
 
 
 def _limits() -> dict[str, int]:
@@ -88,8 +99,12 @@ def _header(lines: list[str], filename: str) -> tuple[str, int, int]:
     return separator, tags_column, skip
 
 
-def _check_row(line: int, fields: list[str], tags_column: int) -> tuple[ParsedRow | None, list[RowError]]:
+def _check_row(
+    line: int, fields: list[str], tags_column: int, *, spreadsheet: bool
+) -> tuple[ParsedRow | None, list[RowError]]:
     errors: list[RowError] = []
+    if spreadsheet:
+        fields = [_cell_in(f) for f in fields]
     if len(fields) < 2 or len(fields) > max(3, tags_column + 1):
         return None, [RowError(line, f"expected 2 or 3 columns (front, back, tags), found {len(fields)}")]
     front, back = fields[0].strip(), fields[1].strip()
@@ -127,7 +142,7 @@ def cards_parse(*, data: bytes, filename: str = "") -> list[ParsedRow]:
                 continue
             if not rows and not errors and [f.strip().lower() for f in fields[:2]] == ["front", "back"]:
                 continue  # a header row
-            row, row_errors = _check_row(line, fields, tags_column)
+            row, row_errors = _check_row(line, fields, tags_column, spreadsheet=separator == ",")
             errors += row_errors
             if row:
                 rows.append(row)
@@ -172,7 +187,9 @@ def cards_import(*, deck: Deck, data: bytes, filename: str, actor: LtiUser) -> l
 
 
 def cards_export(*, deck: Deck, fmt: str = "tsv") -> str:
-    """The deck's approved cards as Anki-style TSV (with its header lines) or as CSV with a header row."""
+    """The deck's approved cards as Anki-style TSV (with its header lines) or as CSV with a header row.
+
+    The CSV is for spreadsheets: a cell that would start a formula gets an apostrophe in front."""
     out = io.StringIO()
     if fmt == "tsv":
         out.write("#separator:tab\n#html:false\n#tags column:3\n")
@@ -180,6 +197,7 @@ def cards_export(*, deck: Deck, fmt: str = "tsv") -> str:
     else:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["front", "back", "tags"])
+    cell = _cell_out if fmt == "csv" else str
     for front, back, tags in Card.objects.approved().filter(deck=deck).values_list("front", "back", "tags"):
-        writer.writerow([front, back, " ".join(tags or [])])
+        writer.writerow([cell(front), cell(back), cell(" ".join(tags or []))])
     return out.getvalue()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from lms_tool.core.models import AuditEvent
@@ -114,10 +117,25 @@ def test_export_then_import_gives_the_same_cards(deck):
     CardFactory(deck=deck, front="not approved", status=Card.Status.PROPOSED)
     other = DeckFactory(context=deck.context)
 
+    CardFactory(deck=deck, front="=1+1", back="-2 degrees", tags=["@home"])
     for fmt, name in (("tsv", "x.txt"), ("csv", "x.csv")):
         exported = transfer.cards_export(deck=deck, fmt=fmt)
         cards = _import(other, exported, filename=name)
         assert [(c.front, c.back, c.tags) for c in cards] == [
             ("tab\there", 'quote " and\nnewline', ["a", "b"]),
             ("{{c1::cloze}} text", "", []),
+            ("=1+1", "-2 degrees", ["@home"]),
         ]
+
+
+def test_the_csv_export_keeps_spreadsheets_from_running_cells_as_formulas(deck):
+    CardFactory(deck=deck, front='=HYPERLINK("http://evil.example","x")', back="+cmd|' /C calc'!A0", tags=["@x"])
+    CardFactory(deck=deck, front="'quoted", back="plain", tags=[])
+
+    rows = list(csv.reader(io.StringIO(transfer.cards_export(deck=deck, fmt="csv"))))
+
+    assert rows[1] == ['\'=HYPERLINK("http://evil.example","x")', "'+cmd|' /C calc'!A0", "'@x"]
+    assert rows[2] == ["'quoted", "plain", ""]  # an apostrophe before plain text is the card's own
+    # Anki's TSV is not for spreadsheets: the text stays as written.
+    tsv = transfer.cards_export(deck=deck, fmt="tsv").splitlines()
+    assert tsv[3].split("\t")[1:] == ["+cmd|' /C calc'!A0", "@x"]
