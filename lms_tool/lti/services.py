@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
+import os
 import secrets
 from typing import Any, TypeVar
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
@@ -141,12 +147,37 @@ def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
         membership_pk=membership.pk if membership else None,
     )
     hooks.run_recorded(lti_launch)
-    cache.set(LAUNCH_PREFIX + lti_launch.launch_id, lti_launch.to_cache(), settings.LTI["LAUNCH_TTL_SECONDS"])
+    name, sealed = _launch_seal(lti_launch.launch_id, lti_launch.to_cache())
+    cache.set(name, sealed, settings.LTI["LAUNCH_TTL_SECONDS"])
     return lti_launch
+
+
+# The kept launch holds the claims, names and emails included, so the shared cache only ever sees it
+# sealed: AES-GCM under a key derived from the launch id, which the cache never stores (its entry is
+# named by a different keyed hash of the id). Reading Redis, or its dumps, gives no PII.
+def _launch_keys(launch_id: str) -> tuple[str, bytes]:
+    secret = hashlib.sha256(b"lti-launch:" + settings.SECRET_KEY.encode()).digest()
+    name = hmac.new(secret, b"name:" + launch_id.encode(), hashlib.sha256).hexdigest()
+    key = hmac.new(secret, b"key:" + launch_id.encode(), hashlib.sha256).digest()
+    return LAUNCH_PREFIX + name, key
+
+
+def _launch_seal(launch_id: str, data: dict[str, Any]) -> tuple[str, bytes]:
+    name, key = _launch_keys(launch_id)
+    nonce = os.urandom(12)
+    return name, nonce + AESGCM(key).encrypt(nonce, json.dumps(data, separators=(",", ":")).encode(), None)
 
 
 def launch_get(*, launch_id: str) -> LtiLaunch | None:
     if not launch_id or len(launch_id) > 100:
         return None
-    data = cache.get(LAUNCH_PREFIX + launch_id)
-    return LtiLaunch(**data) if data else None
+    name, key = _launch_keys(launch_id)
+    sealed = cache.get(name)
+    if not isinstance(sealed, bytes) or len(sealed) < 13:
+        return None
+    try:
+        data = json.loads(AESGCM(key).decrypt(sealed[:12], sealed[12:], None))
+    except InvalidTag:
+        logger.warning("a kept launch could not be unsealed (SECRET_KEY changed?); treated as expired")
+        return None
+    return LtiLaunch(**data)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import parse_qs, urlparse
+
+from lms_tool.lti import services
 from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, ResourceLink
 from lms_tool.sandbox.platform import LaunchSpec
 
@@ -82,3 +86,32 @@ def test_a_new_deployment_is_accepted_by_default(canvas, platform_server, studen
 
     assert response.status_code == 200, response.text
     assert Deployment.objects.filter(deployment_id="deployment-new").exists()
+
+
+def _raw_cache_entries() -> list[tuple[str, bytes]]:
+    """Every (key, stored bytes) in the shared cache, read past Django's cache API (Redis or the table)."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    backend = cache._cache if hasattr(cache, "_cache") else None  # Redis
+    if backend is not None:
+        client = backend.get_client()
+        return [(key.decode(), client.get(key) or b"") for key in client.scan_iter(match=cache.make_key("*"))]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT cache_key, value FROM {cache._table}")  # type: ignore[attr-defined]
+        return [(key, base64.b64decode(value)) for key, value in cursor.fetchall()]
+
+
+def test_the_kept_launch_shows_no_names_emails_or_launch_id_to_a_reader_of_the_cache(platform, course, student):
+    response = launch(platform, LaunchSpec(student, course))
+    launch_id = parse_qs(urlparse(response.url).query)["launch"][0]
+    entries = _raw_cache_entries()
+
+    assert [key for key, _ in entries if ":lti:launch:" in key]  # it is kept ...
+    for key, value in entries:  # ... but sealed, under a name that is not the bearer id
+        assert launch_id not in key
+        for secret in (student.email, student.name, student.family_name, launch_id):
+            assert secret.encode() not in value, f"{secret!r} readable in cache entry {key}"
+    kept = services.launch_get(launch_id=launch_id)
+    assert kept is not None and kept.claims["email"] == student.email  # the launch id opens it
+    assert services.launch_get(launch_id=launch_id[:-1] + "x") is None
