@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from lms_tool.core import lean
 from lms_tool.core.errors import ToolError
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
@@ -312,7 +313,7 @@ def ags_endpoint_remember(*, launch: LtiLaunch) -> None:
     if not claim or launch.context_pk is None:
         return
     lineitems, scopes = str(claim.get("lineitems") or ""), sorted(str(s) for s in claim.get("scope") or [])
-    endpoint = AgsEndpoint.objects.filter(context_id=launch.context_pk).first()
+    endpoint = lean.first(AgsEndpoint, {"context": launch.context_pk})
     if endpoint is None:
         AgsEndpoint.objects.create(context_id=launch.context_pk, lineitems_url=lineitems, scopes=scopes)
     elif (endpoint.lineitems_url, endpoint.scopes) != (lineitems, scopes):
@@ -320,4 +321,6 @@ def ags_endpoint_remember(*, launch: LtiLaunch) -> None:
         endpoint.save(update_fields=["lineitems_url", "scopes", "updated_at"])
     lineitem = str(claim.get("lineitem") or "")
     if lineitem and launch.resource_link_pk is not None:
-        LineItem.objects.filter(resource_link_id=launch.resource_link_pk).exclude(url=lineitem).update(url=lineitem)
+        known = lean.first(LineItem, {"resource_link": launch.resource_link_pk})
+        if known is not None and known.url != lineitem:
+            LineItem.objects.filter(pk=known.pk).update(url=lineitem)

@@ -6,7 +6,9 @@ Apps register in their ``AppConfig.ready()``:
 - ``page_check(fn)``: ``fn(lti_launch)`` runs before each page that needs a launch, so access taken
   away after the launch (a dropped member) ends at the next page too;
 - ``launch_recorded(fn)``: ``fn(lti_launch)`` runs inside the launch's transaction once the context,
-  user and link are recorded (grading keeps the AGS endpoint, the roster queues its first sync).
+  user and link are recorded (grading keeps the AGS endpoint, the roster queues its first sync). It
+  runs when the launch records something: not for a repeat launch whose recorded claims (user,
+  course, roles, link, custom, AGS, NRPS) are those of a launch already recorded in the last hour.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from lms_tool.core import lean
+
 from . import claims as c
 from . import hooks, scopes
 from .launch import ValidatedLaunch
@@ -51,7 +53,7 @@ LAST_LAUNCH_RESOLUTION_SECONDS = 60
 
 def _upsert(model: type[M], *, lookup: dict[str, Any], values: dict[str, Any]) -> M:
     """Find by ``lookup``; create, or update only the fields whose value changed (no write if none did)."""
-    obj = model._default_manager.filter(**lookup).first()
+    obj = lean.first(model, lookup)
     if obj is None:
         try:
             with transaction.atomic():  # a savepoint: a concurrent first launch may win the insert
@@ -89,17 +91,22 @@ def _context(registration: Registration, deployment: Deployment, claims: dict[st
 
 
 def _membership(context: Context, user: LtiUser, claims: dict[str, Any]) -> Membership:
-    now = timezone.now()
     membership = _upsert(
         Membership,
         lookup={"context": context, "user": user},
         values={"roles": list(claims.get(c.ROLES) or []), "is_active": True},
     )
+    _touch(membership)
+    return membership
+
+
+def _touch(membership: Membership) -> None:
+    """Keep the membership's last launch time, to LAST_LAUNCH_RESOLUTION_SECONDS."""
+    now = timezone.now()
     last = membership.last_launch_at
     if last is None or (now - last).total_seconds() >= LAST_LAUNCH_RESOLUTION_SECONDS:
         Membership.objects.filter(pk=membership.pk).update(last_launch_at=now)
         membership.last_launch_at = now
-    return membership
 
 
 def _resource_link(context: Context, claims: dict[str, Any]) -> ResourceLink | None:
@@ -113,11 +120,79 @@ def _resource_link(context: Context, claims: dict[str, Any]) -> ResourceLink | N
     return _upsert(ResourceLink, lookup={"context": context, "resource_link_id": str(claim["id"])}, values=values)
 
 
-@transaction.atomic
-def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
-    """Upsert deployment, context, resource link, user and membership; store the launch for later requests.
+# What a launch records comes from these claims only: a repeat launch whose claims are unchanged
+# (most launches: the same student opening the same activity again) finds what it recorded last time
+# in the shared cache and skips the upserts and the recorded hooks.
+RECORDED_CLAIMS = (
+    "sub",
+    "name",
+    "email",
+    "https://purl.imsglobal.org/spec/lti/claim/lis",
+    c.CONTEXT,
+    c.NRPS,
+    c.ROLES,
+    c.RESOURCE_LINK,
+    c.CUSTOM,
+    c.AGS_ENDPOINT,
+    c.TOOL_PLATFORM,
+)
+RECORDED_PREFIX = "lti:recorded:"
+RECORDED_TTL_SECONDS = 3600
 
-    A repeat launch with nothing new costs reads only: every upsert compares before it writes."""
+
+def _recorded_key(launch: ValidatedLaunch) -> tuple[str, str]:
+    """(cache key, fingerprint of the recorded claims): keyed hashes, so the cache holds no claim values."""
+    secret = hashlib.sha256(b"lti-recorded:" + settings.SECRET_KEY.encode()).digest()
+    claims = launch.claims
+    context, link = (claims.get(name) for name in (c.CONTEXT, c.RESOURCE_LINK))
+    who = [launch.registration.pk, launch.deployment_id, claims.get("sub")] + [
+        part.get("id") if isinstance(part, dict) else None for part in (context, link)
+    ]
+    key = hmac.new(secret, json.dumps(who, default=str).encode(), hashlib.sha256).hexdigest()
+    values = [launch.deployment.pk if launch.deployment else None] + [claims.get(k) for k in RECORDED_CLAIMS]
+    fingerprint = hmac.new(secret, json.dumps(values, sort_keys=True, default=str).encode(), hashlib.sha256)
+    return RECORDED_PREFIX + key, fingerprint.hexdigest()
+
+
+def _recorded_again(launch: ValidatedLaunch, key: str, fingerprint: str) -> dict[str, Any] | None:
+    """The rows the same launch recorded last time, if its claims are unchanged and the membership is still
+    there and active (one lean query: a dropped member was refused before this, a deleted one is recorded anew)."""
+    known = cache.get(key)
+    if not isinstance(known, dict) or known.get("fingerprint") != fingerprint:
+        return None
+    if known["membership_pk"] is not None:
+        membership = lean.first(Membership, {"id": known["membership_pk"]})
+        if membership is None or not membership.is_active:
+            return None
+        _touch(membership)
+    return known
+
+
+def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
+    """Record what the launch describes (``_launch_upsert``) and keep the launch for the following requests."""
+    key, fingerprint = _recorded_key(launch)
+    known = _recorded_again(launch, key, fingerprint) if launch.deployment is not None else None
+    if known is None:
+        lti_launch = _launch_upsert(launch=launch)
+        known = {"fingerprint": fingerprint, **{k: v for k, v in lti_launch.to_cache().items() if k.endswith("_pk")}}
+        transaction.on_commit(lambda: cache.set(key, known, RECORDED_TTL_SECONDS))
+    else:
+        lti_launch = LtiLaunch(
+            launch_id=secrets.token_urlsafe(32),
+            claims=launch.claims,
+            registration_id=launch.registration.pk,
+            **{k: v for k, v in known.items() if k.endswith("_pk")},
+        )
+    name, sealed = _launch_seal(lti_launch.launch_id, lti_launch.to_cache())
+    cache.set(name, sealed, settings.LTI["LAUNCH_TTL_SECONDS"])
+    return lti_launch
+
+
+@transaction.atomic
+def _launch_upsert(*, launch: ValidatedLaunch) -> LtiLaunch:
+    """Upsert deployment, context, resource link, user and membership; run the recorded hooks.
+
+    Every upsert compares before it writes, so even here a repeat launch with nothing new only reads."""
     claims = launch.claims
     registration: Registration = launch.registration
     deployment = launch.deployment
@@ -147,8 +222,6 @@ def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
         membership_pk=membership.pk if membership else None,
     )
     hooks.run_recorded(lti_launch)
-    name, sealed = _launch_seal(lti_launch.launch_id, lti_launch.to_cache())
-    cache.set(name, sealed, settings.LTI["LAUNCH_TTL_SECONDS"])
     return lti_launch
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from lms_tool.core import lean
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import Context, ResourceLink
@@ -170,7 +171,7 @@ def roster_sync_enqueue_after_launch(*, context_pk: int) -> bool:
     """Called by the launch once it recorded the course (``LtiLaunch.context_pk``): the first launch in a course
     with NRPS queues its first full sync. Later launches cost one indexed query: once the course has its sync
     row, the beat (``roster_syncs_enqueue_due``) picks up a first sync whose task was lost."""
-    if RosterSync.objects.filter(context_id=context_pk, resource_link=None).exists():
+    if lean.exists(RosterSync, {"context": context_pk, "resource_link": None}):
         return False
     context = Context.objects.filter(pk=context_pk).exclude(nrps_url="").first()
     if context is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from lms_tool.lti import services
@@ -115,3 +116,48 @@ def test_the_kept_launch_shows_no_names_emails_or_launch_id_to_a_reader_of_the_c
     kept = services.launch_get(launch_id=launch_id)
     assert kept is not None and kept.claims["email"] == student.email  # the launch id opens it
     assert services.launch_get(launch_id=launch_id[:-1] + "x") is None
+
+
+def _kept(response) -> Any:
+    kept = services.launch_get(launch_id=parse_qs(urlparse(response.url).query)["launch"][0])
+    assert kept is not None
+    return kept
+
+
+def test_a_repeat_launch_finds_what_it_recorded_and_rewrites_nothing(platform, course, student):
+    first = _kept(launch(platform, LaunchSpec(student, course, resource_link_id="rl-1")))
+    rows = [LtiUser.objects.get(), Context.objects.get(), Membership.objects.get(), ResourceLink.objects.get()]
+
+    again = _kept(launch(platform, LaunchSpec(student, course, resource_link_id="rl-1")))
+
+    assert again.launch_id != first.launch_id
+    assert (again.user_pk, again.context_pk, again.membership_pk, again.resource_link_pk) == (
+        first.user_pk,
+        first.context_pk,
+        first.membership_pk,
+        first.resource_link_pk,
+    )
+    assert [type(r).objects.get(pk=r.pk).updated_at for r in rows] == [r.updated_at for r in rows]
+
+
+def test_a_repeat_launch_with_changed_claims_records_the_change(platform, course, student):
+    launch(platform, LaunchSpec(student, course, resource_link_id="rl-1"))
+    student.name = "Samantha Student"
+    course.title = "Biology 101 (spring)"
+
+    launch(platform, LaunchSpec(student, course, resource_link_id="rl-1", resource_link_title="Week 2"))
+
+    assert LtiUser.objects.get(sub="student-1").name == "Samantha Student"
+    assert Context.objects.get().title == "Biology 101 (spring)"
+    assert ResourceLink.objects.get().title == "Week 2"
+
+
+def test_a_repeat_launch_after_the_person_was_erased_records_them_again(platform, course, student):
+    first = _kept(launch(platform, LaunchSpec(student, course)))
+    LtiUser.objects.filter(pk=first.user_pk).delete()  # as a privacy erasure does; memberships go with it
+
+    again = _kept(launch(platform, LaunchSpec(student, course)))
+
+    membership = Membership.objects.get(pk=again.membership_pk)
+    assert membership.user_id == again.user_pk != first.user_pk
+    assert membership.is_active

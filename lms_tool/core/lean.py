@@ -1,0 +1,83 @@
+"""Lean reads for the hot paths (every launch, every page): equality filters without the ORM's compiler.
+
+Building and compiling a one-table ``filter(...).first()`` costs ~0.3 ms of CPU on SQLite and ~0.5 ms
+with psycopg on a 2-vCPU machine, more than running it; a launch made a dozen of them. The SQL of
+these lookups never changes, so it is built once per (model, columns) from the model's metadata;
+values go through the fields' own preparation (a model instance given for a foreign key is taken by
+its primary key), ``None`` means ``IS NULL``, and rows become instances as the ORM makes them
+(``from_db`` after the same database converters), so nothing downstream can tell the difference.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from django.db import connections, router
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+_Plan = tuple[str, list[str], list[tuple[Any, tuple[Callable[..., Any], ...]]], list[Field]]
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(model: type[Model], columns: tuple[tuple[str, bool], ...], limit: int, alias: str, probe: bool) -> _Plan:
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    opts = model._meta
+    fields = list(opts.concrete_fields)
+    where = [cast(Field, opts.get_field(name)) for name, _ in columns]
+    select = "1" if probe else ", ".join(qn(str(f.column)) for f in fields)
+    conditions = " AND ".join(
+        f"{qn(str(f.column))} IS NULL" if is_null else f"{qn(str(f.column))} = %s"
+        for f, (_, is_null) in zip(where, columns, strict=True)
+    )
+    # Identifiers come from the model's metadata and values are bound parameters: nothing from input.
+    sql = (
+        f"SELECT {select} FROM {qn(opts.db_table)} WHERE {conditions} "  # noqa: S608
+        f"ORDER BY {qn(str(opts.pk.column))} LIMIT {int(limit)}"  # type: ignore[union-attr]
+    )
+    converters = []
+    for f in fields:
+        col = f.get_col(opts.db_table)
+        converters.append((col, tuple(connection.ops.get_db_converters(col) + f.get_db_converters(connection))))
+    return sql, [f.attname for f in fields], converters, [f for f, (_, n) in zip(where, columns, strict=True) if not n]
+
+
+def _query(model: type[Model], where: dict[str, Any], limit: int, *, probe: bool) -> tuple[str, list[Any], _Plan]:
+    alias = router.db_for_read(model)
+    connection = connections[alias]
+    plan = _plan(model, tuple((name, value is None) for name, value in where.items()), limit, alias, probe)
+    values = [v.pk if isinstance(v, Model) else v for v in where.values() if v is not None]
+    params = [f.get_db_prep_value(value, connection) for f, value in zip(plan[3], values, strict=True)]
+    return alias, params, plan
+
+
+def rows(model: type[M], where: dict[str, Any], *, limit: int = 1) -> list[M]:
+    """``model.objects.filter(**where).order_by("pk")[:limit]`` (equality on the model's own fields only)."""
+    alias, params, (sql, names, converters, _) = _query(model, where, limit, probe=False)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    result = []
+    for row in fetched:
+        values = list(row)
+        for i, (col, funcs) in enumerate(converters):
+            for func in funcs:
+                values[i] = func(values[i], col, connection)
+        result.append(model.from_db(alias, names, values))
+    return result
+
+
+def first(model: type[M], where: dict[str, Any]) -> M | None:
+    found = rows(model, where, limit=1)
+    return found[0] if found else None
+
+
+def exists(model: type[Model], where: dict[str, Any]) -> bool:
+    alias, params, (sql, *_) = _query(model, where, 1, probe=True)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
