@@ -154,7 +154,7 @@ def _recorded_key(launch: ValidatedLaunch) -> tuple[str, str]:
     return RECORDED_PREFIX + key, fingerprint.hexdigest()
 
 
-def _recorded_again(launch: ValidatedLaunch, key: str, fingerprint: str) -> dict[str, Any] | None:
+def _recorded_again(key: str, fingerprint: str) -> dict[str, Any] | None:
     """The rows the same launch recorded last time, if its claims are unchanged and the membership is still
     there and active (one lean query: a dropped member was refused before this, a deleted one is recorded anew)."""
     known = cache.get(key)
@@ -171,7 +171,7 @@ def _recorded_again(launch: ValidatedLaunch, key: str, fingerprint: str) -> dict
 def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
     """Record what the launch describes (``_launch_upsert``) and keep the launch for the following requests."""
     key, fingerprint = _recorded_key(launch)
-    known = _recorded_again(launch, key, fingerprint) if launch.deployment is not None else None
+    known = _recorded_again(key, fingerprint) if launch.deployment is not None else None
     if known is None:
         lti_launch = _launch_upsert(launch=launch)
         known = {"fingerprint": fingerprint, **{k: v for k, v in lti_launch.to_cache().items() if k.endswith("_pk")}}
