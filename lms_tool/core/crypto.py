@@ -15,11 +15,16 @@ class DecryptionError(Exception):
     """A ciphertext could not be read with any configured key."""
 
 
+def secret_key_for(purpose: str) -> bytes:
+    """A 32-byte key for one purpose, derived from SECRET_KEY (so purposes never share a key)."""
+    return hashlib.sha256(purpose.encode() + b":" + settings.SECRET_KEY.encode()).digest()
+
+
 @functools.cache
 def _fernet() -> MultiFernet:
     keys = list(settings.FIELD_ENCRYPTION_KEYS)
     if not keys:
-        derived = hashlib.sha256(b"field-encryption:" + settings.SECRET_KEY.encode()).digest()
+        derived = secret_key_for("field-encryption")
         keys = [base64.urlsafe_b64encode(derived).decode()]
     return MultiFernet([Fernet(key) for key in keys])
 
@@ -44,5 +49,4 @@ def rotate(ciphertext: str) -> str:
 
 def blind_index(value: str) -> str:
     """A keyed hash for looking up an encrypted value without decrypting every row."""
-    key = hashlib.sha256(b"blind-index:" + settings.SECRET_KEY.encode()).digest()
-    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret_key_for("blind-index"), value.strip().lower().encode(), hashlib.sha256).hexdigest()

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from lms_tool.core import lean
+from lms_tool.core import crypto, lean
 
 from . import claims as c
 from . import hooks, scopes
@@ -142,7 +142,7 @@ RECORDED_TTL_SECONDS = 3600
 
 def _recorded_key(launch: ValidatedLaunch) -> tuple[str, str]:
     """(cache key, fingerprint of the recorded claims): keyed hashes, so the cache holds no claim values."""
-    secret = hashlib.sha256(b"lti-recorded:" + settings.SECRET_KEY.encode()).digest()
+    secret = crypto.secret_key_for("lti-recorded")
     claims = launch.claims
     context, link = (claims.get(name) for name in (c.CONTEXT, c.RESOURCE_LINK))
     who = [launch.registration.pk, launch.deployment_id, claims.get("sub")] + [
@@ -229,7 +229,7 @@ def _launch_upsert(*, launch: ValidatedLaunch) -> LtiLaunch:
 # sealed: AES-GCM under a key derived from the launch id, which the cache never stores (its entry is
 # named by a different keyed hash of the id). Reading Redis, or its dumps, gives no PII.
 def _launch_keys(launch_id: str) -> tuple[str, bytes]:
-    secret = hashlib.sha256(b"lti-launch:" + settings.SECRET_KEY.encode()).digest()
+    secret = crypto.secret_key_for("lti-launch")
     name = hmac.new(secret, b"name:" + launch_id.encode(), hashlib.sha256).hexdigest()
     key = hmac.new(secret, b"key:" + launch_id.encode(), hashlib.sha256).digest()
     return LAUNCH_PREFIX + name, key
