@@ -15,14 +15,21 @@ class AuditEvent(models.Model):
         PLATFORM = "platform"
         SYSTEM = "system"
         ADMIN = "admin"
+        # Nobody the tool knows: an uninvited Dynamic Registration, say.
+        UNAUTHENTICATED = "unauthenticated"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_type = models.CharField(max_length=16, choices=Actor.choices)
     actor_id = models.CharField(max_length=255, blank=True)
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=255)
-    source = models.CharField(max_length=64, blank=True, help_text="The system the change came from.")
+    object_id = models.CharField(max_length=1024)
+    # Platforms send long URLs (Canvas's configuration URL alone is 67 characters): room for any of them.
+    source = models.CharField(max_length=2048, blank=True, help_text="The system the change came from.")
+    address = models.CharField(
+        max_length=64, blank=True, help_text="Where a page or admin action came from: a truncated or keyed-hashed address."
+    )
+    user_agent = models.CharField(max_length=255, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
 

@@ -13,6 +13,8 @@ def audit_record(
     object_type: str,
     object_id: Any,
     source: str = "",
+    address: str = "",
+    user_agent: str = "",
     before: Any = None,
     after: Any = None,
 ) -> AuditEvent:
@@ -24,6 +26,8 @@ def audit_record(
         object_type=object_type,
         object_id=str(object_id),
         source=source,
+        address=address,
+        user_agent=user_agent[:255],
         before=before,
         after=after,
     )

@@ -39,7 +39,14 @@ class Registration(models.Model):
         max_length=16, choices=DeploymentPolicy.choices, default=DeploymentPolicy.ACCEPT_NEW
     )
     is_active = models.BooleanField(default=True)
+    # An uninvited Dynamic Registration waits, inactive, until a tool admin approves it.
+    pending_approval = models.BooleanField(default=False)
     scopes = models.JSONField(default=list, blank=True, help_text="Service scopes the platform granted.")
+    # Canvas frames the tool from the school's own domain, not from its issuer: the origins allowed to
+    # frame tool pages (CSP frame-ancestors) are kept per registration, set by the admin or learned from launches.
+    frame_origins = models.JSONField(
+        default=list, blank=True, help_text="Origins (https://school.instructure.com) allowed to frame the tool."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,6 +60,28 @@ class Registration(models.Model):
     @property
     def token_audience(self) -> str:
         return self.auth_audience or self.auth_token_url
+
+
+class RegistrationInvitation(models.Model):
+    """A single-use, expiring invitation a tool admin issues for one Dynamic Registration.
+
+    Only a keyed hash of the token is stored: the token itself is shown once, in the URL to paste."""
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    label = models.CharField(max_length=200, blank=True, help_text="Who it is for (the school or platform).")
+    created_by = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    registration = models.ForeignKey(
+        Registration, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label or f"invitation {self.pk}"
 
 
 class Deployment(models.Model):
@@ -175,6 +204,11 @@ class Membership(models.Model):
     roles = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
     last_launch_at = models.DateTimeField(null=True, blank=True)
+    # When a roster read (NRPS) last listed this person: a sync only revokes people it has listed, so
+    # administrators the roster never lists keep access (Moodle site admins launch unenrolled).
+    roster_listed_at = models.DateTimeField(null=True, blank=True)
+    # When a roster read dropped them; a signed launch newer than this, as an active member, restores access.
+    revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
