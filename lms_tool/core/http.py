@@ -17,12 +17,43 @@ from urllib.parse import urlparse
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import LocationParseError
+from urllib3.util import Url
+from urllib3.util import parse_url as parse_url_urllib3
 
 _local = threading.local()
 
 
 class BlockedAddressError(requests.exceptions.RequestException):
     """The URL resolves to an address the tool refuses to call."""
+
+
+class AmbiguousUrlError(BlockedAddressError):
+    """The URL could be read two ways (userinfo, backslashes, control characters): refused outright."""
+
+
+# Characters that make parsers disagree about where the host ends (``https://a\\@b/``), or that
+# no honest URL carries.
+_AMBIGUOUS = set("\\@") | {chr(c) for c in range(0x21)} | {"\x7f"}
+
+
+def parse_url(url: str) -> Url:
+    """The one parser for every URL the tool checks and then calls: urllib3's, which sends the request.
+
+    Refuses userinfo (``user@host``), backslashes, whitespace and control characters anywhere, a
+    scheme other than http(s) and a missing host, so the host a check reads is the host connected to.
+    """
+    if not isinstance(url, str) or not url or any(ch in _AMBIGUOUS for ch in url.split("?", 1)[0].split("#", 1)[0]):
+        raise AmbiguousUrlError(f"refused an ambiguous URL (userinfo, backslash or control characters): {url!r}")
+    if any(ch in url for ch in " \t\r\n\x00\\"):
+        raise AmbiguousUrlError(f"refused a URL with whitespace or backslashes: {url!r}")
+    try:
+        parsed = parse_url_urllib3(url)
+    except LocationParseError as exc:
+        raise AmbiguousUrlError(f"not a URL: {url!r}") from exc
+    if parsed.scheme not in {"http", "https"} or not parsed.host or parsed.auth:
+        raise AmbiguousUrlError(f"not an http(s) URL with a host: {url!r}")
+    return parsed
 
 
 def session() -> requests.Session:

@@ -27,7 +27,9 @@ class AuditEvent(models.Model):
     # Platforms send long URLs (Canvas's configuration URL alone is 67 characters): room for any of them.
     source = models.CharField(max_length=2048, blank=True, help_text="The system the change came from.")
     address = models.CharField(
-        max_length=64, blank=True, help_text="Where a page or admin action came from: a truncated or keyed-hashed address."
+        max_length=64,
+        blank=True,
+        help_text="Where a page or admin action came from: a truncated or keyed-hashed address.",
     )
     user_agent = models.CharField(max_length=255, blank=True)
     before = models.JSONField(null=True, blank=True)

@@ -1,8 +1,27 @@
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
+from django.http import HttpRequest
+
 from .models import AuditEvent
+
+
+def request_origin(request: HttpRequest) -> dict[str, str]:
+    """Where a page or admin action came from, for ``audit_record(**request_origin(request))``.
+
+    The address is truncated (IPv4 to its /24, IPv6 to its /48) so the audit log holds no personal
+    address, only the network it came from; the user agent is kept as sent, cut to 255 characters."""
+    raw = str(request.META.get("REMOTE_ADDR") or "")
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        network = ""
+    else:
+        prefix = 24 if address.version == 4 else 48
+        network = str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    return {"address": network, "user_agent": str(request.META.get("HTTP_USER_AGENT") or "")[:255]}
 
 
 def audit_record(
