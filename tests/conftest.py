@@ -15,7 +15,7 @@ from lms_tool.sandbox.platform import ROLE, Course, Person, Platform
 from lms_tool.sandbox.server import PlatformServer
 
 # One Playwright instance for the whole run: a second sync_playwright() in the same thread fails.
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.strict"]
 
 
 @pytest.fixture(scope="session")
