@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
+from lms_tool.core.queue import task_send
+
 logger = logging.getLogger(__name__)
 
 
@@ -17,10 +19,8 @@ def enqueue(score_id: int, *, countdown: float | None = None) -> None:
         return
 
     def send() -> None:
-        from .tasks import score_post_task
-
         try:
-            score_post_task.apply_async((score_id,), countdown=countdown)
+            task_send("grading.score_post", score_id, countdown=countdown)
         except OperationalError:
             logger.warning("could not enqueue the posting of score %s; the sweep will post it", score_id)
 

@@ -1,0 +1,16 @@
+"""Enqueue a Celery task by its registered name, so a service never imports its app's tasks module.
+
+Tasks import services; services reach tasks only through here (docs/architecture.md, "Layers"): no
+import cycle, even a lazy one. ``apply_async`` on the registered task still honours eager mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import current_app
+
+
+def task_send(name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+    """Send the task registered as ``name``; raises kombu's ``OperationalError`` when the broker is down."""
+    current_app.tasks[name].apply_async(args, kwargs or None, countdown=countdown)
