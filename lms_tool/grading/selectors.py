@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from lms_tool.lti.models import Context, LtiUser, ResourceLink
+from lms_tool.lti.models import Context
 
 from .models import PassbackState, ReviewState, Score
 
@@ -22,10 +22,6 @@ def scores_needing_review(*, context: Context) -> QuerySet[Score]:
         .select_related("user", "resource_link", "line_item")
         .order_by("created_at", "id")
     )
-
-
-def score_latest(*, user: LtiUser, resource_link: ResourceLink) -> Score | None:
-    return Score.objects.filter(user=user, resource_link=resource_link).order_by("-id").first()
 
 
 def scores_dead(*, context: Context | None = None) -> QuerySet[Score]:

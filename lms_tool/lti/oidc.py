@@ -175,11 +175,6 @@ def state_peek(*, state: str) -> dict[str, Any] | None:
     return dict(stored) if isinstance(stored, dict) else None
 
 
-def binding_matches(*, stored: dict[str, Any], state: str, cookies: dict[str, str]) -> bool:
-    cookie = cookies.get(COOKIE_PREFIX + state)
-    return cookie is not None and secrets.compare_digest(_hash(cookie), stored["binding"])
-
-
 def storage_bindings(*, state: str, value: str, cookies: dict[str, str]) -> dict[str, str]:
     """The secret read back from platform (or window) storage, in place of the state cookie."""
     if not value:

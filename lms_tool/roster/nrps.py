@@ -39,10 +39,6 @@ class RosterRead:
     pages: list[list[Member]] = field(default_factory=list)
     differences_url: str = ""
 
-    @property
-    def member_count(self) -> int:
-        return sum(len(page) for page in self.pages)
-
 
 class RosterReadError(Exception):
     """The roster could not be read in full. ``reason`` is for people; ``detail`` is the platform's answer."""
