@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from lms_tool.core import crypto
-from lms_tool.privacy.fields import BlindIndexedField, EncryptedTextField, blind_index_expression
+from lms_tool.core.fields import BlindIndexedField, EncryptedTextField, blind_index_expression
 
 
 class Family(models.TextChoices):
@@ -174,7 +174,7 @@ class LtiUser(models.Model):
 
     registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="users")
     sub = models.CharField(max_length=255)
-    # PII is encrypted at rest (lms_tool.privacy.fields); email and SIS id carry a keyed hash so they can be
+    # PII is encrypted at rest (lms_tool.core.fields); email and SIS id carry a keyed hash so they can be
     # looked up (``filter(email__blind="a@b.edu")``) without decrypting every row.
     name = EncryptedTextField(blank=True)
     email = BlindIndexedField(blank=True)

@@ -13,9 +13,8 @@ from django.apps import apps
 from django.db import models, transaction
 
 from lms_tool.core import crypto
+from lms_tool.core.fields import EncryptedTextField
 from lms_tool.core.services import audit_record
-
-from .fields import EncryptedTextField
 
 
 def encrypted_columns() -> Iterator[tuple[type[models.Model], models.Field, bool]]:

@@ -7,10 +7,10 @@ over (no further schema change: they are text columns).
 
 from django.db import migrations, models
 
-import lms_tool.privacy.fields
+import lms_tool.core.fields
 
-NAME = lms_tool.privacy.fields.EncryptedTextField()
-INDEXED = lms_tool.privacy.fields.BlindIndexedField()
+NAME = lms_tool.core.fields.EncryptedTextField()
+INDEXED = lms_tool.core.fields.BlindIndexedField()
 
 
 def _rewrite(apps, schema_editor, convert) -> None:  # type: ignore[no-untyped-def]
@@ -36,15 +36,15 @@ class Migration(migrations.Migration):
         migrations.AlterField(model_name="ltiuser", name="email", field=models.TextField(blank=True)),
         migrations.RunPython(encrypt, decrypt, elidable=False),
         migrations.AlterField(
-            model_name="ltiuser", name="name", field=lms_tool.privacy.fields.EncryptedTextField(blank=True)
+            model_name="ltiuser", name="name", field=lms_tool.core.fields.EncryptedTextField(blank=True)
         ),
         migrations.AlterField(
-            model_name="ltiuser", name="email", field=lms_tool.privacy.fields.BlindIndexedField(blank=True)
+            model_name="ltiuser", name="email", field=lms_tool.core.fields.BlindIndexedField(blank=True)
         ),
         migrations.AddField(
             model_name="ltiuser",
             name="sis_id",
-            field=lms_tool.privacy.fields.BlindIndexedField(
+            field=lms_tool.core.fields.BlindIndexedField(
                 blank=True, default="", help_text="The person's id in the SIS (LIS person_sourcedid)."
             ),
             preserve_default=False,

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Lookup
 from django.db.models.functions import Substr
 
-from lms_tool.core import crypto
+from . import crypto
 
 INDEX_LENGTH = 64  # hex SHA-256
 SEPARATOR = "$"
