@@ -381,3 +381,60 @@ def test_a_registration_endpoint_on_a_private_address_is_refused(canvas_unregist
 
     assert error_code(response) == "registration_url_blocked"
     assert Registration.objects.count() == 0
+
+
+# Long values (PostgreSQL enforces column lengths; run with DATABASE_URL to check there) -----------
+def _long_config_url(platform: Platform, length: int) -> str:
+    url = platform_registration.config_url(platform) + "?account=springfield-unified-school-district&pad="
+    return url + "x" * (length - len(url))
+
+
+def test_a_long_configuration_url_and_long_ids_register(moodle_unregistered, tool_url):
+    platform = moodle_unregistered
+    config_url = _long_config_url(platform, 400)
+    faults = platform_registration.state(platform).faults
+    faults["client_id"], faults["deployment_id"] = "c" * 255, "d" * 255
+    query = {"openid_configuration": config_url, "registration_token": platform_registration.issue_token(platform)}
+    confirm = requests.get(register_url(tool_url, invite()), params=query, timeout=10)
+    assert confirm.status_code == 200, confirm.text[:500]
+
+    done = _submit(tool_url, confirm)
+
+    assert done.status_code == 200, done.text[:500]
+    registration = Registration.objects.get()
+    assert (registration.client_id, registration.deployments.get().deployment_id) == ("c" * 255, "d" * 255)
+    assert AuditEvent.objects.get(action="registration.dynamic").source == config_url
+
+
+def test_an_over_long_client_id_is_explained_and_nothing_is_written(canvas_unregistered, tool_url):
+    platform_registration.state(canvas_unregistered).faults["client_id"] = "c" * 256
+
+    response = _register(canvas_unregistered, tool_url)
+
+    assert response.status_code == 502
+    assert error_code(response) == "registration_invalid"
+    assert "longer than 255 characters" in response.text
+    assert Registration.objects.count() == 0
+    assert AuditEvent.objects.get(action="registration.dynamic_refused").after["code"] == "registration_invalid"
+
+
+def test_a_configuration_url_longer_than_the_tool_keeps_is_refused(canvas_unregistered, tool_url):
+    query = {"openid_configuration": _long_config_url(canvas_unregistered, 2049), "registration_token": "t"}
+
+    response = requests.get(register_url(tool_url), params=query, timeout=10)
+
+    assert response.status_code == 400
+    assert error_code(response) == "config_url_too_long"
+    assert canvas_unregistered.requests_seen == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://admin@127.0.0.1:1/config", "http://127.0.0.1:1\\@example.edu/config", "javascript:alert(1)"],
+)
+def test_a_configuration_url_that_reads_two_ways_is_refused(tool_url, db, url):
+    response = requests.get(register_url(tool_url), params={"openid_configuration": url}, timeout=10)
+
+    assert response.status_code == 400
+    assert error_code(response) == "config_url_insecure"
+    assert Registration.objects.count() == 0
