@@ -3,9 +3,9 @@
 1. The platform opens ``/lti/register/?openid_configuration=...&registration_token=...`` (DR §3.3),
    or ``/lti/register/<invitation>/?...`` when a tool admin issued an invitation (the invitation is a
    path segment, so platforms that append their query parameters to the pasted URL keep it).
-2. ``registration_prepare`` checks the invitation, if any, then reads and checks the platform's OpenID configuration
-   (``platform_config``) and keeps it, with the token, under a random id for the admin's
-   confirmation; that id travels in the confirmation form (the page sits in a cross-site iframe
+2. ``registration_prepare`` checks the invitation, if any, then reads and checks the platform's
+   OpenID configuration (``platform_config``) and keeps it, with the token, under a random id for
+   the admin's confirmation; that id travels in the confirmation form (the page sits in a cross-site iframe
    where cookies, and so Django's CSRF cookie, may be blocked: the unguessable id is the form's
    anti-forgery token, and it is single-use).
 3. ``registration_finish`` posts the tool's client registration (DR §3.5.2) with the token as

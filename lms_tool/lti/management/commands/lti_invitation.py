@@ -41,7 +41,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         base = (o["base_url"] or selectors.base_url()).rstrip("/")
         self.stdout.write(
-            f"Invitation {invitation.pk} for {invitation.label!r}, single use, expires {invitation.expires_at:%Y-%m-%d %H:%M %Z}.\n"
+            f"Invitation {invitation.pk} for {invitation.label!r}, single use, "
+            f"expires {invitation.expires_at:%Y-%m-%d %H:%M %Z}.\n"
             "Paste this URL in Canvas (Developer Keys > + LTI Registration) or Moodle (Manage tools > Tool URL);\n"
             "it is shown only now:\n"
         )
@@ -58,8 +59,8 @@ class Command(BaseCommand):
             self.stdout.write("No invitations.")
         for i in rows:
             self.stdout.write(
-                f"{i.pk:>4}  {i.status(now):<8} {i.label or '-'}  expires {i.expires_at:%Y-%m-%d %H:%M}  by {i.created_by or '-'}"
-                + (f"  -> {i.registration}" if i.registration else "")
+                f"{i.pk:>4}  {i.status(now):<8} {i.label or '-'}  expires {i.expires_at:%Y-%m-%d %H:%M}"
+                f"  by {i.created_by or '-'}" + (f"  -> {i.registration}" if i.registration else "")
             )
 
     def _revoke(self, **o: Any) -> None:
