@@ -240,6 +240,9 @@ HTTP_USER_AGENT = env("HTTP_USER_AGENT", "lms-tool/0.1 (+https://github.com/lms-
 # refused unless this is on: for development and tests only. It also lets loopback hosts through
 # the private-address block below, so a sandbox platform on 127.0.0.1 can be registered.
 LTI_DEV_ALLOW_HTTP = envbool("LTI_DEV_ALLOW_HTTP", DEBUG)
+# Dynamic Registration without an invitation creates a registration that waits for a tool admin's
+# approval; this makes it active at once instead, for development only (docs/canvas.md).
+LTI_DYNAMIC_REGISTRATION_OPEN = envbool("LTI_DYNAMIC_REGISTRATION_OPEN", False)
 # Private and loopback addresses are refused for user-supplied URLs unless listed here.
 HTTP_ALLOWED_PRIVATE_HOSTS = envlist("HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP else "")
 

@@ -1,7 +1,20 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 
-from . import keys
-from .models import Context, Deployment, LtiUser, Membership, Registration, ResourceLink, ToolKey
+from lms_tool.core.services import request_origin
+
+from . import dynamic_registration, keys, registry, selectors
+from .models import (
+    Context,
+    Deployment,
+    LtiUser,
+    Membership,
+    Registration,
+    RegistrationInvitation,
+    ResourceLink,
+    ToolKey,
+)
 
 
 class DeploymentInline(admin.TabularInline):
@@ -11,10 +24,98 @@ class DeploymentInline(admin.TabularInline):
 
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "issuer", "client_id", "family", "deployment_policy", "is_active")
-    list_filter = ("family", "is_active", "deployment_policy")
+    list_display = ("__str__", "issuer", "client_id", "family", "deployment_policy", "is_active", "pending_approval")
+    list_filter = ("pending_approval", "family", "is_active", "deployment_policy")
     search_fields = ("issuer", "client_id", "name")
     inlines = [DeploymentInline]
+    actions = ["approve"]
+
+    @admin.action(description="Approve: activate registrations that await approval (uninvited Dynamic Registration)")
+    def approve(self, request, queryset):  # type: ignore[no-untyped-def]
+        origin = request_origin(request)
+        approved = [
+            r
+            for r in queryset
+            if registry.registration_approve(registration_id=r.pk, actor=request.user.get_username(), **origin)
+        ]
+        skipped = queryset.count() - len(approved)
+        if approved:
+            self.message_user(request, f"Approved {', '.join(str(r) for r in approved)}: it launches from now on.")
+        if skipped:
+            self.message_user(request, f"{skipped} selected registration(s) did not await approval.", messages.WARNING)
+
+
+class InvitationAddForm(forms.ModelForm):
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=registry.INVITATION_MAX_DAYS,
+        initial=registry.INVITATION_DAYS,
+        help_text="The link stops working after this many days, or once used.",
+    )
+
+    class Meta:
+        model = RegistrationInvitation
+        fields = ["label"]
+
+
+@admin.register(RegistrationInvitation)
+class RegistrationInvitationAdmin(admin.ModelAdmin):
+    """Invitations a platform admin pastes into Canvas or Moodle; the link is shown once, on creation."""
+
+    list_display = ("__str__", "state", "created_by", "created_at", "expires_at", "used_at", "registration")
+    readonly_fields = ("label", "created_by", "created_at", "expires_at", "used_at", "revoked_at", "registration")
+    actions = ["revoke"]
+
+    @admin.display(description="Status")
+    def state(self, obj: RegistrationInvitation) -> str:
+        return obj.status()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
+        if obj is None:
+            kwargs["form"] = InvitationAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return self.readonly_fields if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False  # an invitation is created, used or revoked, never edited
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        invitation, token = registry.invitation_create(
+            label=form.cleaned_data["label"],
+            days=form.cleaned_data["days"],
+            created_by=request.user.get_username(),
+            **request_origin(request),
+        )
+        for field in invitation._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(invitation, field.attname))
+        obj._state.adding = False
+        # Kept on this request only: the token is not stored, so this is the one time it can be shown.
+        obj.registration_url = dynamic_registration.invitation_url(base=selectors.base_url(request), token=token)
+
+    def response_add(self, request, obj, post_url_continue=None):  # type: ignore[no-untyped-def]
+        return TemplateResponse(
+            request,
+            "lti/invitation_created.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Registration invitation created",
+                "invitation": obj,
+                "url": obj.registration_url,
+                "opts": self.opts,
+            },
+        )
+
+    @admin.action(description="Revoke: the selected invitations stop working")
+    def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
+        origin = request_origin(request)
+        revoked = [
+            i
+            for i in queryset
+            if registry.invitation_revoke(invitation_id=i.pk, actor=request.user.get_username(), **origin)
+        ]
+        self.message_user(request, f"Revoked {len(revoked)} invitation(s); used or already revoked ones are unchanged.")
 
 
 @admin.register(ToolKey)

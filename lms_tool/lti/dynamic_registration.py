@@ -1,15 +1,25 @@
 """LTI Dynamic Registration 1.0 (1EdTech): a platform admin pastes one URL, the tool registers itself.
 
-1. The platform opens ``/lti/register/?openid_configuration=...&registration_token=...`` (DR §3.3).
-2. ``registration_prepare`` reads and checks the platform's OpenID configuration
-   (``platform_config``) and keeps it, with the token, under a random id for the admin's
-   confirmation; that id travels in the confirmation form (the page sits in a cross-site iframe
+1. The platform opens ``/lti/register/?openid_configuration=...&registration_token=...`` (DR §3.3),
+   or ``/lti/register/<invitation>/?...`` when a tool admin issued an invitation (the invitation is a
+   path segment, so platforms that append their query parameters to the pasted URL keep it).
+2. ``registration_prepare`` checks the invitation, if any, then reads and checks the platform's
+   OpenID configuration (``platform_config``) and keeps it, with the token, under a random id for
+   the admin's confirmation; that id travels in the confirmation form (the page sits in a cross-site iframe
    where cookies, and so Django's CSRF cookie, may be blocked: the unguessable id is the form's
    anti-forgery token, and it is single-use).
 3. ``registration_finish`` posts the tool's client registration (DR §3.5.2) with the token as
    Bearer, and stores what the platform answered: the registration, the deployment when the
    answer has one (Moodle does, Canvas does not), and the scopes it granted. Either all of that
    is written or none of it.
+
+Who may do what (docs/canvas.md, docs/moodle.md): the page needs no login, so Dynamic Registration
+only ever *creates* a registration; an (issuer, client_id) the tool already has is refused and left
+as it is (``registry.registration_create``). With a valid invitation the new registration is active
+at once and the invitation is used up in the same transaction; without one it waits, inactive, for
+a tool admin's approval (``pending_approval``), unless ``LTI_DYNAMIC_REGISTRATION_OPEN`` is set
+(development). The audit line names the invitation or "unauthenticated", the configuration URL and
+where the request came from.
 """
 
 from __future__ import annotations
@@ -20,20 +30,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
 
 from lms_tool.core import http
+from lms_tool.core.models import AuditEvent
 from lms_tool.core.services import audit_record
 
 from . import registry, tool_config
-from .models import Family, Registration
+from .models import Family, Registration, RegistrationInvitation
 from .platform_config import PlatformConfig, RegistrationError, config_fetch
 
 logger = logging.getLogger(__name__)
 PENDING_PREFIX = "lti:dynreg:"
 PENDING_TTL_SECONDS = 30 * 60
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+# AuditEvent.actor_type of a registration made with an invitation; actor_id is the invitation's id.
+ACTOR_INVITATION = "invitation"
 
 
 @dataclass
@@ -42,6 +57,7 @@ class Pending:
     config: PlatformConfig
     token: str
     body: dict[str, Any]
+    invitation: RegistrationInvitation | None = None
 
     @property
     def scopes(self) -> list[str]:
@@ -57,6 +73,11 @@ class Outcome:
     requested: list[str]
     # None when the platform's answer did not say: the scopes are then learned from launches.
     granted: list[str] | None
+    invitation: RegistrationInvitation | None = None
+
+    @property
+    def pending_approval(self) -> bool:
+        return self.registration.pending_approval
 
     @property
     def trimmed(self) -> list[str]:
@@ -69,11 +90,66 @@ def _body(config: PlatformConfig, tool: tool_config.ToolUrls) -> dict[str, Any]:
     )
 
 
-def registration_prepare(*, url: str, token: str, tool: tool_config.ToolUrls) -> Pending:
-    """Fetch and check the platform's configuration; keep it for the admin's confirmation."""
+def invitation_url(*, base: str, token: str) -> str:
+    """The registration URL a tool admin gives a platform admin, with the invitation in its path."""
+    return base + reverse("lti:register_invited", kwargs={"invitation": token})
+
+
+_INVITATION_REFUSED = {
+    RegistrationInvitation.Status.USED: (
+        "invitation_used",
+        "This registration link was already used.",
+        "Each invitation registers one platform once. Ask the tool's administrator for a new link.",
+    ),
+    RegistrationInvitation.Status.REVOKED: (
+        "invitation_revoked",
+        "This registration link was withdrawn by the tool's administrator.",
+        "Ask the tool's administrator for a new link.",
+    ),
+    RegistrationInvitation.Status.EXPIRED: (
+        "invitation_expired",
+        "This registration link has expired.",
+        "Invitations last a few days (7 unless the tool's administrator chose otherwise). Ask for a new link.",
+    ),
+}
+
+
+def _usable(invitation: RegistrationInvitation | None) -> RegistrationInvitation:
+    if invitation is None:
+        raise RegistrationError(
+            "invitation_unknown",
+            "This registration link is not valid.",
+            admin_hint="The invitation in the link is unknown (mistyped or cut short?). Paste the whole link the "
+            "tool's administrator sent, or ask them for a new one.",
+            status=404,
+        )
+    status = invitation.status()
+    if status != RegistrationInvitation.Status.OPEN:
+        code, message, hint = _INVITATION_REFUSED[RegistrationInvitation.Status(status)]
+        raise RegistrationError(code, message, admin_hint=hint, detail=f"invitation {invitation.pk}", status=410)
+    return invitation
+
+
+def invitation_check(token: str) -> RegistrationInvitation:
+    """The open invitation this token names, or a page that says why it cannot be used."""
+    found = None
+    if token and len(token) <= 100:
+        found = RegistrationInvitation.objects.filter(token_hash=registry.invitation_hash(token)).first()
+    return _usable(found)
+
+
+def registration_prepare(*, url: str, token: str, tool: tool_config.ToolUrls, invitation: str | None = None) -> Pending:
+    """Check the invitation (if any) and fetch the platform's configuration; keep both for the confirmation."""
+    invited = invitation_check(invitation) if invitation is not None else None
     config = config_fetch(url=url, token=token)
-    pending = Pending(id=secrets.token_urlsafe(24), config=config, token=token, body=_body(config, tool))
-    cache.set(PENDING_PREFIX + pending.id, {"config": config.to_cache(), "token": token}, PENDING_TTL_SECONDS)
+    pending = Pending(
+        id=secrets.token_urlsafe(24), config=config, token=token, body=_body(config, tool), invitation=invited
+    )
+    cache.set(
+        PENDING_PREFIX + pending.id,
+        {"config": config.to_cache(), "token": token, "invitation": invited.pk if invited else None},
+        PENDING_TTL_SECONDS,
+    )
     return pending
 
 
@@ -90,7 +166,11 @@ def _pending_take(pending_id: str, tool: tool_config.ToolUrls) -> Pending:
             status=410,
         )
     config = PlatformConfig.from_cache(stored["config"])
-    return Pending(id=pending_id, config=config, token=stored["token"], body=_body(config, tool))
+    invitation = None
+    if stored.get("invitation") is not None:
+        # Checked again before the platform is asked: it may have been used or revoked meanwhile.
+        invitation = _usable(RegistrationInvitation.objects.filter(pk=stored["invitation"]).first())
+    return Pending(id=pending_id, config=config, token=stored["token"], body=_body(config, tool), invitation=invitation)
 
 
 def _send(pending: Pending) -> dict[str, Any]:
@@ -163,23 +243,42 @@ def _deployment_id(answer: dict[str, Any]) -> str:
 
 
 @transaction.atomic
-def _store(pending: Pending, answer: dict[str, Any], actor: str) -> Outcome:
+def _store(pending: Pending, answer: dict[str, Any], origin: dict[str, str]) -> Outcome:
     config = pending.config
     deployment_id = _deployment_id(answer)
     granted = _granted(answer)
+    client_id = str(answer["client_id"])
     family_label = dict(Family.choices).get(config.family, "Platform")
+    invitation = None
+    if pending.invitation is not None:
+        # Locked and checked once more: of two registrations racing with one invitation, one wins.
+        invitation = _usable(
+            RegistrationInvitation.objects.select_for_update().filter(pk=pending.invitation.pk).first()
+        )
+    active = invitation is not None or settings.LTI_DYNAMIC_REGISTRATION_OPEN
     try:
-        registration, created = registry.registration_upsert(
+        registration = registry.registration_create(
             issuer=config.issuer,
-            client_id=str(answer["client_id"]),
+            client_id=client_id,
             auth_login_url=config.authorization_endpoint,
             auth_token_url=config.token_endpoint,
             key_set_url=config.jwks_uri,
             family=config.family,
             name=f"{family_label}: {config.display_name}"[:200],
-            deployment_ids=[deployment_id] if deployment_id else None,
-            actor=actor,
+            deployment_ids=[deployment_id] if deployment_id else [],
+            scopes=granted or [],
+            active=active,
         )
+    except registry.RegistrationExists as exc:
+        raise RegistrationError(
+            "registration_exists",
+            "The tool already has a registration for this platform and client ID. Registering again cannot "
+            "change it: ask the tool's administrator to update or remove it.",
+            admin_hint=f"{exc} Dynamic Registration only creates new registrations. The tool's administrator can "
+            "change this one in the Django admin (LTI > Registrations) or with `manage.py lti_platform add`. "
+            "Your platform may now list the tool a second time: remove that entry there.",
+            status=409,
+        ) from exc
     except registry.RegistrationInvalid as exc:
         raise RegistrationError(
             "registration_invalid",
@@ -187,16 +286,20 @@ def _store(pending: Pending, answer: dict[str, Any], actor: str) -> Outcome:
             admin_hint=f"{exc} The platform may already list the tool: remove that entry there before trying again.",
             status=502,
         ) from exc
-    registration.scopes = granted or []
-    registration.save(update_fields=["scopes", "updated_at"])
+    if invitation is not None:
+        registry.invitation_use(invitation=invitation, registration=registration)
     audit_record(
-        actor_type="admin",
-        actor_id=actor,
+        **_actor(invitation),
         action="registration.dynamic",
         object_type="registration",
         object_id=registration.pk,
         source=config.url,
+        **origin,
         after={
+            "issuer": config.issuer,
+            "client_id": client_id,
+            "active": registration.is_active,
+            "pending_approval": registration.pending_approval,
             "requested_scopes": pending.scopes,
             "granted_scopes": granted,
             "deployment_id": deployment_id,
@@ -204,19 +307,41 @@ def _store(pending: Pending, answer: dict[str, Any], actor: str) -> Outcome:
             "version": config.version,
         },
     )
-    return Outcome(registration, created, config, deployment_id, pending.scopes, granted)
+    return Outcome(registration, True, config, deployment_id, pending.scopes, granted, invitation)
 
 
-def registration_finish(*, pending_id: str, tool: tool_config.ToolUrls, actor: str = "dynamic-registration") -> Outcome:
-    """Send the client registration and store the answer, all or nothing."""
+def _actor(invitation: RegistrationInvitation | None) -> dict[str, str]:
+    if invitation is None:
+        return {"actor_type": AuditEvent.Actor.UNAUTHENTICATED, "actor_id": ""}
+    return {"actor_type": ACTOR_INVITATION, "actor_id": str(invitation.pk)}
+
+
+def registration_finish(*, pending_id: str, tool: tool_config.ToolUrls, origin: dict[str, str]) -> Outcome:
+    """Send the client registration and store the answer, all or nothing.
+
+    ``origin`` is ``core.services.request_origin(request)``: where the confirmation came from, for the audit."""
     pending = _pending_take(pending_id, tool)
     answer = _send(pending)
-    outcome = _store(pending, answer, actor)
+    try:
+        outcome = _store(pending, answer, origin)
+    except RegistrationError as error:
+        # Nothing was stored (the transaction rolled back); the attempt itself is worth a line.
+        audit_record(
+            **_actor(pending.invitation),
+            action="registration.dynamic_refused",
+            object_type="registration",
+            object_id="",
+            source=pending.config.url,
+            **origin,
+            after={"issuer": pending.config.issuer, "client_id": str(answer["client_id"])[:300], "code": error.code},
+        )
+        raise
     logger.info(
-        "dynamic registration of %s (client_id %s, deployment %r, granted %s)",
+        "dynamic registration of %s (client_id %s, deployment %r, granted %s, %s)",
         outcome.registration,
         outcome.registration.client_id,
         outcome.deployment_id,
         outcome.granted,
+        "active" if outcome.registration.is_active else "pending approval",
     )
     return outcome

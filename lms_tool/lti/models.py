@@ -73,15 +73,32 @@ class RegistrationInvitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
     registration = models.ForeignKey(
         Registration, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations"
     )
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        USED = "used", "Used"
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return self.label or f"invitation {self.pk}"
+
+    def status(self, now: datetime | None = None) -> str:
+        """Used and revoked win over expired: the page then says what really happened to the link."""
+        if self.used_at is not None:
+            return self.Status.USED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= (now or timezone.now()):
+            return self.Status.EXPIRED
+        return self.Status.OPEN
 
 
 class Deployment(models.Model):

@@ -67,6 +67,16 @@ def find_registration(*, issuer: str, client_id: str | None) -> Registration:
             admin_hint="The OIDC login initiation request must carry 'iss'.",
         )
     registrations = selectors.registrations_for(issuer=issuer, client_id=client_id)
+    if not registrations and selectors.registration_awaits_approval(issuer=issuer, client_id=client_id):
+        raise LaunchError(
+            "registration_pending",
+            "This learning platform registered the tool, but the tool's administrator has not approved it yet.",
+            admin_hint=f"The registration of issuer {issuer!r}"
+            + (f" and client_id {client_id!r}" if client_id else "")
+            + " came from Dynamic Registration without an invitation and awaits approval: a tool admin approves "
+            "it in the Django admin (LTI > Registrations > Approve).",
+            status=403,
+        )
     if not registrations:
         raise LaunchError(
             "unknown_registration",

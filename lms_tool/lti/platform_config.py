@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 from django.conf import settings
@@ -27,6 +26,8 @@ PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configura
 CANVAS_ACCOUNT_NAME = "https://canvas.instructure.com/lti/account_name"
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint")
 MAX_CONFIG_BYTES = 256 * 1024
+# The audit line keeps the configuration URL as its source (core AuditEvent.source, 2048 characters).
+MAX_CONFIG_URL = 2048
 
 
 class RegistrationError(ToolError):
@@ -61,7 +62,12 @@ class PlatformConfig:
 
     @property
     def display_name(self) -> str:
-        return self.account_name or urlparse(self.issuer).netloc
+        if self.account_name:
+            return self.account_name
+        try:
+            return str(http.parse_url(self.issuer).netloc or self.issuer)
+        except http.AmbiguousUrlError:
+            return self.issuer
 
     def requested_scopes(self) -> list[str]:
         """The tool's scopes that the platform offers (all of them when it does not say)."""
@@ -85,20 +91,23 @@ class PlatformConfig:
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
-    parsed = urlparse(url)
-    port = parsed.port or {"https": 443, "http": 80}.get(parsed.scheme)
-    return parsed.scheme, (parsed.hostname or "").lower(), port
+    parsed = http.parse_url(url)  # checked by check_url first
+    port = parsed.port or {"https": 443, "http": 80}.get(str(parsed.scheme))
+    return str(parsed.scheme), str(parsed.host or "").lower(), port
 
 
 def check_url(url: str, *, what: str, code: str) -> None:
-    """An absolute http(s) URL; HTTPS unless LTI_DEV_ALLOW_HTTP (development and tests)."""
-    parsed = urlparse(url)
-    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+    """An absolute http(s) URL that reads one way only; HTTPS unless LTI_DEV_ALLOW_HTTP (development and tests)."""
+    try:
+        parsed = http.parse_url(url)
+    except http.AmbiguousUrlError as exc:
         raise RegistrationError(
             code,
-            f"The platform's {what} is not a web address.",
-            admin_hint=f"{what}: {url!r} is not an absolute http(s) URL.",
-        )
+            f"The platform's {what} is not a web address the tool can use.",
+            admin_hint=f"{what}: {str(url)[:300]!r} is not an absolute http(s) URL, or carries a user name, "
+            "backslashes or spaces.",
+            detail=str(exc),
+        ) from exc
     if parsed.scheme != "https" and not settings.LTI_DEV_ALLOW_HTTP:
         raise RegistrationError(
             code,
@@ -116,6 +125,13 @@ def config_fetch(*, url: str, token: str) -> PlatformConfig:
             "The registration link is incomplete: it has no platform configuration address.",
             admin_hint="Open /lti/register/ from your platform's dynamic registration screen; the platform adds "
             "'openid_configuration' and 'registration_token' to it.",
+        )
+    if len(url) > MAX_CONFIG_URL:
+        raise RegistrationError(
+            "config_url_too_long",
+            "The platform's configuration address is too long.",
+            admin_hint=f"The openid_configuration URL has {len(url)} characters; the tool accepts up to "
+            f"{MAX_CONFIG_URL}.",
         )
     check_url(url, what="configuration URL", code="config_url_insecure")
     headers = {"Accept": "application/json"}

@@ -22,6 +22,12 @@ def registration_get(*, issuer: str, client_id: str) -> Registration | None:
     return lean.first(Registration, {"issuer": issuer, "client_id": client_id, "is_active": True})
 
 
+def registration_awaits_approval(*, issuer: str, client_id: str | None) -> bool:
+    """An uninvited Dynamic Registration of this platform waits for a tool admin (asked only on a refusal)."""
+    pending = Registration.objects.filter(issuer=issuer, pending_approval=True, is_active=False)
+    return (pending.filter(client_id=client_id) if client_id else pending).exists()
+
+
 def deployment_get(*, registration: Registration, deployment_id: str) -> Deployment | None:
     return lean.first(Deployment, {"registration": registration.pk, "deployment_id": deployment_id})
 

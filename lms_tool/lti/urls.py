@@ -13,6 +13,7 @@ urlpatterns = [
     path("deep-link/", views.deep_link, name="deep_link"),
     path("submission-review/", views.submission_review, name="submission_review"),
     path("register/", views_registration.register, name="register"),
+    path("register/<str:invitation>/", views_registration.register, name="register_invited"),
     path("config/canvas.json", views_registration.canvas_json, name="canvas_json"),
     path("config/", views_registration.config_page, name="config"),
     path("config/moodle/", views_registration.config_page, name="config_moodle"),

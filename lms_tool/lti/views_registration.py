@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -10,6 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
+
+from lms_tool.core.services import request_origin
 
 from . import dynamic_registration, tool_config
 from .models import Registration
@@ -27,8 +30,8 @@ def _labelled(scopes: list[str]) -> list[dict[str, str]]:
 @xframe_options_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
-    """LTI Dynamic Registration 1.0: confirm (GET), then register (POST)."""
+def register(request: HttpRequest, invitation: str | None = None) -> HttpResponse:
+    """LTI Dynamic Registration 1.0: confirm (GET), then register (POST); ``invitation`` from the path."""
     tool = tool_config.urls(request)
     try:
         if request.method == "GET":
@@ -36,9 +39,13 @@ def register(request: HttpRequest) -> HttpResponse:
                 url=request.GET.get("openid_configuration", ""),
                 token=request.GET.get("registration_token", ""),
                 tool=tool,
+                invitation=invitation,
             )
             return _confirm(request, pending)
-        outcome = dynamic_registration.registration_finish(pending_id=request.POST.get("pending", ""), tool=tool)
+        # The invitation checked on GET travels with the pending id, not with this URL.
+        outcome = dynamic_registration.registration_finish(
+            pending_id=request.POST.get("pending", ""), tool=tool, origin=request_origin(request)
+        )
     except RegistrationError as error:
         return render_error(request, error)
     return render(
@@ -62,6 +69,8 @@ def _confirm(request: HttpRequest, pending: dynamic_registration.Pending) -> Htt
         "lti/register_confirm.html",
         {
             "pending": pending,
+            "action": request.path,
+            "open": settings.LTI_DYNAMIC_REGISTRATION_OPEN,
             "platform": pending.config,
             "title": tool_config.title(),
             "description": tool_config.DESCRIPTION,

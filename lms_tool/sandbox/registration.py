@@ -43,7 +43,9 @@ class RegistrationState:
     used: set[str] = field(default_factory=set)
     received: list[dict[str, Any]] = field(default_factory=list)
     # "config": "500" | "not-json" | "incomplete" | "wrong-issuer"; "register": "400" | "500" | "no-client-id";
-    # "trim_scopes": [scopes the admin turned off] (Canvas); "no_scope": answer without "scope".
+    # "trim_scopes": [scopes the admin turned off] (Canvas); "no_scope": answer without "scope";
+    # "client_id": answer this client id whatever the token said (a platform naming a registration the
+    # tool already has, or a very long id); "deployment_id": Moodle answers this deployment id.
     faults: dict[str, Any] = field(default_factory=dict)
 
 
@@ -185,7 +187,7 @@ def canvas_register(platform: Platform, req: Req) -> Answer:
     body = req.json()
     with platform.lock:
         reg.received.append(body)
-    client_id = reg.tokens[token]
+    client_id = str(reg.faults.get("client_id") or reg.tokens[token])
     granted = [s for s in body.get("scope", "").split() if s not in reg.faults.get("trim_scopes", [])]
     answer = {**body, "client_id": client_id, "scope": " ".join(granted)}
     if reg.faults.get("register") == "no-client-id":
@@ -214,9 +216,9 @@ def moodle_register(platform: Platform, req: Req) -> Answer:
     body = req.json()
     with platform.lock:
         reg.received.append(body)
-    client_id = reg.tokens[token]
+    client_id = str(reg.faults.get("client_id") or reg.tokens[token])
     scopes = body.get("scope", "").split()
-    type_id = str(len(reg.received) + 40)
+    type_id = str(reg.faults.get("deployment_id") or len(reg.received) + 40)
     tool_configuration = dict(body.get(TOOL_CONFIGURATION) or {})
     answer = {
         "client_id": client_id,

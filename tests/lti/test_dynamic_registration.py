@@ -1,4 +1,6 @@
-"""LTI Dynamic Registration against a platform that registers tools the Canvas way and the Moodle way."""
+"""LTI Dynamic Registration against a platform that registers tools the Canvas way and the Moodle way.
+
+Invitations, approval and the refusal to touch an existing registration: tests/lti/test_invitations.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pytest
 import requests
 
 from lms_tool.core.models import AuditEvent
-from lms_tool.lti import tool_config
+from lms_tool.lti import registry, tool_config
 from lms_tool.lti.models import Deployment, Registration
 from lms_tool.sandbox import registration as platform_registration
 from lms_tool.sandbox.platform import LaunchSpec, Platform
@@ -56,18 +58,37 @@ def moodle_unregistered(platform_server, tool_url) -> Platform:  # type: ignore[
     return _platform(platform_server, tool_url, "moodle")
 
 
-def _open(platform: Platform, tool_url: str, *, token: str | None = None) -> requests.Response:
-    return requests.get(platform_registration.start_url(platform, f"{tool_url}/lti/register/", token=token), timeout=10)
+def register_url(tool_url: str, invitation: str | None = None) -> str:
+    return f"{tool_url}/lti/register/" + (f"{invitation}/" if invitation else "")
+
+
+def invite(label: str = "Test University") -> str:
+    return registry.invitation_create(label=label, created_by="ops@example.edu")[1]
+
+
+def _open(
+    platform: Platform, tool_url: str, *, token: str | None = None, invitation: str | None = None
+) -> requests.Response:
+    url = platform_registration.start_url(platform, register_url(tool_url, invitation), token=token)
+    return requests.get(url, timeout=10, headers={"User-Agent": "PlatformAdminBrowser/1.0"})
 
 
 def _submit(tool_url: str, confirm: requests.Response) -> requests.Response:
     pending = re.search(r'name="pending" value="([^"]+)"', confirm.text)
-    assert pending, confirm.text[:1000]
-    return requests.post(f"{tool_url}/lti/register/", data={"pending": pending.group(1)}, timeout=10)
+    action = re.search(r'<form method="post" action="([^"]+)"', confirm.text)
+    assert pending and action, confirm.text[:1000]
+    return requests.post(
+        tool_url + action.group(1),
+        data={"pending": pending.group(1)},
+        timeout=10,
+        headers={"User-Agent": "PlatformAdminBrowser/1.0"},
+    )
 
 
-def _register(platform: Platform, tool_url: str, *, token: str | None = None) -> requests.Response:
-    confirm = _open(platform, tool_url, token=token)
+def _register(
+    platform: Platform, tool_url: str, *, token: str | None = None, invitation: str | None = None
+) -> requests.Response:
+    confirm = _open(platform, tool_url, token=token, invitation=invitation)
     assert confirm.status_code == 200, confirm.text[:1000]
     return _submit(tool_url, confirm)
 
@@ -118,12 +139,21 @@ def test_it_registers_with_canvas_the_canvas_way(canvas_unregistered, tool_url):
     assert body["redirect_uris"] == [f"{tool_url}/lti/launch/"]
     assert body["token_endpoint_auth_method"] == "private_key_jwt"
     assert "canvas-review" in done.text
-    assert AuditEvent.objects.filter(action="registration.dynamic").count() == 1
+    # Nobody vouched for this platform: it waits for a tool admin (tests/lti/test_invitations.py).
+    assert (registration.is_active, registration.pending_approval) == (False, True)
+    assert 'data-testid="pending-approval"' in done.text
+    audit = AuditEvent.objects.get(action="registration.dynamic")
+    assert (audit.actor_type, audit.actor_id, audit.source) == (
+        "unauthenticated",
+        "",
+        platform_registration.config_url(platform),
+    )
+    assert (audit.address, audit.user_agent) == ("127.0.0.0/24", "PlatformAdminBrowser/1.0")
 
 
-def test_the_registered_platform_can_launch_the_tool(unregistered, tool_url, student):
+def test_the_platform_registered_with_an_invitation_can_launch_the_tool(unregistered, tool_url, student):
     platform = unregistered
-    done = _register(platform, tool_url)
+    done = _register(platform, tool_url, invitation=invite())
     assert done.status_code == 200, done.text
     deployment = Deployment.objects.first()
     course = platform.add_course("course-9", deployment_id=deployment.deployment_id if deployment else "dep-new")
@@ -323,7 +353,7 @@ def test_scopes_the_platform_does_not_offer_are_not_requested(canvas_unregistere
 
 def test_scopes_turned_off_after_registration_are_noticed_at_the_next_launch(canvas_unregistered, tool_url, student):
     platform = canvas_unregistered
-    assert _register(platform, tool_url).status_code == 200
+    assert _register(platform, tool_url, invitation=invite()).status_code == 200
     course = platform.add_course("course-9", deployment_id="dep-1")
     platform.enrol(course, student)
     still_on = [tool_config.SCOPE_SCORE, tool_config.SCOPE_RESULT_READONLY]
@@ -350,4 +380,61 @@ def test_a_registration_endpoint_on_a_private_address_is_refused(canvas_unregist
     response = _register(canvas_unregistered, tool_url)
 
     assert error_code(response) == "registration_url_blocked"
+    assert Registration.objects.count() == 0
+
+
+# Long values (PostgreSQL enforces column lengths; run with DATABASE_URL to check there) -----------
+def _long_config_url(platform: Platform, length: int) -> str:
+    url = platform_registration.config_url(platform) + "?account=springfield-unified-school-district&pad="
+    return url + "x" * (length - len(url))
+
+
+def test_a_long_configuration_url_and_long_ids_register(moodle_unregistered, tool_url):
+    platform = moodle_unregistered
+    config_url = _long_config_url(platform, 400)
+    faults = platform_registration.state(platform).faults
+    faults["client_id"], faults["deployment_id"] = "c" * 255, "d" * 255
+    query = {"openid_configuration": config_url, "registration_token": platform_registration.issue_token(platform)}
+    confirm = requests.get(register_url(tool_url, invite()), params=query, timeout=10)
+    assert confirm.status_code == 200, confirm.text[:500]
+
+    done = _submit(tool_url, confirm)
+
+    assert done.status_code == 200, done.text[:500]
+    registration = Registration.objects.get()
+    assert (registration.client_id, registration.deployments.get().deployment_id) == ("c" * 255, "d" * 255)
+    assert AuditEvent.objects.get(action="registration.dynamic").source == config_url
+
+
+def test_an_over_long_client_id_is_explained_and_nothing_is_written(canvas_unregistered, tool_url):
+    platform_registration.state(canvas_unregistered).faults["client_id"] = "c" * 256
+
+    response = _register(canvas_unregistered, tool_url)
+
+    assert response.status_code == 502
+    assert error_code(response) == "registration_invalid"
+    assert "longer than 255 characters" in response.text
+    assert Registration.objects.count() == 0
+    assert AuditEvent.objects.get(action="registration.dynamic_refused").after["code"] == "registration_invalid"
+
+
+def test_a_configuration_url_longer_than_the_tool_keeps_is_refused(canvas_unregistered, tool_url):
+    query = {"openid_configuration": _long_config_url(canvas_unregistered, 2049), "registration_token": "t"}
+
+    response = requests.get(register_url(tool_url), params=query, timeout=10)
+
+    assert response.status_code == 400
+    assert error_code(response) == "config_url_too_long"
+    assert canvas_unregistered.requests_seen == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://admin@127.0.0.1:1/config", "http://127.0.0.1:1\\@example.edu/config", "javascript:alert(1)"],
+)
+def test_a_configuration_url_that_reads_two_ways_is_refused(tool_url, db, url):
+    response = requests.get(register_url(tool_url), params={"openid_configuration": url}, timeout=10)
+
+    assert response.status_code == 400
+    assert error_code(response) == "config_url_insecure"
     assert Registration.objects.count() == 0
