@@ -240,8 +240,13 @@ HTTP_USER_AGENT = env("HTTP_USER_AGENT", "lms-tool/0.1 (+https://github.com/lms-
 # refused unless this is on: for development and tests only. It also lets loopback hosts through
 # the private-address block below, so a sandbox platform on 127.0.0.1 can be registered.
 LTI_DEV_ALLOW_HTTP = envbool("LTI_DEV_ALLOW_HTTP", DEBUG)
-# Private and loopback addresses are refused for user-supplied URLs unless listed here.
-HTTP_ALLOWED_PRIVATE_HOSTS = envlist("HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP else "")
+# Every outbound call to a private, loopback or link-local address is refused unless its host is
+# listed here (a platform on an intranet, say). Development, and the sandbox platforms (SANDBOX, which
+# listen on 127.0.0.1 and which `make run` starts), need loopback.
+HTTP_ALLOWED_PRIVATE_HOSTS = envlist(
+    "HTTP_ALLOWED_PRIVATE_HOSTS",
+    "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP or envbool("SANDBOX", False) else "",
+)
 
 LOGGING = {
     "version": 1,
