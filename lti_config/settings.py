@@ -243,8 +243,13 @@ LTI_DEV_ALLOW_HTTP = envbool("LTI_DEV_ALLOW_HTTP", DEBUG)
 # Dynamic Registration without an invitation creates a registration that waits for a tool admin's
 # approval; this makes it active at once instead, for development only (docs/canvas.md).
 LTI_DYNAMIC_REGISTRATION_OPEN = envbool("LTI_DYNAMIC_REGISTRATION_OPEN", False)
-# Private and loopback addresses are refused for user-supplied URLs unless listed here.
-HTTP_ALLOWED_PRIVATE_HOSTS = envlist("HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP else "")
+# Every outbound call to a private, loopback or link-local address is refused unless its host is
+# listed here (a platform on an intranet, say). Development, and the sandbox platforms (SANDBOX, which
+# listen on 127.0.0.1 and which `make run` starts), need loopback.
+HTTP_ALLOWED_PRIVATE_HOSTS = envlist(
+    "HTTP_ALLOWED_PRIVATE_HOSTS",
+    "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP or envbool("SANDBOX", False) else "",
+)
 
 LOGGING = {
     "version": 1,

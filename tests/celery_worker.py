@@ -75,7 +75,13 @@ def celery_worker(*, env: dict[str, str] | None = None, pool: str = "solo", conc
             "--without-mingle",
         ],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": database_url(), **(env or {})},
+        # The worker calls the test platforms on loopback, which core.http refuses unless listed.
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "HTTP_ALLOWED_PRIVATE_HOSTS": "127.0.0.1,localhost",
+            **(env or {}),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

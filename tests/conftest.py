@@ -38,6 +38,13 @@ def _fresh_state() -> Iterator[None]:
         cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _loopback_allowed(settings):  # type: ignore[no-untyped-def]
+    """The test platforms and the live tool listen on loopback, which core.http refuses unless listed
+    (as `make run` lists it); tests of the refusal empty the list themselves."""
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1", "localhost"]
+
+
 @pytest.fixture
 def _cache_clean(db: None) -> None:
     cache.clear()

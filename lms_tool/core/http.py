@@ -1,27 +1,60 @@
 """The one outbound HTTP client: timeouts, User-Agent, connection reuse, private-address blocking.
 
 Every call to another system goes through here, so security rules live once and tests have one
-seam. Platform URLs an admin registered are trusted; URLs that arrive from outside (dynamic
-registration, webhook subscriptions) pass ``untrusted=True`` and are refused when they point at a
-private, loopback or link-local address, unless the host is in ``HTTP_ALLOWED_PRIVATE_HOSTS``.
+seam. Every call is checked, whoever supplied the URL: an admin-registered platform's URLs, but
+also JWKS and token URLs learned by dynamic registration, AGS/NRPS endpoints read from launch
+claims (anyone who controls a second platform can sign any claim) and webhook subscription URLs.
+
+How a call is checked:
+
+* ``parse_url`` (urllib3's parser, which sends the request) refuses userinfo, backslashes and
+  control characters, so the host a check reads is the host connected to;
+* the connection resolves the host ONCE, refuses it when any address is not public
+  (``address_is_public``), and connects to one of the checked addresses itself, while TLS keeps
+  the hostname for SNI and certificate verification and the Host header keeps the name: a second
+  DNS answer (rebinding) is never asked for;
+* redirects are followed by ``requests`` through the same connection class, so each hop is
+  resolved and checked again; their targets must parse unambiguously, never downgrade https to
+  http, and there are at most ``MAX_REDIRECTS`` of them. ``untrusted=True`` (dynamic registration,
+  webhook deliveries, whose protocols never redirect) does not follow redirects at all;
+* proxies and ``.netrc`` from the environment are ignored (``trust_env = False``): through a proxy
+  the check would see the proxy's address, not the one finally reached.
+
+Hosts in ``settings.HTTP_ALLOWED_PRIVATE_HOSTS`` (development and tests: ``127.0.0.1``,
+``localhost``; a platform on an intranet in production) skip the address check.
+
+A person shown a failure of a checked call sees ``UNREACHABLE`` whatever happened (blocked address,
+refused, closed port, timeout), so error pages cannot be used to map an internal network; the
+detail goes to the log.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
+import sys
 import threading
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import LocationParseError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
 from urllib3.util import Url
 from urllib3.util import parse_url as parse_url_urllib3
+from urllib3.util.connection import allowed_gai_family
+from urllib3.util.timeout import _DEFAULT_TIMEOUT
 
+logger = logging.getLogger(__name__)
 _local = threading.local()
+
+# What a person is shown when a checked call fails, whatever the reason (the log has the reason).
+UNREACHABLE = "could not reach the address; it must be a public https URL"
+MAX_REDIRECTS = 5
 
 
 class BlockedAddressError(requests.exceptions.RequestException):
@@ -30,6 +63,12 @@ class BlockedAddressError(requests.exceptions.RequestException):
 
 class AmbiguousUrlError(BlockedAddressError):
     """The URL could be read two ways (userinfo, backslashes, control characters): refused outright."""
+
+
+class _Refused(Exception):
+    """Raised inside urllib3's connection code. Deliberately not an ``OSError``: urllib3 and requests
+    would wrap one into a ``ConnectionError`` (and could retry); this passes through them untouched
+    and ``_CheckedAdapter.send`` turns it into ``BlockedAddressError``."""
 
 
 # Characters that make parsers disagree about where the host ends (``https://a\\@b/``), or that
@@ -56,12 +95,197 @@ def parse_url(url: str) -> Url:
     return parsed
 
 
+# Addresses --------------------------------------------------------------------------------------
+# Python 3.11's ``is_global`` misses several of these (multicast, site-local, 192.0.0.0/24, NAT64),
+# so the ranges are listed (IANA special-purpose registries, RFC 6890 and its updates).
+_V4_NOT_PUBLIC = [
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",
+        "100.64.0.0/10",  # carrier-grade NAT (RFC 6598)
+        "127.0.0.0/8",
+        "169.254.0.0/16",  # link-local, cloud metadata services
+        "172.16.0.0/12",
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",  # documentation
+        "192.88.99.0/24",  # 6to4 relay anycast (deprecated, RFC 7526)
+        "192.168.0.0/16",
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and 255.255.255.255
+    )
+]
+_V6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_V6_NOT_PUBLIC = [
+    ipaddress.IPv6Network(n)
+    for n in (
+        "2001::/23",  # IETF protocol assignments, with Teredo 2001::/32 (its client address is obfuscated)
+        "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+]
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address
+_SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")  # RFC 3056: bits 16-48 are the IPv4 address
+
+
+def address_is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether the tool may connect to this address: a public unicast one that routes nowhere private.
+
+    IPv6 forms that embed or route to an IPv4 address (mapped ``::ffff:a.b.c.d``, compatible
+    ``::a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``) are judged by that IPv4 address;
+    the local-use NAT64 prefix ``64:ff9b:1::/48`` and Teredo are never public.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            return False
+        if address.ipv4_mapped is not None:
+            return address_is_public(address.ipv4_mapped)
+        if address in _NAT64:
+            return address_is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address in _SIX_TO_FOUR:
+            return address.sixtofour is not None and address_is_public(address.sixtofour)
+        # Everything else outside global unicast: IPv4-compatible ::a.b.c.d, ::, ::1, 64:ff9b:1::/48,
+        # unique-local fc00::/7, link-local fe80::/10, site-local fec0::/10, multicast ff00::/8.
+        if address not in _V6_GLOBAL_UNICAST or any(address in net for net in _V6_NOT_PUBLIC):
+            return False
+        return address.is_global
+    if any(address in net for net in _V4_NOT_PUBLIC):
+        return False
+    return address.is_global
+
+
+def _host_allowed(host: str) -> bool:
+    wanted = host.strip("[]").rstrip(".").lower()
+    return wanted in {h.strip("[]").rstrip(".").lower() for h in settings.HTTP_ALLOWED_PRIVATE_HOSTS}
+
+
+def _resolve(host: str, port: int) -> list[tuple[Any, ...]]:
+    """Resolve once; refuse the host when ANY of its addresses is not public (an attacker's DNS can
+    mix a public address with a private one and let the connection pick)."""
+    infos = socket.getaddrinfo(host.strip("[]"), port, allowed_gai_family(), socket.SOCK_STREAM)
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address_is_public(address):
+            raise _Refused(f"{host} resolves to non-public address {address}")
+    return infos
+
+
+def check_public_url(url: str) -> None:
+    """Raise ``BlockedAddressError`` unless the URL parses unambiguously and every address of its host
+    is public. A pre-flight for clear errors at creation time (webhook subscriptions); the connection
+    checks again on the address it actually connects to."""
+    parsed = parse_url(url)
+    host = parsed.host or ""
+    if _host_allowed(host):
+        return
+    try:
+        _resolve(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+    except socket.gaierror as exc:
+        raise BlockedAddressError(f"cannot resolve {host}: {exc}") from exc
+    except _Refused as exc:
+        raise BlockedAddressError(str(exc)) from None
+
+
+# Connections ------------------------------------------------------------------------------------
+class _CheckedConnectionMixin:
+    """urllib3's ``_new_conn`` with the address check between resolving and connecting."""
+
+    host: str
+    port: int
+    timeout: Any
+    source_address: tuple[str, int] | None
+    socket_options: Any
+
+    def _new_conn(self) -> socket.socket:
+        if _host_allowed(self.host):
+            return super()._new_conn()  # type: ignore[misc, no-any-return]
+        try:
+            infos = _resolve(self.host, self.port)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+        error: OSError | None = None
+        for family, socktype, proto, _canonname, sockaddr in infos:
+            sock = socket.socket(family, socktype, proto)
+            try:
+                for option in self.socket_options or ():
+                    sock.setsockopt(*option)
+                if self.timeout is not _DEFAULT_TIMEOUT:
+                    sock.settimeout(self.timeout)
+                if self.source_address:
+                    sock.bind(self.source_address)
+                sock.connect(sockaddr)  # the checked address, not a second lookup of the name
+            except OSError as exc:  # as urllib3 does: try the host's next address
+                sock.close()
+                error = exc
+                continue
+            sys.audit("http.client.connect", self, self.host, self.port)
+            return sock
+        if isinstance(error, TimeoutError):
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})")
+        raise NewConnectionError(self, f"Failed to establish a new connection: {error}")  # type: ignore[arg-type]
+
+
+class _CheckedHTTPConnection(_CheckedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_CheckedConnectionMixin, HTTPSConnection):
+    # HTTPSConnection.connect wraps the socket with server_hostname=self.host: SNI and certificate
+    # verification stay on the name while the socket goes to the checked address.
+    pass
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _CheckedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        raise BlockedAddressError("outbound calls do not go through proxies: the address check would see the proxy")
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        try:
+            return super().send(request, *args, **kwargs)
+        except _Refused as exc:
+            raise BlockedAddressError(str(exc), request=request) from None
+
+
+class _CheckedSession(requests.Session):
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """Every hop must parse as unambiguously as the first URL and never leave https."""
+        location = super().get_redirect_target(resp)
+        if location is None:
+            return None
+        target = urljoin(resp.url, location)
+        try:
+            parsed = parse_url(target)
+            if resp.url.startswith("https:") and parsed.scheme != "https":
+                raise BlockedAddressError(f"refused a redirect from https to {target!r}")
+        except BlockedAddressError:
+            resp.close()
+            raise
+        return location
+
+
 def session() -> requests.Session:
     """A per-thread session, so connections to a platform are reused across calls."""
     sess = getattr(_local, "session", None)
     if sess is None:
-        sess = requests.Session()
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
+        sess = _CheckedSession()
+        sess.trust_env = False  # no proxy or .netrc from the environment (see the module docstring)
+        sess.max_redirects = MAX_REDIRECTS
+        adapter = _CheckedAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
         sess.mount("http://", adapter)
         sess.mount("https://", adapter)
         sess.headers["User-Agent"] = settings.HTTP_USER_AGENT
@@ -69,33 +293,18 @@ def session() -> requests.Session:
     return sess
 
 
-def check_public_url(url: str) -> None:
-    """Raise ``BlockedAddressError`` unless every address of the URL's host is public."""
-    parsed = urlparse(url)
-    if parsed.scheme not in {"http", "https"} or not parsed.hostname:
-        raise BlockedAddressError(f"not an http(s) URL: {url}")
-    host = parsed.hostname
-    if host in settings.HTTP_ALLOWED_PRIVATE_HOSTS:
-        return
-    try:
-        infos = socket.getaddrinfo(host, parsed.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise BlockedAddressError(f"cannot resolve {host}: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise BlockedAddressError(f"{host} resolves to non-public address {address}")
-
-
 def request(
     method: str, url: str, *, untrusted: bool = False, timeout: float | None = None, **kwargs: Any
 ) -> requests.Response:
-    """Send one request; raises ``requests`` exceptions on network failures, never on HTTP status."""
-    if untrusted:
-        check_public_url(url)
-    return session().request(
-        method, url, timeout=timeout or settings.HTTP_TIMEOUT_SECONDS, allow_redirects=not untrusted, **kwargs
-    )
+    """Send one checked request; raises ``requests`` exceptions on network failures (``BlockedAddressError``
+    for a refused URL or address), never on HTTP status.
+
+    Every call is checked; ``untrusted=True`` only means the protocol never redirects, so a 3xx is
+    returned as it is instead of followed.
+    """
+    parse_url(url)
+    kwargs.setdefault("allow_redirects", not untrusted)
+    return session().request(method, url, timeout=timeout or settings.HTTP_TIMEOUT_SECONDS, **kwargs)
 
 
 def get(url: str, **kwargs: Any) -> requests.Response:
@@ -104,3 +313,9 @@ def get(url: str, **kwargs: Any) -> requests.Response:
 
 def post(url: str, **kwargs: Any) -> requests.Response:
     return request("POST", url, **kwargs)
+
+
+def failure_log(what: str, url: str, exc: BaseException) -> None:
+    """Log why a checked call failed (the person is shown only ``UNREACHABLE``). The URL's query is
+    left out: it may carry tokens."""
+    logger.warning("%s %s failed: %s: %s", what, url.split("?", 1)[0], type(exc).__name__, exc)

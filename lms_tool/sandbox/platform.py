@@ -24,13 +24,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jwt
+import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from lti1p3platform.exceptions import LtiException
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request, TRequest
+
+from lms_tool.core import http
 
 CANVAS_ISSUER = "https://canvas.instructure.com"
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -151,6 +155,18 @@ class _Config(LTI1P3PlatformConfAbstract):
 
     def get_registration_by_params(self, **kwargs: Any) -> Registration:
         return self._platform.registration_for(kwargs.get("deployment_id"))
+
+    def fetch_public_key(self, key_set_url: str) -> Any:
+        """The tool's JWKS (to verify its client assertions and deep-linking responses), fetched through
+        ``core.http`` like every outbound call: the URL comes from what a tool sent at registration."""
+        try:
+            resp = http.get(key_set_url, timeout=5)
+        except requests.RequestException as exc:
+            raise LtiException(f"Error during fetch URL {key_set_url}: {exc}") from exc
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise LtiException(f"Invalid response from {key_set_url}. Must be JSON: {resp.text[:200]}") from exc
 
 
 class _Login(OIDCLoginAbstract):

@@ -20,6 +20,8 @@ from urllib.parse import urlencode
 
 import requests
 
+from lms_tool.core import http
+
 from . import ui_panels
 from .embedded import TA_ROLE, info, person
 from .embedding import storage_frames
@@ -47,7 +49,14 @@ def tool_problem(tool_url: str) -> str | None:
     health = tool_url + "/healthz"
     try:
         # The sandbox is a platform of its own, not part of the tool: it calls the tool as any platform would.
-        answer = requests.get(health, timeout=HEALTH_TIMEOUT_SECONDS)
+        # Through core.http like every outbound call; the URL is the sandbox's own setting, not a
+        # visitor's, so the reasons below can be specific.
+        answer = http.get(health, timeout=HEALTH_TIMEOUT_SECONDS)
+    except http.BlockedAddressError:
+        return (
+            f"The tool at {tool_url} is on a private address, which outbound calls refuse: add its host to "
+            "HTTP_ALLOWED_PRIVATE_HOSTS (make run does so for 127.0.0.1 and localhost)."
+        )
     except requests.ConnectionError:
         return f"Nothing answers at {tool_url}: the tool is not running there. Start it (make run) and launch again."
     except requests.Timeout:

@@ -92,23 +92,31 @@ def _retry_after(response: requests.Response | None) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def _send(delivery: Delivery) -> tuple[requests.Response | None, str]:
+def _send(delivery: Delivery) -> tuple[requests.Response | None, str, bool]:
+    """POST the delivery once: (response, error shown to the subscriber, whether to stop trying)."""
     event, subscription = delivery.event, delivery.subscription
     body = payload(event)
     headers = signing.headers(
         secret=subscription.secret(), msg_id=str(event.event_id), timestamp=int(time.time()), body=body
     )
     try:
+        # untrusted: a receiver answers 2xx, never a redirect (which would be a second address to check).
         response = http.post(
             subscription.url, data=body, headers=headers, untrusted=True, timeout=_conf("TIMEOUT_SECONDS")
         )
     except http.BlockedAddressError as exc:
-        return None, f"blocked: {exc}"
+        # The URL now resolves to a private address (DNS changed since the subscription was made) or was
+        # stored before URLs were checked: retrying would keep knocking on an internal address.
+        http.failure_log(f"webhook delivery {delivery.pk}: blocked, dead-lettered; POST", subscription.url, exc)
+        return None, http.UNREACHABLE, True
     except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        # The same words for a refused connection, a closed port or a timeout: what the subscriber
+        # reads (API, admin) must not tell one from the other; the log has the reason.
+        http.failure_log(f"webhook delivery {delivery.pk}: POST", subscription.url, exc)
+        return None, http.UNREACHABLE, False
     if 200 <= response.status_code < 300:
-        return response, ""
-    return response, f"HTTP {response.status_code}: {response.text[:500]}"
+        return response, "", False
+    return response, f"HTTP {response.status_code}: {response.text[:500]}", False
 
 
 def delivery_attempt(*, delivery_pk: int) -> float | None:
@@ -117,7 +125,7 @@ def delivery_attempt(*, delivery_pk: int) -> float | None:
     delivery = _claim(delivery_pk)
     if delivery is None:
         return None
-    response, error = _send(delivery)
+    response, error, final = _send(delivery)
     now = timezone.now()
     attempts = delivery.attempts + 1
     status = response.status_code if response is not None else None
@@ -127,7 +135,7 @@ def delivery_attempt(*, delivery_pk: int) -> float | None:
             state=DeliveryState.DELIVERED, delivered_at=now, last_error="", **done
         )
         return None
-    if attempts >= _conf("MAX_ATTEMPTS"):
+    if final or attempts >= _conf("MAX_ATTEMPTS"):
         Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.DEAD, last_error=error, **done)
         logger.warning("webhook delivery %s dead-lettered after %d attempts: %s", delivery.pk, attempts, error)
         return None

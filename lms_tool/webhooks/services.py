@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.db import transaction
@@ -15,6 +16,7 @@ from lms_tool.core.services import audit_record
 from . import signing
 from .models import Delivery, DeliveryState, Subscription
 
+logger = logging.getLogger(__name__)
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.(\*|[a-z_]+))$")
 
 
@@ -37,13 +39,22 @@ def events_check(events: list[str]) -> list[str]:
 
 
 def url_check(url: str) -> str:
-    """Refuse URLs that point at private or loopback addresses now, not at the first delivery."""
+    """Refuse ambiguous URLs and URLs that resolve to private or loopback addresses now, not at the
+    first delivery (which checks again on the address it connects to: DNS may change)."""
     try:
         http.check_public_url(url)
-    except http.BlockedAddressError as exc:
+    except http.AmbiguousUrlError as exc:
+        logger.info("webhook URL refused as ambiguous: %r", url.split("?", 1)[0])
         raise SubscriptionInvalid(
-            f"The webhook URL is not allowed: {exc}. Use a public https URL.", field="url"
+            "The webhook URL is not allowed: it must be a plain http(s) URL with a host name, without a user "
+            "name or password, backslashes, spaces or control characters.",
+            field="url",
         ) from exc
+    except http.BlockedAddressError as exc:
+        # One message whether the host is private, loopback or does not resolve, so subscription
+        # creation cannot be used to map which internal names exist (the detail is logged).
+        logger.info("webhook URL refused: %s", exc)
+        raise SubscriptionInvalid(f"The webhook URL is not allowed: {http.UNREACHABLE}.", field="url") from exc
     return url
 
 

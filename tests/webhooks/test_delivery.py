@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lms_tool.core import http
 from lms_tool.core.events import event_record
 from lms_tool.core.models import DomainEvent
 from lms_tool.webhooks import delivery, services
@@ -121,9 +122,10 @@ def test_a_url_that_turns_private_later_is_refused_at_send_time(receiver, loopba
     (event,) = _events(1)
     pks = delivery.event_fan_out(event_pk=event.pk)
     settings.HTTP_ALLOWED_PRIVATE_HOSTS = []
-    delivery.delivery_attempt(delivery_pk=pks[0])
+    assert delivery.delivery_attempt(delivery_pk=pks[0]) is None  # no retry of a blocked address
     row = Delivery.objects.get()
-    assert row.last_error.startswith("blocked:")
+    assert (row.state, row.attempts) == (DeliveryState.DEAD, 1)
+    assert row.last_error == http.UNREACHABLE  # the reason a subscriber reads; the log says "non-public"
     assert not receiver.tries
 
 
