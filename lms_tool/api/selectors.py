@@ -16,6 +16,11 @@ def contexts_for(*, client: ApiClient) -> QuerySet[Context]:
     return Context.objects.filter(client.context_q()).select_related("registration")
 
 
+def courses_limit(*, client: ApiClient) -> QuerySet[Context] | None:
+    """The courses a person's export or erasure is limited to: None when the client reaches them all."""
+    return None if client.all_contexts else contexts_for(client=client)
+
+
 def users_for(*, client: ApiClient) -> QuerySet[LtiUser]:
     users = LtiUser.objects.all()
     if client.all_contexts:
