@@ -17,15 +17,23 @@ FALSE = {"false", "0", "no"}
 
 
 def parse_timestamp(raw: str, name: str) -> datetime:
+    """An ISO 8601 timestamp as an aware UTC datetime, or a 400 naming the parameter.
+
+    UTC because PostgreSQL refuses some offsets Python accepts (``+22:33``: "time zone displacement out of
+    range"), which was a 500; converting first also refuses moments that fall outside years 1-9999."""
     # A '+' in a query string arrives as a space unless the client encoded it.
     text = raw.strip().replace(" ", "+")
     try:
-        moment = parse_datetime(text)
-    except ValueError:
+        moment = parse_datetime(text) if len(text) <= 64 else None
+        if moment is not None:
+            moment = (moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         moment = None
     if moment is None:
-        raise exceptions.ValidationError({name: ["Use an ISO 8601 timestamp, e.g. 2025-09-01T00:00:00Z."]})
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+        raise exceptions.ValidationError(
+            {name: ["Use an ISO 8601 timestamp between the years 1 and 9999, e.g. 2025-09-01T00:00:00Z."]}
+        )
+    return moment
 
 
 def _parse(raw: str, kind: str, name: str) -> Any:

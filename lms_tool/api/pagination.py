@@ -10,10 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import UTC
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
@@ -32,10 +34,11 @@ def _decode(cursor: str) -> tuple[Any, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
         moment = parse_datetime(value)
-        if moment is None or not isinstance(pk, int):
+        if moment is None or not isinstance(pk, int) or not 0 <= pk < 2**63:
             raise ValueError(cursor)
-        return moment, pk
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        # In UTC: PostgreSQL refuses some offsets Python accepts (see filters.parse_timestamp).
+        return (moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)).astimezone(UTC), pk
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError, RecursionError) as exc:
         raise exceptions.ValidationError(
             {"cursor": ["Invalid cursor: use the 'next' link of the previous page."]}
         ) from exc
