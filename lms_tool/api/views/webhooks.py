@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from lms_tool.webhooks import services
 from lms_tool.webhooks.models import Delivery, Subscription
 
+from .. import selectors
 from ..idempotency import idempotent, replayed_as
 from .common import DetailApi, ListApi, ObjectApi
 
@@ -75,7 +76,7 @@ class SubscriptionListApi(ListApi):
     serializer_class = SubscriptionOut
 
     def get_queryset(self) -> Any:
-        return Subscription.objects.filter(api_client=self.client)
+        return selectors.subscriptions_for(client=self.client)
 
     @extend_schema(request=SubscriptionIn, responses={201: SubscriptionCreatedOut})
     @idempotent
@@ -97,7 +98,7 @@ class SubscriptionDetailApi(DetailApi):
     model = Subscription
 
     def get_queryset(self) -> Any:
-        return Subscription.objects.filter(api_client=self.client)
+        return selectors.subscriptions_for(client=self.client)
 
     @extend_schema(request=SubscriptionPatchIn, responses={200: SubscriptionOut})
     @idempotent
@@ -130,7 +131,7 @@ class DeliveryListApi(ListApi):
     }
 
     def get_queryset(self) -> Any:
-        return Delivery.objects.filter(subscription__api_client=self.client).select_related("event")
+        return selectors.deliveries_for(client=self.client)
 
 
 class DeliveryReplayApi(ObjectApi):
@@ -141,7 +142,7 @@ class DeliveryReplayApi(ObjectApi):
     model = Delivery
 
     def get_queryset(self) -> Any:
-        return Delivery.objects.filter(subscription__api_client=self.client).select_related("event")
+        return selectors.deliveries_for(client=self.client)
 
     @extend_schema(request=None, responses={202: DeliveryOut})
     @idempotent
