@@ -64,11 +64,10 @@ def _rows(queryset: models.QuerySet) -> list[dict[str, Any]]:
 
 def relations() -> list[models.ForeignKey]:
     """Every foreign key (or one-to-one) that points at a person, hidden ones (``related_name="+"``) included."""
-    found = [
-        rel.field
-        for rel in LtiUser._meta.get_fields(include_hidden=True)
-        if rel.auto_created and not rel.concrete and isinstance(getattr(rel, "field", None), models.ForeignKey)
-    ]
+    found: list[models.ForeignKey] = []
+    for rel in LtiUser._meta.get_fields(include_hidden=True):
+        if isinstance(rel, models.ForeignObjectRel) and isinstance(rel.field, models.ForeignKey):
+            found.append(rel.field)
     return sorted(found, key=lambda field: (field.model._meta.label, field.name))
 
 
