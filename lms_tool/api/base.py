@@ -12,6 +12,7 @@ from rest_framework.request import Request
 
 from .errors import PayloadTooLarge
 from .models import ApiClient
+from .parsers import JSONParser
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -30,6 +31,7 @@ class ApiView(generics.GenericAPIView):
     """Base of the API views. ``required_scopes`` maps HTTP methods to scopes (see permissions)."""
 
     required_scopes: dict[str, str] = {}
+    parser_classes = [JSONParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         check_body_size(request)

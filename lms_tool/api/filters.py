@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,16 +16,31 @@ TRUE = {"true", "1", "yes"}
 FALSE = {"false", "0", "no"}
 
 
+# Offsets of real time zones (UTC-12:00 to UTC+14:00). Python accepts up to +-23:59 and PostgreSQL
+# refuses some of those ("time zone displacement out of range", a 500 before): refuse them here.
+OFFSETS = (timedelta(hours=-12), timedelta(hours=14))
+
+
 def parse_timestamp(raw: str, name: str) -> datetime:
+    """An ISO 8601 timestamp as an aware UTC datetime, or a 400 naming the parameter and the reason."""
     # A '+' in a query string arrives as a space unless the client encoded it.
     text = raw.strip().replace(" ", "+")
     try:
-        moment = parse_datetime(text)
-    except ValueError:
+        moment = parse_datetime(text) if len(text) <= 64 else None
+    except ValueError:  # well-formed but impossible: month 13, offset +25:00
         moment = None
     if moment is None:
         raise exceptions.ValidationError({name: ["Use an ISO 8601 timestamp, e.g. 2025-09-01T00:00:00Z."]})
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+    if not timezone.is_aware(moment):
+        moment = moment.replace(tzinfo=UTC)
+    offset = moment.utcoffset()
+    if offset is None or not OFFSETS[0] <= offset <= OFFSETS[1]:
+        raise exceptions.ValidationError({name: ["The UTC offset must be between -12:00 and +14:00; or use Z."]})
+    try:
+        # UTC for the database: the offset has done its work, and no backend sees an unusual one.
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise exceptions.ValidationError({name: ["The timestamp must fall within the years 1 to 9999 (UTC)."]}) from exc
 
 
 def _parse(raw: str, kind: str, name: str) -> Any:

@@ -4,6 +4,10 @@ The record is inserted in the same transaction as the write, so a write is never
 its answer or the other way round. A concurrent request with the same key waits on the unique
 constraint and then replays; a key reused for a different request is refused (422). Answers of
 4xx/5xx are not stored (and their writes are rolled back), so a corrected retry may reuse the key.
+
+An answer that shows a secret once (a webhook signing secret) stores a copy without it
+(``replayed_as``): a replay says the secret was shown before instead of showing it again, and no
+secret is ever kept in the clear in this table.
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ def _fingerprint(request: Request) -> str:
         digest.update(part if isinstance(part, bytes) else part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def replayed_as(response: Response, body: Any) -> Response:
+    """Store ``body`` instead of the answer's own data, for replays (answers that show a secret once)."""
+    response.idempotent_body = body  # type: ignore[attr-defined]
+    return response
 
 
 def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
@@ -68,7 +78,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                 transaction.set_rollback(True)
                 return response
             record.status_code = response.status_code
-            record.response_body = response.data
+            record.response_body = getattr(response, "idempotent_body", response.data)
             record.save(update_fields=["status_code", "response_body"])
             return response
 

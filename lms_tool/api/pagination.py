@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,10 +33,12 @@ def _decode(cursor: str) -> tuple[Any, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
         moment = parse_datetime(value)
-        if moment is None or not isinstance(pk, int):
+        # The cursors this class writes hold UTC times and database ids; anything else was not written here
+        # (and an offset such as +22:33, or an id past 64 bits, would make PostgreSQL fail with a 500).
+        if moment is None or moment.utcoffset() != timedelta(0) or not isinstance(pk, int) or not 0 <= pk < 2**63:
             raise ValueError(cursor)
         return moment, pk
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
         raise exceptions.ValidationError(
             {"cursor": ["Invalid cursor: use the 'next' link of the previous page."]}
         ) from exc

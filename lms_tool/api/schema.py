@@ -9,8 +9,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 ERRORS = {
     "400": "Invalid input: 'errors' lists the messages per field. Nothing was written.",
     "401": "Missing, unknown or revoked credentials. Nothing was written.",
-    "403": "The client lacks the scope, or the course is outside its reach. Nothing was written.",
-    "404": "No such object.",
+    "403": "The client lacks the scope this request needs. Nothing was written.",
+    "404": "No such object, or one outside the client's reach (answered alike, so ids cannot be probed). Nothing was written.",
     "413": "The request body is too large. Nothing was written.",
     "422": "The Idempotency-Key was already used for a different request.",
     "429": "Too many requests: wait for the seconds in Retry-After. Nothing was written.",

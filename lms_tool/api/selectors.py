@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from lms_tool.core.models import AuditEvent, DomainEvent
 from lms_tool.lti.models import Context, LtiUser, Membership
+from lms_tool.webhooks.models import Delivery, Subscription
 
 from .models import ApiClient
 
@@ -14,6 +15,11 @@ MEMBERSHIP_FIELDS = ("id", "context", "user", "roles", "is_active", "last_launch
 
 def contexts_for(*, client: ApiClient) -> QuerySet[Context]:
     return Context.objects.filter(client.context_q()).select_related("registration")
+
+
+def courses_limit(*, client: ApiClient) -> QuerySet[Context] | None:
+    """The courses a person's export or erasure is limited to: None when the client reaches them all."""
+    return None if client.all_contexts else contexts_for(client=client)
 
 
 def users_for(*, client: ApiClient) -> QuerySet[LtiUser]:
@@ -43,3 +49,17 @@ def audit_for(*, client: ApiClient) -> QuerySet[AuditEvent]:
     if client.all_contexts:
         return AuditEvent.objects.all()
     return AuditEvent.objects.filter(actor_type=AuditEvent.Actor.API_CLIENT, actor_id=client.client_id)
+
+
+def subscriptions_for(*, client: ApiClient) -> QuerySet[Subscription]:
+    """The client's own webhook subscriptions (an admin's, or another client's, answer as missing)."""
+    return Subscription.objects.filter(api_client=client)
+
+
+def deliveries_for(*, client: ApiClient) -> QuerySet[Delivery]:
+    """Deliveries of the client's own subscriptions, of events still in its reach: a client whose reach
+    shrank can no longer read or replay what it was sent about courses it has lost."""
+    rows = Delivery.objects.filter(subscription__api_client=client)
+    if not client.all_contexts:
+        rows = rows.filter(event__context_pk__in=contexts_for(client=client).values("pk"))
+    return rows.select_related("event")

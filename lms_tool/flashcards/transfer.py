@@ -26,17 +26,23 @@ CLOZE = re.compile(r"\{\{c\d+::.+?\}\}", re.S)
 SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 MAX_FIELD = 10_000
 MAX_TAG = 100
-# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): the CSV export prefixes it
-# with an apostrophe, which spreadsheets show as text, and a CSV import takes the apostrophe off again.
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): the CSV and TSV exports prefix
+# it with an apostrophe, which spreadsheets show as text, and an import takes the apostrophe off again.
+# TSV too: spreadsheets open a .tsv/.txt as readily as a .csv.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _guarded(value: str) -> bool:
+    # Text that is already apostrophes before a formula gets one more, so the import gives it back whole.
+    return value.lstrip("'").startswith(FORMULA_START)
+
+
 def _cell_out(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return "'" + value if _guarded(value) else value
 
 
 def _cell_in(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_START) else value
+    return value[1:] if value.startswith("'") and _guarded(value[1:]) else value
 
 
 def _limits() -> dict[str, int]:
@@ -99,12 +105,9 @@ def _header(lines: list[str], filename: str) -> tuple[str, int, int]:
     return separator, tags_column, skip
 
 
-def _check_row(
-    line: int, fields: list[str], tags_column: int, *, spreadsheet: bool
-) -> tuple[ParsedRow | None, list[RowError]]:
+def _check_row(line: int, fields: list[str], tags_column: int) -> tuple[ParsedRow | None, list[RowError]]:
     errors: list[RowError] = []
-    if spreadsheet:
-        fields = [_cell_in(f) for f in fields]
+    fields = [_cell_in(f) for f in fields]
     if len(fields) < 2 or len(fields) > max(3, tags_column + 1):
         return None, [RowError(line, f"expected 2 or 3 columns (front, back, tags), found {len(fields)}")]
     front, back = fields[0].strip(), fields[1].strip()
@@ -142,7 +145,7 @@ def cards_parse(*, data: bytes, filename: str = "") -> list[ParsedRow]:
                 continue
             if not rows and not errors and [f.strip().lower() for f in fields[:2]] == ["front", "back"]:
                 continue  # a header row
-            row, row_errors = _check_row(line, fields, tags_column, spreadsheet=separator == ",")
+            row, row_errors = _check_row(line, fields, tags_column)
             errors += row_errors
             if row:
                 rows.append(row)
@@ -189,7 +192,7 @@ def cards_import(*, deck: Deck, data: bytes, filename: str, actor: LtiUser) -> l
 def cards_export(*, deck: Deck, fmt: str = "tsv") -> str:
     """The deck's approved cards as Anki-style TSV (with its header lines) or as CSV with a header row.
 
-    The CSV is for spreadsheets: a cell that would start a formula gets an apostrophe in front."""
+    Either may be opened in a spreadsheet: a cell that would start a formula gets an apostrophe in front."""
     out = io.StringIO()
     if fmt == "tsv":
         out.write("#separator:tab\n#html:false\n#tags column:3\n")
@@ -197,7 +200,6 @@ def cards_export(*, deck: Deck, fmt: str = "tsv") -> str:
     else:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["front", "back", "tags"])
-    cell = _cell_out if fmt == "csv" else str
     for front, back, tags in Card.objects.approved().filter(deck=deck).values_list("front", "back", "tags"):
-        writer.writerow([cell(front), cell(back), cell(" ".join(tags or []))])
+        writer.writerow([_cell_out(front), _cell_out(back), _cell_out(" ".join(tags or []))])
     return out.getvalue()

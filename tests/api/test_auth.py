@@ -84,13 +84,15 @@ def test_it_answers_403_without_the_scope_and_writes_nothing(make_api, bio):  # 
     assert row_counts() == before
 
 
-def test_it_answers_403_for_a_course_outside_the_clients_reach_and_writes_nothing(make_api, bio, chem):  # type: ignore[no-untyped-def]
+def test_a_course_outside_the_clients_reach_answers_as_a_missing_one_and_nothing_is_written(make_api, bio, chem):  # type: ignore[no-untyped-def]
     api = make_api(["roster:read", "enrollments:write"], contexts=[bio])
     membership = enrol(chem, "c1")
     before = row_counts()
-    assert _post_enrolment(api, chem.pk, HTTP_IDEMPOTENCY_KEY="k1").status_code == 403
-    assert api.delete(f"/api/v1/enrollments/{membership.pk}").status_code == 403
-    assert api.get(f"/api/v1/courses/{chem.pk}").status_code == 403
+    refused = _post_enrolment(api, chem.pk, HTTP_IDEMPOTENCY_KEY="k1")
+    assert refused.status_code == 400
+    assert refused.json() == _post_enrolment(api, 999999, HTTP_IDEMPOTENCY_KEY="k2").json()
+    assert api.delete(f"/api/v1/enrollments/{membership.pk}").status_code == 404
+    assert api.get(f"/api/v1/courses/{chem.pk}").status_code == 404
     assert row_counts() == before
     assert _post_enrolment(api, bio.pk).status_code == 201
 

@@ -128,14 +128,21 @@ def test_export_then_import_gives_the_same_cards(deck):
         ]
 
 
-def test_the_csv_export_keeps_spreadsheets_from_running_cells_as_formulas(deck):
-    CardFactory(deck=deck, front='=HYPERLINK("http://evil.example","x")', back="+cmd|' /C calc'!A0", tags=["@x"])
-    CardFactory(deck=deck, front="'quoted", back="plain", tags=[])
+@pytest.mark.parametrize(("fmt", "name", "reader"), [("csv", "x.csv", {}), ("tsv", "x.txt", {"delimiter": "\t"})])
+def test_exports_keep_spreadsheets_from_running_cells_as_formulas_and_import_them_back(deck, fmt, name, reader):
+    formula = '=HYPERLINK("http://evil.example","x")'
+    CardFactory(deck=deck, front=formula, back="+cmd|' /C calc'!A0", tags=["@x"])
+    CardFactory(deck=deck, front="'quoted", back="'-already guarded by hand", tags=[])
 
-    rows = list(csv.reader(io.StringIO(transfer.cards_export(deck=deck, fmt="csv"))))
+    exported = transfer.cards_export(deck=deck, fmt=fmt)
+    lines = csv.reader(io.StringIO(exported), **reader)
+    rows = [row for row in lines if row and not row[0].startswith("#") and row != ["front", "back", "tags"]]
 
-    assert rows[1] == ['\'=HYPERLINK("http://evil.example","x")', "'+cmd|' /C calc'!A0", "'@x"]
-    assert rows[2] == ["'quoted", "plain", ""]  # an apostrophe before plain text is the card's own
-    # Anki's TSV is not for spreadsheets: the text stays as written.
-    tsv = transfer.cards_export(deck=deck, fmt="tsv").splitlines()
-    assert tsv[3].split("\t")[1:] == ["+cmd|' /C calc'!A0", "@x"]
+    assert rows[0] == ["'" + formula, "'+cmd|' /C calc'!A0", "'@x"]
+    # An apostrophe before plain text is the card's own; one before a formula gets another in front.
+    assert rows[1] == ["'quoted", "''-already guarded by hand", ""]
+    cards = _import(DeckFactory(context=deck.context), exported, filename=name)
+    assert [(c.front, c.back, c.tags) for c in cards] == [
+        (formula, "+cmd|' /C calc'!A0", ["@x"]),
+        ("'quoted", "'-already guarded by hand", []),
+    ]

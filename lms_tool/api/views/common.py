@@ -1,17 +1,15 @@
-"""List and detail bases: reach-limited querysets, keyset pages, 403 for objects out of reach."""
+"""List and detail bases: reach-limited querysets, keyset pages, 404 alike for missing and out-of-reach objects."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.shortcuts import get_object_or_404
-from rest_framework import exceptions, generics
+from rest_framework import generics
 
 from ..base import ApiView
 from ..filters import FieldFilter, UpdatedSinceFilter
-
-OUT_OF_REACH = "This API client may not reach that course or object; an admin can widen its reach."
 
 
 class ListApi(ApiView, generics.ListAPIView):
@@ -26,7 +24,10 @@ class ListApi(ApiView, generics.ListAPIView):
 
 
 class ObjectApi(ApiView):
-    """Views about one object: 404 when it does not exist, 403 when it exists outside the client's reach."""
+    """Views about one object, looked up only among those in the client's reach.
+
+    An object outside the reach answers exactly as a missing one (the same 404 and body), so a client
+    cannot learn which ids exist in courses it may not see (docs/api.md, "Reach")."""
 
     model: type[Model]
 
@@ -34,11 +35,7 @@ class ObjectApi(ApiView):
         return {**super().get_serializer_context(), "pii": self.client.has_scope("pii:read")}
 
     def get_object(self) -> Any:
-        obj = get_object_or_404(self.model, pk=self.kwargs["pk"])
-        reachable: QuerySet = self.get_queryset()
-        if not reachable.filter(pk=obj.pk).exists():
-            raise exceptions.PermissionDenied(OUT_OF_REACH)
-        return reachable.get(pk=obj.pk)
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
 
 class DetailApi(ObjectApi, generics.RetrieveAPIView):

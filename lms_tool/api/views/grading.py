@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from lms_tool.core.services import audit_record
 from lms_tool.grading import services as grading
 from lms_tool.grading.models import PassbackState, ReviewState, Score
-from lms_tool.lti.models import LtiUser
 
+from .. import selectors
 from ..idempotency import idempotent
 from .common import DetailApi, ListApi, ObjectApi
 
@@ -116,7 +116,8 @@ class ReviewDecisionApi(ObjectApi):
         score = self.get_object()
         data = DecisionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        reviewer = LtiUser.objects.filter(pk=data.validated_data["reviewer"]).first()
+        # Only people in the client's reach: another course's user id answers as a missing one.
+        reviewer = selectors.users_for(client=self.client).filter(pk=data.validated_data["reviewer"]).first()
         if reviewer is None:
             raise exceptions.ValidationError({"reviewer": ["No such user."]})
         decided = grading.score_review_decide(

@@ -20,6 +20,9 @@ from .common import ListApi, ObjectApi
 
 class PersonExportOut(serializers.Serializer):
     generated_at = serializers.DateTimeField()
+    limited_to_reach = serializers.BooleanField(
+        help_text="True for clients without 'all contexts': only records of the courses they reach are included."
+    )
     person = serializers.DictField()
     records = serializers.DictField(child=serializers.ListField(child=serializers.DictField()))
     audit_log = serializers.ListField(child=serializers.DictField())
@@ -30,17 +33,24 @@ class EraseIn(serializers.Serializer):
     mode = serializers.ChoiceField(
         choices=["anonymise", "delete"],
         default="anonymise",
-        help_text="anonymise: blank name, email and SIS id, keep records; delete: remove the person and records.",
+        help_text=(
+            "anonymise: blank name, email and SIS id, keep records; delete: remove the person and records "
+            "(a client that does not reach all the person's courses: only the records in its courses)."
+        ),
     )
 
 
 class EraseOut(serializers.Serializer):
     mode = serializers.CharField()
+    person = serializers.ChoiceField(
+        choices=["anonymised", "deleted", "kept"],
+        help_text="kept: the person also has records in courses outside the client's reach (see docs/api.md).",
+    )
     related_rows = serializers.DictField(child=serializers.IntegerField())
 
 
 class UserExportApi(ObjectApi):
-    """Everything held about one person (an access request); recorded in the audit log."""
+    """Everything held about one person in the client's reach (an access request); recorded in the audit log."""
 
     required_scopes = {"GET": "privacy:export"}
     model = LtiUser
@@ -50,12 +60,17 @@ class UserExportApi(ObjectApi):
 
     @extend_schema(responses={200: PersonExportOut})
     def get(self, request: Request, pk: int) -> Response:
-        data = services.person_export(user=self.get_object(), actor_type="api_client", actor_id=self.client.client_id)
+        data = services.person_export(
+            user=self.get_object(),
+            actor_type="api_client",
+            actor_id=self.client.client_id,
+            courses=selectors.courses_limit(client=self.client),
+        )
         return Response(data)
 
 
 class UserEraseApi(ObjectApi):
-    """Erase one person's personal data; the audit log keeps a line of it."""
+    """Erase one person's records in the client's reach (their own row only if that is all of them); audited."""
 
     required_scopes = {"POST": "privacy:erase"}
     model = LtiUser
@@ -74,6 +89,7 @@ class UserEraseApi(ObjectApi):
             actor_type="api_client",
             actor_id=self.client.client_id,
             delete=data.validated_data["mode"] == "delete",
+            courses=selectors.courses_limit(client=self.client),
         )
         return Response(summary)
 

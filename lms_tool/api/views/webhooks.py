@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from lms_tool.webhooks import services
 from lms_tool.webhooks.models import Delivery, Subscription
 
-from ..idempotency import idempotent
+from .. import selectors
+from ..idempotency import idempotent, replayed_as
 from .common import DetailApi, ListApi, ObjectApi
 
 
@@ -26,8 +27,18 @@ class SubscriptionOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+SECRET_SHOWN_ONCE = (
+    "The signing secret was shown only in the first answer to this request and is not kept anywhere in the clear. "
+    "If it was lost, delete this subscription and create a new one."
+)
+
+
 class SubscriptionCreatedOut(SubscriptionOut):
-    secret = serializers.CharField(help_text="The signing secret (whsec_...), shown only in this answer.")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="The signing secret (whsec_...), shown only in this answer; null in an Idempotency-Key replay.",
+    )
+    secret_note = serializers.CharField(required=False, help_text="In a replay: why 'secret' is null.")
 
 
 class SubscriptionIn(serializers.Serializer):
@@ -65,7 +76,7 @@ class SubscriptionListApi(ListApi):
     serializer_class = SubscriptionOut
 
     def get_queryset(self) -> Any:
-        return Subscription.objects.filter(api_client=self.client)
+        return selectors.subscriptions_for(client=self.client)
 
     @extend_schema(request=SubscriptionIn, responses={201: SubscriptionCreatedOut})
     @idempotent
@@ -75,8 +86,10 @@ class SubscriptionListApi(ListApi):
         subscription, secret = services.subscription_create(
             **data.validated_data, actor_type="api_client", actor_id=self.client.client_id, api_client=self.client
         )
-        body = {**SubscriptionOut(subscription).data, "secret": secret}
-        return Response(body, status=status.HTTP_201_CREATED)
+        body = SubscriptionOut(subscription).data
+        response = Response({**body, "secret": secret}, status=status.HTTP_201_CREATED)
+        # The secret is shown once: the stored answer a retry replays holds none (see idempotency.py).
+        return replayed_as(response, {**body, "secret": None, "secret_note": SECRET_SHOWN_ONCE})
 
 
 class SubscriptionDetailApi(DetailApi):
@@ -85,7 +98,7 @@ class SubscriptionDetailApi(DetailApi):
     model = Subscription
 
     def get_queryset(self) -> Any:
-        return Subscription.objects.filter(api_client=self.client)
+        return selectors.subscriptions_for(client=self.client)
 
     @extend_schema(request=SubscriptionPatchIn, responses={200: SubscriptionOut})
     @idempotent
@@ -118,7 +131,7 @@ class DeliveryListApi(ListApi):
     }
 
     def get_queryset(self) -> Any:
-        return Delivery.objects.filter(subscription__api_client=self.client).select_related("event")
+        return selectors.deliveries_for(client=self.client)
 
 
 class DeliveryReplayApi(ObjectApi):
@@ -129,7 +142,7 @@ class DeliveryReplayApi(ObjectApi):
     model = Delivery
 
     def get_queryset(self) -> Any:
-        return Delivery.objects.filter(subscription__api_client=self.client).select_related("event")
+        return selectors.deliveries_for(client=self.client)
 
     @extend_schema(request=None, responses={202: DeliveryOut})
     @idempotent
