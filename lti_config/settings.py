@@ -153,6 +153,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = None
+elif LMS_TOOL_MODE == "test":  # test teardown empties every table, the append-only audit log too
+    DATABASES["default"]["OPTIONS"]["options"] = "-c lms_tool.audit_purge=test"  # type: ignore[index]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "")
@@ -318,6 +320,10 @@ WEBHOOKS = {
 # Key of the pseudonymous ids given to analytics consumers (a keyed hash, never the PII itself).
 # Defaults to one derived from SECRET_KEY; set it to keep pseudonyms stable across SECRET_KEY changes.
 PRIVACY_PSEUDONYM_KEY = env("PRIVACY_PSEUDONYM_KEY", "")
+# Audit lines older than this are deleted by `manage.py audit_purge` (run it daily); nothing else may.
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1")
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "lms_tool.webhooks.tasks.webhooks_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {"task": "lms_tool.api.tasks.idempotency_purge", "schedule": 3600.0}
 

@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the deploy checks
+        from . import audit_guard, checks  # noqa: F401 - the deploy checks; SQLite's audit-purge function

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
 from typing import Any
 
+from django.db import connection, transaction
 from django.http import HttpRequest
 
+from . import audit_guard
 from .models import AuditEvent
 
 
@@ -70,3 +73,23 @@ def audit_record_many(*, records: list[dict[str, Any]]) -> list[AuditEvent]:
             for r in records
         ]
     )
+
+
+@transaction.atomic
+def audit_purge(*, before: datetime, actor_id: str = "audit_purge") -> int:
+    """Delete the audit lines older than ``before`` (the retention period) and say so in the log itself.
+
+    The only deletion the database lets through (lms_tool/core/audit_guard.py): the purge window is open
+    for this transaction only, and only for rows older than ``before``."""
+    with audit_guard.purge_window(connection, before=before), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE created_at < %s", [before])  # noqa: S608
+        deleted = cursor.rowcount
+    audit_record(
+        actor_type=AuditEvent.Actor.SYSTEM,
+        actor_id=actor_id,
+        action="audit.purged",
+        object_type="audit_log",
+        object_id="",
+        after={"deleted": deleted, "before": before.isoformat()},
+    )
+    return deleted
