@@ -322,6 +322,8 @@ WEBHOOKS = {
 PRIVACY_PSEUDONYM_KEY = env("PRIVACY_PSEUDONYM_KEY", "")
 # Audit lines older than this are deleted by `manage.py audit_purge` (run it daily); nothing else may.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
+# Page, admin and API actions record where they came from (truncated address, user agent) in the audit log.
+MIDDLEWARE.append("lms_tool.core.origin.RequestOriginMiddleware")
 if AUDIT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1")
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "lms_tool.webhooks.tasks.webhooks_sweep", "schedule": 60.0}

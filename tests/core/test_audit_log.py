@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from io import StringIO
+from urllib.parse import parse_qs, urlparse
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.db import DatabaseError, connection, models, transaction
 from django.test import override_settings
@@ -15,6 +17,10 @@ from django.utils import timezone
 from lms_tool.core import audit_guard
 from lms_tool.core.models import AuditEvent
 from lms_tool.core.services import audit_record
+from lms_tool.lti import keys
+from lms_tool.sandbox.platform import LaunchSpec
+
+from ..lti.flow import launch
 
 pytestmark = pytest.mark.django_db
 TABLE = AuditEvent._meta.db_table
@@ -105,3 +111,47 @@ def test_the_purge_window_lets_no_younger_line_go() -> None:
         refused(f"DELETE FROM {TABLE}")
         refused(f"UPDATE {TABLE} SET action = 'changed'")
     assert sorted(AuditEvent.objects.values_list("action", flat=True)) == ["old.enough", "young"]
+
+
+def test_a_page_action_records_the_network_and_browser_it_came_from(canvas, course, instructor, tool_url):
+    response = launch(canvas, LaunchSpec(instructor, course))
+    lid = parse_qs(urlparse(response.url).query)["launch"][0]
+
+    answer = requests.post(
+        f"{tool_url}/roster/sync/", data={"launch": lid}, headers={"User-Agent": "Firefox/140 (audit test)"}, timeout=30
+    )
+
+    assert answer.status_code == 200
+    line = AuditEvent.objects.get(action="roster.sync_requested")
+    assert (line.actor_type, line.actor_id) == ("user", "instructor-1")
+    assert (line.address, line.user_agent) == ("127.0.0.0/24", "Firefox/140 (audit test)")  # the network, not the host
+
+
+def test_an_admin_action_records_the_network_and_browser_it_came_from(admin_client):
+    keys.key_create()
+
+    page = admin_client.post(
+        "/admin/lti/toolkey/",
+        {"action": "rotate", "_selected_action": [str(keys.key_create().pk)]},
+        REMOTE_ADDR="2001:db8:85a3:8d3:1319:8a2e:370:7348",
+        HTTP_USER_AGENT="Ops browser",
+        follow=True,
+    )
+
+    assert page.status_code == 200
+    line = AuditEvent.objects.get(action="tool_key.rotate")
+    assert (line.actor_type, line.actor_id) == ("admin", "admin")
+    assert (line.address, line.user_agent) == ("2001:db8:85a3::/48", "Ops browser")
+
+
+def test_a_line_written_outside_a_request_has_no_origin_and_a_given_origin_wins(rf):
+    assert AuditEvent.objects.count() == 0
+    audit_record(actor_type="system", action="nightly", object_type="thing", object_id=1)
+    from lms_tool.core.services import audit_origin
+
+    with audit_origin(rf.get("/", REMOTE_ADDR="198.51.100.23", HTTP_USER_AGENT="x" * 300)):
+        audit_record(actor_type="user", action="page", object_type="thing", object_id=1)
+        audit_record(actor_type="user", action="given", object_type="thing", object_id=1, address="", user_agent="cli")
+    origins = dict(AuditEvent.objects.values_list("action", "address"))
+    assert origins == {"nightly": "", "page": "198.51.100.0/24", "given": ""}
+    assert AuditEvent.objects.get(action="page").user_agent == "x" * 255
