@@ -3,8 +3,12 @@
 PostgreSQL: a trigger refuses UPDATE, DELETE and TRUNCATE on ``core_auditevent``. The one way through is
 the purge: inside its transaction ``manage.py audit_purge`` sets ``lms_tool.audit_purge`` (``SET LOCAL``,
 so it ends with the transaction) to the retention cut-off, and the trigger then lets DELETE through for rows
-older than that cut-off only. ``test`` (set on the test database's connections by the settings in
-LMS_TOOL_MODE=test) lets test teardown empty the table.
+older than that cut-off, and never a line of the last day. ``test`` (set on the connections by the settings in
+LMS_TOOL_MODE=test) lets test teardown empty the table, in a database named ``test_...`` only.
+
+Whoever can run SQL as the tool's database role can open the same window: the trigger keeps the application's
+own code paths and mistakes from rewriting history; a role that does not own the table (docs/production.md)
+keeps the trigger itself in place.
 
 SQLite (trials, ``make run``): triggers refuse UPDATE always and DELETE unless the row is older than what
 ``lms_tool_audit_purge_before()`` returns, a function this module gives each connection; another SQLite
@@ -28,16 +32,18 @@ SETTING = "lms_tool.audit_purge"
 SQLITE_FUNCTION = "lms_tool_audit_purge_before"
 
 POSTGRES_INSTALL = [
-    """
+    r"""
     CREATE OR REPLACE FUNCTION core_auditevent_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         purge text := coalesce(current_setting('lms_tool.audit_purge', true), '');
     BEGIN
-        IF purge = 'test' AND TG_OP IN ('DELETE', 'TRUNCATE') THEN
-            RETURN OLD;
-        END IF;
-        IF TG_OP = 'DELETE' AND purge <> '' THEN
-            IF OLD.created_at < purge::timestamptz THEN
+        IF purge = 'test' THEN
+            IF TG_OP IN ('DELETE', 'TRUNCATE') AND current_database() LIKE 'test\_%' THEN
+                RETURN OLD;  -- only Django's test databases (test_<name>) may be emptied
+            END IF;
+        ELSIF TG_OP = 'DELETE' AND purge <> '' THEN
+            -- Never the last day's lines, whatever cut-off the session claims.
+            IF OLD.created_at < least(purge::timestamptz, now() - interval '1 day') THEN
                 RETURN OLD;
             END IF;
         END IF;
