@@ -16,13 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat) and the sandbox
-	PORT=$(PORT) SANDBOX=$(SANDBOX) $(BIN)/python manage.py run_embedded
+	LMS_TOOL_MODE=development $(BIN)/python manage.py secret_init
+	LMS_TOOL_MODE=development PORT=$(PORT) SANDBOX=$(SANDBOX) $(BIN)/python manage.py run_embedded
 
 test: $(STAMP)  ## run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	@# Tests keep their own var/ (secret, SQLite files, the filesystem broker's queue): tasks that test
 	@# launches queue must never reach the worker of `make run`.
 	rm -rf var/test && mkdir -p var/test
-	VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest $(PYTEST_ARGS)
+	LMS_TOOL_MODE=test VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lms_tool lti_config tests bench

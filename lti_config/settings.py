@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -24,10 +26,15 @@ def env(name: str, default: str = "") -> str:
 
 
 def envbool(name: str, default: bool) -> bool:
-    value = env(name, "")
+    """A yes/no setting; anything but the usual spellings is refused, so ``DEBUG=ture`` cannot pass silently."""
+    value = env(name, "").strip().lower()
     if value == "":
         return default
-    return value.lower() in {"1", "true", "yes", "on"}
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a yes/no value: use 1/0, true/false, yes/no or on/off")
 
 
 def envint(name: str, default: int) -> int:
@@ -60,18 +67,18 @@ def database_from_url(url: str) -> dict[str, object]:
 
 
 DEBUG = envbool("DEBUG", False)
+# production (the default unless DEBUG is on) refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEYS
+# (lti_config/startup.py); development (`make run`) reads the secret `manage.py secret_init` wrote under
+# var/; test (pytest, `make test`) uses a fixed, visibly insecure secret. See docs/production.md.
+LMS_TOOL_MODE = env("LMS_TOOL_MODE").strip().lower() or ("development" if DEBUG else "production")
+if LMS_TOOL_MODE not in {"production", "development", "test"}:
+    raise ImproperlyConfigured(f"LMS_TOOL_MODE={LMS_TOOL_MODE!r}: use production, development or test")
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
 SECRET_KEY = env("SECRET_KEY", "")
-if not SECRET_KEY:
-    # The embedded default keeps a generated secret under var/ so restarts keep sessions and
-    # the encrypted private keys readable. Production must set SECRET_KEY (see docs/production.md).
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    secret_file = VAR_DIR / "secret_key"
-    if not secret_file.exists():
-        import secrets
-
-        secret_file.write_text(secrets.token_urlsafe(50))
-        secret_file.chmod(0o600)
-    SECRET_KEY = secret_file.read_text().strip()
+if not SECRET_KEY and LMS_TOOL_MODE == "development" and SECRET_KEY_FILE.exists():
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
+elif not SECRET_KEY and LMS_TOOL_MODE == "test":
+    SECRET_KEY = "django-insecure-test-mode-only-" + "x" * 40
 
 # Keys that encrypt private keys and PII at rest (Fernet). The first encrypts; all decrypt, so a
 # rotation adds a new first key and `manage.py lti_keys reencrypt` rewrites old ciphertexts.
@@ -146,6 +153,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = None
+elif LMS_TOOL_MODE == "test":  # test teardown empties every table, the append-only audit log too
+    DATABASES["default"]["OPTIONS"]["options"] = "-c lms_tool.audit_purge=test"  # type: ignore[index]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "")
@@ -202,6 +211,14 @@ CSRF_COOKIE_SECURE = COOKIES_SECURE
 SESSION_COOKIE_SAMESITE = "None" if COOKIES_SECURE else "Lax"
 CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
+# An https tool (production) tells browsers to stay on https (HSTS) and, once it can tell https requests
+# apart (behind its TLS proxy), redirects plain ones; load balancers' /healthz probes stay plain.
+_HTTPS = not DEBUG and TOOL_BASE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", _HTTPS and SECURE_PROXY_SSL_HEADER is not None)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
 X_FRAME_OPTIONS = "SAMEORIGIN"  # LTI pages opt out per view; the admin stays unframeable.
 
 STATIC_URL = "/static/"
@@ -311,6 +328,12 @@ WEBHOOKS = {
 # Key of the pseudonymous ids given to analytics consumers (a keyed hash, never the PII itself).
 # Defaults to one derived from SECRET_KEY; set it to keep pseudonyms stable across SECRET_KEY changes.
 PRIVACY_PSEUDONYM_KEY = env("PRIVACY_PSEUDONYM_KEY", "")
+# Audit lines older than this are deleted by `manage.py audit_purge` (run it daily); nothing else may.
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
+# Page, admin and API actions record where they came from (truncated address, user agent) in the audit log.
+MIDDLEWARE.append("lms_tool.core.origin.RequestOriginMiddleware")
+if AUDIT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1")
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "lms_tool.webhooks.tasks.webhooks_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {"task": "lms_tool.api.tasks.idempotency_purge", "schedule": 3600.0}
 

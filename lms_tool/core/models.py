@@ -6,6 +6,17 @@ from typing import Any
 from django.db import models
 
 
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Refuses bulk rewrites here too, with a clear message; the database refuses them anyway (core migration
+    0004). Expired lines go only through ``manage.py audit_purge`` (``core.services.audit_purge``)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError("audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError("audit events are append-only: manage.py audit_purge deletes expired lines")
+
+
 class AuditEvent(models.Model):
     """One append-only line of the audit log: who did what to which object, from where."""
 
@@ -35,6 +46,8 @@ class AuditEvent(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
@@ -47,6 +60,9 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("audit events are append-only")
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("audit events are append-only: manage.py audit_purge deletes expired lines")
 
 
 class DomainEvent(models.Model):

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
+from django.db import connection, transaction
 from django.http import HttpRequest
 
+from . import audit_guard
 from .models import AuditEvent
 
 
@@ -24,6 +30,30 @@ def request_origin(request: HttpRequest) -> dict[str, str]:
     return {"address": network, "user_agent": str(request.META.get("HTTP_USER_AGENT") or "")[:255]}
 
 
+# The origin of the request being served (set by core.origin.RequestOriginMiddleware around every view), so
+# each page, admin or API action records where it came from without threading the request through services.
+_origin: ContextVar[dict[str, str] | None] = ContextVar("audit_origin", default=None)
+
+
+@contextlib.contextmanager
+def audit_origin(request: HttpRequest) -> Iterator[None]:
+    """Audit lines written inside carry ``request_origin(request)`` unless they are given their own."""
+    token = _origin.set(request_origin(request))
+    try:
+        yield
+    finally:
+        _origin.reset(token)
+
+
+def _origin_of(address: str | None, user_agent: str | None) -> tuple[str, str]:
+    current = _origin.get() or {}
+    if address is None:
+        address = current.get("address", "")
+    if user_agent is None:
+        user_agent = current.get("user_agent", "")
+    return address, user_agent[:255]
+
+
 def audit_record(
     *,
     actor_type: str,
@@ -32,12 +62,13 @@ def audit_record(
     object_type: str,
     object_id: Any,
     source: str = "",
-    address: str = "",
-    user_agent: str = "",
+    address: str | None = None,
+    user_agent: str | None = None,
     before: Any = None,
     after: Any = None,
 ) -> AuditEvent:
-    """Append one line to the audit log."""
+    """Append one line to the audit log; ``address``/``user_agent`` default to the current request's origin."""
+    address, user_agent = _origin_of(address, user_agent)
     return AuditEvent.objects.create(
         actor_type=actor_type,
         actor_id=str(actor_id),
@@ -46,7 +77,7 @@ def audit_record(
         object_id=str(object_id),
         source=source,
         address=address,
-        user_agent=user_agent[:255],
+        user_agent=user_agent,
         before=before,
         after=after,
     )
@@ -64,9 +95,30 @@ def audit_record_many(*, records: list[dict[str, Any]]) -> list[AuditEvent]:
                 object_type=r["object_type"],
                 object_id=str(r["object_id"]),
                 source=r.get("source", ""),
+                **dict(zip(("address", "user_agent"), _origin_of(r.get("address"), r.get("user_agent")), strict=True)),
                 before=r.get("before"),
                 after=r.get("after"),
             )
             for r in records
         ]
     )
+
+
+@transaction.atomic
+def audit_purge(*, before: datetime, actor_id: str = "audit_purge") -> int:
+    """Delete the audit lines older than ``before`` (the retention period) and say so in the log itself.
+
+    The only deletion the database lets through (lms_tool/core/audit_guard.py): the purge window is open
+    for this transaction only, and only for rows older than ``before``."""
+    with audit_guard.purge_window(connection, before=before), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE created_at < %s", [before])  # noqa: S608
+        deleted = cursor.rowcount
+    audit_record(
+        actor_type=AuditEvent.Actor.SYSTEM,
+        actor_id=actor_id,
+        action="audit.purged",
+        object_type="audit_log",
+        object_id="",
+        after={"deleted": deleted, "before": before.isoformat()},
+    )
+    return deleted

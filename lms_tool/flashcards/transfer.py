@@ -184,7 +184,10 @@ def cards_import(*, deck: Deck, data: bytes, filename: str, actor: LtiUser) -> l
         action="flashcards.cards_imported",
         object_type="deck",
         object_id=deck.pk,
-        after={"filename": filename[:200], "cards": len(cards)},
+        after={
+            "format": filename.rpartition(".")[2][:10].lower() if "." in filename else "",
+            "cards": len(cards),
+        },  # no file name: it may name a person
     )
     return cards
 

@@ -2,7 +2,7 @@
 
 Fixes PLATFORMS.md defect 6: pylti1p3 asks for a new access token on every service object and
 ignores ``expires_in`` (numbas-lti-provider was rate-limited by Canvas for it). Here a token is
-cached in the shared cache per (issuer, client_id, token URL, scopes) until shortly before it
+cached, sealed, in the shared cache per (issuer, client_id, token URL, scopes) until shortly before it
 expires; a 401 drops it and retries once with a fresh one. The client assertion is signed with
 the tool's key loaded once per process (defect 5). Every call goes through ``core.http`` (timeouts,
 User-Agent, which Canvas requires).
@@ -15,7 +15,9 @@ Failures are sorted for the caller (1EdTech Security Framework ยง4.1, RFC 6749 ย
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import os
 import random
 import secrets
 import time
@@ -24,9 +26,11 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.cache import cache
 
-from lms_tool.core import http
+from lms_tool.core import crypto, http
 
 from . import keys
 from .models import Registration
@@ -83,10 +87,34 @@ def backoff(attempt: int, *, retry_after: float | None = None, base: float = 2.0
     return max(delay, retry_after or 0.0)
 
 
-def _token_cache_key(registration: Registration, scopes: tuple[str, ...]) -> str:
+# A bearer token in the shared cache could post grades or read a roster for its lifetime (up to an hour):
+# like the kept launch (lti/services.py), it is stored sealed with AES-GCM, under a name that is a keyed
+# hash, so neither a dump of Redis (or the cache table) nor a guess of the issuer and client id yields it.
+def _token_keys(registration: Registration, scopes: tuple[str, ...]) -> tuple[str, bytes]:
+    """(cache key, sealing key), both keyed hashes of whose token it is."""
     # Issuer alone is not enough: every cloud Canvas school shares https://canvas.instructure.com.
-    raw = "\n".join([registration.issuer, registration.client_id, registration.auth_token_url, *scopes])
-    return "lti:token:" + hashlib.sha256(raw.encode()).hexdigest()
+    raw = "\n".join([registration.issuer, registration.client_id, registration.auth_token_url, *scopes]).encode()
+    secret = crypto.secret_key_for("lti-service-token")
+    name = hmac.new(secret, b"name:" + raw, hashlib.sha256).hexdigest()
+    return "lti:token:" + name, hmac.new(secret, b"key:" + raw, hashlib.sha256).digest()
+
+
+def _token_cache_key(registration: Registration, scopes: tuple[str, ...]) -> str:
+    return _token_keys(registration, scopes)[0]
+
+
+def _token_seal(name: str, key: bytes, token: str) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(key).encrypt(nonce, token.encode(), name.encode())
+
+
+def _token_unseal(name: str, key: bytes, sealed: object) -> str | None:
+    if not isinstance(sealed, bytes) or len(sealed) < 13:
+        return None
+    try:
+        return AESGCM(key).decrypt(sealed[:12], sealed[12:], name.encode()).decode()
+    except InvalidTag:  # SECRET_KEY changed: ask for a new token
+        return None
 
 
 def _classify(response: requests.Response, what: str) -> None:
@@ -118,16 +146,16 @@ def access_token(registration: Registration, scopes: Iterable[str], *, fresh: bo
     """A bearer token for ``scopes``, from the shared cache unless it is missing or ``fresh``."""
     global token_requests
     scope_key = tuple(sorted(set(scopes)))
-    cache_key = _token_cache_key(registration, scope_key)
+    cache_key, seal_key = _token_keys(registration, scope_key)
     now = time.monotonic()
     if not fresh:
         hit = _memo.get(cache_key)
         if hit is not None and hit[1] > now:
             return hit[0]
-        token = cache.get(cache_key)
-        if token:
-            _memo[cache_key] = (str(token), now + TOKEN_MEMO_SECONDS)
-            return str(token)
+        kept = _token_unseal(cache_key, seal_key, cache.get(cache_key))
+        if kept:
+            _memo[cache_key] = (kept, now + TOKEN_MEMO_SECONDS)
+            return kept
     token_requests += 1
     data = {
         "grant_type": "client_credentials",
@@ -150,7 +178,7 @@ def access_token(registration: Registration, scopes: Iterable[str], *, fresh: bo
     expires_in = min(expires_in, 86400)
     ttl = expires_in - TOKEN_SAFETY_MARGIN if expires_in > 2 * TOKEN_SAFETY_MARGIN else expires_in // 2
     if ttl > 0:
-        cache.set(cache_key, token, ttl)
+        cache.set(cache_key, _token_seal(cache_key, seal_key, token), ttl)
         _memo[cache_key] = (token, now + min(TOKEN_MEMO_SECONDS, ttl))
     else:
         _memo.pop(cache_key, None)

@@ -6,10 +6,12 @@ pylti1p3 asks the platform's token endpoint for a new token on every service obj
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
 
 from lms_tool.lti import service_client as sc
 from lms_tool.lti.models import Registration
@@ -75,3 +77,45 @@ def test_tokens_are_cached_per_client_and_token_url_not_per_issuer():
 
     assert len({school_a, school_b, beta}) == 3
     assert sc._token_cache_key(registration("10000000000001"), (sc.SCOPE_NRPS,)) != school_a
+
+
+def _raw_cache_entries() -> list[tuple[str, bytes]]:
+    """Every (key, stored bytes) in the shared cache, read past Django's cache API (Redis or the table)."""
+    backend = cache._cache if hasattr(cache, "_cache") else None  # Redis
+    if backend is not None:
+        client = backend.get_client()
+        return [(key.decode(), client.get(key) or b"") for key in client.scan_iter(match=cache.make_key("*"))]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT cache_key, value FROM {cache._table}")  # type: ignore[attr-defined]
+        return [(key, base64.b64decode(value)) for key, value in cursor.fetchall()]
+
+
+def test_a_reader_of_the_cache_finds_no_service_token_nor_whose_it_is(plat):
+    registration = registration_of(plat)
+    grades = sc.access_token(registration, [sc.SCOPE_SCORE, sc.SCOPE_LINEITEM])
+    roster = sc.access_token(registration, [sc.SCOPE_NRPS])
+
+    entries = [(key, value) for key, value in _raw_cache_entries() if ":lti:token:" in key]
+    assert len(entries) == 2  # both are kept for the next calls ...
+    for key, value in entries:  # ... sealed, under names that say nothing of the platform
+        for secret in (grades, roster):
+            assert secret.encode() not in value, f"a token is readable in cache entry {key}"
+        for identity in (registration.issuer, registration.client_id, registration.auth_token_url):
+            assert identity not in key
+    # Another process (no memory of its own) unseals them from the cache: no new token request.
+    sc._memo.clear()
+    assert sc.access_token(registration, [sc.SCOPE_NRPS]) == roster
+    assert token_posts(plat) == 2
+
+
+def test_a_token_sealed_under_another_secret_is_not_used(plat, settings):
+    registration = registration_of(plat)
+    sc.access_token(registration, [sc.SCOPE_NRPS])
+    name = sc._token_cache_key(registration, (sc.SCOPE_NRPS,))
+    sealed = cache.get(name)
+    settings.SECRET_KEY = "another-secret-" + "x" * 40
+    sc._memo.clear()
+    cache.set(sc._token_cache_key(registration, (sc.SCOPE_NRPS,)), sealed, 300)  # the old ciphertext, new name
+
+    sc.access_token(registration, [sc.SCOPE_NRPS])
+    assert token_posts(plat) == 2  # could not be unsealed: a new token was asked for

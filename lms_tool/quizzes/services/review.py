@@ -40,7 +40,7 @@ def answer_review_decide(*, answer: Answer, reviewer: LtiUser, score: float, fee
         object_id=answer.pk,
         source="instructor",
         before=before,
-        after={"score": score, "feedback": answer.feedback},
+        after={"score": score, "feedback_chars": len(answer.feedback)},  # its text may name the student
     )
     if not attempt.answers.awaiting_review().exists():
         attempt_review_complete(attempt=attempt, reviewer=reviewer, comment=answer.feedback)
