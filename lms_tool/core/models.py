@@ -28,6 +28,8 @@ class AuditEvent(models.Model):
         ADMIN = "admin"
         # Nobody the tool knows: an uninvited Dynamic Registration, say.
         UNAUTHENTICATED = "unauthenticated"
+        # A Dynamic Registration made with a tool admin's invitation (actor_id is the invitation's id).
+        INVITATION = "invitation"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor_type = models.CharField(max_length=16, choices=Actor.choices)

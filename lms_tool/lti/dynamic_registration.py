@@ -48,7 +48,7 @@ PENDING_PREFIX = "lti:dynreg:"
 PENDING_TTL_SECONDS = 30 * 60
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 # AuditEvent.actor_type of a registration made with an invitation; actor_id is the invitation's id.
-ACTOR_INVITATION = "invitation"
+ACTOR_INVITATION = AuditEvent.Actor.INVITATION.value
 
 
 @dataclass
