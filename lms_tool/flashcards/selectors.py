@@ -17,7 +17,7 @@ from lms_tool.lti.selectors import launch_scope
 from lms_tool.lti.types import LtiLaunch
 
 from . import retention
-from .models import Card, CardState, Deck, LearnerParameters, State
+from .models import Card, CardState, Deck, DeckQuerySet, LearnerParameters, State
 
 STATE_COLUMNS = ("learner_id", "card_id", "stability", "last_review", "state", "lapses")
 
@@ -46,11 +46,11 @@ def course_of(*, launch: LtiLaunch) -> Context:
     return context
 
 
-def _decks_in_course(launch: LtiLaunch) -> QuerySet[Deck] | None:
+def _decks_in_course(launch: LtiLaunch) -> DeckQuerySet | None:
     context_pk = launch_scope(launch=launch).context_pk
     if context_pk is None:
         return None
-    return Deck.objects.filter(context_id=context_pk, context__registration_id=launch.registration_id)
+    return Deck.objects.filter(context_id=context_pk, context__registration_id=launch.registration_id)  # type: ignore[return-value]
 
 
 def deck_for_launch(*, launch: LtiLaunch, pk: int, published_only: bool = False) -> Deck:
@@ -62,6 +62,14 @@ def deck_for_launch(*, launch: LtiLaunch, pk: int, published_only: bool = False)
     if deck is None:
         raise ToolError(NO_DECK, status=404)
     return deck
+
+
+def card_of(*, deck: Deck, pk: int) -> Card:
+    """A card of ``deck`` (already scoped to the launch's course); anything else answers like a missing card."""
+    card = Card.objects.filter(deck=deck, pk=pk).first()
+    if card is None:
+        raise ToolError("There is no such card in this deck.", status=404)
+    return card
 
 
 def deck_in_course(*, launch: LtiLaunch, pk: int) -> Deck | None:

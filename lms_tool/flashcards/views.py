@@ -6,11 +6,11 @@ the request's proof, so these views need no CSRF cookie.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from lms_tool.lti.decorators import launch_of, page_redirect, staff_page, user_of
+from lms_tool.lti.decorators import NotFound, launch_of, page_redirect, staff_page, user_of
 
 from . import selectors, services, transfer
 from .access import deck_in_course
@@ -120,7 +120,7 @@ def card_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_edit(request: HttpRequest, pk: int, card_pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
-    card = get_object_or_404(Card, pk=card_pk, deck=deck)
+    card = selectors.card_of(deck=deck, pk=card_pk)
     initial = {"front": card.front, "back": card.back, "tags": " ".join(card.tags)}
     form = CardForm(request.POST or None, initial=initial)
     error = None
@@ -146,13 +146,14 @@ def cards_review(request: HttpRequest, pk: int) -> HttpResponse:
     if action == "approve_all":
         services.cards_approve(deck=deck, actor=actor)
     elif action in {"approve", "delete"}:
-        card = get_object_or_404(Card, pk=request.POST.get("card", "0") or 0, deck=deck)
+        raw = request.POST.get("card", "")
+        card = selectors.card_of(deck=deck, pk=int(raw) if raw.isdigit() else 0)
         if action == "approve":
             services.cards_approve(deck=deck, actor=actor, card_ids=[card.pk])
         else:
             services.card_delete(card=card, actor=actor)
     else:
-        raise Http404("Unknown action.")
+        raise NotFound("Unknown action: choose approve, approve all or delete.")
     return redirect(request, "deck_detail", deck.pk)
 
 

@@ -110,15 +110,19 @@ def launch_scope(*, launch: LtiLaunch) -> LaunchScope:
         scope = LaunchScope(launch.registration_id, None, None)
     else:
         membership = (
-            Membership.objects.select_related("context", "context__registration")
-            .filter(
-                pk=launch.membership_pk,
-                context_id=launch.context_pk,
-                user_id=launch.user_pk,
-                context__registration_id=launch.registration_id,
-                user__registration_id=launch.registration_id,
+            None
+            if launch.membership_pk is None
+            else (
+                Membership.objects.select_related("context", "context__registration")
+                .filter(
+                    pk=launch.membership_pk,
+                    context_id=launch.context_pk,
+                    user_id=launch.user_pk,
+                    context__registration_id=launch.registration_id,
+                    user__registration_id=launch.registration_id,
+                )
+                .first()
             )
-            .first()
         )
         if membership is None:
             raise _refused_member()

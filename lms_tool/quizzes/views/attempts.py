@@ -34,7 +34,9 @@ def quiz_take(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = selectors.quiz_for_learner(launch=launch, quiz_id=quiz_id)
     if request.method == "POST":
-        link = ResourceLink.objects.filter(pk=launch.resource_link_pk, context=scope_of(request).context).first()
+        link = None
+        if launch.resource_link_pk is not None:
+            link = ResourceLink.objects.filter(pk=launch.resource_link_pk, context=scope_of(request).context).first()
         attempt = services.attempt_start(quiz=quiz, user=user_of(request), resource_link=link, preview=launch.is_staff)
         return page_redirect("quizzes:attempt", launch, attempt.pk)
     attempts = list(selectors.attempts_of(quiz=quiz, launch=launch))
