@@ -1,62 +1,59 @@
-"""What the pages share: the launch's user, a deck only within the launch's course, URLs that carry the launch."""
+"""Which deck a launch reaches: within the launch's course only, the link's deck graded, copies made for a course copy."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from django.http import HttpRequest
 
-from django.http import Http404, HttpRequest, HttpResponseRedirect
-from django.urls import reverse
-
+from lms_tool.lti.decorators import launch_of, page_url
 from lms_tool.lti.models import LtiUser, ResourceLink
 from lms_tool.lti.types import LtiLaunch
 
+from . import selectors, services
 from .models import Deck
-
-MANAGE_ROLES = ("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
-
-
-def launch_of(request: HttpRequest) -> LtiLaunch:
-    return request.lti_launch  # type: ignore[attr-defined, no-any-return]
-
-
-def user_of(request: HttpRequest) -> LtiUser:
-    return LtiUser.objects.get(pk=launch_of(request).user_pk)
 
 
 def deck_in_course(request: HttpRequest, pk: int, *, published_only: bool = False) -> Deck:
     """The deck if it belongs to the launch's course (and is published, for learners); else 404."""
-    context_pk = launch_of(request).context_pk
-    if context_pk is None:
-        raise Http404("This launch is not in a course.")
-    decks = Deck.objects.filter(pk=pk, context_id=context_pk)
-    if published_only:
-        decks = decks.published()
-    deck = decks.select_related("context").first()
-    if deck is None:
-        raise Http404("No such deck in this course.")
-    return deck
+    return selectors.deck_for_launch(launch=launch_of(request), pk=pk, published_only=published_only)
 
 
 def url(name: str, *args: object, launch: LtiLaunch | str, **query: str) -> str:
-    launch_id = launch if isinstance(launch, str) else launch.launch_id
-    return f"{reverse(f'flashcards:{name}', args=args)}?{urlencode({'launch': launch_id, **query})}"
-
-
-def redirect(request: HttpRequest, name: str, *args: object, **query: str) -> HttpResponseRedirect:
-    return HttpResponseRedirect(url(name, *args, launch=launch_of(request), **query), status=303)  # type: ignore[call-arg]
+    return page_url(f"flashcards:{name}", launch, *args, **query)
 
 
 def grade_link(launch: LtiLaunch, deck: Deck) -> ResourceLink | None:
-    """The placement to grade: a learner's launch of a link whose custom ``activity`` is this deck."""
+    """The placement to grade: a learner's launch of a link whose custom ``activity`` is this deck (or the deck
+    this course's copy was made from)."""
     if not launch.is_learner or launch.is_staff or not launch.resource_link_pk:
         return None
-    if str(launch.custom.get("activity", "")) != f"deck:{deck.pk}":
+    activity = str(launch.custom.get("activity", ""))
+    if activity not in {f"deck:{deck.pk}", f"deck:{deck.copied_from_id}" if deck.copied_from_id else ""}:
         return None
-    return ResourceLink.objects.filter(pk=launch.resource_link_pk).first()
+    return ResourceLink.objects.filter(pk=launch.resource_link_pk, context_id=deck.context_id).first()
+
+
+def locate(launch: LtiLaunch, deck_id: str, proven: bool) -> str | None:
+    """The deck of the launch's course that ``deck:<deck_id>`` opens, copying it into the course at the first
+    launch of a (proven) link to another course of the same registration; None when out of reach."""
+    if not deck_id.isdigit() or launch.context_pk is None:
+        return None
+    pk = int(deck_id)
+    here = selectors.deck_in_course(launch=launch, pk=pk)
+    if here is not None:
+        return str(here.pk)
+    if not proven:
+        return None
+    copied = selectors.deck_copy_in_course(launch=launch, original_id=pk)
+    if copied is not None:
+        return str(copied.pk)
+    original = selectors.deck_of_registration(launch=launch, pk=pk)
+    if original is None:
+        return None
+    actor = LtiUser.objects.filter(pk=launch.user_pk).first()
+    copy = services.deck_copy(original=original, context=selectors.course_of(launch=launch), actor=actor)
+    return str(copy.pk)
 
 
 def open_url(launch: LtiLaunch, deck_id: str) -> str:
     """Where a resource-link launch of ``deck:<id>`` lands: staff manage the deck, learners review it."""
-    name = "deck_detail" if launch.is_staff else "review"
-    # A malformed id still gets a page: the deck view's "no such deck in this course".
-    return url(name, int(deck_id) if deck_id.isdigit() else 0, launch=launch)
+    return url("deck_detail" if launch.is_staff else "review", int(deck_id), launch=launch)

@@ -48,6 +48,9 @@ class Deck(models.Model):
     new_cards_per_day = models.PositiveIntegerField(default=20, validators=[MaxValueValidator(9999)])
     enable_fuzzing = models.BooleanField(default=True, help_text="Spread review intervals by a few days.")
     created_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A course's own copy of a deck of another course of the same registration, made at the first launch of a
+    # link the LMS copied along with its course (the link still names the original).
+    copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)

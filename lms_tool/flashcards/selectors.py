@@ -11,10 +11,13 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from lms_tool.core.errors import ToolError
 from lms_tool.lti.models import Context, LtiUser
+from lms_tool.lti.selectors import launch_scope
+from lms_tool.lti.types import LtiLaunch
 
 from . import retention
-from .models import Card, CardState, Deck, LearnerParameters, State
+from .models import Card, CardState, Deck, DeckQuerySet, LearnerParameters, State
 
 STATE_COLUMNS = ("learner_id", "card_id", "stability", "last_review", "state", "lapses")
 
@@ -30,6 +33,58 @@ class Retention:
     states: int
     lapses: int = 0
     unseen: int = 0
+
+
+NO_DECK = "There is no such deck in this course."
+
+
+def course_of(*, launch: LtiLaunch) -> Context:
+    """The launch's course (its registration's, checked by the page decorator); 400 outside a course."""
+    context = launch_scope(launch=launch).context
+    if context is None:
+        raise ToolError("This page is only available when the tool is opened from a course.", status=400)
+    return context
+
+
+def _decks_in_course(launch: LtiLaunch) -> DeckQuerySet | None:
+    context_pk = launch_scope(launch=launch).context_pk
+    if context_pk is None:
+        return None
+    return Deck.objects.filter(context_id=context_pk, context__registration_id=launch.registration_id)  # type: ignore[return-value]
+
+
+def deck_for_launch(*, launch: LtiLaunch, pk: int, published_only: bool = False) -> Deck:
+    """A deck of the launch's course (published, for learners); anything else answers like a missing deck."""
+    decks = _decks_in_course(launch)
+    if decks is not None and published_only:
+        decks = decks.published()
+    deck = decks.filter(pk=pk).select_related("context").first() if decks is not None else None
+    if deck is None:
+        raise ToolError(NO_DECK, status=404)
+    return deck
+
+
+def card_of(*, deck: Deck, pk: int) -> Card:
+    """A card of ``deck`` (already scoped to the launch's course); anything else answers like a missing card."""
+    card = Card.objects.filter(deck=deck, pk=pk).first()
+    if card is None:
+        raise ToolError("There is no such card in this deck.", status=404)
+    return card
+
+
+def deck_in_course(*, launch: LtiLaunch, pk: int) -> Deck | None:
+    decks = _decks_in_course(launch)
+    return decks.filter(pk=pk).first() if decks is not None else None
+
+
+def deck_copy_in_course(*, launch: LtiLaunch, original_id: int) -> Deck | None:
+    decks = _decks_in_course(launch)
+    return decks.filter(copied_from_id=original_id).order_by("pk").first() if decks is not None else None
+
+
+def deck_of_registration(*, launch: LtiLaunch, pk: int) -> Deck | None:
+    """A deck of any course of the launch's registration: only for a link the tool proved it issued."""
+    return Deck.objects.filter(pk=pk, context__registration_id=launch.registration_id).select_related("context").first()
 
 
 def decks_for(context: Context, *, published_only: bool = False) -> QuerySet[Deck]:

@@ -38,10 +38,10 @@ class DeckInvalid(ToolError):
         self.errors = errors or {}
 
 
-def _audit(actor: LtiUser, action: str, obj: Deck | Card, after: Any = None) -> None:
+def _audit(actor: LtiUser | None, action: str, obj: Deck | Card, after: Any = None) -> None:
     audit_record(
         actor_type="user",
-        actor_id=str(actor.pk),
+        actor_id=str(actor.pk) if actor else "",
         action=f"flashcards.{action}",
         object_type=obj._meta.model_name or "",
         object_id=obj.pk,
@@ -242,3 +242,35 @@ def _generation_store(generation: DeckGeneration, result: Any) -> DeckGeneration
         after={"generation": generation.pk, "cards": len(result.items)},
     )
     return generation
+
+
+CARD_FIELDS = ("kind", "front", "back", "source_passage", "tags", "status", "origin", "position")
+
+
+@transaction.atomic
+def deck_copy(*, original: Deck, context: Context, actor: LtiUser | None) -> Deck:
+    """``context``'s own copy of ``original`` (a deck of another course of the same registration): its settings
+    and cards, no learner's reviews or memory states. Made once: a later call returns the copy already made."""
+    if original.context.registration_id != context.registration_id:
+        raise DeckInvalid("There is no such deck in this course.")
+    Deck.objects.select_for_update().filter(pk=original.pk).first()  # one copy, even for two first launches
+    existing = Deck.objects.filter(context=context, copied_from=original).order_by("pk").first()
+    if existing is not None:
+        return existing
+    copy = Deck.objects.create(
+        context=context,
+        created_by=original.created_by,
+        copied_from=original,
+        status=original.status,
+        published_at=original.published_at,
+        **{name: getattr(original, name) for name in DECK_FIELDS},
+    )
+    cards = [Card(deck=copy, **{name: getattr(c, name) for name in CARD_FIELDS}) for c in original.cards.all()]
+    Card.objects.bulk_create(cards)
+    _audit(
+        actor,
+        "deck_copied",
+        copy,
+        {"copied_from": original.pk, "from_context": original.context_id, "cards": len(cards)},
+    )
+    return copy

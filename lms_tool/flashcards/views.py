@@ -6,34 +6,31 @@ the request's proof, so these views need no CSRF cookie.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from lms_tool.lti.decorators import lti_role_required
-from lms_tool.lti.models import Context
+from lms_tool.lti.decorators import NotFound, launch_of, page_redirect, staff_page, user_of
 
 from . import selectors, services, transfer
-from .access import MANAGE_ROLES, deck_in_course, launch_of, redirect, user_of
+from .access import deck_in_course
 from .forms import CardForm, DeckForm, GenerateForm, ImportForm
 from .models import Card, DeckGeneration
 
-staff_only = lti_role_required(*MANAGE_ROLES)
+
+def redirect(request: HttpRequest, name: str, *args: object, **query: str) -> HttpResponseRedirect:
+    return page_redirect(f"flashcards:{name}", launch_of(request), *args, **query)
 
 
 def _invalid(request: HttpRequest, template: str, context: dict, error: services.DeckInvalid) -> HttpResponse:
     return render(request, template, {**context, "error": error}, status=400)
 
 
-@xframe_options_exempt
-@csrf_exempt
-@staff_only
+@staff_page
 @require_http_methods(["GET", "POST"])
 def deck_list(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
-    course = get_object_or_404(Context, pk=launch.context_pk)
+    course = selectors.course_of(launch=launch)
     form = DeckForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -64,8 +61,7 @@ def _detail_context(request: HttpRequest, deck, **extra) -> dict:  # type: ignor
     }
 
 
-@xframe_options_exempt
-@staff_only
+@staff_page
 @require_GET
 def deck_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
@@ -78,9 +74,7 @@ def _detail_or_400(request: HttpRequest, deck, error, **forms) -> HttpResponse: 
     return render(request, "flashcards/deck_detail.html", context, status=400)
 
 
-@xframe_options_exempt
-@csrf_exempt
-@staff_only
+@staff_page
 @require_POST
 def deck_settings(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
@@ -94,9 +88,7 @@ def deck_settings(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(request, "deck_detail", deck.pk)
 
 
-@xframe_options_exempt
-@csrf_exempt
-@staff_only
+@staff_page
 @require_POST
 def deck_publish(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
@@ -110,9 +102,7 @@ def deck_publish(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(request, "deck_detail", deck.pk)
 
 
-@xframe_options_exempt
-@csrf_exempt
-@staff_only
+@staff_page
 @require_POST
 def card_add(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
@@ -126,13 +116,11 @@ def card_add(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(request, "deck_detail", deck.pk)
 
 
-@xframe_options_exempt
-@csrf_exempt
-@staff_only
+@staff_page
 @require_http_methods(["GET", "POST"])
 def card_edit(request: HttpRequest, pk: int, card_pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
-    card = get_object_or_404(Card, pk=card_pk, deck=deck)
+    card = selectors.card_of(deck=deck, pk=card_pk)
     initial = {"front": card.front, "back": card.back, "tags": " ".join(card.tags)}
     form = CardForm(request.POST or None, initial=initial)
     error = None
@@ -148,9 +136,7 @@ def card_edit(request: HttpRequest, pk: int, card_pk: int) -> HttpResponse:
     return render(request, "flashcards/card_edit.html", context, status=400 if request.method == "POST" else 200)
 
 
-@xframe_options_exempt
-@csrf_exempt
-@staff_only
+@staff_page
 @require_POST
 def cards_review(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or delete proposed cards: one (``card``) or all proposed at once (``all``)."""
@@ -160,19 +146,18 @@ def cards_review(request: HttpRequest, pk: int) -> HttpResponse:
     if action == "approve_all":
         services.cards_approve(deck=deck, actor=actor)
     elif action in {"approve", "delete"}:
-        card = get_object_or_404(Card, pk=request.POST.get("card", "0") or 0, deck=deck)
+        raw = request.POST.get("card", "")
+        card = selectors.card_of(deck=deck, pk=int(raw) if raw.isdigit() else 0)
         if action == "approve":
             services.cards_approve(deck=deck, actor=actor, card_ids=[card.pk])
         else:
             services.card_delete(card=card, actor=actor)
     else:
-        raise Http404("Unknown action.")
+        raise NotFound("Unknown action: choose approve, approve all or delete.")
     return redirect(request, "deck_detail", deck.pk)
 
 
-@xframe_options_exempt
-@csrf_exempt
-@staff_only
+@staff_page
 @require_POST
 def deck_generate(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
@@ -186,9 +171,7 @@ def deck_generate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(request, "deck_detail", deck.pk)
 
 
-@xframe_options_exempt
-@csrf_exempt
-@staff_only
+@staff_page
 @require_POST
 def deck_import(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
@@ -204,8 +187,7 @@ def deck_import(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(request, "deck_detail", deck.pk, imported=str(len(cards)))
 
 
-@xframe_options_exempt
-@staff_only
+@staff_page
 @require_GET
 def deck_export(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
@@ -225,8 +207,7 @@ def _days(request: HttpRequest) -> int:
         return 7
 
 
-@xframe_options_exempt
-@staff_only
+@staff_page
 @require_GET
 def deck_analytics(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
@@ -241,12 +222,11 @@ def deck_analytics(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "flashcards/deck_analytics.html", context)
 
 
-@xframe_options_exempt
-@staff_only
+@staff_page
 @require_GET
 def course_analytics(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
-    course = get_object_or_404(Context, pk=launch.context_pk)
+    course = selectors.course_of(launch=launch)
     days = _days(request)
     concepts = selectors.concept_retention(context=course, days=days)
     context = {

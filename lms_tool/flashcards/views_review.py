@@ -5,18 +5,15 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from lms_tool.lti.decorators import lti_launch_required
-from lms_tool.lti.models import Context
+from lms_tool.lti.decorators import launch_of, page_redirect, tool_page, user_of
 
 from . import reviews, selectors
-from .access import deck_in_course, grade_link, launch_of, redirect, url, user_of
+from .access import deck_in_course, grade_link, url
 from .markdown import render_answer, render_question
 from .models import Card
 
@@ -24,9 +21,8 @@ logger = logging.getLogger(__name__)
 RATING_LABELS = ((1, "Again"), (2, "Hard"), (3, "Good"), (4, "Easy"))
 
 
-@xframe_options_exempt
+@tool_page
 @never_cache
-@lti_launch_required
 @require_GET
 def review(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk, published_only=not launch_of(request).is_staff)
@@ -59,10 +55,8 @@ def _duration(raw: str) -> int | None:
     return value if 0 <= value <= 24 * 3600 * 1000 else None
 
 
-@xframe_options_exempt
-@csrf_exempt  # no cookies inside the iframe: the launch id and the signed card token are the proof
+@tool_page  # no cookies inside the iframe: the launch id and the signed card token are the proof
 @never_cache
-@lti_launch_required
 @require_POST
 def review_rate(request: HttpRequest, pk: int) -> HttpResponse:
     launch = launch_of(request)
@@ -96,16 +90,15 @@ def review_rate(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "flashcards/review_refused.html", context, status=refused.status)
     if wants_json:
         return JsonResponse({"ok": True, "due": state.due.isoformat(), "state": state.get_state_display()})
-    return redirect(request, "review", deck.pk)
+    return page_redirect("flashcards:review", launch, deck.pk)
 
 
-@xframe_options_exempt
+@tool_page
 @never_cache
-@lti_launch_required
 @require_GET
 def progress(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
-    course = get_object_or_404(Context, pk=launch.context_pk)
+    course = selectors.course_of(launch=launch)
     days = 7
     decks = selectors.learner_progress(learner=user_of(request), context=course, days=days)
     return render(

@@ -1,63 +1,128 @@
+"""The one seam every tool page goes through: the launch on the request, its registration, course and membership.
+
+A page decorated with ``tool_page`` (or ``staff_page``) runs only for a live launch whose person is still an
+active member of the launch's course (``selectors.launch_scope``); ``staff_page`` also needs a staff role
+there (``roles.STAFF``). Apps read the launch with ``launch_of`` / ``scope_of`` / ``user_of`` and build their
+links with ``page_url`` / ``page_redirect``, which carry the launch id (pages work in iframes without cookies).
+"""
+
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 
-from . import hooks
+from lms_tool.core.errors import ToolError
+
+from . import hooks, roles, selectors
 from .errors import LaunchError
-from .roles import short_names
+from .models import LtiUser
+from .types import LtiLaunch
 from .views_errors import render_error
 
 View = Callable[..., HttpResponse]
 
 
-def lti_launch_required(view: View) -> View:
-    """Refuse requests that do not carry a live launch."""
+class NotFound(ToolError):
+    """Missing, or out of the launch's reach: both answer the same, so ids cannot be probed."""
 
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if getattr(request, "lti_launch", None) is None:
-            return render_error(
-                request,
-                LaunchError(
-                    "launch_required",
-                    "Your session with this tool has ended. Go back to your course and open the tool again.",
-                    admin_hint="The page was opened without a live launch id (expired after LTI_LAUNCH_TTL_SECONDS, "
-                    "or opened outside the platform).",
-                    status=401,
-                ),
-            )
-        try:
-            hooks.run_page_checks(request.lti_launch)  # type: ignore[attr-defined]
-        except LaunchError as error:
-            return render_error(request, error)
-        return view(request, *args, **kwargs)
-
-    return wrapper
+    status = 404
+    title = "Not found"
 
 
-def lti_role_required(*roles: str) -> Callable[[View], View]:
-    """Allow only launches whose roles include one of ``roles`` (short names: ``Instructor``, ``Learner``...)."""
+def launch_of(request: HttpRequest) -> LtiLaunch:
+    return request.lti_launch  # type: ignore[attr-defined, no-any-return]
 
-    def decorator(view: View) -> View:
-        @lti_launch_required
-        @functools.wraps(view)
+
+def scope_of(request: HttpRequest) -> selectors.LaunchScope:
+    return selectors.launch_scope(launch=launch_of(request))
+
+
+def user_of(request: HttpRequest) -> LtiUser:
+    launch = launch_of(request)
+    return LtiUser.objects.get(pk=launch.user_pk, registration_id=launch.registration_id)
+
+
+def page_url(name: str, launch: LtiLaunch | str, *args: Any, **query: str) -> str:
+    """The URL of the page ``name`` ("quizzes:take") carrying the launch id."""
+    launch_id = launch if isinstance(launch, str) else launch.launch_id
+    return reverse(name, args=args) + "?" + urlencode({"launch": launch_id, **query})
+
+
+def page_redirect(name: str, launch: LtiLaunch | str, *args: Any, **query: str) -> HttpResponseRedirect:
+    # 303: after a form POST the browser fetches the next page with GET (RFC 9110 §15.4.4).
+    return HttpResponseRedirect(page_url(name, launch, *args, **query), status=303)  # type: ignore[call-arg]
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "") or request.content_type == "application/json"
+
+
+def _launch_required() -> LaunchError:
+    return LaunchError(
+        "launch_required",
+        "Your session with this tool has ended. Go back to your course and open the tool again.",
+        admin_hint="The page was opened without a live launch id (expired after LTI_LAUNCH_TTL_SECONDS, "
+        "or opened outside the platform).",
+        status=401,
+    )
+
+
+def _role_forbidden() -> LaunchError:
+    return LaunchError(
+        "role_forbidden",
+        "This page is not available with your role in this course.",
+        admin_hint="Requires a staff role in the course (Instructor, Teaching Assistant, Content Developer "
+        "or Administrator).",
+        status=403,
+    )
+
+
+def _answer(request: HttpRequest, error: ToolError) -> HttpResponse:
+    page = render_error(request, error)  # logs the refusal, its admin hint and detail
+    if wants_json(request):
+        return JsonResponse({"error": error.user_message}, status=error.status)
+    return page
+
+
+def tool_page(view: View | None = None, *, staff: bool = False) -> Any:
+    """A tool page: a live launch, an active member of its course (and staff, with ``staff=True``).
+
+    CSRF: these pages are framed cross-site, where the CSRF cookie may be blocked. Every request must carry
+    the launch id (query, form field or X-LTI-Launch header), a 256-bit secret another site cannot know,
+    so it does the CSRF token's job. A ``ToolError`` raised by the view becomes a page (or JSON) in words."""
+
+    def decorate(inner: View) -> View:
+        @csrf_exempt
+        @xframe_options_exempt
+        @functools.wraps(inner)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not short_names(request.lti_launch.roles) & set(roles):  # type: ignore[attr-defined]
-                return render_error(
-                    request,
-                    LaunchError(
-                        "role_forbidden",
-                        "This page is not available with your role in this course.",
-                        admin_hint=f"Requires one of the roles {sorted(roles)}.",
-                        status=403,
-                    ),
-                )
-            return view(request, *args, **kwargs)
+            launch = getattr(request, "lti_launch", None)
+            try:
+                if launch is None:
+                    raise _launch_required()
+                selectors.launch_scope(launch=launch)
+                hooks.run_page_checks(launch)
+                if staff and not roles.is_staff(launch.roles):
+                    raise _role_forbidden()
+                return inner(request, *args, **kwargs)
+            except ToolError as error:
+                return _answer(request, error)
 
         return wrapper
 
-    return decorator
+    return decorate(view) if view is not None else decorate
+
+
+def staff_page(view: View) -> View:
+    return tool_page(view, staff=True)  # type: ignore[no-any-return]
+
+
+# The names the apps used before the seam; both go through it.
+lti_launch_required = tool_page

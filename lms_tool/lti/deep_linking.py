@@ -10,6 +10,8 @@ content items, and completed here where pylti1p3 stops (PLATFORMS.md defect 8): 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -18,6 +20,8 @@ from typing import Any
 
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
+
+from lms_tool.core import crypto
 
 from . import claims as c
 from . import keys
@@ -50,9 +54,14 @@ class ActivitySource:
     label: str
     list_items: Callable[[LtiLaunch], list[PickableItem]]
     open_url: Callable[[LtiLaunch, str], str]
+    # (launch, item id, proven) -> the id of the item to open in the launch's course, or None. ``proven``:
+    # the link carries the tool's proof for this registration, so an item of another course of the same
+    # registration may be copied into this one (an LMS course copy); without it only the course's own items open.
+    locate: Callable[[LtiLaunch, str, bool], str | None]
 
 
 _SOURCES: dict[str, ActivitySource] = {}
+PROOF_PARAM = "activity_sig"
 
 
 def register_activity_source(
@@ -60,24 +69,69 @@ def register_activity_source(
     label: str,
     list_items: Callable[[LtiLaunch], list[PickableItem]],
     open_url: Callable[[LtiLaunch, str], str],
+    locate: Callable[[LtiLaunch, str, bool], str | None],
 ) -> None:
-    """Offer ``kind`` items in the picker; ``open_url`` is where a launch of ``activity=kind:id`` goes."""
+    """Offer ``kind`` items in the picker; a launch of ``activity=kind:id`` opens ``open_url(launch, locate(...))``."""
     if ":" in kind:
         raise ValueError("an activity kind cannot contain ':'")
-    _SOURCES[kind] = ActivitySource(kind, label, list_items, open_url)
+    _SOURCES[kind] = ActivitySource(kind, label, list_items, open_url, locate)
 
 
 def activity_sources() -> list[ActivitySource]:
     return list(_SOURCES.values())
 
 
+def activity_proof(*, registration_id: int, activity: str) -> str:
+    """What the tool signs into a deep-linked link's custom parameters: this registration issued ``activity``.
+
+    It names the registration, not the course, so a course copy inside the same platform keeps it valid, while a
+    custom parameter typed by a teacher (Moodle lets them) cannot point at another platform's activity."""
+    message = f"{registration_id}:{activity}".encode()
+    return hmac.new(crypto.secret_key_for("activity"), message, hashlib.sha256).hexdigest()
+
+
+def activity_proven(launch: LtiLaunch) -> bool:
+    custom = launch.custom
+    activity, proof = str(custom.get("activity") or ""), custom.get(PROOF_PARAM)
+    if not activity or not isinstance(proof, str):
+        return False
+    return hmac.compare_digest(proof, activity_proof(registration_id=launch.registration_id, activity=activity))
+
+
+def _foreign() -> LaunchError:
+    # The same page whether the named activity exists anywhere or not: nothing about it is disclosed.
+    return LaunchError(
+        "activity_foreign",
+        "This activity belongs to another installation of the tool, so it cannot be opened from this course. "
+        "Add the activity again with this course's \u201cadd activity\u201d (Deep Linking) button.",
+        admin_hint="The link's custom parameter 'activity' carries no valid proof (activity_sig) that this tool "
+        "issued it for this platform registration, and it names no activity of this course.",
+        status=404,
+    )
+
+
+def _gone() -> LaunchError:
+    return LaunchError(
+        "activity_missing",
+        "This activity no longer exists in the tool. Ask your instructor to add it again.",
+        admin_hint="The link's activity was issued by this tool for this registration, but it has been deleted.",
+        status=404,
+    )
+
+
 def activity_open_url(launch: LtiLaunch) -> str | None:
-    """Where a resource-link launch goes by its custom ``activity`` parameter ("quiz:12"), or None."""
+    """Where a resource-link launch goes by its custom ``activity`` parameter ("quiz:12"), or None (no activity).
+
+    Raises ``LaunchError`` for a pointer the launch may not follow (another registration's, or a forged one)."""
     kind, _, item_id = str(launch.custom.get("activity") or "").partition(":")
     source = _SOURCES.get(kind)
     if source is None or not item_id:
         return None
-    return source.open_url(launch, item_id)
+    proven = activity_proven(launch)
+    local_id = source.locate(launch, item_id, proven)
+    if local_id is None:
+        raise _gone() if proven else _foreign()
+    return source.open_url(launch, local_id)
 
 
 class DeepLinkingError(LaunchError):
@@ -88,20 +142,17 @@ def _refuse(message: str, hint: str) -> DeepLinkingError:
     return DeepLinkingError("deep_linking_refused", message, admin_hint=hint, status=400)
 
 
-def content_item(item: PickableItem, *, url: str) -> dict[str, Any]:
-    """An ``ltiResourceLink`` content item with its gradebook column (DL §3.1, "lineItem")."""
+def content_item(item: PickableItem, *, url: str, registration_id: int) -> dict[str, Any]:
+    """An ``ltiResourceLink`` content item with its gradebook column (DL §3.1, "lineItem") and, in its custom
+    parameters (DL §3.1, "custom"), the activity and the tool's proof that it issued it for this registration."""
+    custom = {**item.custom, "activity": item.activity}
+    custom[PROOF_PARAM] = activity_proof(registration_id=registration_id, activity=item.activity)
     line_item = LineItem().set_score_maximum(item.score_maximum).set_label(item.title)  # type: ignore[arg-type]
     if item.resource_id:
         line_item.set_resource_id(item.resource_id)
     if item.tag:
         line_item.set_tag(item.tag)
-    resource = (
-        DeepLinkResource()
-        .set_title(item.title)
-        .set_url(url)
-        .set_custom_params({"activity": item.activity, **item.custom})
-        .set_lineitem(line_item)
-    )
+    resource = DeepLinkResource().set_title(item.title).set_url(url).set_custom_params(custom).set_lineitem(line_item)
     data = resource.to_dict()
     data.pop("target", None)
     if item.text:
@@ -169,7 +220,7 @@ def response_build(
     """The signed response embedding ``items``, to be form-POSTed to the platform's return URL."""
     settings = _settings(launch)
     _check_items(settings, items)
-    content_items = [content_item(item, url=url) for item in items]
+    content_items = [content_item(item, url=url, registration_id=launch.registration_id) for item in items]
     return _signed(launch, settings, content_items, msg=msg, log=log)
 
 
@@ -198,6 +249,8 @@ __all__ = [
     "PickableItem",
     "SignedResponse",
     "activity_open_url",
+    "activity_proof",
+    "activity_proven",
     "activity_sources",
     "cancel_build",
     "register_activity_source",

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.http import HttpRequest
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from lms_tool.core import lean
 
-from .models import Deployment, Registration
+from . import roles
+from .errors import LaunchError
+from .models import Context, Deployment, Membership, Registration
+from .types import LtiLaunch
 
 
 def registrations_for(*, issuer: str, client_id: str | None) -> list[Registration]:
@@ -53,3 +58,93 @@ def tool_urls(request: HttpRequest | None = None) -> dict[str, str]:
     base = base_url(request)
     login, launch, jwks = _tool_paths(str(get_urlconf() or settings.ROOT_URLCONF), get_script_prefix())
     return {"login": base + login, "launch": base + launch, "jwks": base + jwks}
+
+
+# The membership rule: a roster read (NRPS 2.0 §2.3, member status) revokes only people it has listed,
+# and keeps when (``Membership.revoked_at``). A signed launch issued after that, saying the person is an active member of the
+# course, restores access; anything taken before the revocation stays refused.
+
+
+def claims_say_active_member(claim_roles: list[str]) -> bool:
+    """The launch names at least one role in the course, and not ``Inactive`` (LTI core §5.3.7)."""
+    names = roles.short_names(claim_roles)
+    return bool(names) and "Inactive" not in names
+
+
+def membership_is_current(membership: Membership, *, issued_at: datetime) -> bool:
+    """Access through a launch issued at ``issued_at``: the membership is active and the launch is newer than
+    its last revocation."""
+    if not membership.is_active:
+        return False
+    return membership.revoked_at is None or issued_at > membership.revoked_at
+
+
+@dataclass(frozen=True)
+class LaunchScope:
+    """What a launch reaches: its registration, its course (None outside a course) and the membership in it."""
+
+    registration_id: int
+    context: Context | None
+    membership: Membership | None
+
+    @property
+    def context_pk(self) -> int | None:
+        return self.context.pk if self.context is not None else None
+
+
+def _refused_member() -> LaunchError:
+    return LaunchError(
+        "membership_revoked",
+        "Your enrollment in this course is no longer active, so this activity is closed to you.",
+        admin_hint="The course roster (Names and Role Provisioning) dropped this person after this launch; "
+        "a new launch from the course restores access if the platform lists them as an active member.",
+        status=403,
+    )
+
+
+def launch_scope(*, launch: LtiLaunch) -> LaunchScope:
+    """Load the launch's registration, course and membership; refuse a launch that no longer reaches them.
+
+    One query: the membership with its course, both under the launch's registration (or the registration
+    alone for a launch outside a course)."""
+    cached = launch._cache.get("scope")
+    if isinstance(cached, LaunchScope):
+        return cached
+    if launch.context_pk is None:
+        if not lean.exists(Registration, {"id": launch.registration_id, "is_active": True}):
+            raise _registration_off()
+        scope = LaunchScope(launch.registration_id, None, None)
+    else:
+        membership = (
+            None
+            if launch.membership_pk is None
+            else (
+                Membership.objects.select_related("context", "context__registration")
+                .filter(
+                    pk=launch.membership_pk,
+                    context_id=launch.context_pk,
+                    user_id=launch.user_pk,
+                    context__registration_id=launch.registration_id,
+                    user__registration_id=launch.registration_id,
+                )
+                .first()
+            )
+        )
+        if membership is None:
+            raise _refused_member()
+        if not membership.context.registration.is_active:
+            raise _registration_off()
+        if not membership_is_current(membership, issued_at=launch.issued_at):
+            raise _refused_member()
+        scope = LaunchScope(launch.registration_id, membership.context, membership)
+    launch._cache["scope"] = scope
+    return scope
+
+
+def _registration_off() -> LaunchError:
+    return LaunchError(
+        "registration_inactive",
+        "This tool has been turned off for your learning platform.",
+        admin_hint="The platform's registration was deactivated after this launch; reactivate it in the admin.",
+        status=403,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from . import claims as c
@@ -20,6 +21,14 @@ class LtiLaunch:
     resource_link_pk: int | None = None
     membership_pk: int | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def issued_at(self) -> datetime:
+        """When the platform signed the launch (``iat``): a membership revoked after it stays refused to it."""
+        try:
+            return datetime.fromtimestamp(float(self.claims.get("iat") or 0), tz=UTC)
+        except (TypeError, ValueError, OverflowError):
+            return datetime.fromtimestamp(0, tz=UTC)
 
     @property
     def message_type(self) -> str:

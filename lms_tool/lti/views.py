@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -15,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from . import claims as c
 from . import deep_linking, hooks, keys, oidc, platform_storage, selectors, services
-from .decorators import lti_launch_required, lti_role_required
+from .decorators import launch_of, page_redirect, staff_page, tool_page
 from .errors import LaunchError
 from .launch import launch_validate
 from .views_errors import render_error
@@ -125,28 +123,28 @@ def jwks(request: HttpRequest) -> JsonResponse:
     return response
 
 
-@xframe_options_exempt
-@lti_launch_required
+@tool_page
 def resource(request: HttpRequest) -> HttpResponse:
-    """Where a resource-link launch lands: the embedded activity (custom ``activity=quiz:12``), else a welcome."""
-    launch = request.lti_launch  # type: ignore[attr-defined]
+    """Where a resource-link launch lands: the embedded activity (custom ``activity=quiz:12``), else a welcome.
+
+    The activity opens only inside the launch's course: a pointer another installation of the tool issued (or
+    one typed into the link's custom parameters) is refused, one to another course of this registration opens
+    that course's own copy (``deep_linking.activity_open_url``)."""
+    launch = launch_of(request)
     destination = deep_linking.activity_open_url(launch)
     if destination:
         return HttpResponseRedirect(destination)
     return render(request, "lti/resource.html", {"launch": launch, "resource_link": launch.resource_link_claim})
 
 
-@xframe_options_exempt
-@lti_role_required("Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator")
+@staff_page
 def deep_link(request: HttpRequest) -> HttpResponse:
     """Where a deep-linking launch lands: the picker of every registered activity source (quizzes, decks)."""
-    launch = request.lti_launch  # type: ignore[attr-defined]
-    return HttpResponseRedirect(reverse("quizzes:pick") + "?" + urlencode({"launch": launch.launch_id}))
+    return page_redirect("quizzes:pick", launch_of(request))
 
 
-@xframe_options_exempt
-@lti_role_required("Instructor", "TeachingAssistant", "Administrator")
+@staff_page
 def submission_review(request: HttpRequest) -> HttpResponse:
     """Where a grader opens one learner's submission from the platform's gradebook."""
-    launch = request.lti_launch  # type: ignore[attr-defined]
+    launch = launch_of(request)
     return render(request, "lti/submission_review.html", {"launch": launch, "for_user": launch.claims.get(c.FOR_USER)})

@@ -32,6 +32,11 @@ class Quiz(models.Model):
     max_attempts = models.PositiveIntegerField(default=1, help_text="0 means unlimited.")
     review_threshold = models.FloatField(default=default_threshold)
     published_at = models.DateTimeField(null=True, blank=True)
+    # A course's own copy of a quiz of another course of the same registration, made at the first launch of a
+    # link the LMS copied along with its course (the link still names the original).
+    copied_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies", db_index=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,65 +1,129 @@
-"""Reads of the quizzes app: what a launch may see."""
+"""Reads of the quizzes app: what a launch may see.
+
+Every read is scoped to the launch's registration AND course (``lti.selectors.launch_scope``, already checked
+by the page decorator): an id of another course or another platform answers exactly like a missing one.
+"""
 
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
+from lms_tool.lti.selectors import launch_scope
 from lms_tool.lti.types import LtiLaunch
 
 from .errors import QuizError
 from .models import Answer, Attempt, GenerationRun, Quiz
 
+NO_QUIZ = "There is no such quiz in this course."
+NO_ATTEMPT = "There is no such attempt of yours in this course."
+
+
+def _course(launch: LtiLaunch) -> int:
+    context_pk = launch_scope(launch=launch).context_pk
+    if context_pk is None:
+        raise QuizError("This launch is not inside a course; open the tool from a course.", status=400)
+    return context_pk
+
+
+def _in_course(launch: LtiLaunch) -> Q:
+    """The quizzes of the launch's course, under the launch's registration."""
+    return Q(context_id=launch_scope(launch=launch).context_pk, context__registration_id=launch.registration_id)
+
 
 def quizzes_for_staff(*, launch: LtiLaunch) -> QuerySet[Quiz]:
-    """The quizzes of the launch's course, and those this person made in other courses of the platform."""
-    mine = Q(context_id=launch.context_pk) | Q(
-        created_by_id=launch.user_pk, context__registration_id=launch.registration_id
+    """The quizzes of the launch's course."""
+    _course(launch)
+    return Quiz.objects.filter(_in_course(launch)).annotate(
+        question_count=Count("questions", filter=Q(questions__is_current=True))
     )
+
+
+def quizzes_for_picker(*, launch: LtiLaunch) -> QuerySet[Quiz]:
+    """What the picker offers: the course's quizzes, and those this person made in other courses of the same
+    registration (embedding one gives this course its own copy at the first launch, ``services.quiz_copy``)."""
+    _course(launch)
+    mine = _in_course(launch) | Q(created_by_id=launch.user_pk, context__registration_id=launch.registration_id)
     return Quiz.objects.filter(mine).annotate(question_count=Count("questions", filter=Q(questions__is_current=True)))
 
 
 def quiz_for_staff(*, launch: LtiLaunch, quiz_id: int) -> Quiz:
     quiz = quizzes_for_staff(launch=launch).filter(pk=quiz_id).first()
     if quiz is None:
-        raise QuizError("There is no such quiz in this course.", status=404)
+        raise QuizError(NO_QUIZ, status=404)
     return quiz
 
 
 def quiz_for_learner(*, launch: LtiLaunch, quiz_id: int) -> Quiz:
-    """The quiz a learner's launch points at: the link's own activity, or a quiz of the course."""
-    activity = str(launch.custom.get("activity") or "")
-    quiz = Quiz.objects.filter(pk=quiz_id).first()
-    if quiz is None or (activity != f"quiz:{quiz_id}" and quiz.context_id != launch.context_pk):
-        raise QuizError("There is no such quiz in this course.", status=404)
+    """A quiz of the launch's course (the link's activity was resolved to it by ``quiz_locate``)."""
+    _course(launch)
+    quiz = Quiz.objects.filter(_in_course(launch), pk=quiz_id).first()
+    if quiz is None:
+        raise QuizError(NO_QUIZ, status=404)
     return quiz
 
 
+def quiz_in_course(*, launch: LtiLaunch, quiz_id: int) -> Quiz | None:
+    if launch_scope(launch=launch).context_pk is None:
+        return None
+    return Quiz.objects.filter(_in_course(launch), pk=quiz_id).first()
+
+
+def quiz_copy_in_course(*, launch: LtiLaunch, original_id: int) -> Quiz | None:
+    """The launch's course's own copy of quiz ``original_id`` (made at an earlier launch of a copied link)."""
+    if launch_scope(launch=launch).context_pk is None:
+        return None
+    return Quiz.objects.filter(_in_course(launch), copied_from_id=original_id).order_by("pk").first()
+
+
+def quiz_of_registration(*, launch: LtiLaunch, quiz_id: int) -> Quiz | None:
+    """A quiz of any course of the launch's registration: only for a link the tool proved it issued."""
+    return Quiz.objects.filter(pk=quiz_id, context__registration_id=launch.registration_id).first()
+
+
 def attempt_for_launch(*, launch: LtiLaunch, attempt_id: int) -> Attempt:
-    attempt = Attempt.objects.select_related("quiz").filter(pk=attempt_id, user_id=launch.user_pk).first()
+    """An attempt of the launch's person at a quiz of the launch's course; a launch outside a course reaches none.
+
+    The person's membership of that course is active: the page decorator checked it (``launch_scope``)."""
+    context_pk = launch_scope(launch=launch).context_pk
+    if context_pk is None:
+        raise QuizError(NO_ATTEMPT, status=404)
+    attempt = (
+        Attempt.objects.select_related("quiz")
+        .filter(
+            pk=attempt_id,
+            user_id=launch.user_pk,
+            user__registration_id=launch.registration_id,
+            quiz__context_id=context_pk,
+            quiz__context__registration_id=launch.registration_id,
+        )
+        .first()
+    )
     if attempt is None:
-        raise QuizError("There is no such attempt of yours.", status=404)
+        raise QuizError(NO_ATTEMPT, status=404)
     return attempt
 
 
 def attempts_of(*, quiz: Quiz, launch: LtiLaunch) -> QuerySet[Attempt]:
-    return Attempt.objects.filter(quiz=quiz, user_id=launch.user_pk, resource_link_id=launch.resource_link_pk)
+    return Attempt.objects.filter(
+        quiz=quiz,
+        quiz__context_id=_course(launch),
+        user_id=launch.user_pk,
+        resource_link_id=launch.resource_link_pk,
+    )
 
 
 def latest_run(*, quiz: Quiz) -> GenerationRun | None:
     return quiz.generation_runs.first()
 
 
-def _course(launch: LtiLaunch) -> int:
-    if launch.context_pk is None:
-        raise QuizError("This launch is not inside a course; open the tool from a course.", status=400)
-    return launch.context_pk
-
-
 def review_queue(*, launch: LtiLaunch) -> QuerySet[Answer]:
     """Flagged AI grades in the launch's course, oldest first."""
     return (
         Answer.objects.awaiting_review()
-        .filter(attempt__quiz__context_id=_course(launch))
+        .filter(
+            attempt__quiz__context_id=_course(launch),
+            attempt__quiz__context__registration_id=launch.registration_id,
+        )
         .select_related("question", "attempt", "attempt__user", "attempt__quiz")
         .order_by("attempt__submitted_at", "pk")
     )
@@ -68,7 +132,11 @@ def review_queue(*, launch: LtiLaunch) -> QuerySet[Answer]:
 def review_answer(*, launch: LtiLaunch, answer_id: int) -> Answer:
     answer = (
         Answer.objects.select_related("attempt", "attempt__quiz")
-        .filter(pk=answer_id, attempt__quiz__context_id=_course(launch))
+        .filter(
+            pk=answer_id,
+            attempt__quiz__context_id=_course(launch),
+            attempt__quiz__context__registration_id=launch.registration_id,
+        )
         .first()
     )
     if answer is None:

@@ -13,4 +13,3 @@ class RosterConfig(AppConfig):
 
         hooks.launch_check(launch_hooks.refuse_revoked_member)
         hooks.launch_recorded(launch_hooks.queue_first_sync)
-        hooks.page_check(launch_hooks.refuse_revoked_page)

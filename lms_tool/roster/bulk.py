@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -39,12 +40,20 @@ class Row:
     user_pk: int
     roles: list[str]
     is_active: bool
+    # When a roster read first listed them (None: never, e.g. a site admin who launched unenrolled).
+    listed_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 def memberships_load(context: Context) -> dict[str, Row]:
     """Every membership of the course by user ``sub``: one query."""
-    rows = Membership.objects.filter(context=context).values_list("user__sub", "pk", "user_id", "roles", "is_active")
-    return {sub: Row(pk, user_pk, list(roles or []), active) for sub, pk, user_pk, roles, active in rows}
+    rows = Membership.objects.filter(context=context).values_list(
+        "user__sub", "pk", "user_id", "roles", "is_active", "roster_listed_at", "revoked_at"
+    )
+    return {
+        sub: Row(pk, user_pk, list(roles or []), active, listed, revoked)
+        for sub, pk, user_pk, roles, active, listed, revoked in rows
+    }
 
 
 def users_upsert(registration: Registration, members: dict[str, Member]) -> dict[str, int]:
@@ -110,27 +119,44 @@ def page_apply(
     user_pks = users_upsert(context.registration, members)
     rows: list[Membership] = []
     events: list[tuple[str, str, Member, Row | None]] = []
+    now = timezone.now()
     for sub, member in members.items():
         seen.add(sub)
         old = state.get(sub)
         change = _change(old, member)
-        if change is None:
+        first_listed = old is None or old.listed_at is None
+        if change is None and not first_listed:
             continue
         roles = list(member.roles) if old is None or role_names(old.roles) != role_names(member.roles) else old.roles
-        rows.append(Membership(context=context, user_id=user_pks[sub], roles=roles, is_active=member.is_active))
-        if change[0]:
+        # The revocation time: pages opened with a launch signed before it stay refused (lti.selectors).
+        revoked = old.revoked_at if old is not None else None
+        if not member.is_active and (old is None or old.is_active):
+            revoked = now
+        rows.append(
+            Membership(
+                context=context,
+                user_id=user_pks[sub],
+                roles=roles,
+                is_active=member.is_active,
+                roster_listed_at=old.listed_at if old is not None and old.listed_at else now,
+                revoked_at=revoked,
+            )
+        )
+        if change is not None and change[0]:
             events.append((change[0], change[1], member, old))
     saved = Membership.objects.bulk_create(
         rows,
         update_conflicts=True,
         unique_fields=["context", "user"],
-        update_fields=["roles", "is_active", "updated_at"],
+        update_fields=["roles", "is_active", "roster_listed_at", "revoked_at", "updated_at"],
     )
     by_user = {row.user_id: row.pk for row in saved}
     _fill_missing_pks(by_user, Membership.objects.filter(context=context), "user_id")
     subs = {pk: sub for sub, pk in user_pks.items()}
     for row in saved:
-        state[subs[row.user_id]] = Row(by_user[row.user_id], row.user_id, row.roles, row.is_active)
+        state[subs[row.user_id]] = Row(
+            by_user[row.user_id], row.user_id, row.roles, row.is_active, row.roster_listed_at, row.revoked_at
+        )
     _events_record(context, [(t, why, m, state[m.user_id], old) for t, why, m, old in events], counts)
     counts["members"] += len(members)
     if link is not None:
@@ -160,14 +186,23 @@ def _events_record(
 
 
 def absent_deactivate(*, context: Context, state: dict[str, Row], seen: set[str], counts: Counter[str]) -> None:
-    """A full read did not list these active members: they lose access (their history stays)."""
-    absent = [(sub, row) for sub, row in state.items() if row.is_active and sub not in seen]
+    """A full read did not list these active members it listed before: they lose access (their history stays).
+
+    People a roster has never listed keep access: platforms leave out some who may launch (Moodle site
+    administrators, Canvas sub-account administrators), and the roster cannot speak for them."""
+    absent = [(sub, row) for sub, row in state.items() if row.is_active and sub not in seen and row.listed_at]
+    kept = sum(1 for sub, row in state.items() if row.is_active and sub not in seen and not row.listed_at)
+    if kept:
+        counts["never_listed_kept"] += kept
     now = timezone.now()
     for chunk in batched(absent, CHUNK):
-        Membership.objects.filter(pk__in=[row.pk for _, row in chunk]).update(is_active=False, updated_at=now)
+        Membership.objects.filter(pk__in=[row.pk for _, row in chunk]).update(
+            is_active=False, revoked_at=now, updated_at=now
+        )
         changes = []
         for sub, row in chunk:
             row.is_active = False
+            row.revoked_at = now
             member = Member(user_id=sub, roles=tuple(row.roles), status="Deleted")
             changes.append(("enrollment.removed", "no longer listed by the platform", member, row, None))
         _events_record(context, changes, counts)

@@ -1,13 +1,16 @@
-"""The roster's part in a launch: refuse a member the roster revoked, queue the first sync of a course."""
+"""The roster's part in a launch: refuse a member the roster revoked (unless the launch is newer and says they are
+enrolled again), queue the first sync of a course. Pages are checked by the seam (``lti.selectors.launch_scope``)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from lms_tool.lti import claims as c
 from lms_tool.lti.errors import LaunchError
 from lms_tool.lti.launch import ValidatedLaunch
 from lms_tool.lti.models import Context
+from lms_tool.lti.selectors import claims_say_active_member
 from lms_tool.lti.types import LtiLaunch
 
 from . import selectors, services
@@ -16,17 +19,23 @@ logger = logging.getLogger(__name__)
 
 
 def refuse_revoked_member(validated: ValidatedLaunch) -> None:
-    """A member the platform's roster dropped (Inactive, Deleted or gone) keeps no access by launching.
+    """A member the platform's roster dropped (Inactive, Deleted or gone) keeps no access by an old launch.
 
-    The platform may have re-enrolled them since the last sync, so a full sync is queued: if the
-    roster lists them again, their next launch works."""
+    A launch the platform signed after the revocation, naming them an active member of the course (roles
+    present, not ``Inactive``), is the platform saying they were enrolled again: it is accepted, and recording
+    it reactivates the membership (``lti.services``). Otherwise a full sync is queued and the launch refused."""
     context = validated.claims.get(c.CONTEXT) or {}
     if not isinstance(context, dict) or not context.get("id"):
         return
     registration = validated.registration
-    if not selectors.membership_is_revoked(
+    revoked_at = selectors.membership_revoked_at(
         registration=registration, context_id=str(context["id"]), sub=str(validated.claims.get("sub", ""))
-    ):
+    )
+    if revoked_at is None:
+        return
+    issued_at = datetime.fromtimestamp(float(validated.claims["iat"]), tz=UTC)
+    if issued_at > revoked_at and claims_say_active_member(list(validated.claims.get(c.ROLES) or [])):
+        logger.info("a launch newer than the revocation names a dropped member active again: access restored")
         return
     course = Context.objects.filter(registration=registration, context_id=str(context["id"])).first()
     if course is not None and course.nrps_url:
@@ -34,9 +43,9 @@ def refuse_revoked_member(validated: ValidatedLaunch) -> None:
     raise LaunchError(
         "membership_revoked",
         "Your enrollment in this course is no longer active, so this activity is closed to you. "
-        "If you were enrolled again, try again in a few minutes.",
-        admin_hint="The course roster (NRPS) lists this person as Inactive, Deleted or absent. A roster sync has "
-        "been queued; if the platform lists them again, their next launch is accepted.",
+        "If you were enrolled again, open the activity again from your course.",
+        admin_hint="The course roster (NRPS) lists this person as Inactive, Deleted or absent, and this launch "
+        "does not name them an active member after that. A roster sync has been queued.",
         status=403,
     )
 
@@ -44,14 +53,3 @@ def refuse_revoked_member(validated: ValidatedLaunch) -> None:
 def queue_first_sync(lti_launch: LtiLaunch) -> None:
     if lti_launch.context_pk is not None:
         services.roster_sync_enqueue_after_launch(context_pk=lti_launch.context_pk)
-
-
-def refuse_revoked_page(lti_launch: LtiLaunch) -> None:
-    """Pages opened with a launch taken before the member was dropped are refused too."""
-    if selectors.launch_is_revoked(launch=lti_launch):
-        raise LaunchError(
-            "membership_revoked",
-            "Your enrollment in this course is no longer active, so this activity is closed to you.",
-            admin_hint="The course roster (NRPS) dropped this person after they launched the tool.",
-            status=403,
-        )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import connections, router
 from django.db.models import QuerySet
 
 from lms_tool.core import lean
 from lms_tool.lti.models import Context, LtiUser, Membership, Registration, ResourceLink
+from lms_tool.lti.selectors import membership_is_current
 from lms_tool.lti.types import LtiLaunch
 
 from .models import ResourceLinkMember, RosterSync
@@ -37,11 +39,33 @@ def _revoked_sql() -> str:  # built once, when the models are ready
     )
 
 
+def membership_revoked_at(*, registration: Registration, context_id: str, sub: str) -> datetime | None:
+    """When the roster took this person's membership of the course away, or None when it is not revoked (a
+    membership revoked before the time was kept counts from its last change)."""
+    if not membership_is_revoked(registration=registration, context_id=context_id, sub=sub):
+        return None  # the common case stays one lean query
+    found = (
+        Membership.objects.filter(
+            context__registration=registration,
+            context__context_id=context_id,
+            user__registration=registration,
+            user__sub=sub,
+            is_active=False,
+        )
+        .values_list("revoked_at", "updated_at")
+        .first()
+    )
+    if found is None:
+        return None
+    return found[0] or found[1]
+
+
 def launch_is_revoked(*, launch: LtiLaunch) -> bool:
-    """For pages and API calls made with a launch taken before the revocation."""
+    """For pages and API calls made with a launch taken before the revocation (the seam's membership rule)."""
     if launch.membership_pk is None:
         return False
-    return lean.exists(Membership, {"id": launch.membership_pk, "is_active": False})
+    membership = lean.first(Membership, {"id": launch.membership_pk})
+    return membership is None or not membership_is_current(membership, issued_at=launch.issued_at)
 
 
 def roster_sync_get(*, context: Context, resource_link: ResourceLink | None = None) -> RosterSync | None:

@@ -9,6 +9,7 @@ import pytest
 from lms_tool.core.models import AuditEvent, DomainEvent
 from lms_tool.flashcards import deep_linking
 from lms_tool.flashcards.models import Card, Deck, DeckGeneration
+from lms_tool.lti.errors import LaunchError
 from lms_tool.sandbox.platform import LaunchSpec
 from lti_config.celery import app
 
@@ -161,9 +162,7 @@ def test_published_decks_are_offered_to_the_deep_linking_picker(ada):
 
     items = deep_linking.list_items(ada.launch)
 
-    assert [(i.kind, i.id, i.title, i.custom) for i in items] == [
-        ("deck", str(deck.pk), "Cells", {"activity": f"deck:{deck.pk}"})
-    ]
+    assert [(i.kind, i.id, i.title, i.activity) for i in items] == [("deck", str(deck.pk), "Cells", f"deck:{deck.pk}")]
     assert items[0].score_maximum == 100
 
 
@@ -178,5 +177,8 @@ def test_a_launch_of_a_deck_link_is_routed_to_review_or_management(ada, canvas, 
 
     assert activity_open_url(sam.launch) == f"/flashcards/decks/{deck.pk}/review/?launch={sam.launch_id}"
     assert activity_open_url(ada_link.launch) == f"/flashcards/decks/{deck.pk}/?launch={ada_link.launch_id}"
+    # A malformed id reaches nothing: refused like a pointer to another installation's activity.
     sam.launch.claims["https://purl.imsglobal.org/spec/lti/claim/custom"] = {"activity": "deck:x"}
-    assert activity_open_url(sam.launch) == f"/flashcards/decks/0/review/?launch={sam.launch_id}"
+    with pytest.raises(LaunchError) as refused:
+        activity_open_url(sam.launch)
+    assert refused.value.code == "activity_foreign" and refused.value.status == 404

@@ -11,11 +11,13 @@ import pytest
 from lms_tool.grading import passback
 from lms_tool.grading.models import Score
 from lms_tool.lti import claims as c
+from lms_tool.lti.deep_linking import activity_proof
 from lms_tool.quizzes.models import Attempt, Question
 from lms_tool.sandbox.platform import LaunchSpec
 from lms_tool.sandbox.services.ags import gradebook
 from lms_tool.sandbox.services.deep_linking import deep_linking_log
 
+from ..conftest import registration_of
 from .factories import make_quiz
 from .flow import return_form, seat
 
@@ -46,7 +48,9 @@ def test_an_instructor_embeds_a_quiz_and_the_platform_verifies_it_and_gets_the_l
     item = record["items"][0]
     assert item["type"] == "ltiResourceLink" and item["title"] == quiz.title
     assert item["url"] == f"{tool_url}/lti/launch/"
-    assert item["custom"] == {"activity": f"quiz:{quiz.pk}"}
+    # The tool's proof that it issued this activity for this registration travels with it.
+    proof = activity_proof(registration_id=registration_of(platform).pk, activity=f"quiz:{quiz.pk}")
+    assert item["custom"] == {"activity": f"quiz:{quiz.pk}", "activity_sig": proof}
     assert item["lineItem"] == {
         "scoreMaximum": points,
         "label": quiz.title,

@@ -215,3 +215,59 @@ def quiz_publish(*, quiz: Quiz, user: LtiUser) -> Quiz:
         context_pk=quiz.context_id,
     )
     return quiz
+
+
+# Copied along with a question: its content, not its history (answers, runs and older revisions stay behind).
+QUESTION_FIELDS = (
+    "position",
+    "type",
+    "prompt",
+    "options",
+    "correct",
+    "answers",
+    "numeric_answer",
+    "tolerance",
+    "points",
+    "explanation",
+    "source_passage",
+    "difficulty",
+    "status",
+    "model",
+)
+
+
+@transaction.atomic
+def quiz_copy(*, original: Quiz, context: Context, actor: LtiUser | None) -> Quiz:
+    """``context``'s own copy of ``original`` (a quiz of another course of the same registration): settings and
+    current approved questions, no attempts. Made once: a later call returns the copy already made."""
+    if original.context.registration_id != context.registration_id:
+        raise QuizError("There is no such quiz in this course.", status=404)
+    Quiz.objects.select_for_update().filter(pk=original.pk).first()  # one copy, even for two first launches
+    existing = Quiz.objects.filter(context=context, copied_from=original).order_by("pk").first()
+    if existing is not None:
+        return existing
+    copy = Quiz.objects.create(
+        context=context,
+        created_by=original.created_by,
+        copied_from=original,
+        title=original.title,
+        source_name=original.source_name,
+        source_text=original.source_text,
+        status=original.status,
+        time_limit_minutes=original.time_limit_minutes,
+        max_attempts=original.max_attempts,
+        review_threshold=original.review_threshold,
+        published_at=original.published_at,
+    )
+    questions = [
+        Question(quiz=copy, **{name: getattr(q, name) for name in QUESTION_FIELDS})
+        for q in original.questions.approved().order_by("position", "pk")
+    ]
+    Question.objects.bulk_create(questions)
+    _audit(
+        actor,
+        "quiz.copy",
+        copy,
+        after={"copied_from": original.pk, "from_context": original.context_id, "questions": len(questions)},
+    )
+    return copy

@@ -9,36 +9,36 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from lms_tool.lti.models import LtiUser, ResourceLink
+from lms_tool.lti.decorators import launch_of, page_redirect, scope_of, tool_page, user_of
+from lms_tool.lti.models import ResourceLink
 
 from .. import selectors, services
 from ..errors import QuizError
 from ..models import Attempt, Question
-from .base import launch_of, learner_page, redirect
 
 
-@learner_page
+@tool_page
 @require_GET
 def quiz_open(request: HttpRequest, quiz_id: int) -> HttpResponse:
     """Where a launch of ``activity=quiz:<id>`` lands: staff manage it, learners take it."""
     launch = launch_of(request)
     if launch.is_staff:
         selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
-        return redirect("manage", launch, quiz_id)
-    return redirect("take", launch, quiz_id)
+        return page_redirect("quizzes:manage", launch, quiz_id)
+    return page_redirect("quizzes:take", launch, quiz_id)
 
 
-@learner_page
+@tool_page
 @require_http_methods(["GET", "POST"])
 def quiz_take(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = selectors.quiz_for_learner(launch=launch, quiz_id=quiz_id)
     if request.method == "POST":
-        link = ResourceLink.objects.filter(pk=launch.resource_link_pk).first() if launch.resource_link_pk else None
-        attempt = services.attempt_start(
-            quiz=quiz, user=LtiUser.objects.get(pk=launch.user_pk), resource_link=link, preview=launch.is_staff
-        )
-        return redirect("attempt", launch, attempt.pk)
+        link = None
+        if launch.resource_link_pk is not None:
+            link = ResourceLink.objects.filter(pk=launch.resource_link_pk, context=scope_of(request).context).first()
+        attempt = services.attempt_start(quiz=quiz, user=user_of(request), resource_link=link, preview=launch.is_staff)
+        return page_redirect("quizzes:attempt", launch, attempt.pk)
     attempts = list(selectors.attempts_of(quiz=quiz, launch=launch))
     open_attempt = next((a for a in attempts if a.is_open), None)
     left = None if not quiz.max_attempts else max(0, quiz.max_attempts - len(attempts))
@@ -76,13 +76,13 @@ def _close_if_expired(attempt: Attempt) -> Attempt:
     return attempt
 
 
-@learner_page
+@tool_page
 @require_http_methods(["GET", "POST"])
 def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
     attempt = _close_if_expired(selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id))
     if not attempt.is_open:
-        return redirect("result", launch, attempt.pk)
+        return page_redirect("quizzes:result", launch, attempt.pk)
     saved = False
     if request.method == "POST":  # "Save" without scripts: keep every answer on the form
         for question_id, value in _responses(request, attempt).items():
@@ -101,7 +101,7 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     )
 
 
-@learner_page
+@tool_page
 @require_POST
 def answer_autosave(request: HttpRequest, attempt_id: int) -> JsonResponse:
     """One answer, sent by the page's script as soon as it is given: ``{"question": id, "response": ...}``."""
@@ -115,7 +115,7 @@ def answer_autosave(request: HttpRequest, attempt_id: int) -> JsonResponse:
     return JsonResponse({"saved": True, "question": question_id, "saved_at": answer.saved_at.isoformat()})
 
 
-@learner_page
+@tool_page
 @require_POST
 def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
@@ -125,16 +125,16 @@ def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
     except QuizError:
         # Late answers are refused, but the attempt is still submitted with what was saved in time.
         services.attempt_submit(attempt=attempt)
-    return redirect("result", launch, attempt.pk)
+    return page_redirect("quizzes:result", launch, attempt.pk)
 
 
-@learner_page
+@tool_page
 @require_GET
 def attempt_result(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
     attempt = _close_if_expired(selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id))
     if attempt.is_open:
-        return redirect("attempt", launch, attempt.pk)
+        return page_redirect("quizzes:attempt", launch, attempt.pk)
     answers = {a.question_id: a for a in attempt.answers.select_related("question")}
     items = [answers[qid] for qid in attempt.question_ids if qid in answers]
     return render(

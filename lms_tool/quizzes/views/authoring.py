@@ -7,24 +7,20 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from lms_tool.lti.models import Context, LtiUser
+from lms_tool.lti.decorators import launch_of, page_redirect, page_url, scope_of, staff_page, user_of
+from lms_tool.lti.models import Context
 
 from .. import selectors, services
 from ..errors import QuizError
 from ..forms import QuestionEditForm, QuizCreateForm, QuizSettingsForm
 from ..models import Question, Quiz
-from .base import launch_of, redirect, staff_page, url
-
-
-def _user(request: HttpRequest) -> LtiUser:
-    return LtiUser.objects.get(pk=launch_of(request).user_pk)
 
 
 def _context(request: HttpRequest) -> Context:
-    launch = launch_of(request)
-    if launch.context_pk is None:
+    context = scope_of(request).context
+    if context is None:
         raise QuizError("This launch is not inside a course; open the tool from a course.", status=400)
-    return Context.objects.get(pk=launch.context_pk)
+    return context
 
 
 @staff_page
@@ -53,7 +49,7 @@ def _create(request: HttpRequest, form: forms.Form) -> HttpResponse:
         text = services.text_checked(data["text"])
     quiz, _ = services.quiz_create(
         context=_context(request),
-        user=_user(request),
+        user=user_of(request),
         title=data["title"],
         text=text,
         source_name=upload.name if upload is not None else "",
@@ -64,7 +60,7 @@ def _create(request: HttpRequest, form: forms.Form) -> HttpResponse:
         max_attempts=data["max_attempts"],
     )
     query = {"pick": "1"} if request.GET.get("pick") == "1" else {}
-    return redirect("manage", launch_of(request), quiz.pk, **query)
+    return page_redirect("quizzes:manage", launch_of(request), quiz.pk, **query)
 
 
 @staff_page
@@ -94,7 +90,7 @@ def quiz_manage(request: HttpRequest, quiz_id: int) -> HttpResponse:
             "pending": sum(q.status == Question.Status.DRAFT for q in questions),
             # Any page reached from a deep-linking launch (approve, edit...) keeps "Publish and add to course".
             "picking": request.GET.get("pick") == "1" or launch.message_type == "LtiDeepLinkingRequest",
-            "run_url": url("run_status", launch, quiz.pk, run.pk) if run else "",
+            "run_url": page_url("quizzes:run_status", launch, quiz.pk, run.pk) if run else "",
         },
     )
 
@@ -129,8 +125,8 @@ def quiz_settings(request: HttpRequest, quiz_id: int) -> HttpResponse:
             "The settings were not saved: "
             + "; ".join(f"{form.fields[k].label or k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
         )
-    services.quiz_settings_update(quiz=quiz, user=_user(request), **form.cleaned_data)
-    return redirect("manage", launch, quiz.pk)
+    services.quiz_settings_update(quiz=quiz, user=user_of(request), **form.cleaned_data)
+    return page_redirect("quizzes:manage", launch, quiz.pk)
 
 
 @staff_page
@@ -138,10 +134,10 @@ def quiz_settings(request: HttpRequest, quiz_id: int) -> HttpResponse:
 def quiz_publish(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
-    services.quiz_publish(quiz=quiz, user=_user(request))
+    services.quiz_publish(quiz=quiz, user=user_of(request))
     if request.POST.get("pick") == "1":
-        return redirect("pick", launch, selected=f"quiz:{quiz.pk}")
-    return redirect("manage", launch, quiz.pk)
+        return page_redirect("quizzes:pick", launch, selected=f"quiz:{quiz.pk}")
+    return page_redirect("quizzes:manage", launch, quiz.pk)
 
 
 @staff_page
@@ -149,8 +145,8 @@ def quiz_publish(request: HttpRequest, quiz_id: int) -> HttpResponse:
 def questions_approve_all(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
-    services.questions_approve_all(quiz=quiz, user=_user(request))
-    return redirect("manage", launch, quiz.pk)
+    services.questions_approve_all(quiz=quiz, user=user_of(request))
+    return page_redirect("quizzes:manage", launch, quiz.pk)
 
 
 def _question(request: HttpRequest, quiz_id: int, question_id: int) -> tuple[Quiz, Question]:
@@ -171,9 +167,9 @@ def question_edit(request: HttpRequest, quiz_id: int, question_id: int) -> HttpR
         try:
             draft = services.question_draft_from_form(kind=question.type, data=form.as_model_item(question.type))
             services.question_update(
-                question=question, user=_user(request), draft=draft, points=form.cleaned_data["points"]
+                question=question, user=user_of(request), draft=draft, points=form.cleaned_data["points"]
             )
-            return redirect("manage", launch, quiz.pk)
+            return page_redirect("quizzes:manage", launch, quiz.pk)
         except (QuizError, forms.ValidationError) as error:
             form.add_error(None, getattr(error, "user_message", None) or "; ".join(error.messages))  # type: ignore[union-attr]
     status = 400 if request.method == "POST" else 200
@@ -190,7 +186,7 @@ def question_edit(request: HttpRequest, quiz_id: int, question_id: int) -> HttpR
 def question_action(request: HttpRequest, quiz_id: int, question_id: int, action: str) -> HttpResponse:
     launch = launch_of(request)
     quiz, question = _question(request, quiz_id, question_id)
-    user = _user(request)
+    user = user_of(request)
     if action == "approve":
         services.question_approve(question=question, user=user)
     elif action == "delete":
@@ -199,4 +195,4 @@ def question_action(request: HttpRequest, quiz_id: int, question_id: int, action
         services.question_regenerate(question=question, user=user)
     else:
         raise QuizError(f"Unknown action {action!r}.", status=404)
-    return redirect("manage", launch, quiz.pk)
+    return page_redirect("quizzes:manage", launch, quiz.pk)

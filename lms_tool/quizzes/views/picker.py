@@ -7,10 +7,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from lms_tool.lti import deep_linking
+from lms_tool.lti.decorators import launch_of, staff_page
 from lms_tool.lti.selectors import tool_urls
 
 from ..errors import QuizError
-from .base import launch_of, staff_page
 
 
 @staff_page

@@ -6,11 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from lms_tool.lti.models import LtiUser
+from lms_tool.lti.decorators import launch_of, page_redirect, staff_page, user_of
 
 from .. import selectors, services
 from ..errors import QuizError
-from .base import launch_of, redirect, staff_page
 
 
 @staff_page
@@ -34,8 +33,8 @@ def review_decide(request: HttpRequest, answer_id: int) -> HttpResponse:
         raise QuizError(f"The score must be a number between 0 and {answer.max_score:g}.") from None
     services.answer_review_decide(
         answer=answer,
-        reviewer=LtiUser.objects.get(pk=launch.user_pk),
+        reviewer=user_of(request),
         score=score,
         feedback=request.POST.get("feedback", ""),
     )
-    return redirect("review", launch, done=str(answer.pk))
+    return page_redirect("quizzes:review", launch, done=str(answer.pk))
