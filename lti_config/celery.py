@@ -34,7 +34,7 @@ class AckOrReconnectRequest(Request):
     """
 
     def acknowledge(self) -> None:
-        if not self.acknowledged:
+        if not self.acknowledged:  # type: ignore[has-type]
             self._on_ack(self._logger, ())  # no error class swallowed
             self.acknowledged = True
 

@@ -208,6 +208,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# AI generations still unfinished this long after they were asked for are marked failed (a lost task).
+GENERATION_STUCK_SECONDS = envint("GENERATION_STUCK_SECONDS", 2 * 3600)
+CELERY_BEAT_SCHEDULE["quizzes-generations-fail-stuck"] = {
+    "task": "lms_tool.quizzes.tasks.generation_runs_fail_stuck_task",
+    "schedule": 600.0,
+}
+CELERY_BEAT_SCHEDULE["flashcards-generations-fail-stuck"] = {"task": "flashcards.generations_fail_stuck", "schedule": 600.0}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
