@@ -195,11 +195,35 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         # directory unless told otherwise.
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
+else:
+    # Redis: a message a worker took stays hidden this long before Redis hands it to another worker;
+    # it must outlast the longest task (tasks are acks_late: a generation must not run twice at once).
+    # Short socket timeouts and health checks notice a silently dropped connection within seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 6 * 3600),
+        "socket_timeout": float(env("CELERY_BROKER_SOCKET_TIMEOUT", "30")),
+        "socket_connect_timeout": float(env("CELERY_BROKER_SOCKET_TIMEOUT", "30")),
+        "socket_keepalive": True,
+        "health_check_interval": envint("CELERY_BROKER_HEALTH_CHECK_SECONDS", 10),
+    }
+# A worker rides out broker outages of any length: it retries connecting at start and forever after
+# (docs/production.md, "Outages and queues"); queues and routes are in lti_config/celery.py.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops finishes (tasks are idempotent); its message comes back later.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# AI generations still unfinished this long after they were asked for are marked failed (a lost task).
+GENERATION_STUCK_SECONDS = envint("GENERATION_STUCK_SECONDS", 2 * 3600)
+CELERY_BEAT_SCHEDULE["quizzes-generations-fail-stuck"] = {
+    "task": "lms_tool.quizzes.tasks.generation_runs_fail_stuck_task",
+    "schedule": 600.0,
+}
+CELERY_BEAT_SCHEDULE["flashcards-generations-fail-stuck"] = {"task": "flashcards.generations_fail_stuck", "schedule": 600.0}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True

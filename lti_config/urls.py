@@ -17,3 +17,6 @@ urlpatterns = [
     path("api/", include("lms_tool.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A database or cache outage answers 503 with Retry-After instead of the generic 500 (lms_tool/core/outages.py).
+handler500 = "lms_tool.core.outages.server_error"

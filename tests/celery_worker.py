@@ -54,11 +54,22 @@ def wait_for(predicate: Callable[[], object], seconds: float = 60.0) -> bool:
 
 
 @contextmanager
-def celery_worker(*, env: dict[str, str] | None = None, pool: str = "solo", concurrency: int = 1) -> Iterator[Worker]:
-    """Start ``celery -A lti_config worker`` on the test database; yield it once it is ready."""
-    from lti_config.celery import app
+def celery_worker(
+    *,
+    env: dict[str, str] | None = None,
+    pool: str = "solo",
+    concurrency: int = 1,
+    queues: tuple[str, ...] | None = None,
+    purge: bool = True,
+) -> Iterator[Worker]:
+    """Start ``celery -A lti_config worker`` on the test database, consuming ``queues`` (all of them
+    unless told, as ``make run``'s worker does); yield it once it is ready."""
+    from lti_config.celery import QUEUES, app
 
-    app.control.purge()  # messages queued by earlier tests name rows this database does not have
+    if purge:  # messages queued by earlier tests name rows this database does not have
+        with app.connection_for_write() as conn:
+            for queue in QUEUES:
+                conn.default_channel.queue_purge(queue)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -69,6 +80,7 @@ def celery_worker(*, env: dict[str, str] | None = None, pool: str = "solo", conc
             "worker",
             f"--pool={pool}",
             f"--concurrency={concurrency}",
+            "--queues=" + ",".join(queues or QUEUES),
             "--loglevel=INFO",
             "--without-heartbeat",
             "--without-gossip",

@@ -14,9 +14,49 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from lms_tool.lti import keys, selectors
+from lti_config.celery import QUEUES
 
 if TYPE_CHECKING:
     from lms_tool.sandbox.embedded import SandboxServer
+
+
+class Supervised:
+    """A child process started again when it exits, waiting longer after each quick death (up to a minute)."""
+
+    def __init__(self, args: list[str], *, env: dict[str, str], name: str, err: Any):
+        self.args, self.env, self.name, self.err = args, env, name, err
+        self.delay = 1.0
+        self.restart_at: float | None = None
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self.started = time.monotonic()
+        return subprocess.Popen(self.args, env=self.env)  # noqa: S603 - our own interpreter and fixed arguments
+
+    def check(self) -> None:
+        """Called every half second: notice an exit, start it again once its wait is over."""
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.restart_at = None
+                self.process = self._start()
+            return
+        code = self.process.poll()
+        if code is None:
+            return
+        if now - self.started > 60:
+            self.delay = 1.0  # it had been running fine: this is a new problem, not a crash loop
+        self.err(f"The {self.name} exited (code {code}); starting it again in {self.delay:.0f} s.")
+        self.restart_at = now + self.delay
+        self.delay = min(self.delay * 2, 60.0)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
 
 class Command(BaseCommand):
@@ -30,23 +70,31 @@ class Command(BaseCommand):
         keys.active_kid()  # the first key pair, created on first run
         env = {**os.environ, "TOOL_BASE_URL": settings.TOOL_BASE_URL or f"http://127.0.0.1:{port}"}
         python = sys.executable
+        # The worker (with the beat inside) consumes every queue; it is restarted if it dies
+        # (docs/production.md, "Outages and queues").
+        worker = Supervised(
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "lti_config",
+                "worker",
+                "--beat",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--queues=" + ",".join(QUEUES),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--schedule",
+                str(settings.VAR_DIR / "celerybeat-schedule"),
+            ],
+            env=env,
+            name="Celery worker and beat",
+            err=self.stderr.write,
+        )
         children = [
-            subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "lti_config",
-                    "worker",
-                    "--beat",
-                    "--loglevel=INFO",
-                    "--concurrency=1",
-                    "--schedule",
-                    str(settings.VAR_DIR / "celerybeat-schedule"),
-                ],
-                env=env,
-            ),
             subprocess.Popen(  # noqa: S603
                 [
                     python,
@@ -97,7 +145,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         while not stopping and all(child.poll() is None for child in children):
+            worker.check()
             time.sleep(0.5)
+        worker.stop()
         for child in children:
             if child.poll() is None:
                 child.terminate()

@@ -1,0 +1,114 @@
+"""A real worker behind a Redis proxy rides out broker outages (refused and silently dropped) and
+keeps posting scores afterwards without a restart; a flood of failing webhook deliveries does not
+hold up a score."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings as django_settings
+
+from lms_tool.core import crypto
+from lms_tool.core.models import DomainEvent
+from lms_tool.grading import services
+from lms_tool.grading.models import Score
+from lms_tool.sandbox.platform import LaunchSpec
+from lms_tool.sandbox.services.ags import gradebook, line_item_add
+from lms_tool.webhooks.models import Delivery, DeliveryState, Subscription
+from lms_tool.webhooks.tasks import webhook_deliver
+
+from ..celery_worker import Worker, celery_worker, wait_for
+from ..faults.proxy import DROP, REFUSE, FaultProxy, fault_proxy
+from ..faults.services import needs_services
+from ..grading.conftest import seat
+
+pytestmark = [needs_services, pytest.mark.django_db(transaction=True)]
+
+FAST_RETRIES = {
+    "GRADING_RETRY_BASE_SECONDS": "0.05",
+    "GRADING_RETRY_CAP_SECONDS": "0.2",
+    "HTTP_TIMEOUT_SECONDS": "3",
+    # Small broker timeouts so a silent cut is noticed in a second or two, not 30 s.
+    "CELERY_BROKER_SOCKET_TIMEOUT": "2",
+    "CELERY_BROKER_HEALTH_CHECK_SECONDS": "1",
+}
+
+
+@pytest.fixture
+def broker_proxy() -> Iterator[FaultProxy]:
+    with fault_proxy(os.environ["REDIS_URL"]) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def worker_behind_proxy(settings, broker_proxy: FaultProxy) -> Iterator[Worker]:  # type: ignore[no-untyped-def]
+    env = {**FAST_RETRIES, "SECRET_KEY": settings.SECRET_KEY}
+    env["CELERY_BROKER_URL"] = broker_proxy.url_for(django_settings.CELERY_BROKER_URL)
+    with celery_worker(env=env) as running:
+        settings.GRADING_PASSBACK_ENABLED = True
+        yield running
+
+
+def _posted(score: Score) -> bool:
+    return Score.objects.get(pk=score.pk).passback_state == "posted"
+
+
+@pytest.mark.parametrize("mode", [REFUSE, DROP])
+def test_a_worker_keeps_posting_scores_after_a_broker_outage_without_a_restart(
+    canvas, course, student, broker_proxy, worker_behind_proxy, mode
+):
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    learner = seat(canvas, LaunchSpec(student, course, resource_link_id="rl-1", lineitem_url=url))
+    pid = worker_behind_proxy.process.pid
+
+    with broker_proxy.down(mode):
+        time.sleep(4)  # the worker notices (socket timeout, health check) and starts reconnecting
+
+    score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=7, score_maximum=10)
+
+    assert wait_for(lambda: _posted(score), 30), "score not posted after the outage:\n" + worker_behind_proxy.output()
+    assert worker_behind_proxy.process.poll() is None and worker_behind_proxy.process.pid == pid
+    assert "Unrecoverable error" not in worker_behind_proxy.output(100_000)
+    assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 7  # type: ignore[index]
+
+
+def test_a_flood_of_failing_webhook_deliveries_does_not_hold_up_a_score(canvas, course, student, settings):
+    """200 deliveries to a subscriber that never answers (each waits out its timeout) are queued before
+    the score; the score is posted while nearly all of them still wait."""
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    learner = seat(canvas, LaunchSpec(student, course, resource_link_id="rl-1", lineitem_url=url))
+    with socket.create_server(("127.0.0.1", 0), backlog=512) as silent:  # accepts in the kernel, never answers
+        subscription = Subscription.objects.create(
+            name="SIS",
+            url=f"http://127.0.0.1:{silent.getsockname()[1]}/hook",
+            events=["*"],
+            secret_encrypted=crypto.encrypt("whsec_test"),
+        )
+        events = DomainEvent.objects.bulk_create(
+            DomainEvent(type="enrollment.added", subject_type="enrollment", subject_id=str(n)) for n in range(200)
+        )
+        deliveries = Delivery.objects.bulk_create(Delivery(subscription=subscription, event=e) for e in events)
+        env = {
+            **FAST_RETRIES,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "HTTP_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
+            "WEBHOOK_TIMEOUT_SECONDS": "2",
+        }
+        with celery_worker(env=env) as worker:
+            for delivery in deliveries:
+                webhook_deliver.delay(delivery.pk)
+            assert wait_for(lambda: "webhook_deliver" in worker.output(100_000), 20)
+            settings.GRADING_PASSBACK_ENABLED = True
+            score = services.score_submit(
+                user=learner.user, resource_link=learner.link, score_given=9, score_maximum=10
+            )
+
+            assert wait_for(lambda: _posted(score), 20), "score held up:\n" + worker.output()
+            waiting = Delivery.objects.filter(state=DeliveryState.PENDING, attempts=0).count()
+
+    assert waiting > 150, "the deliveries were not queued ahead of the score"
+    assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 9  # type: ignore[index]
