@@ -1,6 +1,7 @@
+from django import forms
 from django.contrib import admin
 
-from . import keys
+from . import framing, keys
 from .models import Context, Deployment, LtiUser, Membership, Registration, ResourceLink, ToolKey
 
 
@@ -9,8 +10,28 @@ class DeploymentInline(admin.TabularInline):
     extra = 0
 
 
+class RegistrationForm(forms.ModelForm):
+    def clean_frame_origins(self) -> list[str]:
+        """A list of origins (``https://school.instructure.com``), normalised; each bad one named (docs/security.md)."""
+        value = self.cleaned_data.get("frame_origins") or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise forms.ValidationError('Give a JSON list of origins, like ["https://school.instructure.com"].')
+        errors, origins = [], []
+        for item in value:
+            try:
+                origins.append(framing.origin_clean(item))
+            except ValueError as exc:
+                errors.append(str(exc))
+        if len(set(origins)) > framing.MAX_FRAME_ORIGINS:
+            errors.append(f"At most {framing.MAX_FRAME_ORIGINS} origins.")
+        if errors:
+            raise forms.ValidationError(errors)
+        return list(dict.fromkeys(origins))
+
+
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
+    form = RegistrationForm
     list_display = ("__str__", "issuer", "client_id", "family", "deployment_policy", "is_active")
     list_filter = ("family", "is_active", "deployment_policy")
     search_fields = ("issuer", "client_id", "name")
