@@ -71,7 +71,8 @@ def _origin(url: str, *, strict: bool) -> str:
     if parsed.scheme == "http" and not (_loopback(host) or settings.LTI_DEV_ALLOW_HTTP):
         raise ValueError(f"{url!r} does not use HTTPS (plain HTTP is accepted only with LTI_DEV_ALLOW_HTTP=1).")
     port = parsed.port
-    return f"{parsed.scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[parsed.scheme] else "")
+    scheme = str(parsed.scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
 
 
 def origin_clean(value: str) -> str:
@@ -87,7 +88,7 @@ def origin_of(url: str) -> str | None:
         return None
 
 
-def origins_valid(values: Iterable[Any]) -> list[str]:
+def origins_valid(values: Iterable[Any] | None) -> list[str]:
     """The valid origins among ``values``, normalised, in order, once each (stored lists stay safe in headers)."""
     seen: list[str] = []
     for value in values if isinstance(values, list | tuple) else []:

@@ -220,7 +220,7 @@ def _frame_origins_learn(*, launch: ValidatedLaunch, posted_from: str) -> list[s
             )
             audit_record(
                 actor_type=AuditEvent.Actor.PLATFORM,
-                actor_id=registration.pk,
+                actor_id=str(registration.pk),
                 action="registration.frame_origins",
                 object_type="registration",
                 object_id=registration.pk,
