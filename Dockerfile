@@ -14,4 +14,5 @@ USER app
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["gunicorn", "lti_config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+# Access log without query strings (launch ids are bearer tokens): lti_config/gunicorn_conf.py.
+CMD ["gunicorn", "-c", "python:lti_config.gunicorn_conf", "lti_config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

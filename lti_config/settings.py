@@ -115,6 +115,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # CSP frame-ancestors and X-Frame-Options on every response (docs/security.md, "Framing").
+    "lms_tool.lti.framing.FramingMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -243,7 +245,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
-X_FRAME_OPTIONS = "SAMEORIGIN"  # LTI pages opt out per view; the admin stays unframeable.
+# lms_tool.lti.framing decides who may frame each page; this only serves Django's own decorators.
+X_FRAME_OPTIONS = "DENY"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -266,8 +269,11 @@ LTI = {
     "LEEWAY_SECONDS": envint("LTI_LEEWAY_SECONDS", 60),
     # How long a login's state/nonce stays valid before the launch must arrive.
     "STATE_TTL_SECONDS": envint("LTI_STATE_TTL_SECONDS", 600),
-    # How long a validated launch stays usable by the tool's pages.
-    "LAUNCH_TTL_SECONDS": envint("LTI_LAUNCH_TTL_SECONDS", 8 * 3600),
+    # A launch stays usable by the tool's pages IDLE seconds past its last use (each page and autosave
+    # renews it), never more than MAX seconds past the launch (docs/security.md, "Launch ids").
+    # LTI_LAUNCH_TTL_SECONDS, the fixed lifetime before, still sets the idle time.
+    "LAUNCH_IDLE_SECONDS": envint("LTI_LAUNCH_IDLE_SECONDS", envint("LTI_LAUNCH_TTL_SECONDS", 8 * 3600)),
+    "LAUNCH_MAX_SECONDS": envint("LTI_LAUNCH_MAX_SECONDS", 12 * 3600),
     # How long a platform JWKS is cached.
     "JWKS_CACHE_SECONDS": envint("LTI_JWKS_CACHE_SECONDS", 24 * 3600),
     # After a rotation the retiring key stays in our JWKS this long.
@@ -292,13 +298,20 @@ HTTP_ALLOWED_PRIVATE_HOSTS = envlist(
     "127.0.0.1,localhost" if LTI_DEV_ALLOW_HTTP or envbool("SANDBOX", False) else "",
 )
 
+# Launch ids and registration tokens are bearer secrets: the console handler blanks them in any line
+# (runserver's request lines included, routed through it); gunicorn's access log leaves query strings
+# out (lti_config/gunicorn_conf.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"secrets": {"()": "lms_tool.core.logs.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 # API, webhooks, privacy ----------------------------------------------------------------------

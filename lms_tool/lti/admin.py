@@ -4,7 +4,7 @@ from django.template.response import TemplateResponse
 
 from lms_tool.core.services import request_origin
 
-from . import dynamic_registration, keys, registry, selectors
+from . import dynamic_registration, framing, keys, registry, selectors
 from .models import (
     Context,
     Deployment,
@@ -22,8 +22,28 @@ class DeploymentInline(admin.TabularInline):
     extra = 0
 
 
+class RegistrationForm(forms.ModelForm):
+    def clean_frame_origins(self) -> list[str]:
+        """A list of origins (``https://school.instructure.com``), normalised; each bad one named (docs/security.md)."""
+        value = self.cleaned_data.get("frame_origins") or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise forms.ValidationError('Give a JSON list of origins, like ["https://school.instructure.com"].')
+        errors, origins = [], []
+        for item in value:
+            try:
+                origins.append(framing.origin_clean(item))
+            except ValueError as exc:
+                errors.append(str(exc))
+        if len(set(origins)) > framing.MAX_FRAME_ORIGINS:
+            errors.append(f"At most {framing.MAX_FRAME_ORIGINS} origins.")
+        if errors:
+            raise forms.ValidationError(errors)
+        return list(dict.fromkeys(origins))
+
+
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
+    form = RegistrationForm
     list_display = ("__str__", "issuer", "client_id", "family", "deployment_policy", "is_active", "pending_approval")
     list_filter = ("pending_approval", "family", "is_active", "deployment_policy")
     search_fields = ("issuer", "client_id", "name")

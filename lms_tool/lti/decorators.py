@@ -68,7 +68,7 @@ def _launch_required() -> LaunchError:
     return LaunchError(
         "launch_required",
         "Your session with this tool has ended. Go back to your course and open the tool again.",
-        admin_hint="The page was opened without a live launch id (expired after LTI_LAUNCH_TTL_SECONDS, "
+        admin_hint="The page was opened without a live launch id (idle past LTI_LAUNCH_IDLE_SECONDS or older than LTI_LAUNCH_MAX_SECONDS, "
         "or opened outside the platform).",
         status=401,
     )

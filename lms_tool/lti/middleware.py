@@ -11,7 +11,8 @@ LAUNCH_HEADER = "HTTP_X_LTI_LAUNCH"
 
 
 class LtiLaunchMiddleware:
-    """Puts the launch a request belongs to on ``request.lti_launch`` (or ``None``).
+    """Puts the launch a request belongs to on ``request.lti_launch`` (or ``None``), renewed by this use,
+    and the origins that may frame its pages on ``request.lti_frame_origins`` (lms_tool/lti/framing.py).
 
     The launch id travels with the request (query, form field or ``X-LTI-Launch`` header), not in
     a cookie, so the tool's pages keep working inside iframes where third-party cookies are blocked.
@@ -24,5 +25,7 @@ class LtiLaunchMiddleware:
         launch_id = request.GET.get(LAUNCH_PARAM) or request.META.get(LAUNCH_HEADER)
         if not launch_id and request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
             launch_id = request.POST.get(LAUNCH_PARAM)
-        request.lti_launch = services.launch_get(launch_id=launch_id) if launch_id else None  # type: ignore[attr-defined]
+        resumed = services.launch_resume(launch_id=launch_id) if launch_id else None
+        request.lti_launch = resumed.launch if resumed else None  # type: ignore[attr-defined]
+        request.lti_frame_origins = resumed.frame_origins if resumed else []  # type: ignore[attr-defined]
         return self.get_response(request)

@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import secrets
+import time
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from cryptography.exceptions import InvalidTag
@@ -18,9 +20,11 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from lms_tool.core import crypto, lean
+from lms_tool.core.models import AuditEvent
+from lms_tool.core.services import audit_record
 
 from . import claims as c
-from . import hooks, scopes
+from . import framing, hooks, scopes
 from .launch import ValidatedLaunch
 from .models import Context, Deployment, Family, LtiUser, Membership, Registration, ResourceLink
 from .types import LtiLaunch
@@ -168,8 +172,10 @@ def _recorded_again(key: str, fingerprint: str) -> dict[str, Any] | None:
     return known
 
 
-def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
-    """Record what the launch describes (``_launch_upsert``) and keep the launch for the following requests."""
+def launch_record(*, launch: ValidatedLaunch, posted_from: str = "") -> LtiLaunch:
+    """Record what the launch describes (``_launch_upsert``) and keep the launch for the following requests.
+
+    ``posted_from``: the Origin (or Referer) of the launch POST, a frame origin to learn when it is the platform's."""
     key, fingerprint = _recorded_key(launch)
     known = _recorded_again(key, fingerprint) if launch.deployment is not None else None
     if known is None:
@@ -183,9 +189,49 @@ def launch_record(*, launch: ValidatedLaunch) -> LtiLaunch:
             registration_id=launch.registration.pk,
             **{k: v for k, v in known.items() if k.endswith("_pk")},
         )
-    name, sealed = _launch_seal(lti_launch.launch_id, lti_launch.to_cache())
-    cache.set(name, sealed, settings.LTI["LAUNCH_TTL_SECONDS"])
+    frame_origins = _frame_origins_learn(launch=launch, posted_from=posted_from)
+    issued_at = int(_now())
+    kept = {"launch": lti_launch.to_cache(), "issued_at": issued_at, "frame_origins": frame_origins}
+    name, sealed = _launch_seal(lti_launch.launch_id, kept)
+    cache.set(name, sealed, _launch_ttl(issued_at, now=issued_at))
+    _renewed[name] = issued_at
     return lti_launch
+
+
+def _frame_origins_learn(*, launch: ValidatedLaunch, posted_from: str) -> list[str]:
+    """The registration's frame origins, with those this launch vouches for added (docs/security.md, "Framing").
+
+    Compared before anything is written: only a launch that brings an origin not seen before writes."""
+    registration = launch.registration
+    known = framing.origins_valid(registration.frame_origins)
+    attested = framing.origins_attested(
+        claims=launch.claims, issuer=registration.issuer, login_url=registration.auth_login_url, posted_from=posted_from
+    )
+    if all(origin in known for origin in attested):
+        return known
+    with transaction.atomic():
+        row = Registration.objects.select_for_update().only("frame_origins").get(pk=registration.pk)
+        current = framing.origins_valid(row.frame_origins)
+        room = max(0, framing.MAX_FRAME_ORIGINS - len(current))
+        added = [origin for origin in attested if origin not in current][:room]
+        if added:
+            Registration.objects.filter(pk=registration.pk).update(
+                frame_origins=current + added, updated_at=timezone.now()
+            )
+            audit_record(
+                actor_type=AuditEvent.Actor.PLATFORM,
+                actor_id=str(registration.pk),
+                action="registration.frame_origins",
+                object_type="registration",
+                object_id=registration.pk,
+                source="launch",
+                before=current,
+                after=current + added,
+            )
+            logger.info("learned frame origin(s) %s of %s from a launch", added, registration)
+        elif len(current) >= framing.MAX_FRAME_ORIGINS:
+            logger.warning("%s already has %d frame origins: %s not added", registration, len(current), attested)
+    return current + added
 
 
 @transaction.atomic
@@ -241,7 +287,35 @@ def _launch_seal(launch_id: str, data: dict[str, Any]) -> tuple[str, bytes]:
     return name, nonce + AESGCM(key).encrypt(nonce, json.dumps(data, separators=(",", ":")).encode(), None)
 
 
-def launch_get(*, launch_id: str) -> LtiLaunch | None:
+@dataclass(frozen=True)
+class Resumed:
+    """A kept launch as a page uses it: the launch, and the origins that may frame its pages."""
+
+    launch: LtiLaunch
+    frame_origins: list[str]
+
+
+# A kept launch lives LTI_LAUNCH_IDLE_SECONDS past its last use and never more than LTI_LAUNCH_MAX_SECONDS
+# past the launch (docs/security.md, "Launch ids"). A use renews it with the cache's touch (Redis EXPIRE,
+# one UPDATE of the database cache): the sealed entry is never rewritten. Each process renews a launch at
+# most once per RENEW_EVERY seconds, so a page and its requests (autosaves, polls) cost one touch at most.
+RENEW_EVERY_SECONDS = 60
+_renewed: dict[str, float] = {}
+_RENEWED_MAX = 50_000
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _launch_ttl(issued_at: float, *, now: float) -> int:
+    """Seconds the launch may still live from ``now``: the idle time, cut at the absolute cap (0: over)."""
+    cap = issued_at + settings.LTI["LAUNCH_MAX_SECONDS"] - now
+    return max(0, int(min(settings.LTI["LAUNCH_IDLE_SECONDS"], cap)))
+
+
+def _launch_open(launch_id: str) -> tuple[str, LtiLaunch, dict[str, Any]] | None:
+    """(cache name, launch, what is kept with it), or None when it is unknown, expired or past its cap."""
     if not launch_id or len(launch_id) > 100:
         return None
     name, key = _launch_keys(launch_id)
@@ -253,4 +327,32 @@ def launch_get(*, launch_id: str) -> LtiLaunch | None:
     except InvalidTag:
         logger.warning("a kept launch could not be unsealed (SECRET_KEY changed?); treated as expired")
         return None
-    return LtiLaunch(**data)
+    # A launch kept before launches carried their issue time (and frame origins) is treated as expired:
+    # the person launches again from the course, which records both.
+    if not isinstance(data, dict) or "issued_at" not in data:
+        return None
+    if _launch_ttl(data["issued_at"], now=_now()) <= 0:
+        return None
+    return name, LtiLaunch(**data["launch"]), data
+
+
+def launch_get(*, launch_id: str) -> LtiLaunch | None:
+    """The kept launch, without renewing it (None when unknown, expired or past its cap)."""
+    opened = _launch_open(launch_id)
+    return opened[1] if opened else None
+
+
+def launch_resume(*, launch_id: str) -> Resumed | None:
+    """The kept launch for a page, renewed: this use extends its life by the idle time, up to the cap."""
+    opened = _launch_open(launch_id)
+    if opened is None:
+        return None
+    name, lti_launch, data = opened
+    now = _now()
+    last = _renewed.get(name)
+    if last is None or now - last >= RENEW_EVERY_SECONDS:
+        if len(_renewed) >= _RENEWED_MAX:
+            _renewed.clear()  # forgetting only costs one extra touch per live launch
+        _renewed[name] = now
+        cache.touch(name, _launch_ttl(data["issued_at"], now=now))
+    return Resumed(launch=lti_launch, frame_origins=framing.origins_valid(data.get("frame_origins")))

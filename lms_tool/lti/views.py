@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import claims as c
-from . import deep_linking, hooks, keys, oidc, platform_storage, selectors, services
+from . import deep_linking, framing, hooks, keys, oidc, platform_storage, selectors, services
 from .decorators import launch_of, page_redirect, staff_page, tool_page
 from .errors import LaunchError
 from .launch import launch_validate
@@ -80,7 +80,7 @@ def _launch(request: HttpRequest, cookies: dict[str, str]) -> HttpResponse:
         hooks.run_checks(validated)
     except LaunchError as error:
         return render_error(request, error)
-    lti_launch = services.launch_record(launch=validated)
+    lti_launch = services.launch_record(launch=validated, posted_from=framing.posted_from(request))
     destination = reverse(DESTINATIONS[lti_launch.message_type])
     response = HttpResponseRedirect(f"{destination}?launch={lti_launch.launch_id}")
     response.delete_cookie(oidc.COOKIE_PREFIX + state)

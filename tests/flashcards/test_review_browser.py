@@ -23,10 +23,12 @@ def session(platform_server, canvas, course, student, tool_url):  # type: ignore
     return deck, sam
 
 
-def test_a_learner_reviews_by_keyboard_inside_a_cross_site_iframe(session, page):
+def test_a_learner_reviews_by_keyboard_inside_a_cross_site_iframe(session, page, canvas):
     deck, sam = session
     src = sam.url(f"/flashcards/decks/{deck.pk}/review/")
-    # The page's own origin is about:blank: the tool is a third party in the frame, as inside an LMS.
+    # The page is on the platform's origin (127.0.0.1, the tool is on localhost): the tool is a third party
+    # in the frame, as inside an LMS, and the platform's origin is one the tool lets frame it.
+    page.goto(f"{canvas.base_url}/jwks")
     page.set_content(f'<iframe src="{src}" title="Flashcards" style="width:420px;height:760px"></iframe>')
     frame = page.frame_locator("iframe")
 

@@ -1,0 +1,11 @@
+"""gunicorn settings shared by the Docker image, docker-compose and `make run` (``-c python:lti_config.gunicorn_conf``).
+
+The access log leaves out query strings and the Referer: a launch id in ``?launch=`` (or in the
+Referer of a request made from a tool page) is a bearer token for the person's session in the tool,
+and a registration token rides in ``/lti/register/?registration_token=`` (docs/security.md, "Launch ids").
+"""
+
+accesslog = "-"
+# gunicorn's default is '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"': %(r)s is the full
+# request line and %(f)s the Referer. %(U)s is the path alone.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
