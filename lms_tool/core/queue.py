@@ -13,4 +13,9 @@ from celery import current_app
 
 def task_send(name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
     """Send the task registered as ``name``; raises kombu's ``OperationalError`` when the broker is down."""
-    current_app.tasks[name].apply_async(args, kwargs or None, countdown=countdown)
+    tasks = current_app.tasks
+    if name not in tasks:
+        # A web process registers tasks only as their modules get imported; this runs the app's
+        # autodiscovery of every installed app's tasks module once (a worker does it at start).
+        current_app.loader.import_default_modules()
+    tasks[name].apply_async(args, kwargs or None, countdown=countdown)

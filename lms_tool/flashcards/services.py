@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from lms_tool.core.errors import ToolError
 from lms_tool.core.events import event_record
+from lms_tool.core.queue import task_send
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import Context, LtiUser
 
@@ -187,9 +188,7 @@ def generation_request(*, deck: Deck, actor: LtiUser, text: str, count: int) -> 
     if not 1 <= count <= MAX_GENERATION_CARDS:
         raise DeckInvalid(f"Ask for 1 to {MAX_GENERATION_CARDS} cards.")
     generation = DeckGeneration.objects.create(deck=deck, requested_by=actor, text=text, count=count)
-    from .tasks import generation_run_task
-
-    transaction.on_commit(lambda: generation_run_task.delay(generation.pk))
+    transaction.on_commit(lambda: task_send("flashcards.generation_run", generation.pk))
     return generation
 
 

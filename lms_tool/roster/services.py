@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from lms_tool.core import lean
 from lms_tool.core.events import event_record
+from lms_tool.core.queue import task_send
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import Context, ResourceLink
 
@@ -155,10 +156,9 @@ def roster_sync_enqueue(*, sync: RosterSync, full: bool = False) -> bool:
     """Queue a sync once the current transaction commits; False if one is already on its way."""
     if not cache.add(QUEUED_KEY + str(sync.pk), 1, QUEUED_SECONDS):
         return False
-    from . import tasks  # tasks import this module
 
     pk = sync.pk
-    transaction.on_commit(lambda: tasks.roster_sync_task.delay(pk, full))
+    transaction.on_commit(lambda: task_send("lms_tool.roster.tasks.roster_sync_task", pk, full))
     return True
 
 

@@ -20,6 +20,7 @@ from lms_tool.lti.models import Context, LtiUser
 from ..errors import QuizError
 from ..models import GenerationRun, Question, Quiz
 from .generation import generation_check, generation_start
+from .questions import question_retire, quiz_version_bump
 
 
 def _audit(user: LtiUser | None, action: str, obj: Quiz | Question, before: Any = None, after: Any = None) -> None:
@@ -92,13 +93,6 @@ def quiz_settings_update(
     return quiz
 
 
-def _bump_version(quiz: Quiz) -> None:
-    """A published quiz that students have attempted gets a new version for later attempts."""
-    if quiz.is_published and quiz.attempts.exists():
-        Quiz.objects.filter(pk=quiz.pk).update(version=quiz.version + 1)
-        quiz.version += 1
-
-
 def question_draft_from_form(*, kind: str, data: dict[str, Any]) -> QuestionDraft:
     """An instructor's edit, checked by the same rules as a model's output (one answer, distinct options...)."""
     result = question_from_raw({"type": kind, **data}, allowed_types=[kind])
@@ -134,7 +128,7 @@ def question_update(*, question: Question, user: LtiUser, draft: QuestionDraft, 
             generation_run=question.generation_run,
             model=question.model,
         )
-        _bump_version(question.quiz)
+        quiz_version_bump(quiz=question.quiz)
     for name in (
         "prompt",
         "options",
@@ -151,15 +145,6 @@ def question_update(*, question: Question, user: LtiUser, draft: QuestionDraft, 
     target.save()
     _audit(user, "quiz.question.update", target, before, {"prompt": target.prompt, "revision": target.revision})
     return target
-
-
-def question_retire(*, question: Question) -> None:
-    """Take a question out of the quiz: deleted if unanswered, else kept (not current) for its attempts."""
-    if question.given_answers.exists():
-        Question.objects.filter(pk=question.pk).update(is_current=False)
-        _bump_version(question.quiz)
-    else:
-        question.delete()
 
 
 @transaction.atomic

@@ -17,9 +17,11 @@ from django.utils import timezone
 
 from lms_tool.ai import ProviderError, QuestionDraft, get_provider
 from lms_tool.ai.types import DIFFICULTIES, QUESTION_TYPES
+from lms_tool.core.queue import task_send
 
 from ..errors import QuizError
 from ..models import GenerationRun, Question, Quiz
+from .questions import question_retire
 
 logger = logging.getLogger(__name__)
 
@@ -71,9 +73,7 @@ def generation_start(
     """Queue a generation run; the Celery task starts once this transaction commits."""
     generation_check(count=count, types=types, difficulty=difficulty)
     run = GenerationRun.objects.create(quiz=quiz, count=count, types=types, difficulty=difficulty, replaces=replaces)
-    from ..tasks import generation_run_task
-
-    transaction.on_commit(lambda: generation_run_task.delay(run.pk))
+    transaction.on_commit(lambda: task_send("lms_tool.quizzes.tasks.generation_run_task", run.pk))
     return run
 
 
@@ -123,8 +123,6 @@ def _regenerate(run: GenerationRun, provider: Any) -> GenerationRun:
     with transaction.atomic():
         created = _part_done(run, fresh, rejected, result.model, result.prompt, position=old.position)
         if created:
-            from .authoring import question_retire
-
             question_retire(question=old)
     return _finish(run)
 

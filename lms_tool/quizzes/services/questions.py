@@ -1,0 +1,21 @@
+"""What taking a question out of a quiz involves; shared by authoring and generation."""
+
+from __future__ import annotations
+
+from ..models import Question, Quiz
+
+
+def quiz_version_bump(*, quiz: Quiz) -> None:
+    """A published quiz that students have attempted gets a new version for later attempts."""
+    if quiz.is_published and quiz.attempts.exists():
+        Quiz.objects.filter(pk=quiz.pk).update(version=quiz.version + 1)
+        quiz.version += 1
+
+
+def question_retire(*, question: Question) -> None:
+    """Take a question out of the quiz: deleted if unanswered, else kept (not current) for its attempts."""
+    if question.given_answers.exists():
+        Question.objects.filter(pk=question.pk).update(is_current=False)
+        quiz_version_bump(quiz=question.quiz)
+    else:
+        question.delete()
