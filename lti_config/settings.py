@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "lms_tool.flashcards",
     "lms_tool.webhooks",
     "lms_tool.api",
+    "lms_tool.launcher",
 ]
 
 MIDDLEWARE = [

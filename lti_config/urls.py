@@ -3,9 +3,10 @@ from django.urls import include, path
 
 from lms_tool.core import views as core_views
 from lms_tool.lti import views as lti_views
+from lms_tool.lti import views_registration as lti_registration_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", lti_registration_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path(".well-known/jwks.json", lti_views.jwks, name="well-known-jwks"),
     path("lti/", include("lms_tool.lti.urls")),

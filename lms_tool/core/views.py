@@ -4,18 +4,10 @@ import logging
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
-from lms_tool.lti import selectors as lti_selectors
-
 logger = logging.getLogger(__name__)
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """A landing page for admins: the URLs to give a platform."""
-    return render(request, "core/home.html", {"urls": lti_selectors.tool_urls(request)})
 
 
 @never_cache

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from lms_tool.core.services import request_origin
 
-from . import dynamic_registration, tool_config
+from . import dynamic_registration, selectors, tool_config
 from .models import Registration
 from .platform_config import RegistrationError
 from .views_errors import render_error
@@ -117,3 +117,9 @@ def config_page(request: HttpRequest) -> HttpResponse:
             "registrations": registrations,
         },
     )
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """A landing page for admins: the URLs to give a platform."""
+    return render(request, "lti/home.html", {"urls": selectors.tool_urls(request)})

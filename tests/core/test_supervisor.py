@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from lms_tool.core.management.commands.run_embedded import Supervised
+from lms_tool.launcher.supervisor import Supervised
 
 
 def test_a_worker_that_dies_is_started_again_and_the_restart_is_said():

@@ -242,7 +242,7 @@ def test_courses_activities_and_grades_survive_a_restart(tmp_path, closed_port):
 
 
 def test_run_embedded_starts_the_registered_sandbox_and_explains_a_busy_port(db, settings, tmp_path, closed_port):
-    from lms_tool.core.management.commands.run_embedded import Command
+    from lms_tool.launcher.management.commands.run_embedded import Command
 
     settings.VAR_DIR, settings.SANDBOX_PORT = tmp_path, closed_port
     command = Command(stdout=io.StringIO(), stderr=io.StringIO())
