@@ -110,6 +110,22 @@ def _validate(
         raise RegistrationInvalid(f"Unknown family {family!r}; use one of {Family.values}.")
 
 
+def _registration_write(
+    registration: Registration, *, family: str | None, name: str, deployment_policy: str | None, **urls: str
+) -> Registration:
+    """Set an admin's values (blank family, name or policy keep what is there) and save."""
+    for field, value in urls.items():
+        setattr(registration, field, value)
+    registration.family = family or registration.family
+    registration.name = name or registration.name
+    registration.deployment_policy = deployment_policy or registration.deployment_policy
+    # An admin's add or update is the approval a pending registration waits for.
+    registration.is_active = True
+    registration.pending_approval = False
+    registration.save()
+    return registration
+
+
 @transaction.atomic
 def registration_upsert(
     *,
@@ -142,22 +158,16 @@ def registration_upsert(
     registration = Registration.objects.select_for_update().filter(issuer=issuer, client_id=client_id).first()
     created = registration is None
     before = None if registration is None else _snapshot(registration)
-    if registration is None:
-        registration = Registration(issuer=issuer, client_id=client_id)
-    registration.auth_login_url = auth_login_url
-    registration.auth_token_url = auth_token_url
-    registration.key_set_url = key_set_url
-    registration.auth_audience = auth_audience
-    if family:
-        registration.family = family
-    if name:
-        registration.name = name
-    if deployment_policy:
-        registration.deployment_policy = deployment_policy
-    # An admin's add or update is the approval a pending registration waits for.
-    registration.is_active = True
-    registration.pending_approval = False
-    registration.save()
+    registration = _registration_write(
+        registration or Registration(issuer=issuer, client_id=client_id),
+        auth_login_url=auth_login_url,
+        auth_token_url=auth_token_url,
+        key_set_url=key_set_url,
+        auth_audience=auth_audience,
+        family=family,
+        name=name,
+        deployment_policy=deployment_policy,
+    )
     for deployment_id in deployment_ids or []:
         Deployment.objects.update_or_create(
             registration=registration, deployment_id=deployment_id, defaults={"is_active": True}
