@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .platform import Platform
-from .server import Req, json_response, route
+from .web import Req, json_response, route
 
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
