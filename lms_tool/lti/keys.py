@@ -115,6 +115,15 @@ def _forget_active() -> None:
     cache.delete_many([JWKS_CACHE_KEY, ACTIVE_KID_CACHE_KEY])
 
 
+def forget() -> None:
+    """Drop this process's memory of the active kid and its parsed private keys, as a new process starts
+    (tests; the shared cache and the database are untouched)."""
+    global _active
+    with _lock:
+        _active = None
+        _private_keys.clear()
+
+
 def active_kid() -> str:
     """The kid that signs now (creating the first key if there is none)."""
     global _active

@@ -51,6 +51,11 @@ TOKEN_MEMO_SECONDS = 30.0
 _memo: dict[str, tuple[str, float]] = {}
 
 
+def forget() -> None:
+    """Drop this process's remembered tokens, as a new process starts (tests; the shared cache keeps its own)."""
+    _memo.clear()
+
+
 class ServiceError(Exception):
     def __init__(self, message: str, *, status: int | None = None, body: str = "", retry_after: float | None = None):
         super().__init__(message)
@@ -99,7 +104,8 @@ def _token_keys(registration: Registration, scopes: tuple[str, ...]) -> tuple[st
     return "lti:token:" + name, hmac.new(secret, b"key:" + raw, hashlib.sha256).digest()
 
 
-def _token_cache_key(registration: Registration, scopes: tuple[str, ...]) -> str:
+def token_cache_key(registration: Registration, scopes: tuple[str, ...]) -> str:
+    """The shared-cache name of ``registration``'s token for ``scopes`` (one per client, token URL and scopes)."""
     return _token_keys(registration, scopes)[0]
 
 

@@ -334,15 +334,12 @@ def test_a_failure_while_storing_rolls_everything_back(moodle_unregistered, tool
     assert Registration.objects.count() == 0 and Deployment.objects.count() == 0
 
 
-def test_scopes_the_platform_does_not_offer_are_not_requested(canvas_unregistered, tool_url, monkeypatch):
-    configuration = platform_registration._configuration
-
-    def without_nrps(platform):
-        config = configuration(platform)
+def test_scopes_the_platform_does_not_offer_are_not_requested(canvas_unregistered, tool_url):
+    def without_nrps(config):
         config["scopes_supported"] = [s for s in config["scopes_supported"] if s != tool_config.SCOPE_NRPS]
         return config
 
-    monkeypatch.setattr(platform_registration, "_configuration", without_nrps)
+    platform_registration.state(canvas_unregistered).config_edit = without_nrps
 
     confirm = _open(canvas_unregistered, tool_url)
     _submit(tool_url, confirm)
@@ -369,13 +366,11 @@ def test_scopes_turned_off_after_registration_are_noticed_at_the_next_launch(can
     assert Registration.objects.get().scopes == sorted(still_on)
 
 
-def test_a_registration_endpoint_on_a_private_address_is_refused(canvas_unregistered, tool_url, monkeypatch):
-    configuration = platform_registration._configuration
+def test_a_registration_endpoint_on_a_private_address_is_refused(canvas_unregistered, tool_url):
+    def private_endpoint(config):
+        return {**config, "registration_endpoint": "http://localhost:1/api/lti/registrations"}
 
-    def private_endpoint(platform):
-        return {**configuration(platform), "registration_endpoint": "http://localhost:1/api/lti/registrations"}
-
-    monkeypatch.setattr(platform_registration, "_configuration", private_endpoint)
+    platform_registration.state(canvas_unregistered).config_edit = private_endpoint
 
     response = _register(canvas_unregistered, tool_url)
 
