@@ -69,7 +69,16 @@ class ServiceUnavailable(ServiceError):
 
 
 class ServiceRefused(ServiceError):
-    """Will not succeed by retrying: the platform refused the request (4xx)."""
+    """Will not succeed by retrying: the platform refused the request (4xx), or the tool refuses its address."""
+
+
+def _blocked(what: str, url: str, exc: http.BlockedAddressError) -> ServiceRefused:
+    """A service URL the tool will not call: the same address is refused on every retry, so it is final."""
+    http.failure_log(what, url, exc)
+    return ServiceRefused(
+        f"{what} {url.split('?', 1)[0]} is refused: it is not a public address (or not a plain URL). A platform "
+        "on a private network must be listed in HTTP_ALLOWED_PRIVATE_HOSTS."
+    )
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -171,6 +180,8 @@ def access_token(registration: Registration, scopes: Iterable[str], *, fresh: bo
     }
     try:
         response = http.post(registration.auth_token_url, data=data, headers={"Accept": "application/json"})
+    except http.BlockedAddressError as exc:
+        raise _blocked("the token endpoint", registration.auth_token_url, exc) from exc
     except requests.RequestException as exc:
         raise ServiceUnavailable(f"token endpoint unreachable: {exc.__class__.__name__}") from exc
     _classify(response, "the token endpoint")
@@ -219,6 +230,8 @@ def call(
             response = http.request(
                 method, url, params=params, data=body, headers={**headers, "Authorization": f"Bearer {token}"}
             )
+        except http.BlockedAddressError as exc:
+            raise _blocked(method, url, exc) from exc
         except requests.RequestException as exc:
             raise ServiceUnavailable(f"{method} {url} failed: {exc.__class__.__name__}") from exc
         if response.status_code != 401 or attempt == 2:

@@ -1,4 +1,4 @@
-"""Access tokens for LTI Advantage services are reused, not requested per call (PLATFORMS.md 6).
+"""Access tokens for LTI Advantage services are reused, not requested per call (docs/platforms.md, pylti1p3 defect 6).
 
 pylti1p3 asks the platform's token endpoint for a new token on every service object and ignores
 ``expires_in``. Counted here as the POSTs the sandbox platform's token endpoint saw.
@@ -119,3 +119,24 @@ def test_a_token_sealed_under_another_secret_is_not_used(plat, settings):
 
     sc.access_token(registration, [sc.SCOPE_NRPS])
     assert token_posts(plat) == 2  # could not be unsealed: a new token was asked for
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5/api/lti/courses/1/line_items", "http://169.254.169.254/latest"])
+def test_a_service_url_on_a_private_address_is_refused_for_good_not_retried(plat, url):
+    registration = registration_of(plat)
+
+    with pytest.raises(sc.ServiceRefused) as refused:
+        sc.call(registration, "GET", url, scopes=[sc.SCOPE_LINEITEM])
+
+    assert not isinstance(refused.value, sc.ServiceUnavailable)
+    assert "HTTP_ALLOWED_PRIVATE_HOSTS" in str(refused.value) and "not a public address" in str(refused.value)
+
+
+def test_a_token_endpoint_on_a_private_address_is_refused_for_good_and_never_called(plat, settings):
+    registration = registration_of(plat)
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = []  # the platform's token endpoint is on 127.0.0.1
+
+    with pytest.raises(sc.ServiceRefused, match=r"the token endpoint .* is refused"):
+        sc.access_token(registration, [sc.SCOPE_NRPS])
+
+    assert token_posts(plat) == 0
