@@ -1,7 +1,7 @@
 """The tool's own RSA keys: creation, rotation with an overlap window, the JWKS, and signing.
 
 pylti1p3 re-parses the PEM private key for every signature (~36 ms of RSA key validation each,
-PLATFORMS.md defect 5). Here a key is parsed once per process and kept by ``kid``.
+docs/platforms.md, pylti1p3 defect 5). Here a key is parsed once per process and kept by ``kid``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Platforms' public keys: fetched from their JWKS URL, shared through the cache, refetched on a new kid.
 
-Fixes PLATFORMS.md defects 3 and 4: pylti1p3 fetches the JWKS on every launch unless told to
+Fixes docs/platforms.md, pylti1p3 defects 3 and 4: pylti1p3 fetches the JWKS on every launch unless told to
 cache, and with caching on it never refetches, so a platform key rotation breaks launches until
 the cache expires. Here the JWKS lives in the shared cache (one fetch for all processes), the
 parsed key objects are remembered per process, and an unknown ``kid`` triggers one refetch,

@@ -1,6 +1,6 @@
 """Calls to a platform's LTI Advantage services (AGS, NRPS) with OAuth2 client-credentials tokens.
 
-Fixes PLATFORMS.md defect 6: pylti1p3 asks for a new access token on every service object and
+Fixes docs/platforms.md, pylti1p3 defect 6: pylti1p3 asks for a new access token on every service object and
 ignores ``expires_in`` (numbas-lti-provider was rate-limited by Canvas for it). Here a token is
 cached, sealed, in the shared cache per (issuer, client_id, token URL, scopes) until shortly before it
 expires; a 401 drops it and retries once with a fresh one. The client assertion is signed with

@@ -1,7 +1,7 @@
 """The platform's public keys: cached in the shared cache, refetched once when the platform rotates.
 
-PLATFORMS.md 3 and 4: pylti1p3 fetches the JWKS on every launch, or with caching on never notices a
-new key. Counted here as the GET requests the platform itself saw.
+docs/platforms.md, pylti1p3 defects 3 and 4: pylti1p3 fetches the JWKS on every launch, or with caching on
+never notices a new key. Counted here as the GET requests the platform itself saw.
 """
 
 from __future__ import annotations
