@@ -13,7 +13,7 @@ keep-alive on 127.0.0.1, with a Canvas-like gradebook. Measured in one run:
   the code a Celery worker runs (``passback.score_post``): token from the shared cache, the tool's key
   loaded once, the connection reused, the outbox row claimed and settled in the database;
 - baseline: stock pylti1p3 2.0.0, a loop over ``AssignmentsGradesService.put_grade`` with a new
-  ``ServiceConnector`` per score, as a pylti1p3 tool has one per launch or task (PLATFORMS.md defect 6:
+  ``ServiceConnector`` per score, as a pylti1p3 tool has one per launch or task (docs/platforms.md, pylti1p3 defect 6:
   no token cache across requests; defect 5: the PEM key parsed for every client assertion). Shown
   beside it, not as the baseline: stock with one ``ServiceConnector`` kept for the whole loop;
 - token requests per 1,000 scores (``service_client.token_requests``);

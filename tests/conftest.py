@@ -29,9 +29,8 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
 def _fresh_state() -> Iterator[None]:
     """Each test starts with an empty shared cache and no per-process memory of keys."""
     platform_keys.forget()
-    service_client._memo.clear()
-    keys._active = None
-    keys._private_keys.clear()
+    service_client.forget()
+    keys.forget()
     yield
     # The database cache table may be gone with a rolled-back test database.
     with contextlib.suppress(Exception):

@@ -1,4 +1,4 @@
-"""AI providers behind one interface (CONTRACTS.md "AI providers").
+"""AI providers behind one interface (docs/architecture.md, "AI providers").
 
 ``get_provider()`` gives the OpenAI-compatible provider when ``AI_BASE_URL`` and ``AI_MODEL`` are set,
 and the offline deterministic provider otherwise (the default: no network, no model download).

@@ -1,4 +1,4 @@
-"""What every AI provider returns (CONTRACTS.md "AI providers"): drafts to be reviewed, never final rows."""
+"""What every AI provider returns (docs/architecture.md, "AI providers"): drafts to be reviewed, never final rows."""
 
 from __future__ import annotations
 

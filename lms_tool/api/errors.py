@@ -37,11 +37,6 @@ class Unprocessable(exceptions.APIException):
     default_code = "unprocessable"
 
 
-def field_errors(message: str, **fields: str) -> exceptions.ValidationError:
-    """A 400 naming the fields at fault."""
-    return exceptions.ValidationError({name: [text] for name, text in fields.items()} | {"_detail": message})
-
-
 def _code(exc: exceptions.APIException) -> str:
     codes = exc.get_codes()
     if isinstance(codes, str):
@@ -66,9 +61,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        errors = dict(errors)
-        detail = str(errors.pop("_detail", "The request has invalid fields; see 'errors'."))
-        response.data = {"status": 400, "code": "invalid", "detail": detail, "errors": errors}
+        detail = "The request has invalid fields; see 'errors'."
+        response.data = {"status": 400, "code": "invalid", "detail": detail, "errors": dict(errors)}
         return response
     data = response.data if isinstance(response.data, dict) else {}
     code = _code(exc) if isinstance(exc, exceptions.APIException) else "error"

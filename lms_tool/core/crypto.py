@@ -29,6 +29,12 @@ def _fernet() -> MultiFernet:
     return MultiFernet([Fernet(key) for key in keys])
 
 
+def forget() -> None:
+    """Drop the keys read from settings, so a change of FIELD_ENCRYPTION_KEYS takes effect (tests; a process
+    in production reads them once at its first use)."""
+    _fernet.cache_clear()
+
+
 def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 

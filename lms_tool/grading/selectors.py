@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet
@@ -10,13 +11,24 @@ from lms_tool.lti.models import Context
 
 from .models import PassbackState, ReviewState, Score
 
+# A course, a set or queryset of courses, or None for every course.
+Contexts = Context | Iterable[Context] | QuerySet[Context] | None
 
-def scores_needing_review(*, context: Context) -> QuerySet[Score]:
-    """AI grades of the course waiting for an instructor, oldest first; a grade a newer score of the
-    same learner has replaced is not worth a review."""
+
+def _in(scores: QuerySet[Score], contexts: Contexts) -> QuerySet[Score]:
+    if contexts is None:
+        return scores
+    if isinstance(contexts, Context):
+        return scores.filter(resource_link__context=contexts)
+    return scores.filter(resource_link__context__in=contexts)
+
+
+def scores_needing_review(*, contexts: Contexts) -> QuerySet[Score]:
+    """AI grades waiting for an instructor in ``contexts`` (a course, some courses, or None for all), oldest
+    first; a grade a newer score of the same learner has replaced is not worth a review."""
     newer = Score.objects.filter(line_item=OuterRef("line_item"), user=OuterRef("user"), pk__gt=OuterRef("pk"))
     return (
-        Score.objects.filter(resource_link__context=context, review_state=ReviewState.NEEDS_REVIEW)
+        _in(Score.objects.filter(review_state=ReviewState.NEEDS_REVIEW), contexts)
         .exclude(passback_state=PassbackState.SUPERSEDED)
         .exclude(Exists(newer.exclude(passback_state=PassbackState.SUPERSEDED)))
         .select_related("user", "resource_link", "line_item")
@@ -24,9 +36,9 @@ def scores_needing_review(*, context: Context) -> QuerySet[Score]:
     )
 
 
-def scores_dead(*, context: Context | None = None) -> QuerySet[Score]:
-    scores = Score.objects.dead_letters()
-    return scores.filter(resource_link__context=context) if context is not None else scores
+def scores_dead(*, contexts: Contexts) -> QuerySet[Score]:
+    """Scores the platform would not take (retries exhausted or refused) in ``contexts`` (None: all)."""
+    return _in(Score.objects.dead_letters(), contexts).select_related("user", "resource_link", "line_item")
 
 
 def score_ids_due(*, before: datetime, limit: int = 1000) -> list[int]:

@@ -222,8 +222,11 @@ def _check_reviewer(score: Score, reviewer: LtiUser) -> None:
 
 
 @transaction.atomic
-def score_review_decide(*, score: Score, reviewer: LtiUser, score_given: float, comment: str = "") -> Score:
-    """An instructor confirms (same value) or overrides an AI grade; it is then posted FullyGraded. Audited."""
+def score_review_decide(
+    *, score: Score, reviewer: LtiUser, score_given: float, comment: str = "", api_client_id: str = ""
+) -> Score:
+    """An instructor confirms (same value) or overrides an AI grade; it is then posted FullyGraded. Audited,
+    and when an API client decided for the instructor (``api_client_id``), that too, in the same transaction."""
     score = Score.objects.select_for_update().select_related("user", "resource_link", "line_item").get(pk=score.pk)
     if score.review_state != ReviewState.NEEDS_REVIEW:
         raise ReviewRefused("This grade has already been reviewed.", status=409, detail=f"{score.review_state}")
@@ -260,6 +263,16 @@ def score_review_decide(*, score: Score, reviewer: LtiUser, score_given: float, 
         before=before,
         after=score.snapshot(),
     )
+    if api_client_id:
+        audit_record(
+            actor_type="api_client",
+            actor_id=api_client_id,
+            action="review.decided_via_api",
+            object_type="score",
+            object_id=score.pk,
+            source="api",
+            after={"reviewer": reviewer.pk, "review_state": score.review_state},
+        )
     event_record(
         type="review.completed",
         subject_type="score",
@@ -271,8 +284,10 @@ def score_review_decide(*, score: Score, reviewer: LtiUser, score_given: float, 
 
 
 @transaction.atomic
-def score_replay(*, score: Score, actor: str) -> Score:
-    """Post a dead-lettered or refused score again, with its own timestamp (posting twice is harmless)."""
+def score_replay(*, score: Score, actor: str, actor_type: str = "admin") -> Score:
+    """Post a dead-lettered or refused score again, with its own timestamp (posting twice is harmless).
+
+    ``actor`` is an admin's username, or an API client's id with ``actor_type="api_client"``."""
     score = Score.objects.select_for_update().get(pk=score.pk)
     if score.passback_state not in (PassbackState.DEAD, PassbackState.FAILED):
         raise ScoreInvalid(
@@ -292,12 +307,12 @@ def score_replay(*, score: Score, actor: str) -> Score:
         enqueue(score.pk)
     score.save(update_fields=["passback_state", "attempts", "next_attempt_at", "last_error", "updated_at"])
     audit_record(
-        actor_type="admin",
+        actor_type=actor_type,
         actor_id=actor,
         action="score.replayed",
         object_type="score",
         object_id=score.pk,
-        source="admin",
+        source="api" if actor_type == "api_client" else "admin",
         before=before,
         after=score.snapshot(),
     )

@@ -1,7 +1,7 @@
 """Assignment and Grade Services 2.0 calls (https://www.imsglobal.org/spec/lti-ags/v2p0).
 
 A thin layer over ``service_client.call`` (cached tokens, 401 refresh, ``ServiceUnavailable`` vs
-``ServiceRefused``). Where pylti1p3 falls short (PLATFORMS.md defect 7): line item pages are followed
+``ServiceRefused``). Where pylti1p3 falls short (docs/platforms.md, pylti1p3 defect 7): line item pages are followed
 through ``Link: rel="next"`` with the URL kept as sent, results are paginated too, line items can
 be updated and deleted, and nothing here scans every line item to find one (filter by
 ``resource_link_id`` / ``resource_id`` / ``tag`` instead, §3.2.5).

@@ -41,7 +41,7 @@ from lms_tool.core.services import audit_record
 
 from . import registry, tool_config
 from .models import Family, Registration, RegistrationInvitation
-from .platform_config import PlatformConfig, RegistrationError, config_fetch
+from .platform_config import UNREACHABLE_HINT, PlatformConfig, RegistrationError, config_fetch
 
 logger = logging.getLogger(__name__)
 PENDING_PREFIX = "lti:dynreg:"
@@ -181,20 +181,13 @@ def _send(pending: Pending) -> dict[str, Any]:
         headers["Authorization"] = f"Bearer {pending.token}"
     try:
         response = http.post(config.registration_endpoint, untrusted=True, json=pending.body, headers=headers)
-    except http.BlockedAddressError as exc:
-        raise RegistrationError(
-            "registration_url_blocked",
-            "The platform's registration address points to a private network.",
-            admin_hint=f"{config.registration_endpoint!r} resolves to a private, loopback or link-local address, "
-            "which the tool refuses to call (list the host in HTTP_ALLOWED_PRIVATE_HOSTS if this is intended).",
-            detail=str(exc),
-        ) from exc
     except requests.RequestException as exc:
+        # A refused private address answers as any unreachable one (see platform_config.config_fetch).
+        http.failure_log("dynamic registration: POST registration", config.registration_endpoint, exc)
         raise RegistrationError(
             "registration_unreachable",
             "The tool could not reach your platform to register.",
-            admin_hint=f"POST {config.registration_endpoint} failed: {exc.__class__.__name__}.",
-            detail=str(exc),
+            admin_hint=f"{config.registration_endpoint.split('?', 1)[0]}: {http.UNREACHABLE}. {UNREACHABLE_HINT}",
             status=502,
         ) from exc
     if response.status_code in (401, 403):

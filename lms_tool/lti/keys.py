@@ -1,7 +1,7 @@
 """The tool's own RSA keys: creation, rotation with an overlap window, the JWKS, and signing.
 
 pylti1p3 re-parses the PEM private key for every signature (~36 ms of RSA key validation each,
-PLATFORMS.md defect 5). Here a key is parsed once per process and kept by ``kid``.
+docs/platforms.md, pylti1p3 defect 5). Here a key is parsed once per process and kept by ``kid``.
 """
 
 from __future__ import annotations
@@ -113,6 +113,15 @@ def _forget_active() -> None:
     global _active
     _active = None
     cache.delete_many([JWKS_CACHE_KEY, ACTIVE_KID_CACHE_KEY])
+
+
+def forget() -> None:
+    """Drop this process's memory of the active kid and its parsed private keys, as a new process starts
+    (tests; the shared cache and the database are untouched)."""
+    global _active
+    with _lock:
+        _active = None
+        _private_keys.clear()
 
 
 def active_kid() -> str:

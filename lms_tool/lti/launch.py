@@ -1,6 +1,6 @@
 """Validation of an LTI 1.3 launch (id_token), correct where pylti1p3 is not.
 
-Compared with pylti1p3's ``MessageLaunch.validate()`` (PLATFORMS.md defects 1-4):
+Compared with pylti1p3's ``MessageLaunch.validate()`` (docs/platforms.md, pylti1p3 defects 1-4):
 - the nonce is single-use, kept in the shared cache until the token expires;
 - ``aud`` must contain our client_id, and ``azp`` must name it when there are several audiences;
 - the platform JWKS is shared through the cache and refetched once on an unknown ``kid``;

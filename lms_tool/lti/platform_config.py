@@ -96,6 +96,13 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return str(parsed.scheme), str(parsed.host or "").lower(), port
 
 
+# What an admin can check when a platform cannot be reached; the log says which of these it was.
+UNREACHABLE_HINT = (
+    "Check the platform is reachable from the tool's server; a platform on a private network must be listed "
+    "in HTTP_ALLOWED_PRIVATE_HOSTS. The tool's log says what failed."
+)
+
+
 def check_url(url: str, *, what: str, code: str) -> None:
     """An absolute http(s) URL that reads one way only; HTTPS unless LTI_DEV_ALLOW_HTTP (development and tests)."""
     try:
@@ -139,21 +146,14 @@ def config_fetch(*, url: str, token: str) -> PlatformConfig:
         headers["Authorization"] = f"Bearer {token}"
     try:
         response = http.get(url, untrusted=True, headers=headers)
-    except http.BlockedAddressError as exc:
-        raise RegistrationError(
-            "config_url_blocked",
-            "The platform's configuration address points to a private network.",
-            admin_hint=f"{url!r} resolves to a private, loopback or link-local address, which the tool refuses "
-            "to call (list the host in HTTP_ALLOWED_PRIVATE_HOSTS if this is intended).",
-            detail=str(exc),
-        ) from exc
     except requests.RequestException as exc:
+        # A refused private address answers as a closed port or a timeout (BlockedAddressError is a
+        # RequestException): this page must not tell anyone which internal hosts and ports exist.
+        http.failure_log("dynamic registration: GET configuration", url, exc)
         raise RegistrationError(
             "config_unreachable",
             "The tool could not reach your platform to read its configuration.",
-            admin_hint=f"GET {url} failed: {exc.__class__.__name__}. Check the platform is reachable from the "
-            "tool's server.",
-            detail=str(exc),
+            admin_hint=f"{url.split('?', 1)[0]}: {http.UNREACHABLE}. {UNREACHABLE_HINT}",
             status=502,
         ) from exc
     if response.status_code != 200:

@@ -1,6 +1,6 @@
 """Platforms' public keys: fetched from their JWKS URL, shared through the cache, refetched on a new kid.
 
-Fixes PLATFORMS.md defects 3 and 4: pylti1p3 fetches the JWKS on every launch unless told to
+Fixes docs/platforms.md, pylti1p3 defects 3 and 4: pylti1p3 fetches the JWKS on every launch unless told to
 cache, and with caching on it never refetches, so a platform key rotation breaks launches until
 the cache expires. Here the JWKS lives in the shared cache (one fetch for all processes), the
 parsed key objects are remembered per process, and an unknown ``kid`` triggers one refetch,
@@ -37,7 +37,8 @@ _memo_lock = threading.Lock()
 fetch_count = 0
 
 
-def _cache_key(url: str) -> str:
+def cache_key(url: str) -> str:
+    """The shared-cache name of the JWKS fetched from ``url`` (hashed: a URL can be longer than a key)."""
     return "lti:jwks:" + hashlib.sha256(url.encode()).hexdigest()
 
 
@@ -61,13 +62,13 @@ def _unavailable(url: str, why: str) -> LaunchError:
 
 def fetch(url: str) -> dict[str, Any]:
     """GET the JWKS and store it in the shared cache; a failure is remembered for a few seconds."""
-    failed = cache.get(_cache_key(url) + ":failed")
+    failed = cache.get(cache_key(url) + ":failed")
     if failed is not None:
         raise _unavailable(url, f"{failed} moments ago (retried after {FAILURE_BACKOFF_SECONDS} s)")
     try:
         return _fetch(url)
     except LaunchError as error:
-        cache.set(_cache_key(url) + ":failed", error.detail, FAILURE_BACKOFF_SECONDS)
+        cache.set(cache_key(url) + ":failed", error.detail, FAILURE_BACKOFF_SECONDS)
         raise
 
 
@@ -86,7 +87,7 @@ def _fetch(url: str) -> dict[str, Any]:
         raise _unavailable(url, "did not answer JSON") from exc
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise _unavailable(url, "answered JSON without a 'keys' list")
-    cache.set(_cache_key(url), jwks, settings.LTI["JWKS_CACHE_SECONDS"])
+    cache.set(cache_key(url), jwks, settings.LTI["JWKS_CACHE_SECONDS"])
     return jwks
 
 
@@ -111,7 +112,7 @@ def _wait_for_refetch(url: str, marker: str) -> dict[str, Any]:
     deadline = time.monotonic() + settings.HTTP_TIMEOUT_SECONDS + 1
     while cache.get(marker) == FETCHING and time.monotonic() < deadline:
         time.sleep(0.05)
-    return cache.get(_cache_key(url)) or {}
+    return cache.get(cache_key(url)) or {}
 
 
 def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
@@ -126,13 +127,13 @@ def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
     memo = _memo.get((url, kid))
     if memo is not None and memo[1] > time.monotonic():
         return memo[0]
-    jwks = cache.get(_cache_key(url))
+    jwks = cache.get(cache_key(url))
     if jwks is not None:
         key = _find(jwks, kid, url)
         if key is not None:
             return key
     # Unknown kid (or nothing cached): fetch once, unless another request just did or is doing so.
-    marker = _cache_key(url) + ":refetch"
+    marker = cache_key(url) + ":refetch"
     if jwks is None:
         logger.info("fetching platform JWKS %s for kid %s", url, kid)
         key = _find(fetch(url), kid, url)

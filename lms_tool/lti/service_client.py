@@ -1,6 +1,6 @@
 """Calls to a platform's LTI Advantage services (AGS, NRPS) with OAuth2 client-credentials tokens.
 
-Fixes PLATFORMS.md defect 6: pylti1p3 asks for a new access token on every service object and
+Fixes docs/platforms.md, pylti1p3 defect 6: pylti1p3 asks for a new access token on every service object and
 ignores ``expires_in`` (numbas-lti-provider was rate-limited by Canvas for it). Here a token is
 cached, sealed, in the shared cache per (issuer, client_id, token URL, scopes) until shortly before it
 expires; a 401 drops it and retries once with a fresh one. The client assertion is signed with
@@ -51,6 +51,11 @@ TOKEN_MEMO_SECONDS = 30.0
 _memo: dict[str, tuple[str, float]] = {}
 
 
+def forget() -> None:
+    """Drop this process's remembered tokens, as a new process starts (tests; the shared cache keeps its own)."""
+    _memo.clear()
+
+
 class ServiceError(Exception):
     def __init__(self, message: str, *, status: int | None = None, body: str = "", retry_after: float | None = None):
         super().__init__(message)
@@ -64,7 +69,16 @@ class ServiceUnavailable(ServiceError):
 
 
 class ServiceRefused(ServiceError):
-    """Will not succeed by retrying: the platform refused the request (4xx)."""
+    """Will not succeed by retrying: the platform refused the request (4xx), or the tool refuses its address."""
+
+
+def _blocked(what: str, url: str, exc: http.BlockedAddressError) -> ServiceRefused:
+    """A service URL the tool will not call: the same address is refused on every retry, so it is final."""
+    http.failure_log(what, url, exc)
+    return ServiceRefused(
+        f"{what} {url.split('?', 1)[0]} is refused: it is not a public address (or not a plain URL). A platform "
+        "on a private network must be listed in HTTP_ALLOWED_PRIVATE_HOSTS."
+    )
 
 
 def _retry_after(response: requests.Response) -> float | None:
@@ -99,7 +113,8 @@ def _token_keys(registration: Registration, scopes: tuple[str, ...]) -> tuple[st
     return "lti:token:" + name, hmac.new(secret, b"key:" + raw, hashlib.sha256).digest()
 
 
-def _token_cache_key(registration: Registration, scopes: tuple[str, ...]) -> str:
+def token_cache_key(registration: Registration, scopes: tuple[str, ...]) -> str:
+    """The shared-cache name of ``registration``'s token for ``scopes`` (one per client, token URL and scopes)."""
     return _token_keys(registration, scopes)[0]
 
 
@@ -165,6 +180,8 @@ def access_token(registration: Registration, scopes: Iterable[str], *, fresh: bo
     }
     try:
         response = http.post(registration.auth_token_url, data=data, headers={"Accept": "application/json"})
+    except http.BlockedAddressError as exc:
+        raise _blocked("the token endpoint", registration.auth_token_url, exc) from exc
     except requests.RequestException as exc:
         raise ServiceUnavailable(f"token endpoint unreachable: {exc.__class__.__name__}") from exc
     _classify(response, "the token endpoint")
@@ -213,6 +230,8 @@ def call(
             response = http.request(
                 method, url, params=params, data=body, headers={**headers, "Authorization": f"Bearer {token}"}
             )
+        except http.BlockedAddressError as exc:
+            raise _blocked(method, url, exc) from exc
         except requests.RequestException as exc:
             raise ServiceUnavailable(f"{method} {url} failed: {exc.__class__.__name__}") from exc
         if response.status_code != 401 or attempt == 2:

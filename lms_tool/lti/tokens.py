@@ -1,7 +1,7 @@
 """Fast, strict JWT handling for id_tokens: parse, verify RS256 with a loaded key, check claims.
 
 PyJWT spends most of a launch's validation time on its per-character base64url checks and
-generic option handling (PLATFORMS.md). This module does only what an LTI id_token needs, with
+generic option handling (docs/platforms.md). This module does only what an LTI id_token needs, with
 the same strictness: three base64url parts, JSON objects, an RSA algorithm from our allow-list
 (so ``none`` and HMAC can never be chosen by the token), and the signature verified by
 cryptography against a public key object loaded once.

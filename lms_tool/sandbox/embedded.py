@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .platform import ROLE, Person, Platform
+from .people import TA_ROLE, SandboxInfo, info, person
+from .platform import ROLE, Platform
 from .server import PlatformServer, dispatch
 
 logger = logging.getLogger(__name__)
 
-TA_ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"
 FAMILIES = {
     # family: (label, client_id, deployment id of the seeded course)
     "canvas": ("Canvas-like", "10000000000042", "42:5e7d1c0a9b2f"),
@@ -39,27 +37,6 @@ PEOPLE = [
 ]
 # Paths the tool calls (services, launches), shown on the course page as the conversation between the two.
 SERVICE_PREFIXES = ("/auth", "/token", "/jwks", "/courses/", "/deep-link-return")
-
-
-@dataclass
-class SandboxInfo:
-    """What the sandbox's own pages need beyond the platform: the tool, the other platform, the state file."""
-
-    tool_url: str
-    label: str
-    home_url: str
-    switch: list[tuple[str, str]] = field(default_factory=list)  # (label, url) of every platform of the sandbox
-    state_path: Path | None = None
-    calls: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=40))
-
-
-def info(platform: Platform) -> SandboxInfo:
-    return platform.extensions["sandbox"]  # type: ignore[no-any-return]
-
-
-def person(user_id: str, name: str, roles: list[str]) -> Person:
-    given, _, family = name.partition(" ")
-    return Person(user_id, name, f"{user_id}@sandbox.example.edu", roles, given, family)
 
 
 def seed(platform: Platform, deployment_id: str) -> None:

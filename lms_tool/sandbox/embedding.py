@@ -18,7 +18,7 @@ import html
 import json
 
 from .platform import LaunchSpec, Platform, login_query
-from .server import Req, json_response, route
+from .web import Req, json_response, route
 
 MODES = {"forwarding": "post_message_forwarding", "parent": "_parent", "silent": "post_message_forwarding", "off": ""}
 Answer = tuple[int, dict[str, str], bytes]

@@ -21,12 +21,13 @@ import html
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from .platform import Platform
-from .server import Req, json_response, route
+from .web import Req, json_response, route
 
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
@@ -47,6 +48,9 @@ class RegistrationState:
     # "client_id": answer this client id whatever the token said (a platform naming a registration the
     # tool already has, or a very long id); "deployment_id": Moodle answers this deployment id.
     faults: dict[str, Any] = field(default_factory=dict)
+    # Edits the openid-configuration before it is served (a platform that offers fewer scopes, or
+    # names another registration endpoint).
+    config_edit: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def state(platform: Platform) -> RegistrationState:
@@ -80,7 +84,8 @@ def _bearer(req: Req) -> str:
     return header[7:].strip() if header.startswith("Bearer ") else ""
 
 
-def _configuration(platform: Platform) -> dict[str, Any]:
+def configuration(platform: Platform) -> dict[str, Any]:
+    """The openid-configuration the platform publishes (DR §3.5.1), before any ``config_edit``."""
     base = platform.base_url
     common: dict[str, Any] = {
         "issuer": platform.issuer,
@@ -138,7 +143,9 @@ def _serve_configuration(platform: Platform, req: Req, *, needs_token: bool) -> 
         return 500, {"Content-Type": "text/plain"}, b"Internal Server Error"
     if fault == "not-json":
         return 200, {"Content-Type": "text/html"}, b"<html><body>Log in to Canvas</body></html>"
-    config = _configuration(platform)
+    config = configuration(platform)
+    if reg.config_edit is not None:
+        config = reg.config_edit(config)
     if fault == "incomplete":
         config.pop("jwks_uri")
         config.pop("registration_endpoint")

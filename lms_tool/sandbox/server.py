@@ -4,81 +4,27 @@ Routes (all under the platform's base URL):
   GET  /auth                      OIDC authorization endpoint (answers the auto-posting launch form)
   GET  /jwks                      the platform's public keys
   POST /token                     OAuth2 client-credentials token endpoint (client assertion JWT)
-Further routes (AGS, NRPS, deep-link return) are added by ``ROUTES`` entries from other modules.
+Further routes (AGS, NRPS, deep-link return) are registered in ``web.ROUTES`` by the modules of ``services``,
+which this module imports; they build on ``web`` (``Req``, ``route``, ``json_response``), never on this module.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
-from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from lti1p3platform.exceptions import LtiException
 
-from .platform import HttpRequest, Platform, PlatformError, launch_form_html
+# The service routes (AGS, NRPS, Deep Linking, registration, embedding) register themselves on import.
+from . import services as _services  # noqa: F401
+from .platform import Platform, PlatformError, launch_form_html
+from .web import ROUTES, Req, json_response, route
 
 logger = logging.getLogger(__name__)
-
-Handler = Callable[[Platform, "Req"], tuple[int, dict[str, str], bytes]]
-ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
-
-
-class Req:
-    def __init__(self, environ: dict[str, Any], match: re.Match[str]):
-        self.environ = environ
-        self.method = environ["REQUEST_METHOD"]
-        self.path = environ.get("PATH_INFO", "")
-        self.query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-        self.headers = {
-            key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            self.headers["Content-Type"] = environ["CONTENT_TYPE"]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        self.body = environ["wsgi.input"].read(length) if length else b""
-        self.match = match
-
-    @property
-    def form(self) -> dict[str, str]:
-        return dict(parse_qsl(self.body.decode(), keep_blank_values=True))
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
-
-    def lti_request(self) -> HttpRequest:
-        content_type = self.headers.get("Content-Type", "")
-        json_body = None
-        if "json" in content_type and self.body:
-            json_body = self.json()
-        return HttpRequest(
-            {
-                "method": self.method,
-                "form_data": self.form if "form" in content_type else {},
-                "get_data": dict(self.query),
-                "headers": self.headers,
-                "content_type": content_type,
-                "path": self.path,
-                "json": json_body,
-            }
-        )
-
-
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
-    def decorator(handler: Handler) -> Handler:
-        ROUTES.append((method, re.compile(pattern + r"\Z"), handler))
-        return handler
-
-    return decorator
-
-
-def json_response(status: int, data: Any, content_type: str = "application/json") -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": content_type}, json.dumps(data).encode()
 
 
 @route("GET", r"/auth")
@@ -199,7 +145,3 @@ _REASONS = {
     502: "Bad Gateway",
     503: "Service Unavailable",
 }
-
-
-# Service routes live beside the platform and register themselves on import.
-from . import services as _services  # noqa: E402,F401

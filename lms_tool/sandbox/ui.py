@@ -23,11 +23,11 @@ import requests
 from lms_tool.core import http
 
 from . import ui_panels
-from .embedded import TA_ROLE, info, person
 from .embedding import storage_frames
+from .people import TA_ROLE, info, person
 from .platform import ROLE, Course, LaunchSpec, Person, Platform
-from .server import Req, route
 from .services.deep_linking import deep_linking_log
+from .web import Req, route
 
 Answer = tuple[int, dict[str, str], bytes]
 HEALTH_TIMEOUT_SECONDS = 3

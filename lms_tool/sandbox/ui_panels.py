@@ -7,7 +7,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from .embedded import info
+from .people import info
 from .platform import ROLE, Course, Platform
 from .services.ags_book import gradebook, lineitems_url, result_of
 from .services.deep_linking import deep_linking_log

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db import models
 
-from lms_tool.api.models import ApiClient
 from lms_tool.core import crypto
 from lms_tool.core.models import DomainEvent
 
@@ -18,8 +17,9 @@ class Subscription(models.Model):
         default=list, help_text="Event types such as 'enrollment.removed', a family such as 'enrollment.*', or '*'."
     )
     secret_encrypted = models.TextField(editable=False)
+    # By name: api sits above webhooks and imports it, so webhooks never imports api (docs/architecture.md, "Layers").
     api_client = models.ForeignKey(
-        ApiClient,
+        "api.ApiClient",
         on_delete=models.CASCADE,
         null=True,
         blank=True,

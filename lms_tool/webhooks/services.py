@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
-from lms_tool.api.models import ApiClient
 from lms_tool.core import crypto, http
 from lms_tool.core.errors import ToolError
 from lms_tool.core.services import audit_record
 
 from . import signing
 from .models import Delivery, DeliveryState, Subscription
+
+if TYPE_CHECKING:
+    # For the type only: api imports webhooks, never the reverse (docs/architecture.md, "Layers").
+    from lms_tool.api.models import ApiClient
 
 logger = logging.getLogger(__name__)
 EVENT_PATTERN = re.compile(r"^(\*|[a-z_]+\.(\*|[a-z_]+))$")

@@ -137,3 +137,59 @@ def test_score_writes_need_their_scopes(make_api, bio):  # type: ignore[no-untyp
     api = make_api(["scores:read", "reviews:read", "deadletters:read"])
     assert api.post(f"/api/v1/review-items/{score.pk}/decision", {}, format="json").status_code == 403
     assert api.post(f"/api/v1/dead-letters/{score.pk}/replay").status_code == 403
+
+
+def test_review_items_and_dead_letters_stay_inside_the_clients_reach(make_api, bio, chem):  # type: ignore[no-untyped-def]
+    waiting = {bio.pk: _ai_score(bio, "s1", confidence=0.2), chem.pk: _ai_score(chem, "s2", confidence=0.2)}
+    dead = {bio.pk: _ai_score(bio, "s3", confidence=0.99), chem.pk: _ai_score(chem, "s4", confidence=0.99)}
+    Score.objects.filter(pk__in=[s.pk for s in dead.values()]).update(passback_state=PassbackState.DEAD)
+    scopes = ["reviews:read", "deadletters:read"]
+
+    def ids(api, path):  # type: ignore[no-untyped-def]
+        return sorted(r["id"] for r in api.get(path).json()["results"])
+
+    bio_only = make_api(scopes, contexts=[bio])
+    assert ids(bio_only, "/api/v1/review-items") == [waiting[bio.pk].pk]
+    assert ids(bio_only, "/api/v1/dead-letters") == [dead[bio.pk].pk]
+    everywhere = make_api(scopes, all_contexts=True)
+    assert ids(everywhere, "/api/v1/review-items") == sorted(s.pk for s in waiting.values())
+    assert ids(everywhere, "/api/v1/dead-letters") == sorted(s.pk for s in dead.values())
+
+
+def test_a_decision_whose_api_audit_line_fails_is_not_kept(make_api, bio, monkeypatch):  # type: ignore[no-untyped-def]
+    # The decision, its audit lines and its event are one transaction: no grade changes unaudited.
+    from lms_tool.grading import services as grading_services
+
+    score = _ai_score(bio)
+    teacher = _instructor(bio)
+    api = make_api(["reviews:write"])
+    real_audit = grading_services.audit_record
+
+    def audit_failing_for_api(**kwargs):  # type: ignore[no-untyped-def]
+        if kwargs["action"] == "review.decided_via_api":
+            raise RuntimeError("audit log unavailable")
+        return real_audit(**kwargs)
+
+    monkeypatch.setattr(grading_services, "audit_record", audit_failing_for_api)
+    with pytest.raises(RuntimeError):
+        api.post(
+            f"/api/v1/review-items/{score.pk}/decision",
+            {"reviewer": teacher.user_id, "score_given": 4.5},
+            format="json",
+        )
+
+    assert Score.objects.get(pk=score.pk).review_state == ReviewState.NEEDS_REVIEW
+    assert not AuditEvent.objects.filter(action__startswith="review.").exists()
+    assert not DomainEvent.objects.filter(type="review.completed").exists()
+
+
+def test_a_replay_through_the_api_is_audited_as_the_api_clients(make_api, bio):  # type: ignore[no-untyped-def]
+    score = _ai_score(bio, confidence=0.99)
+    Score.objects.filter(pk=score.pk).update(passback_state=PassbackState.DEAD)
+    api = make_api(["deadletters:write"])
+
+    assert api.post(f"/api/v1/dead-letters/{score.pk}/replay").status_code == 202
+
+    (line,) = AuditEvent.objects.filter(object_type="score", object_id=str(score.pk), action="score.replayed")
+    assert (line.actor_type, line.actor_id) == ("api_client", api.api_client.client_id)
+    assert line.source == "api"

@@ -74,7 +74,7 @@ def test_a_confirmed_grade_is_posted_fully_graded_to_the_same_submission(canvas,
     learner, teacher, url = _activity(canvas, course, student, instructor)
     score = services.score_submit(user=learner.user, resource_link=learner.link, **AI)
     drain()
-    assert [s.pk for s in selectors.scores_needing_review(context=learner.link.context)] == [score.pk]
+    assert [s.pk for s in selectors.scores_needing_review(contexts=learner.link.context)] == [score.pk]
     pending_stamp = score.timestamp
 
     decided = services.score_review_decide(score=score, reviewer=teacher.user, score_given=7.0)
@@ -86,7 +86,7 @@ def test_a_confirmed_grade_is_posted_fully_graded_to_the_same_submission(canvas,
     assert (result["resultScore"], result["_grading"], result["_needs_grading"]) == (7.0, "FullyGraded", False)
     final = gradebook(canvas).log[-1]
     assert final["https://canvas.instructure.com/lti/submission"] == {"new_submission": False}
-    assert not selectors.scores_needing_review(context=learner.link.context).exists()
+    assert not selectors.scores_needing_review(contexts=learner.link.context).exists()
     audit = AuditEvent.objects.get(action="review.decided")
     assert (audit.actor_type, audit.actor_id) == ("user", str(teacher.user.pk))
     assert (audit.before["review_state"], audit.after["review_state"]) == ("needs_review", "confirmed")
@@ -130,7 +130,7 @@ def test_a_review_of_a_replaced_grade_is_kept_but_not_posted(canvas, course, stu
     unsure = services.score_submit(user=learner.user, resource_link=learner.link, **AI)
     retake = services.score_submit(user=learner.user, resource_link=learner.link, score_given=9, score_maximum=10)
     drain()
-    assert not selectors.scores_needing_review(context=learner.link.context).exists()
+    assert not selectors.scores_needing_review(contexts=learner.link.context).exists()
 
     decided = services.score_review_decide(score=unsure, reviewer=teacher.user, score_given=5.0)
     drain()

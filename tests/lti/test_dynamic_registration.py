@@ -5,6 +5,7 @@ Invitations, approval and the refusal to touch an existing registration: tests/l
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 import requests
@@ -287,8 +288,40 @@ def test_a_private_address_is_refused(unregistered, tool_url, settings):
 
     response = _open(unregistered, tool_url)
 
-    assert error_code(response) == "config_url_blocked"
+    assert error_code(response) == "config_unreachable"
+    assert "HTTP_ALLOWED_PRIVATE_HOSTS" in response.text  # what an admin of an intranet platform must do
     assert ("GET", "/api/lti/security/openid-configuration") not in unregistered.requests_seen
+    assert ("GET", "/mod/lti/openid-configuration.php") not in unregistered.requests_seen
+    assert Registration.objects.count() == 0
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_private_address_and_a_closed_port_give_the_same_page(tool_url, db, settings, caplog):
+    # Otherwise the registration page would map the tool's network: which private hosts and ports answer.
+    url = f"http://127.0.0.1:{_closed_port()}/.well-known/openid-configuration"
+
+    def page() -> tuple[int, str]:
+        query = {"openid_configuration": url, "registration_token": "t"}
+        response = requests.get(register_url(tool_url), params=query, timeout=10)
+        # The only difference allowed: the random reference that finds the log line.
+        return response.status_code, re.sub(
+            r'(error-code">[^<]*</span> · <span class="mono">)\w+', r"\1", response.text
+        )
+
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = []
+    blocked = page()
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    closed = page()
+
+    assert blocked == closed
+    assert blocked[0] == 502 and 'data-testid="error-code">config_unreachable<' in blocked[1]
+    assert "BlockedAddressError" in caplog.text and "ConnectionError" in caplog.text  # the log tells them apart
+    assert Registration.objects.count() == 0
 
 
 def test_an_unreachable_platform_is_explained(tool_url, db):
@@ -334,15 +367,12 @@ def test_a_failure_while_storing_rolls_everything_back(moodle_unregistered, tool
     assert Registration.objects.count() == 0 and Deployment.objects.count() == 0
 
 
-def test_scopes_the_platform_does_not_offer_are_not_requested(canvas_unregistered, tool_url, monkeypatch):
-    configuration = platform_registration._configuration
-
-    def without_nrps(platform):
-        config = configuration(platform)
+def test_scopes_the_platform_does_not_offer_are_not_requested(canvas_unregistered, tool_url):
+    def without_nrps(config):
         config["scopes_supported"] = [s for s in config["scopes_supported"] if s != tool_config.SCOPE_NRPS]
         return config
 
-    monkeypatch.setattr(platform_registration, "_configuration", without_nrps)
+    platform_registration.state(canvas_unregistered).config_edit = without_nrps
 
     confirm = _open(canvas_unregistered, tool_url)
     _submit(tool_url, confirm)
@@ -369,17 +399,15 @@ def test_scopes_turned_off_after_registration_are_noticed_at_the_next_launch(can
     assert Registration.objects.get().scopes == sorted(still_on)
 
 
-def test_a_registration_endpoint_on_a_private_address_is_refused(canvas_unregistered, tool_url, monkeypatch):
-    configuration = platform_registration._configuration
+def test_a_registration_endpoint_on_a_private_address_is_refused(canvas_unregistered, tool_url):
+    def private_endpoint(config):
+        return {**config, "registration_endpoint": "http://localhost:1/api/lti/registrations"}
 
-    def private_endpoint(platform):
-        return {**configuration(platform), "registration_endpoint": "http://localhost:1/api/lti/registrations"}
-
-    monkeypatch.setattr(platform_registration, "_configuration", private_endpoint)
+    platform_registration.state(canvas_unregistered).config_edit = private_endpoint
 
     response = _register(canvas_unregistered, tool_url)
 
-    assert error_code(response) == "registration_url_blocked"
+    assert error_code(response) == "registration_unreachable"
     assert Registration.objects.count() == 0
 
 

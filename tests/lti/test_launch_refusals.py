@@ -307,7 +307,7 @@ def test_a_token_replayed_with_the_state_of_a_fresh_login_is_refused(plat, cours
 
 
 def test_a_nonce_is_single_use_even_if_its_state_comes_back(plat, course, student, caplog):
-    # Defence in depth (PLATFORMS.md 1): the nonce store refuses a replay on its own, e.g. when a
+    # Defence in depth (docs/platforms.md, pylti1p3 defect 1): the nonce store refuses a replay on its own, e.g. when a
     # cache failover brought back a state that was already used.
     pending = flow.start(plat, LaunchSpec(student, course))
     state = pending.fields["state"]

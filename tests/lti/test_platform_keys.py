@@ -1,7 +1,7 @@
 """The platform's public keys: cached in the shared cache, refetched once when the platform rotates.
 
-PLATFORMS.md 3 and 4: pylti1p3 fetches the JWKS on every launch, or with caching on never notices a
-new key. Counted here as the GET requests the platform itself saw.
+docs/platforms.md, pylti1p3 defects 3 and 4: pylti1p3 fetches the JWKS on every launch, or with caching on
+never notices a new key. Counted here as the GET requests the platform itself saw.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def test_steady_state_launches_fetch_the_jwks_once(plat, course, student):
 
 def test_the_jwks_is_shared_through_the_cache_not_process_memory(plat, course, student):
     launch_ok(plat, LaunchSpec(student, course))
-    cached = cache.get(platform_keys._cache_key(plat.jwks_url))
+    cached = cache.get(platform_keys.cache_key(plat.jwks_url))
     assert [k["kid"] for k in cached["keys"]] == [plat.signing_key.kid]
 
     platform_keys.forget()  # what another web process starts with: no parsed keys of its own
@@ -134,4 +134,4 @@ def test_each_jwks_url_is_cached_on_its_own(plat, course, student, platform_serv
     launch_ok(plat, LaunchSpec(student, course))
 
     assert jwks_fetches(plat) == 2
-    assert cache.get(platform_keys._cache_key(moved)) is not None
+    assert cache.get(platform_keys.cache_key(moved)) is not None

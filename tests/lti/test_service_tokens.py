@@ -1,4 +1,4 @@
-"""Access tokens for LTI Advantage services are reused, not requested per call (PLATFORMS.md 6).
+"""Access tokens for LTI Advantage services are reused, not requested per call (docs/platforms.md, pylti1p3 defect 6).
 
 pylti1p3 asks the platform's token endpoint for a new token on every service object and ignores
 ``expires_in``. Counted here as the POSTs the sandbox platform's token endpoint saw.
@@ -53,12 +53,12 @@ def test_one_token_serves_many_calls_and_is_shared_through_the_cache(plat):
     assert token_posts(plat) == 3
 
     # The shared cache is where tokens live: another process (no memo of its own) finds it there...
-    sc._memo.clear()
+    sc.forget()
     sc.access_token(registration, [sc.SCOPE_SCORE, sc.SCOPE_LINEITEM])
     assert token_posts(plat) == 3
     # ...and without it a new token is needed.
     cache.clear()
-    sc._memo.clear()
+    sc.forget()
     sc.access_token(registration, [sc.SCOPE_SCORE, sc.SCOPE_LINEITEM])
     assert token_posts(plat) == 4
 
@@ -69,14 +69,14 @@ def test_tokens_are_cached_per_client_and_token_url_not_per_issuer():
         return Registration(issuer="https://canvas.instructure.com", client_id=client_id, auth_token_url=token_url)
 
     scopes = (sc.SCOPE_SCORE,)
-    school_a = sc._token_cache_key(registration("10000000000001"), scopes)
-    school_b = sc._token_cache_key(registration("10000000000002"), scopes)
-    beta = sc._token_cache_key(
+    school_a = sc.token_cache_key(registration("10000000000001"), scopes)
+    school_b = sc.token_cache_key(registration("10000000000002"), scopes)
+    beta = sc.token_cache_key(
         registration("10000000000001", "https://sso.beta.canvaslms.com/login/oauth2/token"), scopes
     )
 
     assert len({school_a, school_b, beta}) == 3
-    assert sc._token_cache_key(registration("10000000000001"), (sc.SCOPE_NRPS,)) != school_a
+    assert sc.token_cache_key(registration("10000000000001"), (sc.SCOPE_NRPS,)) != school_a
 
 
 def _raw_cache_entries() -> list[tuple[str, bytes]]:
@@ -103,7 +103,7 @@ def test_a_reader_of_the_cache_finds_no_service_token_nor_whose_it_is(plat):
         for identity in (registration.issuer, registration.client_id, registration.auth_token_url):
             assert identity not in key
     # Another process (no memory of its own) unseals them from the cache: no new token request.
-    sc._memo.clear()
+    sc.forget()
     assert sc.access_token(registration, [sc.SCOPE_NRPS]) == roster
     assert token_posts(plat) == 2
 
@@ -111,11 +111,32 @@ def test_a_reader_of_the_cache_finds_no_service_token_nor_whose_it_is(plat):
 def test_a_token_sealed_under_another_secret_is_not_used(plat, settings):
     registration = registration_of(plat)
     sc.access_token(registration, [sc.SCOPE_NRPS])
-    name = sc._token_cache_key(registration, (sc.SCOPE_NRPS,))
+    name = sc.token_cache_key(registration, (sc.SCOPE_NRPS,))
     sealed = cache.get(name)
     settings.SECRET_KEY = "another-secret-" + "x" * 40
-    sc._memo.clear()
-    cache.set(sc._token_cache_key(registration, (sc.SCOPE_NRPS,)), sealed, 300)  # the old ciphertext, new name
+    sc.forget()
+    cache.set(sc.token_cache_key(registration, (sc.SCOPE_NRPS,)), sealed, 300)  # the old ciphertext, new name
 
     sc.access_token(registration, [sc.SCOPE_NRPS])
     assert token_posts(plat) == 2  # could not be unsealed: a new token was asked for
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5/api/lti/courses/1/line_items", "http://169.254.169.254/latest"])
+def test_a_service_url_on_a_private_address_is_refused_for_good_not_retried(plat, url):
+    registration = registration_of(plat)
+
+    with pytest.raises(sc.ServiceRefused) as refused:
+        sc.call(registration, "GET", url, scopes=[sc.SCOPE_LINEITEM])
+
+    assert not isinstance(refused.value, sc.ServiceUnavailable)
+    assert "HTTP_ALLOWED_PRIVATE_HOSTS" in str(refused.value) and "not a public address" in str(refused.value)
+
+
+def test_a_token_endpoint_on_a_private_address_is_refused_for_good_and_never_called(plat, settings):
+    registration = registration_of(plat)
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = []  # the platform's token endpoint is on 127.0.0.1
+
+    with pytest.raises(sc.ServiceRefused, match=r"the token endpoint .* is refused"):
+        sc.access_token(registration, [sc.SCOPE_NRPS])
+
+    assert token_posts(plat) == 0

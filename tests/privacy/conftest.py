@@ -15,10 +15,10 @@ def use_keys(settings) -> Iterator[Callable[..., None]]:  # type: ignore[no-unty
 
     def use(*keys: str) -> None:
         settings.FIELD_ENCRYPTION_KEYS = list(keys)
-        crypto._fernet.cache_clear()
+        crypto.forget()
 
     yield use
-    crypto._fernet.cache_clear()
+    crypto.forget()
 
 
 @pytest.fixture

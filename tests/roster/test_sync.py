@@ -37,7 +37,7 @@ def test_it_reads_every_page_and_records_every_member(canvas, course, context, s
 
 
 def test_the_next_link_keeps_its_case(canvas, course, context, sync):
-    """pylti1p3 lowercases the next URL (PLATFORMS.md defect 7); the sandbox refuses a lowercased one."""
+    """pylti1p3 lowercases the next URL (docs/platforms.md, pylti1p3 defect 7); the sandbox refuses a lowercased one."""
     services.roster_sync(sync=sync)
 
     assert sandbox_nrps.state(canvas).pages_served == 3

@@ -25,9 +25,8 @@ from .world import World, build
 
 def _forget_process_state() -> None:
     platform_keys.forget()
-    service_client._memo.clear()
-    keys._active = None
-    keys._private_keys.clear()
+    service_client.forget()
+    keys.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,8 @@
 
 It cannot understand an answer, so it is sure only when there is nothing to understand: an empty
 answer, or one that says the reference in the same words. Everything else gets a partial score with a
-low confidence, which sends it to an instructor (CONTRACTS.md: below the threshold a person decides).
+low confidence, which sends it to an instructor (docs/architecture.md, "AI providers": below the
+threshold a person decides).
 """
 
 from __future__ import annotations

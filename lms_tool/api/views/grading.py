@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from lms_tool.core.services import audit_record
+from lms_tool.grading import selectors as grading_selectors
 from lms_tool.grading import services as grading
-from lms_tool.grading.models import PassbackState, ReviewState, Score
+from lms_tool.grading.models import Score
 
 from .. import selectors
 from ..idempotency import idempotent
@@ -46,11 +45,15 @@ class ScoreOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+# What the API shows of a score: not the platform's last answer, nor the learner's encrypted PII.
+_UNSHOWN = ("last_response", "user__name", "user__email")
+
+
 def scores_for(client: Any) -> Any:
     return (
         Score.objects.filter(client.context_q("resource_link__context"))
         .select_related("user", "resource_link", "line_item")
-        .defer("last_response", "user__name", "user__email")
+        .defer(*_UNSHOWN)
     )
 
 
@@ -85,14 +88,8 @@ class ReviewItemListApi(ListApi):
     query_filters = {"course": ("resource_link__context_id", "int", "Only this course's review items.")}
 
     def get_queryset(self) -> Any:
-        # As grading.selectors.scores_needing_review, across courses: a grade replaced by a newer one is no item.
-        newer = Score.objects.filter(line_item=OuterRef("line_item"), user=OuterRef("user"), pk__gt=OuterRef("pk"))
-        return (
-            scores_for(self.client)
-            .filter(review_state=ReviewState.NEEDS_REVIEW)
-            .exclude(passback_state=PassbackState.SUPERSEDED)
-            .exclude(Exists(newer.exclude(passback_state=PassbackState.SUPERSEDED)))
-        )
+        reach = selectors.courses_limit(client=self.client)
+        return grading_selectors.scores_needing_review(contexts=reach).defer(*_UNSHOWN)
 
 
 class DecisionIn(serializers.Serializer):
@@ -125,15 +122,7 @@ class ReviewDecisionApi(ObjectApi):
             reviewer=reviewer,
             score_given=data.validated_data["score_given"],
             comment=data.validated_data["comment"],
-        )
-        audit_record(
-            actor_type="api_client",
-            actor_id=self.client.client_id,
-            action="review.decided_via_api",
-            object_type="score",
-            object_id=decided.pk,
-            source="api",
-            after={"reviewer": reviewer.pk, "review_state": decided.review_state},
+            api_client_id=self.client.client_id,
         )
         return Response(ScoreOut(decided).data)
 
@@ -146,7 +135,8 @@ class DeadLetterListApi(ListApi):
     query_filters = {"course": ("resource_link__context_id", "int", "Only this course's dead letters.")}
 
     def get_queryset(self) -> Any:
-        return scores_for(self.client).filter(passback_state__in=[PassbackState.DEAD, PassbackState.FAILED])
+        reach = selectors.courses_limit(client=self.client)
+        return grading_selectors.scores_dead(contexts=reach).defer(*_UNSHOWN)
 
 
 class DeadLetterReplayApi(ObjectApi):
@@ -161,13 +151,5 @@ class DeadLetterReplayApi(ObjectApi):
     @extend_schema(request=None, responses={202: ScoreOut})
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
-        score = grading.score_replay(score=self.get_object(), actor=f"api_client:{self.client.client_id}")
-        audit_record(
-            actor_type="api_client",
-            actor_id=self.client.client_id,
-            action="score.replay_requested",
-            object_type="score",
-            object_id=score.pk,
-            source="api",
-        )
+        score = grading.score_replay(score=self.get_object(), actor=self.client.client_id, actor_type="api_client")
         return Response(ScoreOut(scores_for(self.client).get(pk=score.pk)).data, status=status.HTTP_202_ACCEPTED)

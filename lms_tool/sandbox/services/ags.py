@@ -41,7 +41,7 @@ from lti1p3platform.score import UpdateScoreStatus
 from lti1p3platform.service_connector import AssignmentsGradesService, TPage
 
 from ..platform import ROLE, Course, Platform
-from ..server import Req, json_response, route
+from ..web import Req, json_response, route
 from .ags_book import (  # noqa: F401 - gradebook, line_item_add and lineitems_url are this module's test API
     check_line_item,
     check_score,

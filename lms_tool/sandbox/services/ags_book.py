@@ -1,4 +1,4 @@
-"""The sandbox platform's gradebook and its score rules by family (PLATFORMS.md).
+"""The sandbox platform's gradebook and its score rules by family (docs/platforms.md).
 
 Canvas keeps ``scoreGiven`` only for FullyGraded and PendingManual (flagged for a grader), answers 400
 to an older timestamp, 400 to ``scoreGiven`` without ``scoreMaximum`` and 422 to a user who is not a

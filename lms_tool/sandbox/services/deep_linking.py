@@ -23,7 +23,7 @@ import jwt
 from lti1p3platform.exceptions import LtiDeepLinkingResponseException, LtiException
 
 from ..platform import Course, Platform
-from ..server import Req, json_response, route
+from ..web import Req, json_response, route
 from .ags import line_item_add
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"

@@ -32,7 +32,7 @@ from lti1p3platform.membership import Context
 from lti1p3platform.service_connector import NamesRoleProvisioningService, TPage
 
 from ..platform import Course, Person, Platform
-from ..server import Req, json_response, route
+from ..web import Req, json_response, route
 
 MEDIA_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 MAX_LIMIT = 5000

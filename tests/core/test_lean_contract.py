@@ -1,0 +1,153 @@
+"""lms_tool/core/lean.py writes its own SQL from Django's model metadata: table and column names, ``%s``
+parameters, the fields' value preparation and database converters, ``Model.from_db``. These tests run
+the same lookups through lean and through the ORM on real rows and fail if a Django upgrade (or a new
+database backend) makes them differ, before a launch reads a wrong row or a half-converted value.
+
+They run on whatever database the suite uses (SQLite by default, PostgreSQL with DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
+
+from lms_tool.core import lean
+from lms_tool.core.models import DomainEvent
+from lms_tool.grading.models import AgsEndpoint, LineItem
+from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, Registration, ResourceLink
+from lms_tool.roster.models import RosterSync
+
+ISSUER = "https://canvas.instructure.com"
+EVENT_ID = uuid.UUID("0f0e0d0c-0b0a-4988-8776-655443322110")
+
+
+@pytest.fixture
+def world(db: None) -> dict[str, Any]:
+    """Rows with every kind of field lean reads: foreign keys, JSON, datetimes, NULLs, floats, UUIDs, PII."""
+    school_a = Registration.objects.create(issuer=ISSUER, client_id="10000000000001", scopes=["a", "b"])
+    school_b = Registration.objects.create(issuer=ISSUER, client_id="10000000000002", frame_origins=["https://x"])
+    retired = Registration.objects.create(issuer=ISSUER, client_id="10000000000003", is_active=False)
+    Registration.objects.create(issuer="https://moodle.example.edu", client_id="10000000000001")
+    deployment = Deployment.objects.create(registration=school_a, deployment_id="42:abc")
+    Deployment.objects.create(registration=school_b, deployment_id="42:abc")
+    context = Context.objects.create(registration=school_a, deployment=deployment, context_id="bio", types=["C"])
+    link = ResourceLink.objects.create(context=context, resource_link_id="rl-1", custom={"quiz": "7"})
+    person = LtiUser.objects.create(registration=school_a, sub="s-1", name="Ada Lovelace", email="ada@example.edu")
+    active = Membership.objects.create(
+        context=context, user=person, roles=["Learner"], last_launch_at=datetime(2025, 3, 1, 12, 30, tzinfo=UTC)
+    )
+    dropped_user = LtiUser.objects.create(registration=school_a, sub="s-2")
+    dropped = Membership.objects.create(
+        context=context, user=dropped_user, is_active=False, revoked_at=datetime(2025, 3, 2, tzinfo=UTC)
+    )
+    RosterSync.objects.create(context=context)
+    RosterSync.objects.create(context=context, resource_link=link)
+    AgsEndpoint.objects.create(context=context, lineitems_url="https://p/lineitems", scopes=["score"])
+    LineItem.objects.create(resource_link=link, label="Quiz", score_maximum=7.5)
+    DomainEvent.objects.create(event_id=EVENT_ID, type="score.posted", subject_type="score", subject_id="1")
+    return {
+        "school_a": school_a,
+        "school_b": school_b,
+        "retired": retired,
+        "deployment": deployment,
+        "context": context,
+        "link": link,
+        "person": person,
+        "active": active,
+        "dropped": dropped,
+    }
+
+
+# (name, model, the lookup as lean takes it, limit) over the world; each is a lookup the tool makes.
+Lookup = Callable[[dict[str, Any]], tuple[type[Model], dict[str, Any], int]]
+LOOKUPS: dict[str, Lookup] = {
+    "registration by issuer and client": lambda w: (
+        Registration,
+        {"issuer": ISSUER, "client_id": "10000000000002", "is_active": True},
+        1,
+    ),
+    "registrations of one issuer, in pk order": lambda w: (Registration, {"issuer": ISSUER, "is_active": True}, 2),
+    "an inactive registration": lambda w: (Registration, {"issuer": ISSUER, "is_active": False}, 2),
+    "no such registration": lambda w: (Registration, {"issuer": "https://nowhere", "is_active": True}, 2),
+    "deployment by a registration instance": lambda w: (
+        Deployment,
+        {"registration": w["school_a"], "deployment_id": "42:abc"},
+        1,
+    ),
+    "deployment by a registration pk": lambda w: (
+        Deployment,
+        {"registration": w["school_b"].pk, "deployment_id": "42:abc"},
+        1,
+    ),
+    "membership with JSON and datetimes": lambda w: (Membership, {"id": w["active"].pk}, 1),
+    "a revoked membership": lambda w: (Membership, {"id": w["dropped"].pk, "is_active": False}, 1),
+    "an active membership asked as inactive": lambda w: (Membership, {"id": w["active"].pk, "is_active": False}, 1),
+    "a person's encrypted PII": lambda w: (LtiUser, {"registration": w["school_a"].pk, "sub": "s-1"}, 1),
+    "a course's roster sync (resource link IS NULL)": lambda w: (
+        RosterSync,
+        {"context": w["context"].pk, "resource_link": None},
+        2,
+    ),
+    "AGS endpoint of a course": lambda w: (AgsEndpoint, {"context": w["context"].pk}, 1),
+    "line item with a float": lambda w: (LineItem, {"resource_link": w["link"].pk}, 1),
+    "domain event by UUID": lambda w: (DomainEvent, {"event_id": EVENT_ID}, 1),
+}
+
+
+def _orm(model: type[Model], where: dict[str, Any], limit: int) -> list[Model]:
+    lookup = {(f"{k}__isnull" if v is None else k): (True if v is None else v) for k, v in where.items()}
+    return list(model._default_manager.filter(**lookup).order_by("pk")[:limit])
+
+
+def _fields(obj: Model) -> dict[str, tuple[type, Any]]:
+    """Every stored value of ``obj`` with its Python type (a str where a datetime belongs must not pass)."""
+    values = {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+    return {name: (type(value), value) for name, value in values.items()}
+
+
+@pytest.mark.parametrize("name", LOOKUPS)
+def test_lean_reads_the_same_rows_and_values_as_the_orm(world, name):
+    model, where, limit = LOOKUPS[name](world)
+
+    expected = _orm(model, where, limit)
+    found = lean.rows(model, where, limit=limit)
+
+    assert [_fields(o) for o in found] == [_fields(o) for o in expected]
+    assert lean.exists(model, where) is bool(expected)
+    first = lean.first(model, where)
+    assert (_fields(first) if first else None) == (_fields(expected[0]) if expected else None)
+
+
+def test_the_lookups_cover_hits_misses_and_several_rows(world):
+    sizes = [len(_orm(*LOOKUPS[name](world))) for name in LOOKUPS]
+
+    assert 0 in sizes and 1 in sizes and 2 in sizes
+
+
+def test_rows_read_by_lean_are_saved_as_updates_like_the_orms(world):
+    # from_db marks an instance as loaded from the database: save() must update it, not insert a copy.
+    membership = lean.first(Membership, {"id": world["active"].pk})
+    assert membership is not None and membership._state.adding is False
+    assert membership._state.db == Membership.objects.get(pk=membership.pk)._state.db
+
+    membership.roles = ["Instructor"]
+    membership.save(update_fields=["roles"])
+
+    assert Membership.objects.count() == 2
+    assert Membership.objects.get(pk=membership.pk).roles == ["Instructor"]
+
+
+def test_a_lean_lookup_is_one_plain_query_on_the_models_table(world):
+    with CaptureQueriesContext(connection) as queries:
+        lean.first(Deployment, {"registration": world["school_a"], "deployment_id": "42:abc"})
+
+    (query,) = queries.captured_queries
+    assert Deployment._meta.db_table in query["sql"]
+    assert Deployment._meta.get_field("registration").column in query["sql"]  # type: ignore[union-attr]
