@@ -2,7 +2,7 @@
 
 Apps register what an instructor can embed (``register_activity_source`` in ``AppConfig.ready()``).
 The response (LTI DL 2.0 §4.2) is built with pylti1p3's ``DeepLinkResource`` / ``LineItem`` for the
-content items, and completed here where pylti1p3 stops (PLATFORMS.md defect 8): ``msg``/``log``,
+content items, and completed here where pylti1p3 stops (docs/platforms.md, pylti1p3 defect 8): ``msg``/``log``,
 ``errormsg``/``errorlog`` on cancel, ``data`` echoed only when the request carried it, the platform's
 ``accept_types`` / ``accept_multiple`` honoured, and the JWT signed with the tool's loaded key
 (``keys.sign``) rather than a PEM parsed again for every response (defect 5).

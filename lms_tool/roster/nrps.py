@@ -59,7 +59,7 @@ def with_query(url: str, **params: str) -> str:
 
 
 def read_all(*, registration: Registration, url: str, max_pages: int) -> RosterRead:
-    """Every page from ``url`` on, following ``rel="next"`` exactly as sent (case kept: PLATFORMS.md defect 7)."""
+    """Every page from ``url`` on, following ``rel="next"`` exactly as sent (case kept: docs/platforms.md, pylti1p3 defect 7)."""
     read = RosterRead()
     seen: set[str] = set()
     next_url: str | None = url

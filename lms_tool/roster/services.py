@@ -1,4 +1,4 @@
-"""Roster sync (DESIGN.md data flow 4): read every NRPS page first, then apply them in one transaction.
+"""Roster sync (docs/architecture.md, "How a roster sync flows"): read every NRPS page first, then apply them in one transaction.
 
 A read that fails anywhere changes nothing: the reason is kept on the ``RosterSync`` row for the
 instructor's roster page and the admin, and the task retries with backoff. A full read marks members
