@@ -90,12 +90,15 @@ def api_client_revoke(*, client: ApiClient, actor: str) -> None:
 
 
 def _member_state(context: Context, sub: str) -> dict[str, bulk.Row]:
-    row = Membership.objects.filter(context=context, user__sub=sub).values_list("pk", "user_id", "roles", "is_active")
+    row = Membership.objects.filter(context=context, user__sub=sub).values_list(
+        "pk", "user_id", "roles", "is_active", "roster_listed_at", "revoked_at"
+    )
     found = row.first()
     if found is None:
         return {}
-    pk, user_pk, roles, active = found
-    return {sub: bulk.Row(pk, user_pk, list(roles or []), active)}
+    pk, user_pk, roles, active, listed, revoked = found
+    # All of the row, as the roster loads it: without the listing time every call would look like a first listing.
+    return {sub: bulk.Row(pk, user_pk, list(roles or []), active, listed, revoked)}
 
 
 def _apply(*, context: Context, member: Member, client: ApiClient, reason: str) -> Membership:
