@@ -36,7 +36,7 @@ CSP = "Content-Security-Policy"
 # URL names of the steps before a launch exists, of dynamic registration, and the apps whose pages run
 # under a launch (by namespace: a page added to these apps is framed like its neighbours; one elsewhere never).
 PRE_LAUNCH = frozenset({"lti:login", "lti:launch", "lti:launch_complete"})
-REGISTRATION = "lti:register"
+REGISTRATION = frozenset({"lti:register", "lti:register_invited"})  # with or without an invitation
 LAUNCH_APPS = frozenset({"lti", "quizzes", "flashcards", "roster", "grading"})
 NEVER_FRAMED = frozenset({"lti:config", "lti:config_moodle", "lti:canvas_json", "lti:jwks"})
 # The origins a registration may hold: enough for a platform and its vanity domains, not a way to grow rows.
@@ -159,7 +159,7 @@ def frame_ancestors(request: HttpRequest, response: HttpResponse) -> list[str]:
     name = match.view_name if match else ""
     if name in PRE_LAUNCH:
         return [ANYONE]
-    if name == REGISTRATION:
+    if name in REGISTRATION:
         origin = getattr(request, "lti_registration_origin", None)
         return [SELF, origin] if origin else [SELF]
     if name.partition(":")[0] not in LAUNCH_APPS or name in NEVER_FRAMED:
@@ -195,5 +195,5 @@ class FramingMiddleware:
         return response
 
     def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> None:
-        if request.resolver_match and request.resolver_match.view_name == REGISTRATION:
+        if request.resolver_match and request.resolver_match.view_name in REGISTRATION:
             request.lti_registration_origin = _registration_origin(request)  # type: ignore[attr-defined]

@@ -93,7 +93,8 @@ def state() -> dict[str, tuple[int, object]]:
     for model in apps.get_models():
         table = connection.ops.quote_name(model._meta.db_table)
         names = {f.column for f in model._meta.concrete_fields}
-        newest = "MAX(updated_at)" if "updated_at" in names else "NULL"
+        # One column type for every table (PostgreSQL refuses to UNION a timestamp with a NULL text).
+        newest = "CAST(MAX(updated_at) AS TEXT)" if "updated_at" in names else "CAST(NULL AS TEXT)"
         selects.append(f"SELECT '{model._meta.label}', COUNT(*), {newest} FROM {table}")
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(selects))
