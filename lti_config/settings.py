@@ -67,10 +67,10 @@ def database_from_url(url: str) -> dict[str, object]:
 
 
 DEBUG = envbool("DEBUG", False)
-# production (the default unless DEBUG is on) refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEYS
+# production (the default, whatever DEBUG says: a mode is chosen, never implied) refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEYS
 # (lti_config/startup.py); development (`make run`) reads the secret `manage.py secret_init` wrote under
 # var/; test (pytest, `make test`) uses a fixed, visibly insecure secret. See docs/production.md.
-LMS_TOOL_MODE = env("LMS_TOOL_MODE").strip().lower() or ("development" if DEBUG else "production")
+LMS_TOOL_MODE = env("LMS_TOOL_MODE").strip().lower() or "production"
 if LMS_TOOL_MODE not in {"production", "development", "test"}:
     raise ImproperlyConfigured(f"LMS_TOOL_MODE={LMS_TOOL_MODE!r}: use production, development or test")
 SECRET_KEY_FILE = VAR_DIR / "secret_key"
@@ -231,8 +231,9 @@ CELERY_BEAT_SCHEDULE["flashcards-generations-fail-stuck"] = {"task": "flashcards
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
 # Platforms embed the tool in a cross-site iframe: cookies it needs there must be SameSite=None
-# and therefore Secure. Plain-HTTP development on 127.0.0.1 keeps Lax.
-COOKIES_SECURE = envbool("COOKIES_SECURE", not DEBUG and bool(TOOL_BASE_URL.startswith("https")))
+# and therefore Secure. Plain-HTTP development on 127.0.0.1 keeps Lax. Security settings follow the
+# tool's own URL, never DEBUG: turning on tracebacks must not turn off a protection.
+COOKIES_SECURE = envbool("COOKIES_SECURE", TOOL_BASE_URL.startswith("https://"))
 SESSION_COOKIE_SECURE = COOKIES_SECURE
 CSRF_COOKIE_SECURE = COOKIES_SECURE
 SESSION_COOKIE_SAMESITE = "None" if COOKIES_SECURE else "Lax"
@@ -240,7 +241,7 @@ CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
 # An https tool (production) tells browsers to stay on https (HSTS) and, once it can tell https requests
 # apart (behind its TLS proxy), redirects plain ones; load balancers' /healthz probes stay plain.
-_HTTPS = not DEBUG and TOOL_BASE_URL.startswith("https://")
+_HTTPS = TOOL_BASE_URL.startswith("https://")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", _HTTPS and SECURE_PROXY_SSL_HEADER is not None)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if _HTTPS else 0)
@@ -290,8 +291,9 @@ HTTP_TIMEOUT_SECONDS = float(env("HTTP_TIMEOUT_SECONDS", "10"))
 HTTP_USER_AGENT = env("HTTP_USER_AGENT", "lms-tool/0.1 (+https://github.com/lms-tool)")
 # Plain-HTTP platform URLs (dynamic registration's OpenID configuration, registration endpoint) are
 # refused unless this is on: for development and tests only. It also lets loopback hosts through
-# the private-address block below, so a sandbox platform on 127.0.0.1 can be registered.
-LTI_DEV_ALLOW_HTTP = envbool("LTI_DEV_ALLOW_HTTP", DEBUG)
+# the private-address block below, so a sandbox platform on 127.0.0.1 can be registered. Off unless set:
+# it does not follow DEBUG.
+LTI_DEV_ALLOW_HTTP = envbool("LTI_DEV_ALLOW_HTTP", False)
 # Dynamic Registration without an invitation creates a registration that waits for a tool admin's
 # approval; this makes it active at once instead, for development only (docs/canvas.md).
 LTI_DYNAMIC_REGISTRATION_OPEN = envbool("LTI_DYNAMIC_REGISTRATION_OPEN", False)
