@@ -184,26 +184,32 @@ def score_submit(
         passback_state=state,
         next_attempt_at=timezone.now() if state == PassbackState.PENDING else None,
     )
+    _submitted(score)
+    return score
+
+
+def _submitted(score: Score) -> None:
+    """What follows a new score in the same transaction: older ones superseded, the audit line, the
+    review event, and the post queued for after commit."""
     _supersede_older(score)
     audit_record(
         actor_type="system",
         action="score.submitted",
         object_type="score",
         object_id=score.pk,
-        source=source,
+        source=score.source,
         after=score.snapshot(),
     )
-    if needs_review:
+    if score.review_state == ReviewState.NEEDS_REVIEW:
         event_record(
             type="score.needs_review",
             subject_type="score",
             subject_id=score.pk,
             data=score.event_data(),
-            context_pk=resource_link.context_id,
+            context_pk=score.resource_link.context_id,
         )
-    if state == PassbackState.PENDING:
+    if score.passback_state == PassbackState.PENDING:
         enqueue(score.pk)
-    return score
 
 
 def _check_reviewer(score: Score, reviewer: LtiUser) -> None:
