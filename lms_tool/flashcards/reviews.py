@@ -208,7 +208,9 @@ def review_record(
         if recorded is not None:
             if recorded.card_id != claims["c"]:
                 raise ReviewRefused(
-                    "bad_client_id", "This rating could not be read; reload the page.", status=400,
+                    "bad_client_id",
+                    "This rating could not be read; reload the page.",
+                    status=400,
                     detail=f"client id reused for card {claims['c']} (recorded for {recorded.card_id})",
                 )
             return CardState.objects.get(learner=learner, card_id=recorded.card_id)

@@ -107,7 +107,14 @@ def _role_forbidden() -> LaunchError:
     )
 
 
-_CODES = {400: "bad_request", 401: "launch_required", 403: "forbidden", 404: "not_found", 409: "conflict", 413: "too_large"}
+_CODES = {
+    400: "bad_request",
+    401: "launch_required",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+}
 
 
 def _answer(request: HttpRequest, error: ToolError) -> HttpResponse:

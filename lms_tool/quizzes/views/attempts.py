@@ -66,7 +66,9 @@ def _responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
 @require_http_methods(["GET", "POST"])
 def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
-    attempt = attempt_services.attempt_current(attempt=selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id))
+    attempt = attempt_services.attempt_current(
+        attempt=selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id)
+    )
     if not attempt.is_open:
         return page_redirect("quizzes:result", launch, attempt.pk)
     saved = False
@@ -120,7 +122,9 @@ def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
 @require_GET
 def attempt_result(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
-    attempt = attempt_services.attempt_current(attempt=selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id))
+    attempt = attempt_services.attempt_current(
+        attempt=selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id)
+    )
     if attempt.is_open:
         return page_redirect("quizzes:attempt", launch, attempt.pk)
     answers = {a.question_id: a for a in attempt.answers.select_related("question")}
