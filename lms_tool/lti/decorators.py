@@ -86,7 +86,7 @@ def _launch_required() -> LaunchError:
 def _launch_expired() -> LaunchError:
     return LaunchError(
         "launch_expired",
-        "Your session with this tool has ended. Open the tool again from your course to continue.",
+        "Your session with this tool has ended. Go back to your course and open the tool again.",
         admin_hint="The request carried a launch id that is no longer kept (idle past LTI_LAUNCH_IDLE_SECONDS or "
         "older than LTI_LAUNCH_MAX_SECONDS). Pages keep unsent work in the browser and send it after a relaunch.",
         status=401,
