@@ -278,7 +278,7 @@ LTI = {
     # A launch stays usable by the tool's pages IDLE seconds past its last use (each page and autosave
     # renews it), never more than MAX seconds past the launch (docs/security.md, "Launch ids").
     # LTI_LAUNCH_TTL_SECONDS, the fixed lifetime before, still sets the idle time.
-    "LAUNCH_IDLE_SECONDS": envint("LTI_LAUNCH_IDLE_SECONDS", envint("LTI_LAUNCH_TTL_SECONDS", 8 * 3600)),
+    "LAUNCH_IDLE_SECONDS": envint("LTI_LAUNCH_IDLE_SECONDS", envint("LTI_LAUNCH_TTL_SECONDS", 3600)),
     "LAUNCH_MAX_SECONDS": envint("LTI_LAUNCH_MAX_SECONDS", 12 * 3600),
     # How long a platform JWKS is cached.
     "JWKS_CACHE_SECONDS": envint("LTI_JWKS_CACHE_SECONDS", 24 * 3600),

@@ -181,6 +181,9 @@ class ReviewLog(models.Model):
     stability_after = models.FloatField()
     difficulty_after = models.FloatField()
     due_after = models.DateTimeField()
+    # The id the review page gave this rating (templates/flashcards/review.html): a rating kept in the
+    # browser while offline or after the launch ended is sent again, and must count once.
+    client_id = models.CharField(max_length=64, blank=True, default="")
 
     objects = ReviewLogQuerySet.as_manager()
 
@@ -189,6 +192,11 @@ class ReviewLog(models.Model):
         indexes = [
             models.Index(fields=["learner", "reviewed_at"], name="flashcard_log_learner"),
             models.Index(fields=["card", "learner", "reviewed_at"], name="flashcard_log_card"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "client_id"], condition=~models.Q(client_id=""), name="flashcard_log_client_id"
+            )
         ]
 
     def __str__(self) -> str:

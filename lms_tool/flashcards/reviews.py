@@ -187,15 +187,33 @@ def review_record(
     duration_ms: int | None = None,
     now: datetime | None = None,
     resource_link: ResourceLink | None = None,
+    client_id: str = "",
 ) -> CardState:
     """Apply one rating to the card it was shown for, once: a second submission changes nothing.
+
+    ``client_id`` is the id the review page gave the rating: the same rating sent again (kept in the
+    browser while offline or after the launch ended, then replayed) answers with the card's state as it
+    is, instead of a refusal.
 
     With the resource link the deck was launched from, the learner's deck progress goes to its gradebook
     column in the same transaction (grades.progress_record).
     """
     if rating not in (1, 2, 3, 4):
         raise ReviewRefused("bad_rating", "Choose Again, Hard, Good or Easy.", status=400, detail=f"rating={rating!r}")
+    if len(client_id) > 64 or not all(ch.isalnum() or ch == "-" for ch in client_id):
+        raise ReviewRefused("bad_client_id", "This rating could not be read; reload the page.", status=400)
     claims = _token_read(token, deck=deck, learner=learner)
+    if client_id:
+        recorded = ReviewLog.objects.filter(learner=learner, client_id=client_id).first()
+        if recorded is not None:
+            if recorded.card_id != claims["c"]:
+                raise ReviewRefused(
+                    "bad_client_id",
+                    "This rating could not be read; reload the page.",
+                    status=400,
+                    detail=f"client id reused for card {claims['c']} (recorded for {recorded.card_id})",
+                )
+            return CardState.objects.get(learner=learner, card_id=recorded.card_id)
     card = Card.objects.approved().filter(deck=deck, pk=claims["c"]).first()
     if card is None:
         raise ReviewRefused("card_gone", "This card is no longer in the deck.", status=404)
@@ -245,6 +263,7 @@ def review_record(
         stability_after=state.stability or 0.0,
         difficulty_after=state.difficulty or 0.0,
         due_after=state.due,
+        client_id=client_id,
     )
     if resource_link is not None:
         grades.progress_record(deck=deck, learner=learner, resource_link=resource_link, now=now)

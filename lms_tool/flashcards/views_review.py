@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from lms_tool.lti.decorators import launch_of, page_redirect, tool_page, user_of
+from lms_tool.lti.decorators import launch_of, page_redirect, tool_page, user_of, wants_json
 
 from . import reviews, selectors
 from .access import deck_in_course, grade_link, url
@@ -61,7 +61,7 @@ def _duration(raw: str) -> int | None:
 def review_rate(request: HttpRequest, pk: int) -> HttpResponse:
     launch = launch_of(request)
     deck = deck_in_course(request, pk, published_only=not launch.is_staff)
-    wants_json = "application/json" in request.headers.get("Accept", "")
+    script = wants_json(request)  # the review page's script; it keeps ratings it could not send
     try:
         rating = int(request.POST.get("rating", "0"))
     except ValueError:
@@ -74,10 +74,11 @@ def review_rate(request: HttpRequest, pk: int) -> HttpResponse:
             rating=rating,
             duration_ms=_duration(request.POST.get("duration_ms", "")),
             resource_link=grade_link(launch, deck),
+            client_id=request.POST.get("client_id", ""),
         )
     except reviews.ReviewRefused as refused:
         logger.info("rating refused for deck %s: %s (%s)", deck.pk, refused.code, refused.detail)
-        if wants_json:
+        if script:
             return JsonResponse(
                 {"ok": False, "code": refused.code, "message": refused.user_message}, status=refused.status
             )
@@ -88,7 +89,7 @@ def review_rate(request: HttpRequest, pk: int) -> HttpResponse:
             "continue_url": url("review", deck.pk, launch=launch),
         }
         return render(request, "flashcards/review_refused.html", context, status=refused.status)
-    if wants_json:
+    if script:
         return JsonResponse({"ok": True, "due": state.due.isoformat(), "state": state.get_state_display()})
     return page_redirect("flashcards:review", launch, deck.pk)
 

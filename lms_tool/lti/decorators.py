@@ -61,7 +61,16 @@ def page_redirect(name: str, launch: LtiLaunch | str, *args: Any, **query: str) 
 
 
 def wants_json(request: HttpRequest) -> bool:
-    return "application/json" in request.headers.get("Accept", "") or request.content_type == "application/json"
+    """A script's request (fetch/XHR), which must get JSON, never an HTML page it cannot read.
+
+    Besides asking for JSON, only a script can set the ``X-LTI-Launch`` header, and browsers mark a fetch
+    with ``Sec-Fetch-Dest: empty`` (Fetch Metadata; a page navigation says ``document`` or ``iframe``)."""
+    return (
+        "application/json" in request.headers.get("Accept", "")
+        or request.content_type == "application/json"
+        or "X-LTI-Launch" in request.headers
+        or request.headers.get("Sec-Fetch-Dest") == "empty"
+    )
 
 
 def _launch_required() -> LaunchError:
@@ -74,6 +83,20 @@ def _launch_required() -> LaunchError:
     )
 
 
+def _launch_expired() -> LaunchError:
+    return LaunchError(
+        "launch_expired",
+        "Your session with this tool has ended. Go back to your course and open the tool again.",
+        admin_hint="The request carried a launch id that is no longer kept (idle past LTI_LAUNCH_IDLE_SECONDS or "
+        "older than LTI_LAUNCH_MAX_SECONDS). Pages keep unsent work in the browser and send it after a relaunch.",
+        status=401,
+    )
+
+
+def _carries_launch_id(request: HttpRequest) -> bool:
+    return bool(request.GET.get("launch") or request.headers.get("X-LTI-Launch") or request.POST.get("launch"))
+
+
 def _role_forbidden() -> LaunchError:
     return LaunchError(
         "role_forbidden",
@@ -84,10 +107,24 @@ def _role_forbidden() -> LaunchError:
     )
 
 
+_CODES = {
+    400: "bad_request",
+    401: "launch_required",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+}
+
+
 def _answer(request: HttpRequest, error: ToolError) -> HttpResponse:
     page = render_error(request, error)  # logs the refusal, its admin hint and detail
     if wants_json(request):
-        return JsonResponse({"error": error.user_message}, status=error.status)
+        # A code a script can act on (launch_expired: keep the work, ask for a relaunch) and the words to show.
+        code = getattr(error, "code", "") or _CODES.get(error.status, "refused")
+        return JsonResponse(
+            {"code": code, "message": error.user_message, "error": error.user_message}, status=error.status
+        )
     return page
 
 
@@ -106,7 +143,7 @@ def tool_page(view: View | None = None, *, staff: bool = False) -> Any:
             launch = getattr(request, "lti_launch", None)
             try:
                 if launch is None:
-                    raise _launch_required()
+                    raise _launch_expired() if _carries_launch_id(request) else _launch_required()
                 selectors.launch_scope(launch=launch)
                 hooks.run_page_checks(launch)
                 if staff and not roles.is_staff(launch.roles):

@@ -6,6 +6,8 @@ by the page decorator): an id of another course or another platform answers exac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Q, QuerySet
 
 from lms_tool.lti.selectors import launch_scope
@@ -109,6 +111,26 @@ def attempts_of(*, quiz: Quiz, launch: LtiLaunch) -> QuerySet[Attempt]:
         quiz__context_id=_course(launch),
         user_id=launch.user_pk,
         resource_link_id=launch.resource_link_pk,
+    )
+
+
+@dataclass(frozen=True)
+class TakeState:
+    """What a learner's quiz page shows: their attempts, the one in progress, how many are left (None: no limit)."""
+
+    attempts: list[Attempt]
+    open_attempt: Attempt | None
+    left: int | None
+    question_count: int
+
+
+def quiz_take_state(*, quiz: Quiz, launch: LtiLaunch) -> TakeState:
+    attempts = list(attempts_of(quiz=quiz, launch=launch))
+    return TakeState(
+        attempts=attempts,
+        open_attempt=next((a for a in attempts if a.is_open), None),
+        left=None if not quiz.max_attempts else max(0, quiz.max_attempts - len(attempts)),
+        question_count=quiz.questions.approved().count(),
     )
 
 

@@ -178,7 +178,8 @@ def test_a_student_answers_with_autosave_resumes_and_sees_awaiting_review(
     resumed = s.get(f"{tool_url}/quizzes/attempts/{attempt.pk}/", params={"launch": launch_id}, timeout=10)
 
     assert saved.status_code == 200 and saved.json()["saved"] is True
-    assert bad.status_code == 400 and bad.json() == {"error": "Choose one of the options shown."}
+    assert bad.status_code == 400 and bad.json()["message"] == "Choose one of the options shown."
+    assert bad.json()["code"] == "bad_request"
     assert garbled.status_code == 400
     assert "Something vague." in resumed.text
     truth = questions["true_false"]

@@ -18,6 +18,7 @@ from lms_tool.ai import ProviderError, get_provider
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser, ResourceLink
+from lms_tool.lti.types import LtiLaunch
 
 from ..errors import QuizError
 from ..models import Answer, Attempt, Question, Quiz
@@ -26,6 +27,24 @@ from .grading import FreeTextGrade, grade_free_text
 # Answers that arrive with the submit a little after the deadline (the network) still count.
 GRACE = timedelta(seconds=30)
 MAX_TEXT_ANSWER = 10_000
+
+
+class AttemptSubmitted(QuizError):
+    """An answer to an attempt already submitted: the page turns read-only and links to the result."""
+
+    code = "attempt_submitted"
+
+    def __init__(self) -> None:
+        super().__init__("This attempt has been submitted; answers can no longer change.", status=409)
+
+
+class TimeUp(QuizError):
+    """An answer after the time limit (and its grace): the attempt is submitted with what was saved by then."""
+
+    code = "time_up"
+
+    def __init__(self) -> None:
+        super().__init__("The time for this attempt is up; the answers saved before then count.", status=409)
 
 
 def attempts_used(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | None) -> int:
@@ -96,11 +115,27 @@ def response_clean(question: Question, value: Any) -> Any:
     return text
 
 
+def attempt_open(*, quiz: Quiz, launch: LtiLaunch, user: LtiUser) -> Attempt:
+    """Start or resume ``quiz`` from a launch: the attempt belongs to the launch's link of the quiz's course."""
+    link = None
+    if launch.resource_link_pk is not None:
+        link = ResourceLink.objects.filter(pk=launch.resource_link_pk, context_id=quiz.context_id).first()
+    return attempt_start(quiz=quiz, user=user, resource_link=link, preview=launch.is_staff)
+
+
+def attempt_current(*, attempt: Attempt) -> Attempt:
+    """The attempt as a page should show it: one whose time ran out is submitted now with the answers saved
+    in time (the beat does the same for pages nobody opens, ``attempts_close_expired``)."""
+    if attempt.is_open and attempt.is_past_deadline():
+        return attempt_submit(attempt=attempt)
+    return attempt
+
+
 def _open_or_refuse(attempt: Attempt, *, grace: timedelta = timedelta(0)) -> None:
     if not attempt.is_open:
-        raise QuizError("This attempt has been submitted; answers can no longer change.", status=409)
+        raise AttemptSubmitted()
     if attempt.deadline is not None and timezone.now() > attempt.deadline + grace:
-        raise QuizError("The time for this attempt is up; the answers saved before then count.", status=409)
+        raise TimeUp()
 
 
 @transaction.atomic
@@ -119,18 +154,39 @@ def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
     return answer
 
 
+def answers_save(*, attempt: Attempt, responses: dict[int, Any]) -> None:
+    """Save a whole form of answers (the page's "Save" without scripts): all of them, or none if one cannot be."""
+    _responses_check(attempt, responses)
+    for question_id, value in responses.items():
+        answer_save(attempt=attempt, question_id=question_id, response=value)
+
+
 def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None) -> Attempt:
-    """Submit (idempotent). Free text is graded by the provider before the transaction, so the row lock is short."""
+    """Submit (idempotent) with the answers sent along. Free text is graded by the provider before the
+    transaction, so the row lock is short.
+
+    An answer that cannot be one (a word for a number) refuses the whole submit, naming the question, before
+    anything is written. Answers sent after the time limit (and its grace) are dropped: the attempt is
+    submitted with what was saved in time. After a submit (a double click, a retry) the first one stands."""
     if responses and attempt.is_open:
-        for question_id, value in responses.items():
-            try:
+        _responses_check(attempt, responses)
+        try:
+            for question_id, value in responses.items():
                 answer_save(attempt=attempt, question_id=question_id, response=value)
-            except QuizError:
-                if not Attempt.objects.filter(pk=attempt.pk, state=Attempt.State.IN_PROGRESS).exists():
-                    break  # submitted meanwhile (a double submit): the first one stands
-                raise
+        except (AttemptSubmitted, TimeUp):
+            pass
     ai_grades = _grade_free_text(attempt)
     return _submit(attempt_id=attempt.pk, ai_grades=ai_grades)
+
+
+def _responses_check(attempt: Attempt, responses: dict[int, Any]) -> None:
+    questions = Question.objects.in_bulk([qid for qid in responses if qid in attempt.question_ids])
+    for number, question_id in enumerate(attempt.question_ids, start=1):
+        if question_id in responses and question_id in questions:
+            try:
+                response_clean(questions[question_id], responses[question_id])
+            except QuizError as error:
+                raise QuizError(f"Question {number}: {error.user_message}", status=error.status) from None
 
 
 def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:

@@ -1,4 +1,10 @@
-"""Learners: open a quiz, start or resume an attempt, answer (saved as given), submit, see the result."""
+"""Learners: open a quiz, start or resume an attempt, answer (saved as given), submit, see the result.
+
+The attempt page's script keeps every answer in the browser until the server has acknowledged it, so an
+expired launch or a dropped connection loses nothing (templates/quizzes/attempt.html): the script's
+requests get JSON answers with a ``code`` (lms_tool/lti/decorators.py), and a submit it sends gets the
+result's address back instead of a redirect.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,14 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from lms_tool.lti.decorators import launch_of, page_redirect, scope_of, tool_page, user_of
-from lms_tool.lti.models import ResourceLink
+from lms_tool.lti.decorators import launch_of, page_redirect, page_url, tool_page, user_of, wants_json
 
 from .. import selectors, services
-from ..errors import QuizError
 from ..models import Attempt, Question
+from ..services import attempts as attempt_services
 
 
 @tool_page
@@ -29,31 +35,16 @@ def quiz_open(request: HttpRequest, quiz_id: int) -> HttpResponse:
 
 
 @tool_page
+@never_cache
 @require_http_methods(["GET", "POST"])
 def quiz_take(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = selectors.quiz_for_learner(launch=launch, quiz_id=quiz_id)
     if request.method == "POST":
-        link = None
-        if launch.resource_link_pk is not None:
-            link = ResourceLink.objects.filter(pk=launch.resource_link_pk, context=scope_of(request).context).first()
-        attempt = services.attempt_start(quiz=quiz, user=user_of(request), resource_link=link, preview=launch.is_staff)
+        attempt = attempt_services.attempt_open(quiz=quiz, launch=launch, user=user_of(request))
         return page_redirect("quizzes:attempt", launch, attempt.pk)
-    attempts = list(selectors.attempts_of(quiz=quiz, launch=launch))
-    open_attempt = next((a for a in attempts if a.is_open), None)
-    left = None if not quiz.max_attempts else max(0, quiz.max_attempts - len(attempts))
-    return render(
-        request,
-        "quizzes/quiz_take.html",
-        {
-            "launch": launch,
-            "quiz": quiz,
-            "attempts": attempts,
-            "open_attempt": open_attempt,
-            "left": left,
-            "question_count": quiz.questions.approved().count(),
-        },
-    )
+    state = selectors.quiz_take_state(quiz=quiz, launch=launch)
+    return render(request, "quizzes/quiz_take.html", {"launch": launch, "quiz": quiz, "state": state})
 
 
 def _responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
@@ -70,23 +61,19 @@ def _responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
     return out
 
 
-def _close_if_expired(attempt: Attempt) -> Attempt:
-    if attempt.is_open and attempt.is_past_deadline():
-        return services.attempt_submit(attempt=attempt)
-    return attempt
-
-
 @tool_page
+@never_cache  # Back after a submit must ask the server again, never show a cached, editable attempt
 @require_http_methods(["GET", "POST"])
 def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
-    attempt = _close_if_expired(selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id))
+    attempt = attempt_services.attempt_current(
+        attempt=selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id)
+    )
     if not attempt.is_open:
         return page_redirect("quizzes:result", launch, attempt.pk)
     saved = False
     if request.method == "POST":  # "Save" without scripts: keep every answer on the form
-        for question_id, value in _responses(request, attempt).items():
-            services.answer_save(attempt=attempt, question_id=question_id, response=value)
+        attempt_services.answers_save(attempt=attempt, responses=_responses(request, attempt))
         saved = True
     questions = Question.objects.in_bulk(attempt.question_ids)
     answers = {a.question_id: a.response for a in attempt.answers.all()}
@@ -102,6 +89,7 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
 
 
 @tool_page
+@never_cache
 @require_POST
 def answer_autosave(request: HttpRequest, attempt_id: int) -> JsonResponse:
     """One answer, sent by the page's script as soon as it is given: ``{"question": id, "response": ...}``."""
@@ -110,33 +98,40 @@ def answer_autosave(request: HttpRequest, attempt_id: int) -> JsonResponse:
         body = json.loads(request.body or b"{}")
         question_id = int(body["question"])
     except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": 'Send JSON like {"question": 12, "response": [1]}.'}, status=400)
+        message = 'Send JSON like {"question": 12, "response": [1]}.'
+        return JsonResponse({"code": "bad_request", "message": message, "error": message}, status=400)
     answer = services.answer_save(attempt=attempt, question_id=question_id, response=body.get("response"))
     return JsonResponse({"saved": True, "question": question_id, "saved_at": answer.saved_at.isoformat()})
 
 
 @tool_page
+@never_cache
 @require_POST
 def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
     attempt = selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id)
-    try:
-        services.attempt_submit(attempt=attempt, responses=_responses(request, attempt))
-    except QuizError:
-        # Late answers are refused, but the attempt is still submitted with what was saved in time.
-        services.attempt_submit(attempt=attempt)
-    return page_redirect("quizzes:result", launch, attempt.pk)
+    services.attempt_submit(attempt=attempt, responses=_responses(request, attempt))
+    query = {"timeup": "1"} if request.POST.get("timeup") else {}
+    if wants_json(request):
+        return JsonResponse({"submitted": True, "result_url": page_url("quizzes:result", launch, attempt.pk, **query)})
+    return page_redirect("quizzes:result", launch, attempt.pk, **query)
 
 
 @tool_page
+@never_cache
 @require_GET
 def attempt_result(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
-    attempt = _close_if_expired(selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id))
+    attempt = attempt_services.attempt_current(
+        attempt=selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id)
+    )
     if attempt.is_open:
         return page_redirect("quizzes:attempt", launch, attempt.pk)
     answers = {a.question_id: a for a in attempt.answers.select_related("question")}
     items = [answers[qid] for qid in attempt.question_ids if qid in answers]
+    time_up = bool(request.GET.get("timeup")) or attempt.is_past_deadline(attempt.submitted_at)
     return render(
-        request, "quizzes/result.html", {"launch": launch, "attempt": attempt, "quiz": attempt.quiz, "items": items}
+        request,
+        "quizzes/result.html",
+        {"launch": launch, "attempt": attempt, "quiz": attempt.quiz, "items": items, "time_up": time_up},
     )
