@@ -226,7 +226,10 @@ CELERY_BEAT_SCHEDULE["quizzes-generations-fail-stuck"] = {
     "task": "lms_tool.quizzes.tasks.generation_runs_fail_stuck_task",
     "schedule": 600.0,
 }
-CELERY_BEAT_SCHEDULE["flashcards-generations-fail-stuck"] = {"task": "flashcards.generations_fail_stuck", "schedule": 600.0}
+CELERY_BEAT_SCHEDULE["flashcards-generations-fail-stuck"] = {
+    "task": "flashcards.generations_fail_stuck",
+    "schedule": 600.0,
+}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
