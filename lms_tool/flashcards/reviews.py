@@ -177,6 +177,62 @@ def next_due_at(*, deck: Deck, learner: LtiUser) -> datetime | None:
     return CardState.objects.filter(learner=learner, deck=deck).order_by("due").values_list("due", flat=True).first()
 
 
+def _replayed(*, learner: LtiUser, client_id: str, card_pk: int) -> CardState | None:
+    """The card's state when this rating (by its client id) was recorded already; None when it is new."""
+    recorded = ReviewLog.objects.filter(learner=learner, client_id=client_id).first()
+    if recorded is None:
+        return None
+    if recorded.card_id != card_pk:
+        raise ReviewRefused(
+            "bad_client_id",
+            "This rating could not be read; reload the page.",
+            status=400,
+            detail=f"client id reused for card {card_pk} (recorded for {recorded.card_id})",
+        )
+    return CardState.objects.get(learner=learner, card_id=recorded.card_id)
+
+
+def _state_advance(
+    *, deck: Deck, learner: LtiUser, card: Card, shown_at_reps: int, rating: int, now: datetime
+) -> CardState:
+    """Schedule the card by FSRS from the state it was shown in, and save it; refused if rated since."""
+    state = CardState.objects.select_for_update().filter(learner=learner, card=card).first()
+    is_new = state is None
+    reps = state.reps if state else 0
+    if reps != shown_at_reps:
+        raise ReviewRefused(
+            "already_rated",
+            "This card was already rated; your first answer counts.",
+            status=409,
+            detail=f"shown at review {shown_at_reps}, now at {reps}",
+        )
+    before = to_fsrs(state) if state else scheduling.new_card(card.pk, now)
+    after = scheduling.review(
+        settings_for(deck, learner), before, Rating(rating), now, scheduling.fuzz_draw(learner.pk, card.pk, reps)
+    )
+    if state is None:
+        state = CardState(learner=learner, card=card, deck=deck, due=now, created_at=now)
+    state.state, state.step = int(after.state), after.step
+    state.stability, state.difficulty = after.stability, after.difficulty
+    state.due, state.last_review = after.due, after.last_review
+    state.reps = reps + 1
+    state.lapses += int(before.state == FsrsState.Review and rating == Rating.Again)
+    if not is_new:
+        state.save()
+        return state
+    try:
+        with transaction.atomic():
+            state.save(force_insert=True)
+    except IntegrityError as error:  # the same card rated at the same moment in another request
+        raise ReviewRefused(
+            "already_rated",
+            "This card was already rated; your first answer counts.",
+            status=409,
+            detail="concurrent first rating",
+        ) from error
+    return state
+
+
 @transaction.atomic
 def review_record(
     *,
@@ -203,55 +259,14 @@ def review_record(
     if len(client_id) > 64 or not all(ch.isalnum() or ch == "-" for ch in client_id):
         raise ReviewRefused("bad_client_id", "This rating could not be read; reload the page.", status=400)
     claims = _token_read(token, deck=deck, learner=learner)
-    if client_id:
-        recorded = ReviewLog.objects.filter(learner=learner, client_id=client_id).first()
-        if recorded is not None:
-            if recorded.card_id != claims["c"]:
-                raise ReviewRefused(
-                    "bad_client_id",
-                    "This rating could not be read; reload the page.",
-                    status=400,
-                    detail=f"client id reused for card {claims['c']} (recorded for {recorded.card_id})",
-                )
-            return CardState.objects.get(learner=learner, card_id=recorded.card_id)
+    replayed = _replayed(learner=learner, client_id=client_id, card_pk=claims["c"]) if client_id else None
+    if replayed is not None:
+        return replayed
     card = Card.objects.approved().filter(deck=deck, pk=claims["c"]).first()
     if card is None:
         raise ReviewRefused("card_gone", "This card is no longer in the deck.", status=404)
     now = (now or timezone.now()).astimezone(UTC)
-    state = CardState.objects.select_for_update().filter(learner=learner, card=card).first()
-    is_new = state is None
-    reps = state.reps if state else 0
-    if reps != claims["r"]:
-        raise ReviewRefused(
-            "already_rated",
-            "This card was already rated; your first answer counts.",
-            status=409,
-            detail=f"shown at review {claims['r']}, now at {reps}",
-        )
-    before = to_fsrs(state) if state else scheduling.new_card(card.pk, now)
-    after = scheduling.review(
-        settings_for(deck, learner), before, Rating(rating), now, scheduling.fuzz_draw(learner.pk, card.pk, reps)
-    )
-    if state is None:
-        state = CardState(learner=learner, card=card, deck=deck, due=now, created_at=now)
-    state.state, state.step = int(after.state), after.step
-    state.stability, state.difficulty = after.stability, after.difficulty
-    state.due, state.last_review = after.due, after.last_review
-    state.reps = reps + 1
-    state.lapses += int(before.state == FsrsState.Review and rating == Rating.Again)
-    if is_new:
-        try:
-            with transaction.atomic():
-                state.save(force_insert=True)
-        except IntegrityError as error:  # the same card rated at the same moment in another request
-            raise ReviewRefused(
-                "already_rated",
-                "This card was already rated; your first answer counts.",
-                status=409,
-                detail="concurrent first rating",
-            ) from error
-    else:
-        state.save()
+    state = _state_advance(deck=deck, learner=learner, card=card, shown_at_reps=claims["r"], rating=rating, now=now)
     ReviewLog.objects.create(
         learner=learner,
         card=card,
