@@ -11,6 +11,7 @@ webhook deliveries or a long AI generation never waits in front of a grade:
 """
 
 import os
+from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
@@ -53,6 +54,10 @@ class ResilientTask(Task):  # type: ignore[misc]
 
 app = Celery("lms_tool", task_cls=ResilientTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# kombu's filesystem transport (the embedded default) needs its message folders to exist.
+for _folder in ("data_folder_in", "data_folder_out"):
+    if _folder in (app.conf.broker_transport_options or {}):
+        Path(app.conf.broker_transport_options[_folder]).mkdir(parents=True, exist_ok=True)
 # Declared, so a worker started without --queues consumes all four (as `make run`'s does).
 app.conf.task_queues = [Queue(name, Exchange(name), routing_key=name) for name in QUEUES]
 app.conf.task_default_queue = "housekeeping"
