@@ -9,14 +9,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
 from . import claims as c
 from . import deep_linking, framing, hooks, keys, oidc, platform_storage, selectors, services
 from .decorators import launch_of, page_redirect, staff_page, tool_page
 from .errors import LaunchError
 from .launch import launch_validate
-from .views_errors import render_error
+from .views_errors import methods_allowed, render_error
 
 
 def _cookie_secure(request: HttpRequest) -> bool:
@@ -45,7 +45,7 @@ def _set_cookie(response: HttpResponse, name: str, value: str, *, secure: bool, 
 @csrf_exempt  # a cross-site request from the platform by design; state and nonce protect it
 @xframe_options_exempt
 @never_cache
-@require_http_methods(["GET", "POST"])
+@methods_allowed(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     urls = selectors.tool_urls(request)
@@ -90,7 +90,7 @@ def _launch(request: HttpRequest, cookies: dict[str, str]) -> HttpResponse:
 @csrf_exempt
 @xframe_options_exempt
 @never_cache
-@require_POST
+@methods_allowed(["POST"])  # a GET (someone opening the URL) gets a page saying to open the tool from the course
 def launch(request: HttpRequest) -> HttpResponse:
     state = request.POST.get("state", "")
     if oidc.COOKIE_PREFIX + state not in request.COOKIES:
@@ -105,7 +105,7 @@ def launch(request: HttpRequest) -> HttpResponse:
 @csrf_exempt  # posted by the tool's own launch page inside the platform's iframe, without cookies
 @xframe_options_exempt
 @never_cache
-@require_POST
+@methods_allowed(["POST"])
 def launch_complete(request: HttpRequest) -> HttpResponse:
     """The launch, with the state's secret read back from storage instead of a cookie."""
     state = request.POST.get("state", "")

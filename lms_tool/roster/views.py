@@ -31,8 +31,8 @@ def _context(request: HttpRequest) -> Context:
 
 
 @never_cache
+@staff_page  # outermost: a refused method answers in words (views_errors.explained)
 @require_GET
-@staff_page
 def roster(request: HttpRequest) -> HttpResponse:
     context = _context(request)
     page = Paginator(selectors.roster_members(context=context), PER_PAGE).get_page(request.GET.get("page"))
@@ -51,8 +51,8 @@ def roster(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @staff_page  # no cookies inside the iframe: the unguessable launch id in the form is the request's proof
+@require_POST
 def sync_now(request: HttpRequest) -> HttpResponse:
     context = _context(request)
     launch = launch_of(request)

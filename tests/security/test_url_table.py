@@ -274,7 +274,7 @@ def answer(response: requests.Response, ids: dict[str, Any]) -> dict[str, Any]:
         error = re.search(r'<section class="card error"[^>]*>(.*?)</section>', response.text, re.S)
         # The error page's words, without its per-request reference.
         words = _text(error.group(1)) if error else _text(response.text)[:400]
-        seen["error"] = re.sub(r"Reference: ?(\S*) · [0-9a-f]{8}", r"Reference: \1", words)
+        seen["error"] = re.sub(r"Reference: (?:(\S+) · )?[0-9a-f]{8}", r"Reference: \1", words)
     else:
         view = re.search(r'data-view="([^"]+)"', response.text)
         seen["view"] = view.group(1) if view else None
