@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from . import claims as c
+from . import course_home as home
 from . import deep_linking, framing, hooks, keys, oidc, platform_storage, selectors, services
 from .decorators import launch_of, page_redirect, staff_page, tool_page
 from .errors import LaunchError
@@ -134,7 +135,37 @@ def resource(request: HttpRequest) -> HttpResponse:
     destination = deep_linking.activity_open_url(launch)
     if destination:
         return HttpResponseRedirect(destination)
+    if launch.is_staff and launch.context_pk is not None:
+        return _course_home(request)
     return render(request, "lti/resource.html", {"launch": launch, "resource_link": launch.resource_link_claim})
+
+
+@staff_page
+@require_GET
+def course_home(request: HttpRequest) -> HttpResponse:
+    """The staff landing page: the course's quizzes and decks, drafts included, and how to make new ones."""
+    return _course_home(request)
+
+
+def _course_home(request: HttpRequest) -> HttpResponse:
+    launch = launch_of(request)
+    if launch.context_pk is None:
+        raise LaunchError(
+            "course_required",
+            "This page lists a course's activities; open the tool from inside a course.",
+            admin_hint="The launch carried no context claim.",
+            status=400,
+        )
+    picking = launch.message_type == "LtiDeepLinkingRequest"
+    sections = [
+        {"section": section, "items": items, "new_url": section.new_url(launch, picking)}
+        for section, items in home.course_sections(launch)
+    ]
+    return render(
+        request,
+        "lti/course_home.html",
+        {"launch": launch, "sections": sections, "resource_link": launch.resource_link_claim, "picking": picking},
+    )
 
 
 @staff_page

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lms_tool.lti import picking
 from lms_tool.lti.decorators import launch_of, page_redirect, page_url, scope_of, staff_page, user_of
 from lms_tool.lti.models import Context
 
@@ -136,7 +137,8 @@ def quiz_publish(request: HttpRequest, quiz_id: int) -> HttpResponse:
     quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
     services.quiz_publish(quiz=quiz, user=user_of(request))
     if request.POST.get("pick") == "1":
-        return page_redirect("quizzes:pick", launch, selected=f"quiz:{quiz.pk}")
+        # "Publish and add to course" is one step: the answer is the signed response posted back (DL §4.2).
+        return picking.add_to_course(request, launch=launch, activities=[f"quiz:{quiz.pk}"])
     return page_redirect("quizzes:manage", launch, quiz.pk)
 
 
