@@ -29,6 +29,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if any(marker in reason for marker in OPTIONAL):
         return
     report.outcome = "failed"
-    report.longrepr = (
-        f"LMS_TOOL_REQUIRE_ALL=1 (CI): a required component is missing, so this test may not skip: {reason}"
-    )
+    report.longrepr = f"LMS_TOOL_REQUIRE_ALL=1 (CI): a required component is missing, so this test may not skip: {reason}"
