@@ -19,5 +19,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+# Error pages in words, JSON for JSON clients (lms_tool/lti/views_errors.py); never Django's class names.
+handler400 = "lms_tool.lti.views_errors.bad_request"
+handler403 = "lms_tool.lti.views_errors.permission_denied"
+handler404 = "lms_tool.lti.views_errors.page_not_found"
 # A database or cache outage answers 503 with Retry-After instead of the generic 500 (lms_tool/core/outages.py).
 handler500 = "lms_tool.core.outages.server_error"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from lms_tool.core.errors import ToolError
@@ -17,7 +17,7 @@ from lms_tool.lti.selectors import launch_scope
 from lms_tool.lti.types import LtiLaunch
 
 from . import retention
-from .models import Card, CardState, Deck, DeckQuerySet, LearnerParameters, State
+from .models import Card, CardState, Deck, DeckGeneration, DeckQuerySet, LearnerParameters, State
 
 STATE_COLUMNS = ("learner_id", "card_id", "stability", "last_review", "state", "lapses")
 
@@ -90,6 +90,37 @@ def deck_of_registration(*, launch: LtiLaunch, pk: int) -> Deck | None:
 def decks_for(context: Context, *, published_only: bool = False) -> QuerySet[Deck]:
     decks = Deck.objects.filter(context=context)
     return decks.published() if published_only else decks
+
+
+def decks_counted(*, launch: LtiLaunch, published_only: bool = False) -> QuerySet[Deck]:
+    """The launch's course's decks with ``approved_count`` and ``proposed_count`` (picker, course home, list)."""
+    decks = _decks_in_course(launch)
+    if decks is None:
+        return Deck.objects.none()
+    if published_only:
+        decks = decks.published()
+    return decks.annotate(
+        approved_count=Count("cards", filter=Q(cards__status=Card.Status.APPROVED)),
+        proposed_count=Count("cards", filter=Q(cards__status=Card.Status.PROPOSED)),
+    ).order_by("-updated_at", "-pk")
+
+
+@dataclass
+class DeckPage:
+    """What the deck page shows besides its forms."""
+
+    cards: QuerySet[Card]
+    proposed: int
+    generations: list[DeckGeneration]
+
+
+def deck_page(*, deck: Deck) -> DeckPage:
+    cards = Card.objects.filter(deck=deck)
+    return DeckPage(
+        cards=cards,
+        proposed=cards.filter(status=Card.Status.PROPOSED).count(),
+        generations=list(DeckGeneration.objects.filter(deck=deck)[:5]),
+    )
 
 
 def _arrays(states: QuerySet[CardState]) -> retention.StateArrays:

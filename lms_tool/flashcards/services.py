@@ -87,10 +87,19 @@ def deck_update(*, deck: Deck, actor: LtiUser, **fields: Any) -> Deck:
 
 
 @transaction.atomic
-def deck_publish(*, deck: Deck, actor: LtiUser) -> Deck:
-    """Learners see the deck's approved cards from now on; proposed ones stay hidden until approved."""
+def deck_publish(*, deck: Deck, actor: LtiUser, proposed_confirmed: bool = False) -> Deck:
+    """Learners see the deck's approved cards from now on; proposed ones stay hidden until approved.
+
+    With cards still awaiting approval the deck is published only once the instructor confirms it
+    (``proposed_confirmed``): a deck that goes out without the cards they meant to include is a surprise."""
     if not Card.objects.approved().filter(deck=deck).exists():
         raise DeckInvalid("Approve at least one card before publishing the deck.")
+    proposed = Card.objects.filter(deck=deck, status=Card.Status.PROPOSED).count()
+    if proposed and not proposed_confirmed:
+        raise DeckInvalid(
+            f"{proposed} card{'' if proposed == 1 else 's'} still await{'s' if proposed == 1 else ''} your approval, "
+            "and learners will not see them. Approve them first, or publish without them."
+        )
     deck.status, deck.published_at = Deck.Status.PUBLISHED, timezone.now()
     deck.save(update_fields=["status", "published_at", "updated_at"])
     _audit(actor, "deck_published", deck)

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from typing import IO
 
 from django.conf import settings
 from django.db import transaction
@@ -161,6 +162,12 @@ def cards_parse(*, data: bytes, filename: str = "") -> list[ParsedRow]:
 
 
 @transaction.atomic
+def cards_import_upload(*, deck: Deck, upload: IO[bytes], filename: str, actor: LtiUser) -> list[Card]:
+    """``cards_import`` of an uploaded file, read no further than one byte past the size limit."""
+    data = upload.read(_limits()["MAX_IMPORT_BYTES"] + 1)
+    return cards_import(deck=deck, data=data, filename=filename, actor=actor)
+
+
 def cards_import(*, deck: Deck, data: bytes, filename: str, actor: LtiUser) -> list[Card]:
     """Add every row of the file to the deck as approved cards, or none of them."""
     rows = cards_parse(data=data, filename=filename)

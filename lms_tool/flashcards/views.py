@@ -10,20 +10,16 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lms_tool.lti import picking
 from lms_tool.lti.decorators import NotFound, launch_of, page_redirect, staff_page, user_of
 
 from . import selectors, services, transfer
 from .access import deck_in_course
 from .forms import CardForm, DeckForm, GenerateForm, ImportForm
-from .models import Card, DeckGeneration
 
 
 def redirect(request: HttpRequest, name: str, *args: object, **query: str) -> HttpResponseRedirect:
     return page_redirect(f"flashcards:{name}", launch_of(request), *args, **query)
-
-
-def _invalid(request: HttpRequest, template: str, context: dict, error: services.DeckInvalid) -> HttpResponse:
-    return render(request, template, {**context, "error": error}, status=400)
 
 
 @staff_page
@@ -42,17 +38,21 @@ def deck_list(request: HttpRequest) -> HttpResponse:
         else:
             return redirect(request, "deck_detail", deck.pk)
     status = 400 if request.method == "POST" else 200
-    context = {"launch": launch, "decks": selectors.decks_for(course), "form": form, "course": course}
+    context = {"launch": launch, "decks": selectors.decks_counted(launch=launch), "form": form, "course": course}
     return render(request, "flashcards/deck_list.html", context, status=status)
 
 
 def _detail_context(request: HttpRequest, deck, **extra) -> dict:  # type: ignore[no-untyped-def]
+    launch = launch_of(request)
+    page = selectors.deck_page(deck=deck)
     return {
-        "launch": launch_of(request),
+        "launch": launch,
         "deck": deck,
-        "cards": Card.objects.filter(deck=deck),
-        "proposed": Card.objects.filter(deck=deck, status=Card.Status.PROPOSED).count(),
-        "generations": DeckGeneration.objects.filter(deck=deck)[:5],
+        "cards": page.cards,
+        "proposed": page.proposed,
+        "generations": page.generations,
+        # Opened to add an activity: publishing also adds the deck to the course, in one step.
+        "picking": launch.message_type == "LtiDeepLinkingRequest",
         "settings_form": extra.pop("settings_form", None) or DeckForm.for_deck(deck),
         "card_form": extra.pop("card_form", None) or CardForm(),
         "generate_form": extra.pop("generate_form", None) or GenerateForm(),
@@ -96,9 +96,13 @@ def deck_publish(request: HttpRequest, pk: int) -> HttpResponse:
         if request.POST.get("action") == "unpublish":
             services.deck_unpublish(deck=deck, actor=user_of(request))
         else:
-            services.deck_publish(deck=deck, actor=user_of(request))
+            services.deck_publish(
+                deck=deck, actor=user_of(request), proposed_confirmed=request.POST.get("confirm_proposed") == "1"
+            )
     except services.DeckInvalid as error:
         return _detail_or_400(request, deck, error)
+    if request.POST.get("add") == "1" and request.POST.get("action") != "unpublish":
+        return picking.add_to_course(request, launch=launch_of(request), activities=[f"deck:{deck.pk}"])
     return redirect(request, "deck_detail", deck.pk)
 
 
@@ -180,8 +184,9 @@ def deck_import(request: HttpRequest, pk: int) -> HttpResponse:
         return _detail_or_400(request, deck, services.DeckInvalid("Choose a CSV or TSV file to import."))
     upload = form.cleaned_data["file"]
     try:
-        data = upload.read(transfer._limits()["MAX_IMPORT_BYTES"] + 1)
-        cards = transfer.cards_import(deck=deck, data=data, filename=upload.name or "", actor=user_of(request))
+        cards = transfer.cards_import_upload(
+            deck=deck, upload=upload, filename=upload.name or "", actor=user_of(request)
+        )
     except transfer.ImportRejected as error:
         return _detail_or_400(request, deck, error, import_errors=error.errors)
     return redirect(request, "deck_detail", deck.pk, imported=str(len(cards)))

@@ -24,7 +24,8 @@ from . import hooks, roles, selectors
 from .errors import LaunchError
 from .models import LtiUser
 from .types import LtiLaunch
-from .views_errors import render_error
+from .views_errors import explained, render_error
+from .views_errors import wants_json as wants_json
 
 View = Callable[..., HttpResponse]
 
@@ -58,19 +59,6 @@ def page_url(name: str, launch: LtiLaunch | str, *args: Any, **query: str) -> st
 def page_redirect(name: str, launch: LtiLaunch | str, *args: Any, **query: str) -> HttpResponseRedirect:
     # 303: after a form POST the browser fetches the next page with GET (RFC 9110 §15.4.4).
     return HttpResponseRedirect(page_url(name, launch, *args, **query), status=303)  # type: ignore[call-arg]
-
-
-def wants_json(request: HttpRequest) -> bool:
-    """A script's request (fetch/XHR), which must get JSON, never an HTML page it cannot read.
-
-    Besides asking for JSON, only a script can set the ``X-LTI-Launch`` header, and browsers mark a fetch
-    with ``Sec-Fetch-Dest: empty`` (Fetch Metadata; a page navigation says ``document`` or ``iframe``)."""
-    return (
-        "application/json" in request.headers.get("Accept", "")
-        or request.content_type == "application/json"
-        or "X-LTI-Launch" in request.headers
-        or request.headers.get("Sec-Fetch-Dest") == "empty"
-    )
 
 
 def _launch_required() -> LaunchError:
@@ -148,7 +136,8 @@ def tool_page(view: View | None = None, *, staff: bool = False) -> Any:
                 hooks.run_page_checks(launch)
                 if staff and not roles.is_staff(launch.roles):
                     raise _role_forbidden()
-                return inner(request, *args, **kwargs)
+                # A page's require_POST answers an empty 405: say in words what to do instead.
+                return explained(inner(request, *args, **kwargs), request)
             except ToolError as error:
                 return _answer(request, error)
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("launch/complete/", views.launch_complete, name="launch_complete"),
     path("jwks/", views.jwks, name="jwks"),
     path("activity/", views.resource, name="resource"),
+    path("course/", views.course_home, name="course_home"),
     path("deep-link/", views.deep_link, name="deep_link"),
     path("submission-review/", views.submission_review, name="submission_review"),
     path("register/", views_registration.register, name="register"),

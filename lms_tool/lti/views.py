@@ -9,14 +9,15 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
 from . import claims as c
+from . import course_home as home
 from . import deep_linking, framing, hooks, keys, oidc, platform_storage, selectors, services
 from .decorators import launch_of, page_redirect, staff_page, tool_page
 from .errors import LaunchError
 from .launch import launch_validate
-from .views_errors import render_error
+from .views_errors import methods_allowed, render_error
 
 
 def _cookie_secure(request: HttpRequest) -> bool:
@@ -45,7 +46,7 @@ def _set_cookie(response: HttpResponse, name: str, value: str, *, secure: bool, 
 @csrf_exempt  # a cross-site request from the platform by design; state and nonce protect it
 @xframe_options_exempt
 @never_cache
-@require_http_methods(["GET", "POST"])
+@methods_allowed(["GET", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     params = request.POST if request.method == "POST" else request.GET
     urls = selectors.tool_urls(request)
@@ -90,7 +91,7 @@ def _launch(request: HttpRequest, cookies: dict[str, str]) -> HttpResponse:
 @csrf_exempt
 @xframe_options_exempt
 @never_cache
-@require_POST
+@methods_allowed(["POST"])  # a GET (someone opening the URL) gets a page saying to open the tool from the course
 def launch(request: HttpRequest) -> HttpResponse:
     state = request.POST.get("state", "")
     if oidc.COOKIE_PREFIX + state not in request.COOKIES:
@@ -105,7 +106,7 @@ def launch(request: HttpRequest) -> HttpResponse:
 @csrf_exempt  # posted by the tool's own launch page inside the platform's iframe, without cookies
 @xframe_options_exempt
 @never_cache
-@require_POST
+@methods_allowed(["POST"])
 def launch_complete(request: HttpRequest) -> HttpResponse:
     """The launch, with the state's secret read back from storage instead of a cookie."""
     state = request.POST.get("state", "")
@@ -134,7 +135,37 @@ def resource(request: HttpRequest) -> HttpResponse:
     destination = deep_linking.activity_open_url(launch)
     if destination:
         return HttpResponseRedirect(destination)
+    if launch.is_staff and launch.context_pk is not None:
+        return _course_home(request)
     return render(request, "lti/resource.html", {"launch": launch, "resource_link": launch.resource_link_claim})
+
+
+@staff_page
+@require_GET
+def course_home(request: HttpRequest) -> HttpResponse:
+    """The staff landing page: the course's quizzes and decks, drafts included, and how to make new ones."""
+    return _course_home(request)
+
+
+def _course_home(request: HttpRequest) -> HttpResponse:
+    launch = launch_of(request)
+    if launch.context_pk is None:
+        raise LaunchError(
+            "course_required",
+            "This page lists a course's activities; open the tool from inside a course.",
+            admin_hint="The launch carried no context claim.",
+            status=400,
+        )
+    picking = launch.message_type == "LtiDeepLinkingRequest"
+    sections = [
+        {"section": section, "items": items, "new_url": section.new_url(launch, picking)}
+        for section, items in home.course_sections(launch)
+    ]
+    return render(
+        request,
+        "lti/course_home.html",
+        {"launch": launch, "sections": sections, "resource_link": launch.resource_link_claim, "picking": picking},
+    )
 
 
 @staff_page

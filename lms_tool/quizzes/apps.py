@@ -7,8 +7,6 @@ class QuizzesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from lms_tool.lti.deep_linking import register_activity_source
+        from . import picker
 
-        from .picker import quiz_items, quiz_locate, quiz_open_url
-
-        register_activity_source("quiz", "Quizzes", quiz_items, quiz_open_url, quiz_locate)
+        picker.register()

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
+from django.template.defaultfilters import pluralize
 
 from lms_tool.ai.types import DIFFICULTIES
 
@@ -44,6 +45,13 @@ class QuizCreateForm(forms.Form):
         data = super().clean() or {}
         if not data.get("text", "").strip() and not data.get("upload"):
             raise forms.ValidationError("Paste the course text or upload a file.")
+        types, count = data.get("types") or [], data.get("count")
+        if count is not None and count < len(types):
+            # Every ticked type should appear: say so now rather than leave a type out without a word.
+            raise forms.ValidationError(
+                f"You ticked {len(types)} question types but asked for {count} question{pluralize(count)}: "
+                f"ask for at least {len(types)} questions, or tick fewer types."
+            )
         return data
 
 
@@ -113,3 +121,32 @@ class QuestionEditForm(forms.Form):
         elif kind == Question.Type.MULTIPLE:
             item.update(options=options, answer_indices=numbers)
         return item
+
+
+class QuestionNewForm(QuestionEditForm):
+    """A question written by hand: its type first, then the fields of ``QuestionEditForm``."""
+
+    type = forms.ChoiceField(choices=TYPE_CHOICES, label="Question type")
+    field_order = ["type", "prompt", "options", "correct", "answer", "tolerance", "points", "explanation"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["options"].help_text = "Single and multiple choice only."
+        self.fields["correct"].help_text = "Choice questions: counting from 1; several separated by commas."
+        self.fields["answer"].help_text = (
+            "True / false: true or false. Numeric: the number. Short answer: the expected words. "
+            "Free text: a model answer the grading compares with."
+        )
+        self.fields["source_passage"].label = "Source passage (optional)"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("type")
+        if kind in (Question.Type.SINGLE, Question.Type.MULTIPLE):
+            if len([line for line in data.get("options", "").splitlines() if line.strip()]) < 2:
+                self.add_error("options", "Write at least two options, one per line.")
+            if not data.get("correct", "").strip():
+                self.add_error("correct", "Give the number of the correct option (counting from 1).")
+        elif kind and not str(data.get("answer", "")).strip():
+            self.add_error("answer", "Give the answer.")
+        return data

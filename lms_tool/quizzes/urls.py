@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:quiz_id>/publish/", authoring.quiz_publish, name="publish"),
     path("<int:quiz_id>/approve-all/", authoring.questions_approve_all, name="approve_all"),
     path("<int:quiz_id>/runs/<int:run_id>/", authoring.run_status, name="run_status"),
+    path("<int:quiz_id>/questions/new/", authoring.question_new, name="question_new"),
     path("<int:quiz_id>/questions/<int:question_id>/edit/", authoring.question_edit, name="question_edit"),
     path(
         "<int:quiz_id>/questions/<int:question_id>/<str:action>/",

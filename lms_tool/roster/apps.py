@@ -7,9 +7,15 @@ class RosterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from lms_tool.lti import hooks
+        from lms_tool.lti import course_home, hooks
+        from lms_tool.lti.decorators import page_url
 
         from . import launch_hooks
 
         hooks.launch_check(launch_hooks.refuse_revoked_member)
         hooks.launch_recorded(launch_hooks.queue_first_sync)
+        course_home.register_nav_link(
+            course_home.NavLink(
+                key="roster", label="Roster", url=lambda launch: page_url("roster:roster", launch), order=30
+            )
+        )

@@ -28,7 +28,7 @@ LABELS = {
     "Grader": "Grader",
     "ContentDeveloper": "Content developer",
     "Mentor": "Mentor",
-    "Learner": "Learner",
+    "Learner": "Student",  # what Canvas and Moodle call a learner on their own roster pages
 }
 ORDER = list(LABELS)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -31,30 +34,46 @@ def _context(request: HttpRequest) -> Context:
 
 
 @never_cache
+@staff_page  # outermost: a refused method answers in words (views_errors.explained)
 @require_GET
-@staff_page
 def roster(request: HttpRequest) -> HttpResponse:
     context = _context(request)
     page = Paginator(selectors.roster_members(context=context), PER_PAGE).get_page(request.GET.get("page"))
     members = [{"membership": m, "roles": role_label(m.roles)} for m in page]
+    sync = selectors.roster_sync_get(context=context)
     return render(
         request,
         "roster/roster.html",
         {
             "launch": launch_of(request),
             "context": context,
-            "sync": selectors.roster_sync_get(context=context),
+            "sync": sync,
             "page": page,
             "members": members,
-            "requested": request.GET.get("requested"),
+            "requested": _requested(request, sync),
         },
     )
 
 
-@require_POST
 @staff_page  # no cookies inside the iframe: the unguessable launch id in the form is the request's proof
+@require_POST
 def sync_now(request: HttpRequest) -> HttpResponse:
     context = _context(request)
     launch = launch_of(request)
+    asked_at = str(int(time.time() * 1000))  # before the request: a sync run at once counts as run
     _, queued = services.roster_sync_request(context=context, actor_type="user", actor_id=launch.sub)
-    return page_redirect("roster:roster", launch, requested="queued" if queued else "already")
+    return page_redirect("roster:roster", launch, requested="queued" if queued else "already", at=asked_at)
+
+
+def _requested(request: HttpRequest, sync: Any) -> str:
+    """ "queued"/"already" until the sync asked for at ``at`` (ms) has run, "done" once it has, else "".
+
+    Without this the page kept saying a sync was requested long after it had run."""
+    requested = request.GET.get("requested", "")
+    if requested not in {"queued", "already"}:
+        return ""
+    at = request.GET.get("at", "")
+    attempted = getattr(sync, "last_attempt_at", None)
+    if at.isdigit() and attempted is not None and attempted.timestamp() * 1000 >= int(at):
+        return "done"
+    return requested

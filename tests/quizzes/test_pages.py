@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
 from lms_tool.sandbox.platform import LaunchSpec
+from lms_tool.sandbox.services.deep_linking import deep_linking_log
 
 from .factories import course_text, make_quiz
-from .flow import seat
+from .flow import return_form, seat
 from .pdf import pdf_with_text
 
 pytestmark = pytest.mark.usefixtures("eager")
@@ -49,14 +48,19 @@ def test_an_instructor_creates_reviews_and_publishes_a_quiz_from_an_upload(canva
     refused = teacher.session.post(
         f"{tool_url}/quizzes/{quiz.pk}/publish/", data={"launch": teacher.launch_id}, timeout=10
     )
-    assert refused.status_code == 400 and "5 question(s) still need your review" in refused.text
+    assert refused.status_code == 400 and "5 questions still need your review" in refused.text
     teacher.session.post(f"{tool_url}/quizzes/{quiz.pk}/approve-all/", data={"launch": teacher.launch_id}, timeout=10)
     published = teacher.session.post(
         f"{tool_url}/quizzes/{quiz.pk}/publish/", data={"launch": teacher.launch_id, "pick": "1"}, timeout=10
     )
 
-    assert 'data-view="pick"' in published.text
-    assert re.search(rf'value="quiz:{quiz.pk}"[^>]*checked', published.text)
+    # Publish and add to course is one step: the answer is the signed response, posted on to the platform.
+    action, fields = return_form(published.text)
+    teacher.session.post(action, data=fields, timeout=10)
+    assert Quiz.objects.get(pk=quiz.pk).is_published
+    assert [item["custom"]["activity"] for item in deep_linking_log(canvas).responses[0]["items"]] == [
+        f"quiz:{quiz.pk}"
+    ]
 
 
 def test_a_pdf_upload_becomes_questions(canvas, course, instructor, tool_url):

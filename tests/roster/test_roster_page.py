@@ -34,7 +34,8 @@ def test_an_instructor_sees_members_roles_status_and_last_launch(
     assert "6 members" in page.text
     assert "Learner 2" in page.text and "learner2@example.edu" in page.text
     assert 'data-user="learner-3" data-active="false"' in page.text and "No access" in page.text
-    assert "Instructor" in page.text and "Learner" in page.text
+    # Roles in the platform's words: Canvas and Moodle say "Student", not the LIS "Learner".
+    assert '<td data-label="Role">Instructor</td>' in page.text and '<td data-label="Role">Student</td>' in page.text
     assert f'name="launch" value="{lid}"' in page.text  # the sync form carries the launch, not a cookie
     assert 'data-status="ok"' in page.text
     # Active first, by name (names are encrypted at rest, so the page sorts them).
@@ -66,8 +67,9 @@ def test_sync_now_queues_a_full_sync_and_audits_who_asked(
 
     assert response.status_code == 200
     assert "requested=queued" in response.url and f"launch={lid}" in response.url
-    assert "A sync has been requested" in response.text
-    assert 'data-user="learner-5" data-active="true"' in response.text  # eager: it already ran
+    # Eager: it already ran, so the page says so instead of "requested, reload in a minute".
+    assert "The sync you asked for has run" in response.text and "A sync has been requested" not in response.text
+    assert 'data-user="learner-5" data-active="true"' in response.text
     audit = AuditEvent.objects.get(action="roster.sync_requested")
     assert (audit.actor_type, audit.actor_id) == ("user", "instructor-1")
 
@@ -79,6 +81,14 @@ def test_a_second_sync_now_while_one_is_queued_says_so(canvas, course, instructo
     response = requests.post(f"{tool_url}/roster/sync/", data={"launch": lid}, timeout=30)
 
     assert "already on its way" in response.text
+
+
+def test_a_sync_not_yet_run_is_still_shown_as_requested(canvas, course, instructor, learners, context, tool_url):
+    lid = launch_id(launch(canvas, LaunchSpec(instructor, course)))
+
+    response = requests.post(f"{tool_url}/roster/sync/", data={"launch": lid}, timeout=30)
+
+    assert "A sync has been requested" in response.text and "has run" not in response.text
 
 
 def test_a_learner_cannot_open_the_roster(canvas, course, learners, context, tool_url):

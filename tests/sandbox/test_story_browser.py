@@ -41,8 +41,7 @@ def test_an_instructor_embeds_a_new_quiz_and_a_students_score_reaches_the_sandbo
     tool.get_by_label("Short answer").uncheck()
     tool.get_by_test_id("create").click()
     tool.get_by_test_id("approve-all").click()
-    tool.get_by_test_id("publish").click()  # "Publish and add to course": back to the picker, the quiz chosen
-    tool.get_by_test_id("embed").click()
+    tool.get_by_test_id("publish").click()  # "Publish and add to course": one step, posted back to the platform
 
     # The tool's signed response reached the platform, which verified it and made an activity with a column.
     wait_shown(page, "tool", tool.get_by_test_id("dl-result"))

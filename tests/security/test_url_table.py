@@ -95,6 +95,7 @@ CASES: dict[str, Case] = {
     "lti/activity/": tool(),
     "lti/deep-link/": tool(deep_linking=True),
     "lti/submission-review/": tool(),
+    "lti/course/": tool(),
     "roster/": tool(),
     # "Sync now" syncs B's own course: it audits the request and keeps its sync row, whatever ids are sent.
     "roster/sync/": tool(own_writes=("core.AuditEvent", "roster.RosterSync")),
@@ -108,6 +109,7 @@ CASES: dict[str, Case] = {
     "quizzes/<int:quiz_id>/publish/": tool(quiz_id="quiz"),
     "quizzes/<int:quiz_id>/approve-all/": tool(quiz_id="quiz"),
     "quizzes/<int:quiz_id>/runs/<int:run_id>/": tool(quiz_id="quiz", run_id="run"),
+    "quizzes/<int:quiz_id>/questions/new/": tool(quiz_id="quiz"),
     "quizzes/<int:quiz_id>/questions/<int:question_id>/edit/": tool(quiz_id="quiz", question_id="question"),
     "quizzes/<int:quiz_id>/questions/<int:question_id>/<str:action>/": tool(
         quiz_id="quiz", question_id="question", action="=approve"
@@ -274,7 +276,7 @@ def answer(response: requests.Response, ids: dict[str, Any]) -> dict[str, Any]:
         error = re.search(r'<section class="card error"[^>]*>(.*?)</section>', response.text, re.S)
         # The error page's words, without its per-request reference.
         words = _text(error.group(1)) if error else _text(response.text)[:400]
-        seen["error"] = re.sub(r"Reference: ?(\S*) · [0-9a-f]{8}", r"Reference: \1", words)
+        seen["error"] = re.sub(r"Reference: (?:(\S+) · )?[0-9a-f]{8}", r"Reference: \1", words)
     else:
         view = re.search(r'data-view="([^"]+)"', response.text)
         seen["view"] = view.group(1) if view else None

@@ -2,6 +2,7 @@
 
 from .attempts import answer_save, attempt_start, attempt_submit, attempts_close_expired, attempts_used
 from .authoring import (
+    question_add,
     question_approve,
     question_delete,
     question_draft_from_form,
@@ -13,7 +14,7 @@ from .authoring import (
     quiz_publish,
     quiz_settings_update,
 )
-from .generation import generation_execute, generation_start
+from .generation import generation_execute, generation_start, run_explained
 from .material import text_checked, text_from_upload
 from .review import answer_review_decide
 
@@ -26,6 +27,7 @@ __all__ = [
     "attempts_used",
     "generation_execute",
     "generation_start",
+    "question_add",
     "question_approve",
     "question_delete",
     "question_draft_from_form",
@@ -36,6 +38,7 @@ __all__ = [
     "quiz_create",
     "quiz_publish",
     "quiz_settings_update",
+    "run_explained",
     "text_checked",
     "text_from_upload",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from lms_tool.ai import QuestionDraft
@@ -148,6 +149,33 @@ def question_update(*, question: Question, user: LtiUser, draft: QuestionDraft, 
 
 
 @transaction.atomic
+def question_add(*, quiz: Quiz, user: LtiUser, draft: QuestionDraft, points: float) -> Question:
+    """A question the instructor wrote by hand, at the end of the quiz: approved, since a person wrote it."""
+    if points <= 0:
+        raise QuizError("A question is worth more than 0 points.")
+    quiz = Quiz.objects.select_for_update().get(pk=quiz.pk)
+    position = (quiz.questions.aggregate(m=Max("position"))["m"] or 0) + 1
+    question = Question.objects.create(
+        quiz=quiz,
+        position=position,
+        type=draft.type,
+        prompt=draft.prompt,
+        options=draft.options,
+        correct=draft.correct,
+        answers=draft.answers,
+        numeric_answer=draft.numeric_answer,
+        tolerance=draft.tolerance,
+        explanation=draft.explanation,
+        source_passage=draft.source_passage,
+        points=points,
+        status=Question.Status.APPROVED,
+    )
+    quiz_version_bump(quiz=quiz)  # attempts already started keep the questions they drew
+    _audit(user, "quiz.question.add", question, after={"prompt": question.prompt, "type": question.type})
+    return question
+
+
+@transaction.atomic
 def question_delete(*, question: Question, user: LtiUser) -> None:
     _audit(user, "quiz.question.delete", question, before={"prompt": question.prompt})
     question_retire(question=question)
@@ -181,13 +209,22 @@ def quiz_publish(*, quiz: Quiz, user: LtiUser) -> Quiz:
     """Publish once every current question is approved; students can then start attempts."""
     quiz = Quiz.objects.select_for_update().get(pk=quiz.pk)
     current = quiz.questions.current()
+    # Generation first: while it runs the quiz may have no questions yet, and "write some" would mislead.
+    if quiz.generation_runs.exclude(state__in=[GenerationRun.State.DONE, GenerationRun.State.FAILED]).exists():
+        raise QuizError(
+            "Questions are still being written. Wait until generation has finished (this page shows its progress), "
+            "review them, then publish."
+        )
     if not current.exists():
-        raise QuizError("The quiz has no questions yet. Generate or write some first.")
+        raise QuizError(
+            "The quiz has no questions yet. Write one below with \u201cWrite a question\u201d, then publish."
+        )
     pending = current.filter(status=Question.Status.DRAFT).count()
     if pending:
-        raise QuizError(f"{pending} question(s) still need your review. Approve, edit or delete them first.")
-    if quiz.generation_runs.exclude(state__in=[GenerationRun.State.DONE, GenerationRun.State.FAILED]).exists():
-        raise QuizError("Questions are still being generated. Publish when generation has finished.")
+        raise QuizError(
+            f"{pending} question{'' if pending == 1 else 's'} still need{'s' if pending == 1 else ''} your review. "
+            "Approve, edit or delete them first."
+        )
     quiz.status = Quiz.Status.PUBLISHED
     quiz.published_at = quiz.published_at or timezone.now()
     quiz.save(update_fields=["status", "published_at", "updated_at"])

@@ -8,6 +8,7 @@ prompt; whatever the model answered that could not be used is kept on the run wi
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -187,6 +188,34 @@ def _finish(run: GenerationRun) -> GenerationRun:
     GenerationRun.objects.filter(pk=run.pk).update(state=GenerationRun.State.DONE, finished_at=timezone.now())
     run.refresh_from_db()
     return run
+
+
+_QUOTED = re.compile(r"'([a-z_]+)'")
+
+
+def _plain(reason: str) -> str:
+    """A provider's reason in the instructor's words: ``'free_text'`` becomes "free text (AI graded)"."""
+    labels = dict(Question.Type.choices)
+    return _QUOTED.sub(lambda m: labels[m.group(1)].lower() if m.group(1) in labels else m.group(0), reason)
+
+
+def run_explained(run: GenerationRun | None) -> dict[str, Any]:
+    """What the manage page says about a run: each asked-for type not written and why, reasons in plain words."""
+    if run is None or not run.is_finished or run.replaces_id is not None:
+        return {"missing": [], "reasons": [_plain(str(r.get("reason", ""))) for r in (run.rejected if run else [])]}
+    labels = dict(Question.Type.choices)
+    written = set(Question.objects.filter(generation_run=run).values_list("type", flat=True))
+    reasons = [_plain(str(r.get("reason", ""))) for r in run.rejected]
+    missing = []
+    for kind in run.types:
+        if kind in written:
+            continue
+        label = labels.get(kind, kind)
+        why = next((r for r in reasons if label.lower() in r), "")
+        if not why and run.count < len(set(run.types)):
+            why = f"{run.count} question{'' if run.count == 1 else 's'} were asked for {len(set(run.types))} types"
+        missing.append({"type": kind, "label": label, "why": why or "no usable question of this type was written"})
+    return {"missing": missing, "reasons": reasons}
 
 
 def _jsonable(value: Any) -> Any:

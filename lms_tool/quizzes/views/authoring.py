@@ -7,12 +7,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lms_tool.lti import picking
 from lms_tool.lti.decorators import launch_of, page_redirect, page_url, scope_of, staff_page, user_of
 from lms_tool.lti.models import Context
 
 from .. import selectors, services
 from ..errors import QuizError
-from ..forms import QuestionEditForm, QuizCreateForm, QuizSettingsForm
+from ..forms import QuestionEditForm, QuestionNewForm, QuizCreateForm, QuizSettingsForm
 from ..models import Question, Quiz
 
 
@@ -66,8 +67,13 @@ def _create(request: HttpRequest, form: forms.Form) -> HttpResponse:
 @staff_page
 @require_GET
 def quiz_manage(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    quiz = selectors.quiz_for_staff(launch=launch_of(request), quiz_id=quiz_id)
+    return _manage_page(request, quiz)
+
+
+def _manage_page(request: HttpRequest, quiz: Quiz, *, error: str = "", status: int = 200) -> HttpResponse:
+    """The quiz's page; a refused action shows here with its reason, so the instructor is never left stranded."""
     launch = launch_of(request)
-    quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
     questions = list(quiz.questions.current())
     run = selectors.latest_run(quiz=quiz)
     settings_form = QuizSettingsForm(
@@ -86,12 +92,15 @@ def quiz_manage(request: HttpRequest, quiz_id: int) -> HttpResponse:
             "quiz": quiz,
             "questions": questions,
             "run": run,
+            "explained": services.run_explained(run),
             "settings_form": settings_form,
             "pending": sum(q.status == Question.Status.DRAFT for q in questions),
             # Any page reached from a deep-linking launch (approve, edit...) keeps "Publish and add to course".
             "picking": request.GET.get("pick") == "1" or launch.message_type == "LtiDeepLinkingRequest",
             "run_url": page_url("quizzes:run_status", launch, quiz.pk, run.pk) if run else "",
+            "error": error,
         },
+        status=status,
     )
 
 
@@ -134,9 +143,13 @@ def quiz_settings(request: HttpRequest, quiz_id: int) -> HttpResponse:
 def quiz_publish(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
-    services.quiz_publish(quiz=quiz, user=user_of(request))
+    try:
+        services.quiz_publish(quiz=quiz, user=user_of(request))
+    except QuizError as error:
+        return _manage_page(request, quiz, error=error.user_message, status=error.status)
     if request.POST.get("pick") == "1":
-        return page_redirect("quizzes:pick", launch, selected=f"quiz:{quiz.pk}")
+        # "Publish and add to course" is one step: the answer is the signed response posted back (DL §4.2).
+        return picking.add_to_course(request, launch=launch, activities=[f"quiz:{quiz.pk}"])
     return page_redirect("quizzes:manage", launch, quiz.pk)
 
 
@@ -178,6 +191,29 @@ def question_edit(request: HttpRequest, quiz_id: int, question_id: int) -> HttpR
         "quizzes/question_edit.html",
         {"launch": launch, "quiz": quiz, "question": question, "form": form},
         status=status,
+    )
+
+
+@staff_page
+@require_http_methods(["GET", "POST"])
+def question_new(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    """A question written by hand: any type, checked by the same rules as a generated one."""
+    launch = launch_of(request)
+    quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
+    form = QuestionNewForm(request.POST or None, initial={"type": request.GET.get("type", "single")})
+    if request.method == "POST" and form.is_valid():
+        kind = form.cleaned_data["type"]
+        try:
+            draft = services.question_draft_from_form(kind=kind, data=form.as_model_item(kind))
+            services.question_add(quiz=quiz, user=user_of(request), draft=draft, points=form.cleaned_data["points"])
+            return page_redirect("quizzes:manage", launch, quiz.pk)
+        except (QuizError, forms.ValidationError) as error:
+            form.add_error(None, getattr(error, "user_message", None) or "; ".join(error.messages))  # type: ignore[union-attr]
+    return render(
+        request,
+        "quizzes/question_new.html",
+        {"launch": launch, "quiz": quiz, "form": form},
+        status=400 if request.method == "POST" else 200,
     )
 
 
