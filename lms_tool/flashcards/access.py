@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from lms_tool.lti.activities import activity_locate
 from lms_tool.lti.decorators import launch_of, page_url
-from lms_tool.lti.models import LtiUser, ResourceLink
+from lms_tool.lti.models import ResourceLink
 from lms_tool.lti.types import LtiLaunch
 
 from . import selectors, services
@@ -33,25 +34,17 @@ def grade_link(launch: LtiLaunch, deck: Deck) -> ResourceLink | None:
 
 
 def locate(launch: LtiLaunch, deck_id: str, proven: bool) -> str | None:
-    """The deck of the launch's course that ``deck:<deck_id>`` opens, copying it into the course at the first
-    launch of a (proven) link to another course of the same registration; None when out of reach."""
-    if not deck_id.isdigit() or launch.context_pk is None:
-        return None
-    pk = int(deck_id)
-    here = selectors.deck_in_course(launch=launch, pk=pk)
-    if here is not None:
-        return str(here.pk)
-    if not proven:
-        return None
-    copied = selectors.deck_copy_in_course(launch=launch, original_id=pk)
-    if copied is not None:
-        return str(copied.pk)
-    original = selectors.deck_of_registration(launch=launch, pk=pk)
-    if original is None:
-        return None
-    actor = LtiUser.objects.filter(pk=launch.user_pk).first()
-    copy = services.deck_copy(original=original, context=selectors.course_of(launch=launch), actor=actor)
-    return str(copy.pk)
+    """The deck of the launch's course that ``deck:<deck_id>`` opens (copied at its first launch in another
+    course of the registration); None when out of reach."""
+    return activity_locate(
+        launch,
+        deck_id,
+        proven,
+        in_course=lambda launch, pk: selectors.deck_in_course(launch=launch, pk=pk),
+        copy_in_course=lambda launch, pk: selectors.deck_copy_in_course(launch=launch, original_id=pk),
+        of_registration=lambda launch, pk: selectors.deck_of_registration(launch=launch, pk=pk),
+        copy=lambda original, context, actor: services.deck_copy(original=original, context=context, actor=actor),
+    )
 
 
 def open_url(launch: LtiLaunch, deck_id: str) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from lms_tool.lti.activities import activity_locate
 from lms_tool.lti.course_home import CourseItem, CourseSection, NavLink, register_course_section, register_nav_link
 from lms_tool.lti.decorators import page_url
 from lms_tool.lti.deep_linking import PickableItem, register_activity_source
-from lms_tool.lti.models import Context, LtiUser
 from lms_tool.lti.types import LtiLaunch
 
 from . import selectors, services
@@ -33,25 +33,17 @@ def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
 
 
 def quiz_locate(launch: LtiLaunch, item_id: str, proven: bool) -> str | None:
-    """The quiz of the launch's course that ``quiz:<item_id>`` opens, copying it into the course at the first
-    launch of a (proven) link to another course of the same registration; None when out of reach."""
-    if not item_id.isdigit() or launch.context_pk is None:
-        return None
-    pk = int(item_id)
-    here = selectors.quiz_in_course(launch=launch, quiz_id=pk)
-    if here is not None:
-        return str(here.pk)
-    if not proven:
-        return None
-    copied = selectors.quiz_copy_in_course(launch=launch, original_id=pk)
-    if copied is not None:
-        return str(copied.pk)
-    original = selectors.quiz_of_registration(launch=launch, quiz_id=pk)
-    if original is None:
-        return None
-    actor = LtiUser.objects.filter(pk=launch.user_pk).first()
-    copy = services.quiz_copy(original=original, context=Context.objects.get(pk=launch.context_pk), actor=actor)
-    return str(copy.pk)
+    """The quiz of the launch's course that ``quiz:<item_id>`` opens (copied at its first launch in another
+    course of the registration); None when out of reach."""
+    return activity_locate(
+        launch,
+        item_id,
+        proven,
+        in_course=lambda launch, pk: selectors.quiz_in_course(launch=launch, quiz_id=pk),
+        copy_in_course=lambda launch, pk: selectors.quiz_copy_in_course(launch=launch, original_id=pk),
+        of_registration=lambda launch, pk: selectors.quiz_of_registration(launch=launch, quiz_id=pk),
+        copy=lambda original, context, actor: services.quiz_copy(original=original, context=context, actor=actor),
+    )
 
 
 def quiz_open_url(launch: LtiLaunch, item_id: str) -> str:
