@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from lms_tool.ai import QuestionDraft
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
 
 
@@ -148,6 +150,22 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.prompt[:80]
+
+    @classmethod
+    def from_draft(cls, draft: QuestionDraft, **fields: Any) -> Question:
+        """An unsaved question holding a checked draft's content: a provider's or an instructor's."""
+        return cls(
+            type=draft.type,
+            prompt=draft.prompt,
+            options=draft.options,
+            correct=draft.correct,
+            answers=draft.answers,
+            numeric_answer=draft.numeric_answer,
+            tolerance=draft.tolerance,
+            explanation=draft.explanation,
+            source_passage=draft.source_passage,
+            **fields,
+        )
 
     @property
     def is_choice(self) -> bool:

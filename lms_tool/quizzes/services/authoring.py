@@ -155,21 +155,8 @@ def question_add(*, quiz: Quiz, user: LtiUser, draft: QuestionDraft, points: flo
         raise QuizError("A question is worth more than 0 points.")
     quiz = Quiz.objects.select_for_update().get(pk=quiz.pk)
     position = (quiz.questions.aggregate(m=Max("position"))["m"] or 0) + 1
-    question = Question.objects.create(
-        quiz=quiz,
-        position=position,
-        type=draft.type,
-        prompt=draft.prompt,
-        options=draft.options,
-        correct=draft.correct,
-        answers=draft.answers,
-        numeric_answer=draft.numeric_answer,
-        tolerance=draft.tolerance,
-        explanation=draft.explanation,
-        source_passage=draft.source_passage,
-        points=points,
-        status=Question.Status.APPROVED,
-    )
+    question = Question.from_draft(draft, quiz=quiz, position=position, points=points, status=Question.Status.APPROVED)
+    question.save(force_insert=True)
     quiz_version_bump(quiz=quiz)  # attempts already started keep the questions they drew
     _audit(user, "quiz.question.add", question, after={"prompt": question.prompt, "type": question.type})
     return question

@@ -157,21 +157,8 @@ def _next_position(quiz: Quiz) -> int:
 
 
 def _question(run: GenerationRun, draft: QuestionDraft, position: int, model: str) -> Question:
-    return Question(
-        quiz=run.quiz,
-        position=position,
-        type=draft.type,
-        prompt=draft.prompt,
-        options=draft.options,
-        correct=draft.correct,
-        answers=draft.answers,
-        numeric_answer=draft.numeric_answer,
-        tolerance=draft.tolerance,
-        explanation=draft.explanation,
-        source_passage=draft.source_passage,
-        difficulty=draft.difficulty,
-        generation_run=run,
-        model=model,
+    return Question.from_draft(
+        draft, quiz=run.quiz, position=position, difficulty=draft.difficulty, generation_run=run, model=model
     )
 
 
