@@ -58,20 +58,7 @@ def is_graded(deck: Deck) -> bool:
 
 def rule_text(deck: Deck) -> str:
     """How the deck's gradebook column is computed, in words for the instructor (picker, deck page)."""
-    if deck.grading_rule == Rule.NONE:
-        return "Not graded: no gradebook column; learners' study is not sent to the gradebook."
-    if deck.grading_rule == Rule.COMPLETION:
-        what = "the share of the deck's cards the learner has studied at least once"
-    else:
-        what = (
-            f"the share of the deck's cards the learner would recall today with a probability of at least "
-            f"{deck.grading_threshold:.0%} (predicted by FSRS from their reviews; it falls as memories fade "
-            f"and rises with study)"
-        )
-    return (
-        f"Graded out of {SCORE_MAXIMUM:.0f}: {what}. Nothing is sent before the learner's first rating; "
-        "after a rating the gradebook is updated within a minute."
-    )
+    return deck.grading_description
 
 
 @dataclass(frozen=True)
@@ -91,8 +78,8 @@ def deck_progress(*, deck: Deck, learner: LtiUser, now: datetime) -> Progress:
     if not total:
         return Progress(0.0, 0, 0)
     if deck.grading_rule == Rule.RECALL:
-        arrays = selectors._arrays(states)  # noqa: SLF001 - the same reading of states as the analytics pages
-        r_now, _ = selectors._predict(arrays, now, 0)  # noqa: SLF001
+        arrays = selectors._arrays(states)
+        r_now, _ = selectors._predict(arrays, now, 0)
         # A hair of tolerance: a threshold of 0.9 must count a recall computed as 0.8999999.
         known = int((r_now >= deck.grading_threshold - 1e-9).sum())
         return Progress(known / total, studied, total)

@@ -83,6 +83,24 @@ class Deck(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
+    @property
+    def grading_description(self) -> str:
+        """How the deck's gradebook column is computed (flashcards/grades.py), in words for the picker and pages."""
+        if self.grading_rule == self.GradingRule.NONE:
+            return "Not graded: no gradebook column; study is not sent to the gradebook."
+        if self.grading_rule == self.GradingRule.COMPLETION:
+            what = "the share of the deck's cards the learner has studied at least once"
+        else:
+            what = (
+                f"the share of the deck's cards the learner would recall today with a probability of at least "
+                f"{self.grading_threshold:.0%} (predicted from their reviews: it falls as memories fade and rises "
+                "with study)"
+            )
+        return (
+            f"Graded out of 100: {what}. Nothing is sent before the learner's first rating; after a rating the "
+            "gradebook is updated within a minute."
+        )
+
     def learning_deltas(self) -> tuple[timedelta, ...]:
         return tuple(timedelta(seconds=int(s)) for s in self.learning_steps)
 
