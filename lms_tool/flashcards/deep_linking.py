@@ -48,7 +48,7 @@ def _when(moment) -> str:  # type: ignore[no-untyped-def]
 def review(launch: LtiLaunch, item_id: str, learner: LtiUser) -> SubmissionReview:
     """A grader's view of one learner's deck progress (LTI Submission Review 1.0): the grade the rule gives now,
     what was last sent to the gradebook, and each card's memory state."""
-    deck = Deck.objects.get(pk=int(item_id), context_id=launch.context_pk)
+    deck = Deck.objects.get(pk=int(item_id), context_id=launch.context_pk or 0)
     now = timezone.now()
     progress = grades.deck_progress(deck=deck, learner=learner, now=now)
     posted = DeckGrade.objects.filter(deck=deck, learner=learner).order_by("-posted_at").first()

@@ -219,7 +219,7 @@ def content_item(item: PickableItem, *, url: str, registration_id: int) -> dict[
         if item.tag:
             line_item.set_tag(item.tag)
         resource.set_lineitem(line_item)
-    data = resource.to_dict()
+    data: dict[str, Any] = dict(resource.to_dict())
     data.pop("target", None)
     if item.graded and item.submission_review and isinstance(data.get("lineItem"), dict):
         # LTI Submission Review 1.0 §3.1 (pylti1p3's LineItem has no such property): the grader's link from

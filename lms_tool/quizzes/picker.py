@@ -106,7 +106,7 @@ def _response(answer: Answer) -> str:
 def quiz_review(launch: LtiLaunch, item_id: str, learner: LtiUser) -> SubmissionReview:
     """A grader's view of one learner's attempts at a quiz (LTI Submission Review 1.0): answers, scores, and the
     state of AI grades."""
-    quiz = Quiz.objects.get(pk=int(item_id), context_id=launch.context_pk)
+    quiz = Quiz.objects.get(pk=int(item_id), context_id=launch.context_pk or 0)
     attempts = list(Attempt.objects.filter(quiz=quiz, user=learner, is_preview=False).order_by("number"))
     tables = []
     for attempt in attempts:
