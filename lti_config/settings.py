@@ -455,9 +455,12 @@ CELERY_BEAT_SCHEDULE["grading-scores-sweep"] = {
 
 # Flashcards ----------------------------------------------------------------------------------
 # FSRS decks (lms_tool/flashcards). Deck progress goes to the gradebook at most once per learner and
-# placement per GRADE_INTERVAL; the flush re-posts progress that changed since (by study or forgetting).
+# placement per GRADE_INTERVAL (a debounce); the flush, every GRADE_INTERVAL / 2, posts what changed since,
+# so a rating reaches the gradebook within GRADE_INTERVAL * 1.5 (45 s by default). Recall-graded columns are
+# also recomputed every GRADE_REFRESH (memories fade without a rating). See docs/production.md.
 FLASHCARDS = {
-    "GRADE_INTERVAL_SECONDS": envint("FLASHCARDS_GRADE_INTERVAL_SECONDS", 3600),
+    "GRADE_INTERVAL_SECONDS": envint("FLASHCARDS_GRADE_INTERVAL_SECONDS", 30),
+    "GRADE_REFRESH_SECONDS": envint("FLASHCARDS_GRADE_REFRESH_SECONDS", 3600),
     "MAX_IMPORT_BYTES": envint("FLASHCARDS_MAX_IMPORT_BYTES", 2 * 1024 * 1024),
     "MAX_IMPORT_ROWS": envint("FLASHCARDS_MAX_IMPORT_ROWS", 5000),
     # The optional per-learner optimiser (pip install "fsrs[optimizer]") fits learners with this many reviews.
@@ -465,7 +468,7 @@ FLASHCARDS = {
 }
 CELERY_BEAT_SCHEDULE["flashcards-grades-flush"] = {
     "task": "flashcards.grades_flush",
-    "schedule": float(max(60, FLASHCARDS["GRADE_INTERVAL_SECONDS"] // 4)),
+    "schedule": float(max(5, FLASHCARDS["GRADE_INTERVAL_SECONDS"] // 2)),
 }
 # Does nothing (one log line) unless the optimiser extra is installed.
 CELERY_BEAT_SCHEDULE["flashcards-optimize-parameters"] = {"task": "flashcards.optimize_parameters", "schedule": 86400.0}

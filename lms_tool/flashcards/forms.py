@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from .models import Deck
 from .services import MAX_GENERATION_CARDS
 
 _STEP = re.compile(r"^(\d+)([smhd])$")
@@ -43,6 +44,30 @@ class DeckForm(forms.Form):
     relearning_steps = forms.CharField(required=False, initial="10m", help_text="e.g. 10m")
     new_cards_per_day = forms.IntegerField(min_value=0, max_value=9999, initial=20)
     enable_fuzzing = forms.BooleanField(required=False, initial=True, label="Spread intervals a little")
+    # Optional in the form so a post without them (an older page, the API) keeps the deck's current rule.
+    grading_rule = forms.ChoiceField(
+        choices=Deck.GradingRule.choices,
+        required=False,
+        initial=Deck.GradingRule.COMPLETION,
+        label="Grade",
+        help_text="What the deck's gradebook column shows. Nothing is sent before a learner's first rating.",
+    )
+    grading_threshold = forms.FloatField(
+        required=False,
+        min_value=0.5,
+        max_value=0.99,
+        initial=0.8,
+        label="Grading threshold",
+        help_text="Recall rule only: a card counts when the learner would recall it today with at least this "
+        "probability (0.50-0.99). Not the desired retention above, which only schedules reviews.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name in ("grading_rule", "grading_threshold"):
+            if cleaned.get(name) in (None, ""):
+                cleaned.pop(name, None)
+        return cleaned
 
     def clean_learning_steps(self) -> list[int]:
         return steps_parse(self.cleaned_data["learning_steps"])
@@ -62,6 +87,8 @@ class DeckForm(forms.Form):
                 "relearning_steps": steps_format(deck.relearning_steps),
                 "new_cards_per_day": deck.new_cards_per_day,
                 "enable_fuzzing": deck.enable_fuzzing,
+                "grading_rule": deck.grading_rule,
+                "grading_threshold": deck.grading_threshold,
             }
         )
 

@@ -31,6 +31,14 @@ class Deck(models.Model):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
 
+    class GradingRule(models.TextChoices):
+        """What the deck's gradebook column means (flashcards/grades.py computes it; the picker and the deck's
+        page say it in words)."""
+
+        NONE = "none", "Not graded"
+        COMPLETION = "completion", "Completion: share of the cards studied at least once"
+        RECALL = "recall", "Recall: share of the cards the learner would recall now above a threshold"
+
     context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="flashcard_decks")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -47,6 +55,14 @@ class Deck(models.Model):
     relearning_steps = models.JSONField(default=_default_relearning_steps, help_text="Seconds, after a lapse.")
     new_cards_per_day = models.PositiveIntegerField(default=20, validators=[MaxValueValidator(9999)])
     enable_fuzzing = models.BooleanField(default=True, help_text="Spread review intervals by a few days.")
+    grading_rule = models.CharField(max_length=16, choices=GradingRule.choices, default=GradingRule.COMPLETION)
+    # The recall rule's bar, the instructor's grading choice; not desired_retention, which is the scheduler's
+    # setting (when a card falls due) and is tuned for study, not for grading.
+    grading_threshold = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.5), MaxValueValidator(0.99)],
+        help_text="Recall rule: a card counts when the learner's predicted recall now is at least this (0.50-0.99).",
+    )
     created_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # A course's own copy of a deck of another course of the same registration, made at the first launch of a
     # link the LMS copied along with its course (the link still names the original).
@@ -66,6 +82,24 @@ class Deck(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def grading_description(self) -> str:
+        """How the deck's gradebook column is computed (flashcards/grades.py), in words for the picker and pages."""
+        if self.grading_rule == self.GradingRule.NONE:
+            return "Not graded: no gradebook column; study is not sent to the gradebook."
+        if self.grading_rule == self.GradingRule.COMPLETION:
+            what = "the share of the deck's cards the learner has studied at least once"
+        else:
+            what = (
+                f"the share of the deck's cards the learner would recall today with a probability of at least "
+                f"{self.grading_threshold:.0%} (predicted from their reviews: it falls as memories fade and rises "
+                "with study)"
+            )
+        return (
+            f"Graded out of 100: {what}. Nothing is sent before the learner's first rating; after a rating the "
+            "gradebook is updated within a minute."
+        )
 
     def learning_deltas(self) -> tuple[timedelta, ...]:
         return tuple(timedelta(seconds=int(s)) for s in self.learning_steps)

@@ -28,6 +28,8 @@ DECK_FIELDS = (
     "relearning_steps",
     "new_cards_per_day",
     "enable_fuzzing",
+    "grading_rule",
+    "grading_threshold",
 )
 MAX_GENERATION_CARDS = 50
 MAX_GENERATION_CHARS = 50_000

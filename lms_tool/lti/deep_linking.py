@@ -26,7 +26,8 @@ from lms_tool.core import crypto
 from . import claims as c
 from . import keys
 from .errors import LaunchError
-from .models import Registration
+from .models import LtiUser, Registration
+from .selectors import course_member
 from .types import LtiLaunch
 
 RESPONSE_TTL_SECONDS = 600
@@ -42,10 +43,36 @@ class PickableItem:
     resource_id: str = ""
     tag: str = ""
     text: str = ""
+    # Offer the platform's graders a link to the learner's submission (LTI Submission Review 1.0) from the
+    # gradebook column: the tool's ``submission_review`` page for this activity.
+    submission_review: bool = True
+    # The activityProgress values at which there is something to review (Submission Review 1.0 §3.1).
+    reviewable_status: tuple[str, ...] = ("InProgress", "Submitted", "Completed")
 
     @property
     def activity(self) -> str:
         return f"{self.kind}:{self.id}"
+
+    @property
+    def graded(self) -> bool:
+        return self.score_maximum > 0
+
+
+@dataclass(frozen=True)
+class ReviewTable:
+    heading: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class SubmissionReview:
+    """What a grader sees of one learner's work in one activity (LTI Submission Review 1.0), app-neutral."""
+
+    activity: str
+    summary: list[tuple[str, str]]
+    tables: list[ReviewTable] = field(default_factory=list)
+    empty: str = ""  # said when the learner has nothing to review yet
 
 
 @dataclass(frozen=True)
@@ -58,6 +85,8 @@ class ActivitySource:
     # the link carries the tool's proof for this registration, so an item of another course of the same
     # registration may be copied into this one (an LMS course copy); without it only the course's own items open.
     locate: Callable[[LtiLaunch, str, bool], str | None]
+    # (launch, located item id, learner) -> that learner's work in the item, for a Submission Review launch.
+    review: Callable[[LtiLaunch, str, LtiUser], SubmissionReview] | None = None
 
 
 _SOURCES: dict[str, ActivitySource] = {}
@@ -70,11 +99,13 @@ def register_activity_source(
     list_items: Callable[[LtiLaunch], list[PickableItem]],
     open_url: Callable[[LtiLaunch, str], str],
     locate: Callable[[LtiLaunch, str, bool], str | None],
+    review: Callable[[LtiLaunch, str, LtiUser], SubmissionReview] | None = None,
 ) -> None:
-    """Offer ``kind`` items in the picker; a launch of ``activity=kind:id`` opens ``open_url(launch, locate(...))``."""
+    """Offer ``kind`` items in the picker; a launch of ``activity=kind:id`` opens ``open_url(launch, locate(...))``,
+    and a Submission Review launch of it shows ``review(launch, locate(...), learner)``."""
     if ":" in kind:
         raise ValueError("an activity kind cannot contain ':'")
-    _SOURCES[kind] = ActivitySource(kind, label, list_items, open_url, locate)
+    _SOURCES[kind] = ActivitySource(kind, label, list_items, open_url, locate, review)
 
 
 def activity_sources() -> list[ActivitySource]:
@@ -119,6 +150,39 @@ def _gone() -> LaunchError:
     )
 
 
+def _not_reviewable() -> LaunchError:
+    # The same answer for an unknown learner, one of another course and an activity out of reach: nothing leaks.
+    return LaunchError(
+        "submission_missing",
+        "There is no submission of this learner to review for this activity in this course.",
+        admin_hint="The Submission Review launch's for_user is not a member of the launch's course, or its "
+        "custom 'activity' names no activity of this course that can be reviewed.",
+        status=404,
+    )
+
+
+def submission_review_of(launch: LtiLaunch) -> SubmissionReview:
+    """The work of the launch's ``for_user`` in the launch's activity (LTI Submission Review 1.0 §4), read only
+    inside the launch's registration and course; ``LaunchError`` 404 for anything out of reach."""
+    if launch.message_type != "LtiSubmissionReviewRequest":
+        raise LaunchError(
+            "submission_review_only",
+            "This page opens from the gradebook's link to a learner's submission.",
+            admin_hint=f"Expected an LtiSubmissionReviewRequest launch, got {launch.message_type!r}.",
+            status=400,
+        )
+    user_id = str(launch.for_user.get("user_id") or "")
+    learner = course_member(launch=launch, sub=user_id) if user_id else None
+    kind, _, item_id = str(launch.custom.get("activity") or "").partition(":")
+    source = _SOURCES.get(kind)
+    if learner is None or source is None or source.review is None or not item_id:
+        raise _not_reviewable()
+    local_id = source.locate(launch, item_id, activity_proven(launch))
+    if local_id is None:
+        raise _not_reviewable()
+    return source.review(launch, local_id, learner)
+
+
 def activity_open_url(launch: LtiLaunch) -> str | None:
     """Where a resource-link launch goes by its custom ``activity`` parameter ("quiz:12"), or None (no activity).
 
@@ -147,14 +211,27 @@ def content_item(item: PickableItem, *, url: str, registration_id: int) -> dict[
     parameters (DL §3.1, "custom"), the activity and the tool's proof that it issued it for this registration."""
     custom = {**item.custom, "activity": item.activity}
     custom[PROOF_PARAM] = activity_proof(registration_id=registration_id, activity=item.activity)
-    line_item = LineItem().set_score_maximum(item.score_maximum).set_label(item.title)  # type: ignore[arg-type]
-    if item.resource_id:
-        line_item.set_resource_id(item.resource_id)
-    if item.tag:
-        line_item.set_tag(item.tag)
-    resource = DeepLinkResource().set_title(item.title).set_url(url).set_custom_params(custom).set_lineitem(line_item)
-    data = resource.to_dict()
+    resource = DeepLinkResource().set_title(item.title).set_url(url).set_custom_params(custom)
+    if item.graded:  # an ungraded activity gets no gradebook column
+        line_item = LineItem().set_score_maximum(item.score_maximum).set_label(item.title)  # type: ignore[arg-type]
+        if item.resource_id:
+            line_item.set_resource_id(item.resource_id)
+        if item.tag:
+            line_item.set_tag(item.tag)
+        resource.set_lineitem(line_item)
+    data: dict[str, Any] = dict(resource.to_dict())
     data.pop("target", None)
+    if item.graded and item.submission_review and isinstance(data.get("lineItem"), dict):
+        # LTI Submission Review 1.0 §3.1 (pylti1p3's LineItem has no such property): the grader's link from
+        # the column launches ``url`` as an LtiSubmissionReviewRequest; the tool routes it by message type
+        # (lti/views.py DESTINATIONS). Its custom parameters repeat the link's, for platforms that send only
+        # these with the review launch.
+        data["lineItem"]["submissionReview"] = {
+            "reviewableStatus": list(item.reviewable_status),
+            "label": "Open in the tool",
+            "url": url,
+            "custom": dict(custom),
+        }
     if item.text:
         data["text"] = item.text
     return data
@@ -247,7 +324,9 @@ def _signed(launch: LtiLaunch, settings: dict[str, Any], items: list[dict[str, A
 __all__ = [
     "ActivitySource",
     "PickableItem",
+    "ReviewTable",
     "SignedResponse",
+    "SubmissionReview",
     "activity_open_url",
     "activity_proof",
     "activity_proven",
@@ -256,4 +335,5 @@ __all__ = [
     "register_activity_source",
     "response_build",
     "response_claims",
+    "submission_review_of",
 ]

@@ -13,7 +13,7 @@ from lms_tool.core import lean
 
 from . import roles
 from .errors import LaunchError
-from .models import Context, Deployment, Membership, Registration
+from .models import Context, Deployment, LtiUser, Membership, Registration
 from .types import LtiLaunch
 
 
@@ -139,6 +139,23 @@ def launch_scope(*, launch: LtiLaunch) -> LaunchScope:
         scope = LaunchScope(launch.registration_id, membership.context, membership)
     launch._cache["scope"] = scope
     return scope
+
+
+def course_member(*, launch: LtiLaunch, sub: str) -> LtiUser | None:
+    """The person ``sub`` of the launch's registration if they are (or were) a member of the launch's course, else
+    None: a grader's Submission Review launch reaches only their own course's learners."""
+    if launch.context_pk is None:
+        return None
+    return (
+        LtiUser.objects.filter(
+            registration_id=launch.registration_id,
+            sub=sub,
+            memberships__context_id=launch.context_pk,
+            memberships__context__registration_id=launch.registration_id,
+        )
+        .distinct()
+        .first()
+    )
 
 
 def _registration_off() -> LaunchError:

@@ -11,7 +11,6 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
-from . import claims as c
 from . import course_home as home
 from . import deep_linking, framing, hooks, keys, oidc, platform_storage, selectors, services
 from .decorators import launch_of, page_redirect, staff_page, tool_page
@@ -175,7 +174,12 @@ def deep_link(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page
+@require_GET
 def submission_review(request: HttpRequest) -> HttpResponse:
-    """Where a grader opens one learner's submission from the platform's gradebook."""
+    """Where a grader lands from the platform's gradebook (LTI Submission Review 1.0): one learner's work in the
+    launch's activity, read within the launch's registration and course (``deep_linking.submission_review_of``)."""
     launch = launch_of(request)
-    return render(request, "lti/submission_review.html", {"launch": launch, "for_user": launch.claims.get(c.FOR_USER)})
+    review = deep_linking.submission_review_of(launch)
+    return render(
+        request, "lti/submission_review.html", {"launch": launch, "for_user": launch.for_user, "review": review}
+    )

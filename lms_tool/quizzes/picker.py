@@ -5,11 +5,12 @@ from __future__ import annotations
 from lms_tool.lti.activities import activity_locate
 from lms_tool.lti.course_home import CourseItem, CourseSection, NavLink, register_course_section, register_nav_link
 from lms_tool.lti.decorators import page_url
-from lms_tool.lti.deep_linking import PickableItem, register_activity_source
+from lms_tool.lti.deep_linking import PickableItem, ReviewTable, SubmissionReview, register_activity_source
+from lms_tool.lti.models import LtiUser
 from lms_tool.lti.types import LtiLaunch
 
 from . import selectors, services
-from .models import Quiz
+from .models import Answer, Attempt, Quiz
 
 
 def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
@@ -27,6 +28,8 @@ def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
                 resource_id=f"quiz:{quiz.pk}",
                 tag="quiz",
                 text=f"{quiz.question_count} questions",  # type: ignore[attr-defined]
+                # Submission Review 1.0 §3.1: a grader's link once the learner has submitted an attempt.
+                reviewable_status=("Submitted", "Completed"),
             )
         )
     return items
@@ -72,12 +75,71 @@ def quiz_new_url(launch: LtiLaunch, picking: bool) -> str:
     return page_url("quizzes:new", launch, **({"pick": "1"} if picking else {}))
 
 
+def _graded(answer: Answer) -> str:
+    if answer.graded_by == Answer.GradedBy.AI:
+        state = (
+            "reviewed by an instructor"
+            if answer.reviewed_at
+            else "awaiting an instructor's review"
+            if answer.needs_review
+            else "confident"
+        )
+        confidence = f", confidence {answer.confidence:.0%}" if answer.confidence is not None else ""
+        return f"AI ({state}{confidence})"
+    return answer.get_graded_by_display() or "Not graded"
+
+
+def _response(answer: Answer) -> str:
+    value = answer.response
+    if value is None:
+        return "\u2014"
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)[:500]
+
+
+def quiz_review(launch: LtiLaunch, item_id: str, learner: LtiUser) -> SubmissionReview:
+    """A grader's view of one learner's attempts at a quiz (LTI Submission Review 1.0): answers, scores, and the
+    state of AI grades."""
+    quiz = Quiz.objects.get(pk=int(item_id), context_id=launch.context_pk or 0)
+    attempts = list(Attempt.objects.filter(quiz=quiz, user=learner, is_preview=False).order_by("number"))
+    tables = []
+    for attempt in attempts:
+        answers = Answer.objects.filter(attempt=attempt).select_related("question").order_by("id")
+        score = f"{attempt.score:g} / {attempt.score_maximum:g}" if attempt.score is not None else "not scored yet"
+        tables.append(
+            ReviewTable(
+                f"Attempt {attempt.number}: {attempt.get_state_display()}, {score}"
+                + (" (awaiting review)" if attempt.needs_review else ""),
+                ["Question", "Answer", "Score", "Graded by", "Feedback"],
+                [
+                    [
+                        a.question.prompt[:200],
+                        _response(a),
+                        f"{a.score:g} / {a.max_score:g}" if a.score is not None else "\u2014",
+                        _graded(a),
+                        a.feedback or a.rationale[:300],
+                    ]
+                    for a in answers
+                ],
+            )
+        )
+    submitted = [a for a in attempts if a.state == Attempt.State.SUBMITTED]
+    summary = [("Attempts", f"{len(attempts)} ({len(submitted)} submitted)")]
+    if submitted and submitted[-1].score is not None:
+        summary.append(("Latest submitted score", f"{submitted[-1].score:g} / {submitted[-1].score_maximum:g}"))
+    return SubmissionReview(
+        activity=quiz.title,
+        summary=summary,
+        tables=tables,
+        empty="This learner has not started the quiz.",
+    )
+
+
 def review_count(launch: LtiLaunch) -> int:
     return selectors.review_queue(launch=launch).count()
 
 
 def register() -> None:
-    register_activity_source("quiz", "Quizzes", quiz_items, quiz_open_url, quiz_locate)
+    register_activity_source("quiz", "Quizzes", quiz_items, quiz_open_url, quiz_locate, review=quiz_review)
     register_course_section(
         CourseSection(
             kind="quiz", label="Quizzes", items=quiz_course_items, new_label="Create a new quiz", new_url=quiz_new_url

@@ -26,6 +26,7 @@ from . import ui_panels
 from .embedding import storage_frames
 from .people import TA_ROLE, info, person
 from .platform import ROLE, Course, LaunchSpec, Person, Platform
+from .services.ags_book import gradebook
 from .services.deep_linking import deep_linking_log
 from .web import Req, route
 
@@ -141,6 +142,8 @@ def _spec(platform: Platform, course: Course, who: Person, what: str) -> LaunchS
         return LaunchSpec(who, course, resource_link_id=f"menu-{course.context_id}", resource_link_title="Course menu")
     if what == "deeplink":
         return LaunchSpec(who, course, message_type="LtiDeepLinkingRequest")
+    if what.startswith("review:"):
+        return _review_spec(platform, course, who, what)
     link = ui_panels.link_of(platform, course, what.removeprefix("link:")) if what.startswith("link:") else None
     if link is None:
         return None
@@ -155,7 +158,34 @@ def _spec(platform: Platform, course: Course, who: Person, what: str) -> LaunchS
     )
 
 
+def _review_spec(platform: Platform, course: Course, who: Person, what: str) -> LaunchSpec | None:
+    """A grader's LtiSubmissionReviewRequest (LTI Submission Review 1.0 §4) for the learner's work in a link's column:
+    the link's resource link and line item, ``for_user`` the learner, the custom parameters of the link merged with
+    the column's ``submissionReview.custom``, and its ``url`` as the target."""
+    _, resource_link_id, learner_id = [*what.split(":", 2), "", ""][:3]
+    link = ui_panels.link_of(platform, course, resource_link_id)
+    learner = course.members.get(learner_id)
+    item = gradebook(platform).item_by_url(link["lineitem_url"]) if link and link["lineitem_url"] else None
+    review = (item or {}).get("submissionReview")
+    if link is None or learner is None or not isinstance(review, dict):
+        return None
+    return LaunchSpec(
+        who,
+        course,
+        message_type="LtiSubmissionReviewRequest",
+        resource_link_id=link["resource_link_id"],
+        resource_link_title=link["title"],
+        custom={**link["custom"], **(review.get("custom") or {})},
+        lineitem_url=link["lineitem_url"],
+        target_link_uri=review.get("url") or link["url"] or None,
+        for_user=learner,
+    )
+
+
 def _what_label(platform: Platform, course: Course, what: str) -> str:
+    if what.startswith("review:"):
+        learner = course.members.get([*what.split(":", 2), ""][2])
+        return f"the submission of {learner.name if learner else 'a learner'} (Submission Review)"
     if what == "resource":
         return "the course menu entry (a plain launch)"
     if what == "deeplink":

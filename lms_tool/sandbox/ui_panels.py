@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from .people import info
-from .platform import ROLE, Course, Platform
+from .platform import ROLE, Course, Person, Platform
 from .services.ags_book import gradebook, lineitems_url, result_of
 from .services.deep_linking import deep_linking_log
 from .services.nrps import state as nrps_state
@@ -141,7 +141,9 @@ def _gradebook(platform: Platform, course: Course) -> str:
     )
     rows = "".join(
         f'<tr data-testid="grade-row" data-user="{e(uid)}"><th scope="row">{e(name)}</th>'
-        + "".join(_cell(book.results.get((i["_key"], uid)), uid, i) for i in items)
+        + "".join(
+            _cell(book.results.get((i["_key"], uid)), uid, i, _review_url(platform, course, i, uid)) for i in items
+        )
         + "</tr>"
         for uid, name in learners.items()
     )
@@ -157,7 +159,28 @@ def _gradebook(platform: Platform, course: Course) -> str:
     )
 
 
-def _cell(result: dict[str, Any] | None, user_id: str, item: dict[str, Any]) -> str:
+def _grader(course: Course) -> Person | None:
+    return next((p for p in course.members.values() if role_label(p.roles) == "Instructor"), None)
+
+
+def _review_url(platform: Platform, course: Course, item: dict[str, Any], user_id: str) -> str:
+    """The grader's Submission Review link of a cell (LTI Submission Review 1.0 §3), when the column has one."""
+    grader = _grader(course)
+    if not isinstance(item.get("submissionReview"), dict) or not item.get("resourceLinkId") or grader is None:
+        return ""
+    what = f"review:{item['resourceLinkId']}:{user_id}"
+    return f"{info(platform).home_url}ui/launch?" + urlencode(
+        {"course": course.context_id, "user": grader.user_id, "what": what}
+    )
+
+
+def reviewable(item: dict[str, Any], result: dict[str, Any] | None) -> bool:
+    """Submission Review 1.0 §3.1: the link is offered at the activityProgress values the tool listed."""
+    statuses = (item.get("submissionReview") or {}).get("reviewableStatus") or []
+    return result is not None and (not statuses or result.get("_activity") in statuses)
+
+
+def _cell(result: dict[str, Any] | None, user_id: str, item: dict[str, Any], review_url: str = "") -> str:
     attrs = f'data-testid="cell" data-user="{e(user_id)}" data-column="{e(str(item.get("label", "")))}"'
     if result is None:
         return f'<td {attrs}><span class="muted">\u2014</span></td>'
@@ -169,6 +192,8 @@ def _cell(result: dict[str, Any] | None, user_id: str, item: dict[str, Any]) -> 
         shown = f'<strong data-testid="score">{result["resultScore"]:g} / {result.get("resultMaximum", 1):g}</strong>'
     else:
         shown = '<span class="muted">no grade kept</span>'
+    if review_url and reviewable(item, result):
+        badges += f' <a href="{e(review_url)}" data-testid="submission-review">Review submission</a>'
     return f'<td {attrs} data-progress="{e(progress)}">{shown} {badges}</td>'
 
 

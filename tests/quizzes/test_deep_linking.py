@@ -56,6 +56,13 @@ def test_an_instructor_embeds_a_quiz_and_the_platform_verifies_it_and_gets_the_l
         "label": quiz.title,
         "resourceId": f"quiz:{quiz.pk}",
         "tag": "quiz",
+        # LTI Submission Review 1.0 §3.1: the platform stores it (Moodle's subreviewurl) and links graders to it.
+        "submissionReview": {
+            "reviewableStatus": ["Submitted", "Completed"],
+            "label": "Open in the tool",
+            "url": f"{tool_url}/lti/launch/",
+            "custom": {"activity": f"quiz:{quiz.pk}", "activity_sig": proof},
+        },
     }
     assert record["data"] == teacher.lti.deep_linking_settings["data"]
     assert record["msg"] == f"Added 1 activity: {quiz.title}" and record["log"] == f"deep linking: quiz:{quiz.pk}"

@@ -59,14 +59,19 @@ def line_item_add(
     resource_link_id: str = "",
     resource_id: str = "",
     tag: str = "",
+    submission_review: dict[str, Any] | None = None,
 ) -> str:
-    """A gradebook column made in the platform (as deep linking or an instructor would); its URL."""
+    """A gradebook column made in the platform (as deep linking or an instructor would); its URL.
+
+    ``submission_review``: the line item's ``submissionReview`` (LTI Submission Review 1.0 §3.1), kept as Moodle
+    keeps it (its ``subreviewurl``) and Canvas does, so the gradebook offers graders the tool's review link."""
     data = {
         "label": label,
         "scoreMaximum": score_maximum,
         "resourceLinkId": resource_link_id,
         "resourceId": resource_id,
         "tag": tag,
+        "submissionReview": submission_review,
     }
     return str(line_item_create(platform, course.context_id, {k: v for k, v in data.items() if v})["id"])
 

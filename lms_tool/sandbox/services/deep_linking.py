@@ -125,6 +125,7 @@ def _embed(platform: Platform, course: Course, item: dict[str, Any]) -> dict[str
             resource_link_id=resource_link_id,
             resource_id=str(line_item.get("resourceId") or ""),
             tag=str(line_item.get("tag") or ""),
+            submission_review=review if isinstance(review := line_item.get("submissionReview"), dict) else None,
         )
     with platform.lock:
         deep_linking_log(platform).links.append({**link, "course": course.context_id})
