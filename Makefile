@@ -10,10 +10,14 @@ SANDBOX ?= 1
 .PHONY: run test check lint format typecheck migrations-check bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@# pip is quiet, so say what the minute of silence is (and that it happens once).
+	@echo "Setting up $(VENV): installing the tool's Python packages (about a minute, only the first time"
+	@echo "and after requirements*.txt change)..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+	@echo "Packages installed."
 
 run: $(STAMP)  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat) and the sandbox
 	LMS_TOOL_MODE=development $(BIN)/python manage.py secret_init

@@ -9,3 +9,8 @@ accesslog = "-"
 # gunicorn's default is '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"': %(r)s is the full
 # request line and %(f)s the Referer. %(U)s is the path alone.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# gunicorn 25.1+ opens a control socket for `gunicornc`, by default in $XDG_RUNTIME_DIR or ~/.gunicorn/ --
+# a file in the user's home directory that nothing here uses (restarts go through the process manager,
+# docs/production.md). Off.
+control_socket_disable = True

@@ -79,3 +79,29 @@ def wait_shown(page: Any, frame_name: str, locator: Any) -> None:
         frame = page.frame(name=frame_name) if frame_name else page.main_frame
         text = frame.inner_text("body")[:500] if frame else "(no frame)"
         raise AssertionError(f"{exc.__class__.__name__}; frame at {frame.url if frame else '?'}: {text}") from exc
+
+
+# Impacts that fail a page. "moderate" and "minor" findings are reported by axe too, but are often
+# best-practice advice (a region landmark, say) rather than a barrier.
+AXE_FAILING_IMPACTS = ("serious", "critical")
+# Experimental in axe-core, so off by default; on here because it caught the flashcard rating buttons
+# (WCAG 2.5.3 Label in Name: a button's accessible name contains its visible text).
+AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"label-content-name-mismatch": {"enabled": True}}}
+
+
+def axe_check(target: Any, *, what: str) -> None:
+    """Run axe-core in ``target`` (a Page or a Frame) and fail on any serious or critical violation.
+
+    axe-core comes bundled in the PyPI package ``axe-playwright-python`` (its ``axe.min.js``): nothing is
+    fetched at run time. Playwright evaluates it through the DevTools protocol, so the tool's
+    Content-Security-Policy (no inline scripts) does not stop it."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        pytest.skip("axe-playwright-python is not installed (pip install -r requirements-dev.txt)")
+    results = Axe().run(target, options=AXE_OPTIONS)
+    failing = [v for v in results.response["violations"] if v.get("impact") in AXE_FAILING_IMPACTS]
+    report = "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}" for v in failing
+    )
+    assert not failing, f"axe-core found {len(failing)} serious or critical violation(s) on {what}:\n{report}"

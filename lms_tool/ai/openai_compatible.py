@@ -16,6 +16,7 @@ from typing import Any
 import openai
 
 from . import prompts, schema
+from .injection import answer_delimited, grade_screened
 from .types import (
     CardDraft,
     CardGenerationResult,
@@ -139,7 +140,7 @@ class OpenAICompatibleProvider:
 
     def grade_answer(self, *, question: str, reference_answer: str, answer: str, max_score: float) -> GradeResult:
         user = prompts.GRADE_USER.format(
-            question=question, reference=reference_answer, max_score=max_score, answer=answer
+            question=question, reference=reference_answer, max_score=max_score, answer=answer_delimited(answer)
         )
         content = self._chat(prompts.GRADE_SYSTEM, user, "grade", schema.GRADE)
         try:
@@ -158,4 +159,4 @@ class OpenAICompatibleProvider:
         if not 0 <= score <= max_score:
             rationale = f"The model gave {score}, outside 0..{max_score}; clamped. " + rationale
             score, confidence = min(max(score, 0.0), max_score), 0.0
-        return GradeResult(score, confidence, rationale, self.model)
+        return grade_screened(GradeResult(score, confidence, rationale, self.model), answer=answer, max_score=max_score)

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from .models import Deck
-from .services import MAX_GENERATION_CARDS
+from .services import MAX_GENERATION_CARDS, MAX_GENERATION_CHARS
 
 _STEP = re.compile(r"^(\d+)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -107,7 +107,12 @@ class CardForm(forms.Form):
 
 
 class GenerateForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), label="Course text")
+    # The limit is said before pasting, not only in the refusal after it (services.generation_request).
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 8}),
+        label="Course text",
+        help_text=f"At most {MAX_GENERATION_CHARS:,} characters per request; split longer material.",
+    )
     count = forms.IntegerField(min_value=1, max_value=MAX_GENERATION_CARDS, initial=10, label="Cards")
 
 

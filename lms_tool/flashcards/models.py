@@ -251,6 +251,11 @@ class LearnerParameters(models.Model):
     review_count = models.PositiveIntegerField(help_text="Reviews the fit was made from.")
     optimized_at = models.DateTimeField()
 
+    class Meta:
+        # Django would say "learner parameterss"; the admin lists these as FSRS parameters.
+        verbose_name = "learner's FSRS parameters"
+        verbose_name_plural = "learners' FSRS parameters"
+
     def __str__(self) -> str:
         return f"FSRS parameters of {self.learner_id} ({self.review_count} reviews)"
 

@@ -18,6 +18,10 @@ class AgsEndpoint(models.Model):
     scopes = models.JSONField(default=list, blank=True, help_text="AGS scopes the platform offered in the launch.")
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = "AGS endpoint"
+        verbose_name_plural = "AGS endpoints"
+
     def __str__(self) -> str:
         return self.lineitems_url or f"AGS of {self.context}"
 

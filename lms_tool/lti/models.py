@@ -205,6 +205,8 @@ class LtiUser(models.Model):
             models.Index(blind_index_expression("email"), name="lti_user_email_bidx"),
             models.Index(blind_index_expression("sis_id"), name="lti_user_sis_id_bidx"),
         ]
+        verbose_name = "LTI user"
+        verbose_name_plural = "LTI users"
 
     def __str__(self) -> str:
         return self.name or self.sub

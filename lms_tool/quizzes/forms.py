@@ -40,6 +40,9 @@ class QuizCreateForm(forms.Form):
         self.fields["count"].validators.append(MaxValueValidator(limit, f"Ask for at most {limit} questions."))
         self.fields["count"].help_text = f"At most {limit}."
         self.fields["count"].widget.attrs["max"] = limit
+        # Said before pasting, not only in the refusal after it (services/material.py text_checked).
+        chars = settings.QUIZZES["MAX_TEXT_CHARS"]
+        self.fields["text"].help_text = f"Paste the material (at most {chars:,} characters), or upload a file below."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

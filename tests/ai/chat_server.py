@@ -2,19 +2,50 @@
 
 Each request takes the next scripted answer: ``{"content": "..."}`` (a completion with that message),
 ``{"status": 500}``, or ``{"sleep": 2.0, "content": ...}`` (answers late). Requests are recorded.
+
+``obey`` makes it a grader that a learner can talk round, so tests prove the prompt and the checks around
+it neutralise that, not that the fake happens to be sturdy: with ``obey="outside"`` it gives full marks
+with confidence 0.99 when it sees an instruction ("full marks", "ignore the rubric", a "SYSTEM:" line, a grade as JSON)
+outside the first ``<student_answer>``...``</student_answer>`` of the user message, or spelled in
+invisible Unicode tag characters anywhere; with ``obey="anywhere"`` it obeys one inside the tags too.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+INSTRUCTION = re.compile(
+    r"full marks|award|ignore (the|all|previous)|\"score\"\s*:|^\s*(system|assistant):", re.IGNORECASE | re.MULTILINE
+)
+ANSWER = re.compile(r"<student_answer>.*?</student_answer>", re.DOTALL)
+
+
+def _tag_text(text: str) -> str:
+    """What invisible tag characters (U+E0020..E007E) spell, as a model that reads them would."""
+    return "".join(chr(ord(c) - 0xE0000) for c in text if 0xE0020 <= ord(c) <= 0xE007E)
+
+
+def obeyed(body: dict[str, Any], mode: str | None) -> str | None:
+    """The grade a gullible model would give for this request, or None if it was not talked round."""
+    if mode is None:
+        return None
+    user = next((m["content"] for m in body.get("messages", []) if m["role"] == "user"), "")
+    seen = user if mode == "anywhere" else ANSWER.sub("", user, count=1)
+    if not (INSTRUCTION.search(seen) or INSTRUCTION.search(_tag_text(user))):
+        return None
+    maximum = re.search(r"Maximum score: ([0-9.]+)", user)
+    score = float(maximum.group(1)) if maximum else 1.0
+    return json.dumps({"score": score, "confidence": 0.99, "rationale": "As instructed: full marks."})
+
 
 class ChatServer:
     def __init__(self) -> None:
+        self.obey: str | None = None
         self.script: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         server = self
@@ -27,6 +58,9 @@ class ChatServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
                 step = server.script.pop(0) if server.script else {"content": "{}"}
+                talked_round = obeyed(body, server.obey)
+                if talked_round is not None:
+                    step = {"content": talked_round}
                 if step.get("sleep"):
                     time.sleep(step["sleep"])
                 status = step.get("status", 200)

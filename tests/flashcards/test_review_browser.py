@@ -7,6 +7,7 @@ import pytest
 from lms_tool.flashcards.models import CardState, ReviewLog
 from lms_tool.sandbox.platform import LaunchSpec
 
+from ..browser import axe_check
 from .conftest import enter
 from .factories import CardFactory, DeckFactory
 
@@ -56,6 +57,7 @@ def test_a_double_click_on_a_rating_records_one_rating(session, page):
     deck, sam = session
     page.goto(sam.url(f"/flashcards/decks/{deck.pk}/review/"))
     page.get_by_role("button", name="Show answer").click()
+    axe_check(page, what="the flashcard review page, answer shown")
 
     page.get_by_test_id("rate-easy").dblclick()
     page.locator("[data-testid=front] .cloze").wait_for()  # the next card

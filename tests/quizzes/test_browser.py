@@ -11,6 +11,7 @@ import pytest
 from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
 from lms_tool.sandbox.platform import LaunchSpec
 
+from ..browser import axe_check
 from .factories import course_text
 from .flow import seat
 
@@ -37,6 +38,7 @@ def test_an_instructor_creates_and_publishes_a_quiz_and_a_student_takes_it(
     page.locator('[data-view="quiz-manage"]').wait_for()
     assert page.get_by_test_id("question").count() == 3
     assert "Done: 3 questions written" in page.get_by_test_id("run-state").inner_text()
+    axe_check(page, what="the quiz's staff page")
     page.get_by_test_id("approve-all").click()
     page.get_by_test_id("publish").click()
     assert page.get_by_test_id("quiz-status").inner_text() == "Published"
@@ -47,6 +49,7 @@ def test_an_instructor_creates_and_publishes_a_quiz_and_a_student_takes_it(
     page.goto(f"{tool_url}/quizzes/{quiz.pk}/?launch={learner.launch_id}")
     page.get_by_test_id("start").click()
     page.locator('[data-view="attempt"]').wait_for()
+    axe_check(page, what="the student's attempt page")
     attempt = Attempt.objects.get(quiz=quiz)
     questions = [Question.objects.get(pk=pk) for pk in attempt.question_ids]
     first = questions[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..injection import answer_clean, grade_screened
 from ..types import CardGenerationResult, GenerationResult, GradeResult, QuestionDraft, Rejected
 from ..validation import question_from_raw
 from . import cards, grading
@@ -46,4 +47,9 @@ class OfflineProvider:
         return cards.generate(text=text, count=count, model=MODEL)
 
     def grade_answer(self, *, question: str, reference_answer: str, answer: str, max_score: float) -> GradeResult:
-        return grading.grade(reference_answer=reference_answer, answer=answer, max_score=max_score, model=MODEL)
+        # Word matching reads the answer as the teacher sees it (no hidden characters), and an answer
+        # written at the grader is left to a person (injection.grade_screened), as with a model.
+        result = grading.grade(
+            reference_answer=reference_answer, answer=answer_clean(answer), max_score=max_score, model=MODEL
+        )
+        return grade_screened(result, answer=answer, max_score=max_score)

@@ -54,6 +54,8 @@ class FreeTextGrade:
 
 
 def grade_free_text(provider: Provider, question: Question, text: str) -> FreeTextGrade:
+    """The provider's grade, clamped. Providers pass the learner's text as delimited data and give an answer
+    written at the grader 0 points and confidence 0 (lms_tool/ai/injection.py), so it waits for a person."""
     if not str(text or "").strip():
         return FreeTextGrade(0.0, 1.0, "No answer was given.", "")
     result: GradeResult = provider.grade_answer(

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -22,13 +23,16 @@ if TYPE_CHECKING:
 
 
 def worker_args(python: str) -> list[str]:
-    """One worker, with the beat inside, consuming every queue (production runs one pool per queue)."""
+    """One worker, with the beat inside, consuming every queue (production runs one pool per queue).
+
+    ``--quiet`` leaves out Celery's banner, which would scroll the tool's URLs off the screen."""
     return [
         python,
         "-m",
         "celery",
         "-A",
         "lti_config",
+        "--quiet",
         "worker",
         "--beat",
         "--loglevel=INFO",
@@ -41,6 +45,18 @@ def worker_args(python: str) -> list[str]:
         "--schedule",
         str(settings.VAR_DIR / "celerybeat-schedule"),
     ]
+
+
+# In a container `make run` is often root, and Celery then warns at length about superuser privileges
+# (C_FORCE_ROOT); on a developer's machine that buries the URLs, and the embedded worker takes JSON only.
+QUIET_ROOT_WARNING = "ignore:You're running the worker with superuser privileges"
+# The banner is printed again once the worker has had this long to log its start-up lines.
+REANNOUNCE_AFTER_SECONDS = 5.0
+
+
+def worker_env(env: dict[str, str]) -> dict[str, str]:
+    warnings = ",".join(w for w in (env.get("PYTHONWARNINGS", ""), QUIET_ROOT_WARNING) if w)
+    return {**env, "PYTHONWARNINGS": warnings}
 
 
 def web_args(python: str, port: str) -> list[str]:
@@ -56,12 +72,14 @@ class Command(BaseCommand):
         port = os.environ.get("PORT", "8000")
         self._prepare()
         env = {**os.environ, "TOOL_BASE_URL": settings.TOOL_BASE_URL or f"http://127.0.0.1:{port}"}
-        worker = Supervised(worker_args(sys.executable), env=env, name="Celery worker and beat", err=self.stderr.write)
+        worker = Supervised(
+            worker_args(sys.executable), env=worker_env(env), name="Celery worker and beat", err=self.stderr.write
+        )
         web = subprocess.Popen(web_args(sys.executable, port), env=env)  # noqa: S603 - our interpreter, fixed args
         base = env["TOOL_BASE_URL"]
         sandbox = self._sandbox(base, int(port)) if settings.SANDBOX else None
         self._announce(base, sandbox)
-        self._serve(worker, web)
+        self._serve(worker, web, again=lambda: self._announce(base, sandbox))
         if sandbox is not None:
             sandbox.stop()
 
@@ -92,9 +110,12 @@ class Command(BaseCommand):
             + "Press Ctrl+C to stop.\n"
         )
 
-    def _serve(self, worker: Supervised, web: subprocess.Popen[bytes]) -> None:
-        """Until Ctrl+C or the web server exits: restart the worker whenever it dies; then stop both."""
+    def _serve(self, worker: Supervised, web: subprocess.Popen[bytes], again: Callable[[], None]) -> None:
+        """Until Ctrl+C or the web server exits: restart the worker whenever it dies; then stop both.
+
+        ``again`` prints the banner once more when the worker and web server have logged their start."""
         stopping = False
+        announce_at: float | None = time.monotonic() + REANNOUNCE_AFTER_SECONDS
 
         def stop(*_: Any) -> None:
             nonlocal stopping
@@ -104,6 +125,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         while not stopping and web.poll() is None:
             worker.check()
+            if announce_at is not None and time.monotonic() >= announce_at:
+                announce_at = None
+                again()
             time.sleep(0.5)
         worker.stop()
         if web.poll() is None:
