@@ -141,7 +141,8 @@ class DatabaseCollector:
             labels=["registration"],
         )
         for row in rows:
-            points = [(str(le), row[f"le_{i}"]) for i, le in enumerate(LATENCY_BUCKETS)]
+            counts: dict[str, Any] = dict(row)
+            points = [(str(le), counts[f"le_{i}"]) for i, le in enumerate(LATENCY_BUCKETS)]
             points.append(("+Inf", row["count"]))
             total = row["total"]
             metric.add_metric(

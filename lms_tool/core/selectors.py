@@ -137,13 +137,13 @@ def registrations() -> list[dict[str, Any]]:
             oldest_never=Min("created_at", filter=Q(last_success_at__isnull=True)),
         )
     )
-    for s in syncs:
-        row = rows.get(s["registration"])
+    for sync in syncs:
+        row = rows.get(sync["registration"])
         if row is not None:
-            oldest = [t for t in (s["oldest_success"], s["oldest_never"]) if t is not None]
+            oldest = [t for t in (sync["oldest_success"], sync["oldest_never"]) if t is not None]
             row.update(
-                rosters=s["rosters"],
-                rosters_failing=s["failing"],
+                rosters=sync["rosters"],
+                rosters_failing=sync["failing"],
                 oldest_roster_sync_at=min(oldest) if oldest else None,
             )
     return list(rows.values())
