@@ -479,3 +479,17 @@ CELERY_BEAT_SCHEDULE["flashcards-optimize-parameters"] = {"task": "flashcards.op
 # it is never on in production unless an admin sets SANDBOX. SANDBOX_PORT 0 means PORT + 1.
 SANDBOX = envbool("SANDBOX", False)
 SANDBOX_PORT = envint("SANDBOX_PORT", 0)
+
+# Operations ----------------------------------------------------------------------------------
+# /metrics (lms_tool/core/metrics.py) answers only clients in these networks (loopback by default) or a
+# request with "Authorization: Bearer METRICS_TOKEN"; under gunicorn set PROMETHEUS_MULTIPROC_DIR so the
+# web processes' counters add up (docs/production.md, "Objectives and alerts"). Scraped over plain HTTP.
+METRICS_ALLOWED_NETWORKS = envlist("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
+# A generation's worker holds its run this long between two parts (more than one model call with its
+# retries); a re-delivered task finding the lease held does nothing (lms_tool/core/leases.py).
+GENERATION_LEASE_SECONDS = envint("GENERATION_LEASE_SECONDS", 600)
+# `manage.py retention_purge` deletes attempts' answers, flashcard review logs and webhook deliveries older
+# than this, unless a registration sets its own period (Registration.retention_days).
+RETENTION_DAYS = envint("RETENTION_DAYS", 730)

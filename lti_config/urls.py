@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from lms_tool.core import views as core_views
+from lms_tool.core import views_ops
 from lms_tool.lti import views as lti_views
 from lms_tool.lti import views_registration as lti_registration_views
 
 urlpatterns = [
     path("", lti_registration_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("healthz/detail", views_ops.health_detail, name="healthz-detail"),
+    path("metrics", views_ops.metrics_view, name="metrics"),
     path(".well-known/jwks.json", lti_views.jwks, name="well-known-jwks"),
     path("lti/", include("lms_tool.lti.urls")),
     path("grading/", include("lms_tool.grading.urls")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from lms_tool.core.errors import ToolError
 from lms_tool.core.events import event_record
+from lms_tool.core.leases import lease_claim, lease_release
 from lms_tool.core.queue import task_send
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import Context, LtiUser
@@ -209,19 +211,37 @@ def generation_run(*, generation: DeckGeneration) -> DeckGeneration:
 
     if generation.status != DeckGeneration.Status.PENDING:
         return generation  # a redelivered task: the work is done
-    try:
-        result = get_provider().generate_cards(text=generation.text, count=generation.count)
-    except ProviderError as error:
-        logger.warning("card generation %s failed: %s", generation.pk, error)
-        generation.status, generation.error = DeckGeneration.Status.FAILED, str(error)[:2000]
-        generation.finished_at = timezone.now()
-        generation.save(update_fields=["status", "error", "finished_at"])
+    # A re-delivered message while another worker asks the model for these cards does nothing
+    # (lms_tool/core/leases.py); a lease whose worker died expires and the next delivery takes over.
+    lease_name = f"flashcards.generation:{generation.pk}"
+    lease = lease_claim(lease_name, seconds=settings.GENERATION_LEASE_SECONDS)
+    if lease is None:
+        logger.info("card generation %s is held by another worker; this delivery does nothing", generation.pk)
         return generation
-    return _generation_store(generation, result)
+    try:
+        try:
+            result = get_provider().generate_cards(text=generation.text, count=generation.count)
+        except ProviderError as error:
+            logger.warning("card generation %s failed: %s", generation.pk, error)
+            DeckGeneration.objects.filter(pk=generation.pk, status=DeckGeneration.Status.PENDING).update(
+                status=DeckGeneration.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+            )
+            generation.refresh_from_db()
+            return generation
+        return _generation_store(generation, result)
+    finally:
+        lease_release(lease_name, lease)
 
 
 @transaction.atomic
 def _generation_store(generation: DeckGeneration, result: Any) -> DeckGeneration:
+    # Claimed with a conditional UPDATE: of two workers that both got here (a lease that expired under
+    # a slow model), only the first stores its cards.
+    if not DeckGeneration.objects.filter(pk=generation.pk, status=DeckGeneration.Status.PENDING).update(
+        status=DeckGeneration.Status.DONE
+    ):
+        generation.refresh_from_db()
+        return generation
     deck = generation.deck
     start = _next_position(deck)
     Card.objects.bulk_create(

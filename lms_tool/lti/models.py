@@ -47,6 +47,11 @@ class Registration(models.Model):
     frame_origins = models.JSONField(
         default=list, blank=True, help_text="Origins (https://school.instructure.com) allowed to frame the tool."
     )
+    # How long this school keeps attempts' answers, review logs and webhook deliveries (`manage.py retention_purge`,
+    # docs/production.md "Retention"); blank: the RETENTION_DAYS setting.
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days answers, review logs and webhook deliveries are kept (blank: default)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

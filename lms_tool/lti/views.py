@@ -11,6 +11,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
+from lms_tool.core import metrics
+
 from . import course_home as home
 from . import deep_linking, framing, hooks, keys, oidc, platform_storage, selectors, services
 from .decorators import launch_of, page_redirect, staff_page, tool_page
@@ -79,8 +81,10 @@ def _launch(request: HttpRequest, cookies: dict[str, str]) -> HttpResponse:
         validated = launch_validate(id_token=request.POST.get("id_token", ""), state=state, cookies=cookies)
         hooks.run_checks(validated)
     except LaunchError as error:
+        metrics.launch_observed(outcome="refused", code=error.code)
         return render_error(request, error)
     lti_launch = services.launch_record(launch=validated, posted_from=framing.posted_from(request))
+    metrics.launch_observed(outcome="launched")
     destination = reverse(DESTINATIONS[lti_launch.message_type])
     response = HttpResponseRedirect(f"{destination}?launch={lti_launch.launch_id}")
     response.delete_cookie(oidc.COOKIE_PREFIX + state)

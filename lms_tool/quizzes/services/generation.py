@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from lms_tool.ai import ProviderError, QuestionDraft, get_provider
 from lms_tool.ai.types import DIFFICULTIES, QUESTION_TYPES
+from lms_tool.core.leases import lease_claim, lease_release, lease_renew
 from lms_tool.core.queue import task_send
 
 from ..errors import QuizError
@@ -86,28 +87,62 @@ def generation_execute(*, run_id: int) -> GenerationRun | None:
         return None
     if run.is_finished:
         return run
+    lease = _claim(run)
+    if lease is None:  # a re-delivered message while another worker writes this run
+        return run
     provider = get_provider()
     if run.replaces is not None:
-        return _regenerate(run, provider)
+        return _regenerate(run, provider, lease)
     parts = split_text(run.quiz.source_text, provider.chunk_chars)  # type: ignore[attr-defined]
     GenerationRun.objects.filter(pk=run.pk).update(state=GenerationRun.State.RUNNING, parts_total=len(parts))
-    for part, wanted in zip(parts, shares(run.count, parts), strict=True):
+    for index, (part, wanted) in enumerate(zip(parts, shares(run.count, parts), strict=True)):
+        if index < run.parts_done:  # committed by a worker whose lease expired: not written twice
+            continue
+        if not _renew(run, lease):
+            return run
         if wanted <= 0:
             _part_done(run, [], [], "", "")
             continue
         try:
             result = provider.generate_questions(text=part, count=wanted, types=run.types, difficulty=run.difficulty)
         except ProviderError as exc:
-            return _fail(run, str(exc))
+            return _fail(run, str(exc), lease)
         rejected = [{"reason": r.reason, "raw": _jsonable(r.raw)} for r in result.rejected]
         _part_done(run, result.items, rejected, result.model, result.prompt)
-    return _finish(run)
+    return _finish(run, lease)
 
 
-def _regenerate(run: GenerationRun, provider: Any) -> GenerationRun:
+def _lease_name(run: GenerationRun) -> str:
+    return f"quizzes.generation:{run.pk}"
+
+
+def _claim(run: GenerationRun) -> str | None:
+    """Hold the run's lease (lms_tool/core/leases.py), then move it to running with a conditional UPDATE that
+    only an unfinished run passes; None when another worker holds it or it finished meanwhile."""
+    lease = lease_claim(_lease_name(run), seconds=settings.GENERATION_LEASE_SECONDS)
+    if lease is None:
+        logger.info("generation run %s is held by another worker; this delivery does nothing", run.pk)
+        return None
+    unfinished = [GenerationRun.State.QUEUED, GenerationRun.State.RUNNING]
+    if not GenerationRun.objects.filter(pk=run.pk, state__in=unfinished).update(state=GenerationRun.State.RUNNING):
+        lease_release(_lease_name(run), lease)
+        return None
+    return lease
+
+
+def _renew(run: GenerationRun, lease: str) -> bool:
+    if lease_renew(_lease_name(run), lease, seconds=settings.GENERATION_LEASE_SECONDS):
+        return True
+    logger.warning("generation run %s: its lease passed to another worker; this one stops", run.pk)
+    return False
+
+
+def _regenerate(run: GenerationRun, provider: Any, lease: str) -> GenerationRun:
     """One new draft in place of ``run.replaces``: the first the provider writes that the quiz does not have."""
     old = run.replaces
     assert old is not None
+    if run.parts_done:  # written (and the old question retired) by a worker whose lease expired
+        return _finish(run, lease)
     GenerationRun.objects.filter(pk=run.pk).update(state=GenerationRun.State.RUNNING, parts_total=1)
     existing = set(run.quiz.questions.current().values_list("prompt", flat=True))
     limit = settings.QUIZZES["MAX_QUESTIONS"]
@@ -116,7 +151,7 @@ def _regenerate(run: GenerationRun, provider: Any) -> GenerationRun:
             text=run.quiz.source_text, count=min(len(existing) + 3, limit), types=[old.type], difficulty=run.difficulty
         )
     except ProviderError as exc:
-        return _fail(run, str(exc))
+        return _fail(run, str(exc), lease)
     fresh = [d for d in result.items if d.prompt not in existing][:1]
     rejected = [{"reason": r.reason, "raw": _jsonable(r.raw)} for r in result.rejected]
     if not fresh:
@@ -125,7 +160,7 @@ def _regenerate(run: GenerationRun, provider: Any) -> GenerationRun:
         created = _part_done(run, fresh, rejected, result.model, result.prompt, position=old.position)
         if created:
             question_retire(question=old)
-    return _finish(run)
+    return _finish(run, lease)
 
 
 def _part_done(
@@ -162,17 +197,19 @@ def _question(run: GenerationRun, draft: QuestionDraft, position: int, model: st
     )
 
 
-def _fail(run: GenerationRun, error: str) -> GenerationRun:
+def _fail(run: GenerationRun, error: str, lease: str) -> GenerationRun:
     logger.warning("generation run %s failed: %s", run.pk, error)
     GenerationRun.objects.filter(pk=run.pk).update(
         state=GenerationRun.State.FAILED, error=error, finished_at=timezone.now()
     )
+    lease_release(_lease_name(run), lease)
     run.refresh_from_db()
     return run
 
 
-def _finish(run: GenerationRun) -> GenerationRun:
+def _finish(run: GenerationRun, lease: str) -> GenerationRun:
     GenerationRun.objects.filter(pk=run.pk).update(state=GenerationRun.State.DONE, finished_at=timezone.now())
+    lease_release(_lease_name(run), lease)
     run.refresh_from_db()
     return run
 
