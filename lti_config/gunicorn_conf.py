@@ -14,3 +14,25 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M
 # a file in the user's home directory that nothing here uses (restarts go through the process manager,
 # docs/production.md). Off.
 control_socket_disable = True
+
+
+# Prometheus counters kept in memory by each web process (launches by outcome, lms_tool/core/metrics.py)
+# are summed across gunicorn's workers through files in PROMETHEUS_MULTIPROC_DIR: start from an empty
+# folder, and forget a worker's live gauges when it exits (prometheus-client's multiprocess mode).
+def on_starting(server: object) -> None:
+    import os
+    import shutil
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+
+
+def child_exit(server: object, worker: object) -> None:
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
