@@ -15,6 +15,7 @@ from lms_tool.quizzes.models import GenerationRun, Question, Quiz
 from lms_tool.sandbox.platform import LaunchSpec
 from lms_tool.sandbox.services.deep_linking import deep_linking_log
 
+from ..browser import axe_check
 from ..quizzes.factories import course_text
 from ..quizzes.flow import Seat, seat
 
@@ -188,6 +189,8 @@ def test_every_staff_page_has_the_same_navigation_with_the_review_count(page, ca
         f"/quizzes/review/?launch={lid}",
         f"/flashcards/decks/?launch={lid}",
         f"/flashcards/decks/{deck.pk}/?launch={lid}",
+        f"/flashcards/decks/{deck.pk}/analytics?launch={lid}",
+        f"/flashcards/analytics/?launch={lid}",
         f"/roster/?launch={lid}",
     ]
     for path in pages:
@@ -197,6 +200,7 @@ def test_every_staff_page_has_the_same_navigation_with_the_review_count(page, ca
         labels = [nav.get_by_test_id(f"nav-{key}").count() for key in ("home", "pick", "review", "roster")]
         assert labels == [1, 1, 1, 1], (path, labels)
         assert page.get_by_test_id("nav-review-count").inner_text() == "(0)", path
+        axe_check(page, what=path)  # every staff page: no serious or critical accessibility violation
 
     page.get_by_test_id("nav-home").click()
     sections = page.get_by_test_id("home-section")
