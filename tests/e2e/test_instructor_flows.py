@@ -15,7 +15,7 @@ from lms_tool.quizzes.models import GenerationRun, Question, Quiz
 from lms_tool.sandbox.platform import LaunchSpec
 from lms_tool.sandbox.services.deep_linking import deep_linking_log
 
-from ..browser import axe_check
+from ..browser import axe_check, wait_shown
 from ..quizzes.factories import course_text
 from ..quizzes.flow import Seat, seat
 
@@ -206,3 +206,31 @@ def test_every_staff_page_has_the_same_navigation_with_the_review_count(page, ca
     sections = page.get_by_test_id("home-section")
     assert sections.count() == 2
     assert "Heart draft" in page.inner_text("main") and "Cells" in page.inner_text("main")
+
+
+def test_the_instructor_chooses_the_deck_grading_rule_and_the_picker_says_how_it_is_graded(
+    page, canvas, course, instructor, tool_url
+):
+    teacher = _picking(canvas, course, instructor)
+    deck = Deck.objects.create(context=teacher.context, title="Cells")
+    Card.objects.create(deck=deck, front="What do mitochondria produce?", back="ATP", status=Card.Status.APPROVED)
+    page.goto(f"{tool_url}/flashcards/decks/{deck.pk}/?launch={teacher.launch_id}")
+    assert "studied at least once" in page.get_by_test_id("grading-rule").inner_text()  # the default: completion
+
+    page.locator("#id_grading_rule").select_option(Deck.GradingRule.RECALL)
+    page.locator("#id_grading_threshold").fill("0.85")
+    page.get_by_role("button", name="Save settings").click()
+    rule = page.get_by_test_id("grading-rule")
+    wait_shown(page, "", rule)
+    assert "recall today with a probability of at least 85%" in rule.inner_text()
+    saved = Deck.objects.get(pk=deck.pk)
+    assert (saved.grading_rule, saved.grading_threshold) == (Deck.GradingRule.RECALL, 0.85)
+    assert saved.desired_retention != 0.85  # the grading threshold is not the scheduler's setting
+
+    page.locator("#id_grading_rule").select_option(Deck.GradingRule.NONE)
+    page.get_by_role("button", name="Save settings").click()
+    page.get_by_test_id("publish").click()
+    page.wait_for_url(f"{canvas.base_url}/**")
+    items = deep_linking_log(canvas).responses[0]["items"]
+    assert [item["custom"]["activity"] for item in items] == [f"deck:{deck.pk}"]
+    assert "lineItem" not in items[0]  # not graded: no gradebook column
