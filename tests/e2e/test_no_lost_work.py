@@ -19,6 +19,7 @@ from lms_tool.quizzes import services
 from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
 from lms_tool.sandbox.platform import LaunchSpec
 
+from ..browser import axe_check
 from ..flashcards.conftest import enter
 from ..flashcards.factories import CardFactory, DeckFactory
 from ..quizzes.factories import course_text
@@ -140,6 +141,7 @@ def test_every_answer_type_survives_an_ended_launch_and_a_relaunch_to_the_charac
     frame.get_by_test_id("submit").click()
     frame.locator('[data-view="result"]').wait_for()
     assert Attempt.objects.filter(pk=attempt.pk, state=Attempt.State.SUBMITTED).count() == 1
+    axe_check(tool_frame(page), what="the student's result page")
     assert Answer.objects.get(attempt=attempt, question=by_type["free_text"]).response == free
 
     tool_frame(page).evaluate("window.seen = true")
@@ -185,6 +187,7 @@ def test_a_time_limit_warns_before_the_end_and_says_times_up_after(page, canvas,
     page.clock.install()
     frame = in_platform(page, canvas, f"{tool_url}/quizzes/{quiz.pk}/take/?launch={sam.launch_id}")
     assert frame.get_by_test_id("time-limit").inner_text() == "1 minute"
+    axe_check(tool_frame(page), what="the quiz's start page")
     frame.get_by_test_id("start").click()
     frame.locator('[data-view="attempt"]').wait_for()
     alert = frame.get_by_test_id("timer-alert")
@@ -195,6 +198,7 @@ def test_a_time_limit_warns_before_the_end_and_says_times_up_after(page, canvas,
 
     frame.get_by_test_id("time-up").wait_for()
     assert frame.get_by_test_id("time-up").inner_text() == "Time's up — your answers were submitted."
+    axe_check(tool_frame(page), what="the time's-up result page")
     assert Attempt.objects.filter(quiz=quiz, state=Attempt.State.SUBMITTED).count() == 1
 
 
