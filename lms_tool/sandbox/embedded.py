@@ -35,6 +35,13 @@ PEOPLE = [
     ("luis", "Luis Garcia", [ROLE + "Learner"]),
     ("priya", "Priya Natarajan", [ROLE + "Learner"]),
 ]
+# A site administrator as Moodle sends one who opens a course she is not enrolled in: institution and system
+# Administrator, and Instructor in the course (docs/platforms.md, "Moodle 5.x").
+SITE_ADMIN_ROLES = [
+    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
+    "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator",
+    ROLE + "Instructor",
+]
 # Paths the tool calls (services, launches), shown on the course page as the conversation between the two.
 SERVICE_PREFIXES = ("/auth", "/token", "/jwks", "/courses/", "/deep-link-return")
 
@@ -70,6 +77,8 @@ class SandboxServer(PlatformServer):
             )
             if state_path is None or not _restore(platform, state_path):
                 seed(platform, deployment_id)
+            admin = person(f"{family}-admin", "Sofia Admin", SITE_ADMIN_ROLES)
+            platform.site_admins[admin.user_id] = admin
             self.platforms[family] = platform
         for platform in self.platforms.values():
             info(platform).switch = [(info(p).label, info(p).home_url) for p in self.platforms.values()]

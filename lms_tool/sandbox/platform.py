@@ -206,6 +206,9 @@ class Platform:
         self.keys = [PlatformKey.generate()]
         self.lock = threading.RLock()
         self.courses: dict[str, Course] = {}
+        # People who may launch in any course without being enrolled (Moodle site admins, Canvas sub-account
+        # admins): launches name them, the roster (NRPS) never lists them.
+        self.site_admins: dict[str, Person] = {}
         self.hints: dict[str, LaunchSpec] = {}
         # Fault switches read by the HTTP layer: e.g. {"jwks": "down"|"500"|"garbage"|"no-keys"}.
         self.faults: dict[str, Any] = {}

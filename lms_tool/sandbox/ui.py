@@ -105,7 +105,8 @@ def launch(platform: Platform, req: Req) -> Answer:
     course = _course(platform, req)
     if course is None:
         return not_found()
-    who = course.members.get(req.query.get("user", ""))
+    user = req.query.get("user", "")
+    who = course.members.get(user) or platform.site_admins.get(user)
     what = "link:" + req.query["activity"] if req.query.get("activity") else req.query.get("what", "resource")
     in_window = req.query.get("open") == "window"
     spec = _spec(platform, course, who, what) if who else None

@@ -78,6 +78,10 @@ def launch_form(platform: Platform, course: Course, launched: tuple[str, str] | 
     people = "".join(
         f'<option value="{e(p.user_id)}"{" selected" if p.user_id == who else ""}>{e(p.name)} \u2014 {role_label(p.roles)}</option>'
         for p in course.members.values()
+    ) + "".join(
+        f'<option value="{e(p.user_id)}"{" selected" if p.user_id == who else ""}>{e(p.name)} \u2014 site admin, '
+        "not enrolled (the roster never lists her)</option>"
+        for p in platform.site_admins.values()
     )
     choices = [
         ("resource", "The tool from the course menu (a plain launch)"),

@@ -191,6 +191,27 @@ def test_roster_edits_reach_the_tools_roster_through_nrps_on_sync_now(sandbox, e
     assert "roster read (NRPS)" in panels
 
 
+@pytest.mark.parametrize("family", ["canvas", "moodle"])
+def test_the_sandbox_plays_a_site_admin_the_roster_never_lists_and_she_keeps_access(sandbox, eager, family):
+    platform = sandbox.platforms[family]
+    course = platform.courses["bio-101"]
+    page = requests.get(f"{sandbox.url}{family}/", timeout=10).text
+    assert f'value="{family}-admin"' in page and "site admin, not enrolled" in page
+    admin = platform.site_admins[f"{family}-admin"]
+    assert admin.user_id not in course.members  # NRPS lists the course's members only
+
+    first = launch(platform, LaunchSpec(admin, course))  # the course's first launch: its roster sync runs (eager)
+    assert first.status_code == 200, first.text[:300]
+    launch_id = parse_qs(urlparse(first.url).query)["launch"][0]
+    synced = requests.post(f"{sandbox.tool_url}/roster/sync/", data={"launch": launch_id}, timeout=10)
+
+    assert synced.status_code == 200 and 'data-view="roster"' in synced.text
+    admin_row = Membership.objects.get(context__context_id="bio-101", user__sub=admin.user_id)
+    assert (admin_row.is_active, admin_row.roster_listed_at) == (True, None)
+    again = launch(platform, LaunchSpec(admin, course))
+    assert again.status_code == 200, again.text[:300]
+
+
 def test_the_gradebook_shows_what_each_platform_keeps_of_a_pending_manual_score(sandbox):
     shown = {}
     for family, platform in sandbox.platforms.items():
