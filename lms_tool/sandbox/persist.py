@@ -41,8 +41,9 @@ def snapshot(platform: Platform) -> dict[str, Any]:
             "base_url": platform.base_url,
             "courses": [
                 {
-                    **{k: v for k, v in asdict(c).items() if k != "members"},
+                    **{k: v for k, v in asdict(c).items() if k not in {"members", "dropped"}},
                     "members": [asdict(p) for p in c.members.values()],
+                    "dropped": [asdict(p) for p in c.dropped.values()],
                 }
                 for c in platform.courses.values()
             ],
@@ -79,6 +80,7 @@ def load(platform: Platform, path: Path) -> bool:
         for row in data["courses"]:
             course = Course(row["context_id"], row["title"], row["label"], row["deployment_id"])
             course.members = {m["user_id"]: Person(**m) for m in row["members"]}
+            course.dropped = {m["user_id"]: Person(**m) for m in row.get("dropped", [])}
             platform.courses[course.context_id] = course
         saved = data["gradebook"]
         book.line_items = saved["line_items"]

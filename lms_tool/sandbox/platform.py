@@ -97,6 +97,8 @@ class Course:
     label: str
     deployment_id: str
     members: dict[str, Person] = field(default_factory=dict)
+    # People dropped from the course, kept so the sandbox can enrol them again (a re-enrolment: same user id).
+    dropped: dict[str, Person] = field(default_factory=dict)
 
 
 @dataclass

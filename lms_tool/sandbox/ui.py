@@ -5,6 +5,7 @@ Routes (under each platform's prefix, e.g. /canvas):
   GET  /ui/launch        check the tool is up (its /healthz), then launch it in an iframe or a new window
   GET  /ui/panels        the live parts of the course page (polled by the page)
   POST /ui/roster/add    enrol a person;  POST /ui/roster/drop   take a person out of the course
+  POST /ui/roster/reenrol  enrol a dropped person again (same user id)
 
 The tool learns of what happens here only as a platform tells it: launches, NRPS and AGS.
 """
@@ -207,7 +208,7 @@ def roster_add(platform: Platform, req: Req) -> Answer:
         return _back(platform, course, "Give the new person a name and a role.")
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "person"
     user_id, n = f"{platform.family}-{slug}", 1
-    while user_id in course.members:
+    while user_id in course.members or user_id in course.dropped:
         n += 1
         user_id = f"{platform.family}-{slug}-{n}"
     platform.enrol(course, person(user_id, name, ROLES[form["role"]]))
@@ -220,9 +221,25 @@ def roster_drop(platform: Platform, req: Req) -> Answer:
     user_id = req.form.get("user", "")
     with platform.lock:
         gone = course.members.pop(user_id, None) if course else None
+        if course is not None and gone is not None:
+            course.dropped[user_id] = gone
     if course is None or gone is None:
         return _back(platform, course, "That person is not in the course any more.")
     return _back(platform, course, f"{gone.name} was dropped from {course.title}.")
+
+
+@route("POST", r"/ui/roster/reenrol")
+def roster_reenrol(platform: Platform, req: Req) -> Answer:
+    """Enrol a dropped person again, under the same user id: the platform's next launch names them active."""
+    course = _course(platform, req)
+    user_id = req.form.get("user", "")
+    with platform.lock:
+        back = course.dropped.pop(user_id, None) if course else None
+        if course is not None and back is not None:
+            platform.enrol(course, back)
+    if course is None or back is None:
+        return _back(platform, course, "That person was not dropped from this course.")
+    return _back(platform, course, f"{back.name} is enrolled in {course.title} again.")
 
 
 def _back(platform: Platform, course: Course | None, notice: str) -> Answer:

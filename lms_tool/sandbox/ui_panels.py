@@ -275,6 +275,13 @@ def roster(platform: Platform, course: Course) -> str:
         f'<td><form method="post" action="{home}ui/roster/drop">{hidden}<input type="hidden" name="user" value="{e(p.user_id)}">'
         f'<button type="submit" class="small secondary" aria-label="Drop {e(p.name)}" data-testid="drop">Drop</button></form></td></tr>'
         for p in course.members.values()
+    ) + "".join(
+        f'<tr data-testid="dropped" data-user="{e(p.user_id)}"><th scope="row">{e(p.name)}</th><td>{role_label(p.roles)}</td>'
+        f"<td><code>{e(p.user_id)}</code></td><td>Dropped</td>"
+        f'<td><form method="post" action="{home}ui/roster/reenrol">{hidden}<input type="hidden" name="user" value="{e(p.user_id)}">'
+        f'<button type="submit" class="small secondary" aria-label="Enrol {e(p.name)} again" data-testid="reenrol">'
+        "Enrol again</button></form></td></tr>"
+        for p in course.dropped.values()
     )
     return (
         '<section class="card" aria-labelledby="roster-h"><h2 id="roster-h">Roster</h2>'

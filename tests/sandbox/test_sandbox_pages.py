@@ -212,6 +212,30 @@ def test_the_sandbox_plays_a_site_admin_the_roster_never_lists_and_she_keeps_acc
     assert again.status_code == 200, again.text[:300]
 
 
+def test_a_student_dropped_and_enrolled_again_in_the_sandbox_launches_the_first_time(sandbox, eager):
+    moodle = sandbox.platforms["moodle"]
+    course = moodle.courses["bio-101"]
+    teacher = launch(moodle, LaunchSpec(course.members["moodle-teacher"], course))  # the first sync runs (eager)
+    teacher_launch = parse_qs(urlparse(teacher.url).query)["launch"][0]
+    maya = course.members["moodle-maya"]
+    assert launch(moodle, LaunchSpec(maya, course)).status_code == 200
+
+    requests.post(f"{sandbox.url}moodle/ui/roster/drop", data={"user": "moodle-maya"}, timeout=10)
+    requests.post(f"{sandbox.tool_url}/roster/sync/", data={"launch": teacher_launch}, timeout=10)
+    assert not Membership.objects.get(context__context_id="bio-101", user__sub="moodle-maya").is_active
+    page = requests.get(f"{sandbox.url}moodle/", timeout=10).text
+    assert 'data-testid="dropped" data-user="moodle-maya"' in page
+
+    # Launches carry whole seconds (iat): one signed in the second of the revocation does not count as newer.
+    time.sleep(1.1)
+    again = requests.post(f"{sandbox.url}moodle/ui/roster/reenrol", data={"user": "moodle-maya"}, timeout=10)
+    assert "Maya Chen is enrolled in Biology 101 again." in again.text
+    relaunch = launch(moodle, LaunchSpec(course.members["moodle-maya"], course))  # before any roster read
+
+    assert relaunch.status_code == 200, relaunch.text[:300]
+    assert Membership.objects.get(context__context_id="bio-101", user__sub="moodle-maya").is_active
+
+
 def test_the_gradebook_shows_what_each_platform_keeps_of_a_pending_manual_score(sandbox):
     shown = {}
     for family, platform in sandbox.platforms.items():
