@@ -39,6 +39,8 @@ def setup_django(*, prefix: str = "lms-bench-") -> Path:
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret-3c1f0e9a7b5d4c2e8f6a1b0d9c7e5a3f")
     # Not production: the benchmark's gunicorn would refuse to start without FIELD_ENCRYPTION_KEYS.
     os.environ.setdefault("LMS_TOOL_MODE", "test")
+    # The benchmark's platforms and servers listen on loopback, which core.http refuses unless listed.
+    os.environ.setdefault("HTTP_ALLOWED_PRIVATE_HOSTS", "127.0.0.1,localhost")
     # A prefix of our own, so a shared Redis database is never read or cleared by mistake.
     os.environ["CACHE_KEY_PREFIX"] = f"bench{os.getpid()}"
     if str(BASE_DIR) not in sys.path:
