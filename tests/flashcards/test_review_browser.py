@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lms_tool.flashcards.models import CardState, ReviewLog
+from lms_tool.flashcards.models import Card, CardState, ReviewLog
 from lms_tool.sandbox.platform import LaunchSpec
 
 from ..browser import axe_check
@@ -87,3 +87,13 @@ def test_it_fits_a_phone_and_works_by_touch(session, browser, tmp_path):
         assert ReviewLog.objects.filter(learner=sam.user, rating=3).count() == 1
     finally:
         phone.close()
+
+
+def test_the_learners_other_pages_pass_axe(session, page):
+    """The progress page and the deck's "done for today" page: no serious or critical accessibility violation."""
+    deck, sam = session
+    page.goto(sam.url("/flashcards/progress/"))
+    axe_check(page, what="the learner's progress page")
+    Card.objects.filter(deck=deck).update(status=Card.Status.PROPOSED)  # nothing left to study today
+    page.goto(sam.url(f"/flashcards/decks/{deck.pk}/review/"))
+    axe_check(page, what="the deck's review page with nothing due")
