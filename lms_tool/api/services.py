@@ -15,6 +15,7 @@ from lms_tool.lti import claims as c
 from lms_tool.lti.models import Context, LtiUser, Membership
 from lms_tool.roster import bulk
 from lms_tool.roster.nrps import Member
+from lms_tool.webhooks.models import Subscription
 
 from . import auth
 from .models import ApiClient, IdempotencyRecord
@@ -79,7 +80,10 @@ def api_client_rotate_secret(*, client: ApiClient, actor: str) -> str:
 
 @transaction.atomic
 def api_client_revoke(*, client: ApiClient, actor: str) -> None:
+    """Refuse the client's requests from now on, and stop its webhook subscriptions: a revoked (say, leaked)
+    client must not keep receiving signed events either."""
     ApiClient.objects.filter(pk=client.pk).update(is_active=False, revoked_at=timezone.now())
+    Subscription.objects.filter(api_client=client).update(is_active=False, updated_at=timezone.now())
     audit_record(
         actor_type="admin",
         actor_id=actor,

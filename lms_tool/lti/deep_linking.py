@@ -126,7 +126,9 @@ def activity_proven(launch: LtiLaunch) -> bool:
     activity, proof = str(custom.get("activity") or ""), custom.get(PROOF_PARAM)
     if not activity or not isinstance(proof, str):
         return False
-    return hmac.compare_digest(proof, activity_proof(registration_id=launch.registration_id, activity=activity))
+    expected = activity_proof(registration_id=launch.registration_id, activity=activity)
+    # Bytes: compare_digest refuses non-ASCII str, and a typed custom parameter may hold anything.
+    return hmac.compare_digest(proof.encode(), expected.encode())
 
 
 def _foreign() -> LaunchError:

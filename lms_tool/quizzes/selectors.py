@@ -44,8 +44,19 @@ def quizzes_for_picker(*, launch: LtiLaunch) -> QuerySet[Quiz]:
     """What the picker offers: the course's quizzes, and those this person made in other courses of the same
     registration (embedding one gives this course its own copy at the first launch, ``services.quiz_copy``)."""
     _course(launch)
-    mine = _in_course(launch) | Q(created_by_id=launch.user_pk, context__registration_id=launch.registration_id)
-    return Quiz.objects.filter(mine).annotate(question_count=Count("questions", filter=Q(questions__is_current=True)))
+    # Another course's quiz only while this person is still an active member there: a teacher dropped from a
+    # course cannot carry its quizzes (answers included) into another one by picking and copying them.
+    elsewhere = Q(
+        created_by_id=launch.user_pk,
+        context__registration_id=launch.registration_id,
+        context__memberships__user_id=launch.user_pk,
+        context__memberships__is_active=True,
+    )
+    return (
+        Quiz.objects.filter(_in_course(launch) | elsewhere)
+        .distinct()
+        .annotate(question_count=Count("questions", filter=Q(questions__is_current=True)))
+    )
 
 
 def quiz_for_staff(*, launch: LtiLaunch, quiz_id: int) -> Quiz:
@@ -58,7 +69,10 @@ def quiz_for_staff(*, launch: LtiLaunch, quiz_id: int) -> Quiz:
 def quiz_for_learner(*, launch: LtiLaunch, quiz_id: int) -> Quiz:
     """A quiz of the launch's course (the link's activity was resolved to it by ``quiz_locate``)."""
     _course(launch)
-    quiz = Quiz.objects.filter(_in_course(launch), pk=quiz_id).first()
+    quizzes = Quiz.objects.filter(_in_course(launch), pk=quiz_id)
+    if not launch.is_staff:  # a draft answers like a missing quiz to learners
+        quizzes = quizzes.filter(status=Quiz.Status.PUBLISHED)
+    quiz = quizzes.first()
     if quiz is None:
         raise QuizError(NO_QUIZ, status=404)
     return quiz

@@ -36,7 +36,11 @@ def _conf(name: str) -> Any:
 
 def _reaches(subscription: Subscription, event: DomainEvent, reach: dict[int, set[int] | None]) -> bool:
     client = subscription.api_client
-    if client is None or client.all_contexts:
+    if client is None:
+        return True
+    if not client.is_active or client.revoked_at is not None:
+        return False  # a revoked client hears nothing more, whatever its subscriptions say
+    if client.all_contexts:
         return True
     if client.pk not in reach:
         reach[client.pk] = set(Context.objects.filter(client.context_q()).values_list("pk", flat=True))

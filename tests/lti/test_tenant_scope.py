@@ -366,3 +366,48 @@ def test_a_registration_turned_off_ends_its_open_pages(canvas, course, student, 
     page = learner.session.get(learner.landing, timeout=10)
 
     assert page.status_code == 403 and error_code(page) == "registration_inactive"
+
+
+def test_a_teacher_dropped_from_a_course_is_not_offered_its_quizzes_in_another(
+    canvas, course, course_b, instructor, tool_url
+):
+    original = make_quiz(seat(canvas, LaunchSpec(instructor, course)), count=2, types=["true_false"])
+    Quiz.objects.filter(pk=original.pk).update(status=Quiz.Status.PUBLISHED)
+    picking = seat(canvas, LaunchSpec(instructor, course_b, message_type="LtiDeepLinkingRequest"))
+    offered = requests.get(f"{tool_url}/quizzes/pick/", params={"launch": picking.launch_id}, timeout=10)
+    assert original.title in offered.text  # still a member of course A: A's quiz may be copied into B
+
+    Membership.objects.filter(context__context_id=course.context_id, user__sub=instructor.user_id).update(
+        is_active=False, revoked_at=timezone.now()
+    )
+    again = requests.get(f"{tool_url}/quizzes/pick/", params={"launch": picking.launch_id}, timeout=10)
+
+    assert again.status_code == 200 and original.title not in again.text
+
+
+def test_a_proof_that_is_not_ascii_is_refused_like_a_wrong_one(canvas, course, course_b, instructor, tool_url):
+    quiz = make_quiz(seat(canvas, LaunchSpec(instructor, course)), count=1, types=["true_false"])
+    seat(canvas, LaunchSpec(instructor, course_b))
+    before = rows()
+
+    def typed(proof: str) -> requests.Response:
+        custom = {"activity": f"quiz:{quiz.pk}", "activity_sig": proof}
+        return launch(canvas, LaunchSpec(instructor, course_b, resource_link_id="rl-typed", custom=custom))
+
+    odd, wrong = typed("\u00e9" * 64), typed("0" * 64)
+
+    assert odd.status_code == wrong.status_code == 404
+    assert refusal(odd) == refusal(wrong)
+    assert rows() == before
+
+
+def test_a_learner_cannot_open_a_draft_quiz_of_the_course_by_id(canvas, course, instructor, student, tool_url):
+    draft = make_quiz(seat(canvas, LaunchSpec(instructor, course)), count=1, types=["true_false"])
+    Quiz.objects.filter(pk=draft.pk).update(status=Quiz.Status.DRAFT, published_at=None)
+    sam = seat(canvas, LaunchSpec(student, course))
+
+    opened = requests.get(f"{tool_url}/quizzes/{draft.pk}/take/", params={"launch": sam.launch_id}, timeout=10)
+    missing = requests.get(f"{tool_url}/quizzes/987654/take/", params={"launch": sam.launch_id}, timeout=10)
+
+    assert opened.status_code == missing.status_code == 404
+    assert draft.title not in opened.text

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from lms_tool.api import services as api_services
 from lms_tool.core import http
 from lms_tool.core.events import event_record
 from lms_tool.core.models import DomainEvent
 from lms_tool.webhooks import delivery, services
-from lms_tool.webhooks.models import Delivery, DeliveryState, EventFanout
+from lms_tool.webhooks.models import Delivery, DeliveryState, EventFanout, Subscription
 
 from .receiver import Receiver
 
@@ -152,3 +153,18 @@ def test_the_sweeper_finds_events_and_deliveries_whose_task_was_lost(receiver, l
     assert delivery.events_not_fanned_out(now=later) == []
     assert EventFanout.objects.filter(event=event).exists()
     assert delivery.due_deliveries(now=later) == pks
+
+
+@pytest.mark.parametrize("reach", ["all", "one course"])
+def test_a_revoked_api_client_hears_no_more_events(receiver, loopback_allowed, make_api, bio, reach):  # type: ignore[no-untyped-def]
+    """A revoked (say, leaked) client's subscriptions stop with it: no signed event leaves for its URL."""
+    api = make_api(["webhooks:write"], **({"all_contexts": True} if reach == "all" else {"contexts": [bio]}))
+    subscription = _subscribe(receiver, ["*"], api_client=api.api_client)
+    assert len(delivery.event_fan_out(event_pk=_events(1, context_pk=bio.pk)[0].pk)) == 1
+
+    api_services.api_client_revoke(client=api.api_client, actor="admin")
+
+    assert not Subscription.objects.get(pk=subscription.pk).is_active
+    # Even a subscription switched back on by mistake sends nothing for a revoked client.
+    Subscription.objects.filter(pk=subscription.pk).update(is_active=True)
+    assert delivery.event_fan_out(event_pk=_events(1, context_pk=bio.pk)[0].pk) == []
