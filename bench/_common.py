@@ -282,3 +282,28 @@ def own_database(name: str) -> Iterator[bool]:
         if postgres:
             _admin_sql(base_url, f'DROP DATABASE IF EXISTS "{name}"')
             os.environ["DATABASE_URL"] = base_url
+
+
+def platform_registered(base_url: str, *, tool: tuple[str, str, str], family: str = "other") -> tuple[Any, Any]:
+    """A sandbox ``Platform`` answering at ``base_url`` that knows the tool's (login, launch, JWKS) URLs,
+    registered with the tool as an admin would, with one deployment: what the passback, roster and faults
+    benches share."""
+    from lms_tool.lti import registry
+    from lms_tool.sandbox.platform import Platform
+
+    platform = Platform(
+        base_url=base_url,
+        tool_login_url=tool[0],
+        tool_launch_url=tool[1],
+        tool_jwks_url=tool[2],
+    )
+    registration, _ = registry.registration_upsert(
+        issuer=platform.issuer,
+        client_id=platform.client_id,
+        auth_login_url=platform.auth_url,
+        auth_token_url=platform.token_url,
+        key_set_url=platform.jwks_url,
+        family=family,
+        deployment_ids=["deployment-1"],
+    )
+    return platform, registration

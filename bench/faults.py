@@ -98,9 +98,9 @@ def world(columns: int) -> dict[str, Any]:
     each with its own gradebook column."""
     import passback
 
-    from lms_tool.lti import keys, registry
+    from lms_tool.lti import keys
     from lms_tool.lti.models import Context, Deployment, LtiUser, ResourceLink
-    from lms_tool.sandbox.platform import Person, Platform
+    from lms_tool.sandbox.platform import Person
     from lms_tool.sandbox.server import PlatformServer
     from lms_tool.sandbox.services.ags import line_item_add
 
@@ -108,22 +108,11 @@ def world(columns: int) -> dict[str, Any]:
         keys.key_create()
     routes = PlatformServer()
     server = passback.KeepAliveServer(routes, keys.jwks())
-    platform = Platform(
-        base_url=server.base_url,
-        tool_login_url=f"{server.base_url}/login",
-        tool_launch_url=f"{server.base_url}/launch",
-        tool_jwks_url=f"{server.base_url}/tool-jwks",
+    base = server.base_url
+    platform, registration = bc.platform_registered(
+        base, tool=(f"{base}/login", f"{base}/launch", f"{base}/tool-jwks"), family="canvas"
     )
     routes.platform = platform
-    registration, _ = registry.registration_upsert(
-        issuer=platform.issuer,
-        client_id=platform.client_id,
-        auth_login_url=platform.auth_url,
-        auth_token_url=platform.token_url,
-        key_set_url=platform.jwks_url,
-        family="canvas",
-        deployment_ids=["deployment-1"],
-    )
     name = f"course-{Context.objects.count() + 1}"
     course = platform.add_course(name, title="Bench course")
     people = [

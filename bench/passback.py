@@ -94,31 +94,20 @@ class KeepAliveServer:
 
 def setup(scores: int) -> dict[str, Any]:
     """A Canvas-like platform with learners and columns, and the same course as the tool knows it."""
-    from lms_tool.lti import keys, registry
+    from lms_tool.lti import keys
     from lms_tool.lti.models import Context, Deployment, LtiUser, ResourceLink
-    from lms_tool.sandbox.platform import Person, Platform
+    from lms_tool.sandbox.platform import Person
     from lms_tool.sandbox.server import PlatformServer
     from lms_tool.sandbox.services.ags import line_item_add
 
     keys.key_create()
     routes = PlatformServer()  # its routing only; served by the keep-alive server
     server = KeepAliveServer(routes, keys.jwks())
-    platform = Platform(
-        base_url=server.base_url,
-        tool_login_url=f"{server.base_url}/login",
-        tool_launch_url=f"{server.base_url}/launch",
-        tool_jwks_url=f"{server.base_url}/tool-jwks",
+    base = server.base_url
+    platform, registration = bc.platform_registered(
+        base, tool=(f"{base}/login", f"{base}/launch", f"{base}/tool-jwks"), family="canvas"
     )
     routes.platform = platform
-    registration, _ = registry.registration_upsert(
-        issuer=platform.issuer,
-        client_id=platform.client_id,
-        auth_login_url=platform.auth_url,
-        auth_token_url=platform.token_url,
-        key_set_url=platform.jwks_url,
-        family="canvas",
-        deployment_ids=["deployment-1"],
-    )
     course = platform.add_course("course-1", title="Bench course")
     learners = 50
     people = [

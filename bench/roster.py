@@ -104,28 +104,17 @@ def serve_tool_jwks(jwks: dict) -> str:  # type: ignore[type-arg]
 
 
 def setup_platform(members: int):  # type: ignore[no-untyped-def]
-    from lms_tool.lti import keys, registry
-    from lms_tool.sandbox.platform import Person, Platform
+    from lms_tool.lti import keys
+    from lms_tool.sandbox.platform import Person
     from lms_tool.sandbox.server import PlatformServer
 
     server = PlatformServer().start()
     keys.key_create()
     tool = serve_tool_jwks(keys.jwks())  # the platform's token endpoint checks our client assertion with it
-    platform = Platform(
-        base_url=server.base_url,
-        tool_login_url=f"{tool}/lti/login/",
-        tool_launch_url=f"{tool}/lti/launch/",
-        tool_jwks_url=f"{tool}/lti/jwks/",
+    platform, registration = bc.platform_registered(
+        server.base_url, tool=(f"{tool}/lti/login/", f"{tool}/lti/launch/", f"{tool}/lti/jwks/")
     )
     server.platform = platform
-    registration, _ = registry.registration_upsert(
-        issuer=platform.issuer,
-        client_id=platform.client_id,
-        auth_login_url=platform.auth_url,
-        auth_token_url=platform.token_url,
-        key_set_url=platform.jwks_url,
-        deployment_ids=["deployment-1"],
-    )
     for prefix in ("ours", "small", "naive"):
         course = platform.add_course(f"course-{prefix}")
         for i in range(members):
