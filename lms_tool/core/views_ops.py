@@ -37,6 +37,10 @@ def _metrics_allowed(request: HttpRequest) -> bool:
     given = request.headers.get("Authorization", "")
     if token and given.startswith("Bearer ") and hmac.compare_digest(given[7:].strip().encode(), token.encode()):
         return True
+    # Behind a reverse proxy on the same host every request comes from loopback: a request a proxy forwarded
+    # came from outside, whatever REMOTE_ADDR says, so only the token lets it in.
+    if any(name in request.META for name in ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")):
+        return False
     try:
         address = ipaddress.ip_address(str(request.META.get("REMOTE_ADDR") or ""))
     except ValueError:

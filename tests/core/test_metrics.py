@@ -58,6 +58,20 @@ def test_by_default_only_loopback_may_scrape(client):
     assert client.get("/metrics", REMOTE_ADDR="192.168.1.10").status_code == 403
 
 
+def test_a_request_a_reverse_proxy_forwarded_is_refused_even_from_loopback(client, settings):
+    """nginx on the same host: every visitor arrives from 127.0.0.1, with a forwarding header."""
+    for header in ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"):
+        assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", **{header: "203.0.113.7"}).status_code == 403
+    settings.METRICS_TOKEN = "scrape-token-0123456789"
+    proxied = client.get(
+        "/metrics",
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="10.0.0.5",
+        HTTP_AUTHORIZATION="Bearer scrape-token-0123456789",
+    )
+    assert proxied.status_code == 200  # a scraper behind the proxy uses the token
+
+
 def test_a_bearer_token_lets_a_scraper_in_from_elsewhere(client, settings):
     settings.METRICS_TOKEN = "scrape-token-0123456789"
 

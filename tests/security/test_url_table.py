@@ -62,6 +62,10 @@ EXEMPT: dict[str, str] = {
     "lti/config/moodle/": "Django staff only: see test_django_staff_pages_give_a_tenant_launch_no_access.",
     "admin/": "The Django admin is behind Django's staff login, not LTI launches: "
     "see test_django_staff_pages_give_a_tenant_launch_no_access.",
+    "healthz/detail": "Django staff only (the admin login): a tenant launch gives no access, "
+    "see test_django_staff_pages_give_a_tenant_launch_no_access.",
+    "metrics": "The monitoring network only (METRICS_ALLOWED_NETWORKS, never a proxied request) or METRICS_TOKEN; "
+    "labels name registrations and queues, never a course or a person (tests/core/test_metrics.py).",
     "api/schema/": "The OpenAPI schema: public by design, describes the API, holds no tenant row.",
     "api/docs/": "The API's documentation page: public by design, holds no tenant row.",
     "api/^(?P<rest>.*)$": "The API's catch-all: the same JSON 404 for every unknown path, reads nothing.",
@@ -341,7 +345,11 @@ def test_the_table_tells_a_reachable_id_from_a_missing_one(world):
     assert answer(own, world.ids) != answer(missing, world.missing_ids())
 
 
-STAFF_PATTERNS = [p for p in patterns() if p.startswith("admin/") or (p.startswith("lti/config/") and "json" not in p)]
+STAFF_PATTERNS = [
+    p
+    for p in patterns()
+    if p.startswith("admin/") or (p.startswith("lti/config/") and "json" not in p) or p == "healthz/detail"
+]
 
 
 @pytest.mark.parametrize("pattern", STAFF_PATTERNS, ids=[f"/{p}" for p in STAFF_PATTERNS])
