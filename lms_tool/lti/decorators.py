@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lms_tool.core.errors import ToolError
 
-from . import hooks, roles, selectors
+from . import roles, selectors
 from .errors import LaunchError
 from .models import LtiUser
 from .types import LtiLaunch
@@ -133,7 +133,6 @@ def tool_page(view: View | None = None, *, staff: bool = False) -> Any:
                 if launch is None:
                     raise _launch_expired() if _carries_launch_id(request) else _launch_required()
                 selectors.launch_scope(launch=launch)
-                hooks.run_page_checks(launch)
                 if staff and not roles.is_staff(launch.roles):
                     raise _role_forbidden()
                 # A page's require_POST answers an empty 405: say in words what to do instead.

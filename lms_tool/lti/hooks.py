@@ -3,8 +3,6 @@
 Apps register in their ``AppConfig.ready()``:
 - ``launch_check(fn)``: ``fn(validated)`` runs after validation and before anything is written; it
   refuses the launch by raising ``LaunchError`` (the roster refuses a member it revoked);
-- ``page_check(fn)``: ``fn(lti_launch)`` runs before each page that needs a launch, so access taken
-  away after the launch (a dropped member) ends at the next page too;
 - ``launch_recorded(fn)``: ``fn(lti_launch)`` runs inside the launch's transaction once the context,
   user and link are recorded (grading keeps the AGS endpoint, the roster queues its first sync). It
   runs when the launch records something: not for a repeat launch whose recorded claims (user,
@@ -21,7 +19,6 @@ if TYPE_CHECKING:
     from .types import LtiLaunch
 
 _checks: list[Callable[[ValidatedLaunch], None]] = []
-_page_checks: list[Callable[[LtiLaunch], None]] = []
 _recorded: list[Callable[[LtiLaunch], None]] = []
 
 
@@ -35,18 +32,6 @@ def launch_recorded(fn: Callable[[LtiLaunch], None]) -> Callable[[LtiLaunch], No
     if fn not in _recorded:
         _recorded.append(fn)
     return fn
-
-
-def page_check(fn: Callable[[LtiLaunch], None]) -> Callable[[LtiLaunch], None]:
-    """``fn(lti_launch)`` runs before every page that needs a launch; raises ``LaunchError`` to refuse."""
-    if fn not in _page_checks:
-        _page_checks.append(fn)
-    return fn
-
-
-def run_page_checks(lti_launch: LtiLaunch) -> None:
-    for check in _page_checks:
-        check(lti_launch)
 
 
 def run_checks(validated: ValidatedLaunch) -> None:

@@ -38,7 +38,7 @@ def _reaches(subscription: Subscription, event: DomainEvent, reach: dict[int, se
     client = subscription.api_client
     if client is None:
         return True
-    if not client.is_active or client.revoked_at is not None:
+    if not client.is_active:  # revoking a client turns it off
         return False  # a revoked client hears nothing more, whatever its subscriptions say
     if client.all_contexts:
         return True
