@@ -110,6 +110,8 @@ INSTALLED_APPS = [
     "lms_tool.quizzes",
     "lms_tool.flashcards",
     "lms_tool.webhooks",
+    "lms_tool.analytics",
+    "lms_tool.xapi",
     "lms_tool.api",
     "lms_tool.launcher",
 ]

@@ -18,6 +18,8 @@ urlpatterns = [
     path("quizzes/", include("lms_tool.quizzes.urls")),
     path("flashcards/", include("lms_tool.flashcards.urls")),
     path("webhooks/", include("lms_tool.webhooks.urls")),
+    path("analytics/", include("lms_tool.analytics.urls")),
+    path("xapi/", include("lms_tool.xapi.urls")),
     path("api/", include("lms_tool.api.urls")),
     path("admin/", admin.site.urls),
 ]

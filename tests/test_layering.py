@@ -24,6 +24,8 @@ FLOORS = {
     "quizzes": 4,
     "flashcards": 4,
     "webhooks": 5,
+    "analytics": 5,
+    "xapi": 5,
     "api": 6,
     "sandbox": 7,  # development only
     "launcher": 8,  # `make run`: above everything it starts, the sandbox included
