@@ -298,6 +298,7 @@ class ParameterFit(models.Model):
     trainer = models.CharField(max_length=64)
 
     class Meta:
+        verbose_name = "FSRS fit"
         ordering = ["-fitted_at", "-id"]
         indexes = [
             models.Index(fields=["learner", "-fitted_at"], name="flashcard_fit_learner"),
