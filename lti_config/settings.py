@@ -465,14 +465,18 @@ FLASHCARDS = {
     "GRADE_REFRESH_SECONDS": envint("FLASHCARDS_GRADE_REFRESH_SECONDS", 3600),
     "MAX_IMPORT_BYTES": envint("FLASHCARDS_MAX_IMPORT_BYTES", 2 * 1024 * 1024),
     "MAX_IMPORT_ROWS": envint("FLASHCARDS_MAX_IMPORT_ROWS", 5000),
-    # The optional per-learner optimiser (pip install "fsrs[optimizer]") fits learners with this many reviews.
+    # FSRS weights are fitted to a learner with this many reviews (lms_tool/flashcards/optimizer.py), and to a
+    # deck once its learners without weights of their own have this many between them.
     "OPTIMIZER_MIN_REVIEWS": envint("FLASHCARDS_OPTIMIZER_MIN_REVIEWS", 400),
+    "OPTIMIZER_MIN_DECK_REVIEWS": envint("FLASHCARDS_OPTIMIZER_MIN_DECK_REVIEWS", 1000),
+    # Of the days FSRS's fuzz allows for a card, pick the one with the fewest of the learner's cards due.
+    "LOAD_BALANCING": envbool("FLASHCARDS_LOAD_BALANCING", True),
 }
 CELERY_BEAT_SCHEDULE["flashcards-grades-flush"] = {
     "task": "flashcards.grades_flush",
     "schedule": float(max(5, FLASHCARDS["GRADE_INTERVAL_SECONDS"] // 2)),
 }
-# Does nothing (one log line) unless the optimiser extra is installed.
+# Fits FSRS weights for the learners and decks due for it (lms_tool/flashcards/optimizer.py).
 CELERY_BEAT_SCHEDULE["flashcards-optimize-parameters"] = {"task": "flashcards.optimize_parameters", "schedule": 86400.0}
 
 # Sandbox -------------------------------------------------------------------------------------

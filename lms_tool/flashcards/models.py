@@ -244,7 +244,8 @@ class ReviewLog(models.Model):
 
 
 class LearnerParameters(models.Model):
-    """FSRS weights fitted to one learner's review log by the optional optimiser."""
+    """FSRS weights fitted to one learner's review log (``optimizer``), kept because they predicted the
+    learner's held-out reviews better than the weights they replaced."""
 
     learner = models.OneToOneField(LtiUser, on_delete=models.CASCADE, related_name="fsrs_parameters")
     parameters = models.JSONField(help_text="The 21 FSRS weights.")
@@ -258,6 +259,60 @@ class LearnerParameters(models.Model):
 
     def __str__(self) -> str:
         return f"FSRS parameters of {self.learner_id} ({self.review_count} reviews)"
+
+
+class DeckParameters(models.Model):
+    """FSRS weights fitted to the pooled reviews of a deck's learners, for those with too few reviews of
+    their own to fit (``optimizer``)."""
+
+    deck = models.OneToOneField(Deck, on_delete=models.CASCADE, related_name="fsrs_parameters")
+    parameters = models.JSONField(help_text="The 21 FSRS weights.")
+    review_count = models.PositiveIntegerField(help_text="Reviews the fit was made from.")
+    learner_count = models.PositiveIntegerField(help_text="Learners whose reviews were pooled.")
+    optimized_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "deck's FSRS parameters"
+        verbose_name_plural = "decks' FSRS parameters"
+
+    def __str__(self) -> str:
+        return f"FSRS parameters of deck {self.deck_id} ({self.review_count} reviews)"
+
+
+class ParameterFit(models.Model):
+    """One fitting attempt, kept or not: what was fitted, from how much, and how each weight set predicted
+    the held-out reviews. Also what tells the schedule when a learner or deck is due for the next try."""
+
+    learner = models.ForeignKey(LtiUser, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    fitted_at = models.DateTimeField()
+    review_count = models.PositiveIntegerField()
+    train_items = models.PositiveIntegerField()
+    test_items = models.PositiveIntegerField()
+    parameters = models.JSONField(help_text="The candidate weights.")
+    candidate_log_loss = models.FloatField()
+    candidate_rmse = models.FloatField()
+    current_log_loss = models.FloatField(help_text="The weights in use before, on the same held-out reviews.")
+    current_rmse = models.FloatField()
+    kept = models.BooleanField(help_text="True when the candidate predicted better and replaced the weights.")
+    trainer = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "FSRS fit"
+        ordering = ["-fitted_at", "-id"]
+        indexes = [
+            models.Index(fields=["learner", "-fitted_at"], name="flashcard_fit_learner"),
+            models.Index(fields=["deck", "-fitted_at"], name="flashcard_fit_deck"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(learner__isnull=False) | models.Q(deck__isnull=False), name="flashcard_fit_subject"
+            )
+        ]
+
+    def __str__(self) -> str:
+        subject = f"learner {self.learner_id}" if self.learner_id else f"deck {self.deck_id}"
+        return f"FSRS fit of {subject} at {self.fitted_at:%Y-%m-%d %H:%M} ({'kept' if self.kept else 'not kept'})"
 
 
 class DeckGrade(models.Model):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -17,8 +18,8 @@ from fsrs import State as FsrsState
 from lms_tool.core.errors import ToolError
 from lms_tool.lti.models import LtiUser, ResourceLink
 
-from . import grades, scheduling
-from .models import Card, CardState, Deck, LearnerParameters, ReviewLog, State
+from . import grades, optimizer, scheduling
+from .models import Card, CardState, Deck, ReviewLog, State
 
 TOKEN_SALT = "flashcards.review"
 TOKEN_MAX_AGE = 7 * 24 * 3600
@@ -46,8 +47,31 @@ class ShownCard:
         return self.state is None
 
 
+def load_of(learner: LtiUser, now: datetime) -> scheduling.Load | None:
+    """The learner's cards already due on each coming day (all their decks: the day's load is theirs), for
+    load balancing; None when it is turned off (``FLASHCARDS["LOAD_BALANCING"]``)."""
+    if not getattr(django_settings, "FLASHCARDS", {}).get("LOAD_BALANCING", True):
+        return None
+
+    def load(first: int, last: int) -> dict[int, int]:
+        rows = CardState.objects.filter(
+            learner=learner,
+            state=State.REVIEW,
+            due__gte=now + timedelta(days=first) - timedelta(hours=12),
+            due__lt=now + timedelta(days=last) + timedelta(hours=12),
+        ).values_list("due", flat=True)
+        # Day d is the 24 hours around now + d days: a card due then is due on the same study day.
+        counts: dict[int, int] = {}
+        for due in rows:
+            day = round((due - now) / timedelta(days=1))
+            counts[day] = counts.get(day, 0) + 1
+        return counts
+
+    return load
+
+
 def settings_for(deck: Deck, learner: LtiUser) -> scheduling.Settings:
-    fitted = LearnerParameters.objects.filter(learner=learner).values_list("parameters", flat=True).first()
+    fitted = optimizer.parameters_for(learner=learner, deck=deck)
     return scheduling.Settings(
         desired_retention=deck.desired_retention,
         learning_steps=tuple(int(s) for s in deck.learning_steps),
@@ -168,7 +192,7 @@ def next_card(*, deck: Deck, learner: LtiUser, now: datetime | None = None) -> S
     draw = scheduling.fuzz_draw(learner.pk, card.pk, reps)
     intervals = {
         r: scheduling.human_interval(d)
-        for r, d in scheduling.preview(settings, fsrs_card, now.astimezone(UTC), draw).items()
+        for r, d in scheduling.preview(settings, fsrs_card, now.astimezone(UTC), draw, load_of(learner, now)).items()
     }
     return ShownCard(card, state, token_make(deck=deck, card=card, learner=learner, reps=reps), intervals)
 
@@ -208,7 +232,12 @@ def _state_advance(
         )
     before = to_fsrs(state) if state else scheduling.new_card(card.pk, now)
     after = scheduling.review(
-        settings_for(deck, learner), before, Rating(rating), now, scheduling.fuzz_draw(learner.pk, card.pk, reps)
+        settings_for(deck, learner),
+        before,
+        Rating(rating),
+        now,
+        scheduling.fuzz_draw(learner.pk, card.pk, reps),
+        load_of(learner, now),
     )
     if state is None:
         state = CardState(learner=learner, card=card, deck=deck, due=now, created_at=now)

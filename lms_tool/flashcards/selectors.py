@@ -196,8 +196,11 @@ def _decay_factor(learners: np.ndarray) -> tuple[float | np.ndarray, float | np.
     return decay, factor
 
 
-def _predict(arrays: retention.StateArrays, now: datetime, days: int) -> tuple[np.ndarray, np.ndarray]:
-    decay, factor = _decay_factor(arrays.learner)
+def _predict(
+    arrays: retention.StateArrays, now: datetime, days: int, *, personal: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recall now and in ``days`` days; ``personal=False`` uses fsrs's default forgetting curve for everyone."""
+    decay, factor = _decay_factor(arrays.learner) if personal else retention.decay_factor()
     at = retention.epoch_us(now)
     later = retention.epoch_us(now + timedelta(days=days))
     return (
