@@ -43,3 +43,15 @@ def lrs_connect(
 ) -> LrsEndpoint:
     endpoint = LrsEndpoint(registration=registration, url=url, actor_format=actor_format, batch_size=batch_size)
     return services.endpoint_save(endpoint=endpoint, key=USER, secret=PASSWORD)
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    """Celery tasks run in the caller (the live server's thread) after the transaction commits: the
+    statements go to the LRS before the page answers."""
+    from lti_config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
