@@ -64,12 +64,23 @@ class LrsEndpointAdmin(admin.ModelAdmin):
     search_fields = ("url", "registration__issuer", "registration__name")
 
     def save_model(self, request: Any, obj: LrsEndpoint, form: Any, change: bool) -> None:
-        services.endpoint_save(endpoint=obj, key=form.cleaned_data.get("key", ""), secret=form.cleaned_data.get("secret", ""))
+        services.endpoint_save(
+            endpoint=obj, key=form.cleaned_data.get("key", ""), secret=form.cleaned_data.get("secret", "")
+        )
 
 
 @admin.register(Statement)
 class StatementAdmin(admin.ModelAdmin):
-    list_display = ("statement_id", "verb", "endpoint", "state", "attempts", "last_status", "next_attempt_at", "sent_at")
+    list_display = (
+        "statement_id",
+        "verb",
+        "endpoint",
+        "state",
+        "attempts",
+        "last_status",
+        "next_attempt_at",
+        "sent_at",
+    )
     list_filter = ("state", "verb", "endpoint")
     search_fields = ("statement_id", "last_error")
     readonly_fields = [f.name for f in Statement._meta.fields]
@@ -85,4 +96,6 @@ class StatementAdmin(admin.ModelAdmin):
     def replay(self, request: Any, queryset: Any) -> None:
         dead = queryset.filter(state=StatementState.DEAD).count()
         count = services.statements_replay(pks=queryset.values_list("pk", flat=True), actor=request.user.get_username())
-        self.message_user(request, f"Queued {count} statement(s) again ({dead} were dead-lettered; sent ones are left).")
+        self.message_user(
+            request, f"Queued {count} statement(s) again ({dead} were dead-lettered; sent ones are left)."
+        )

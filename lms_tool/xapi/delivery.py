@@ -65,7 +65,12 @@ def batch_post(endpoint: LrsEndpoint, rows: list[Statement]) -> tuple[requests.R
     try:
         # untrusted: an LRS answers the POST itself; a redirect would be a second address to check.
         response = http.post(
-            url, data=body, headers=headers, auth=endpoint.credentials(), untrusted=True, timeout=_conf("TIMEOUT_SECONDS")
+            url,
+            data=body,
+            headers=headers,
+            auth=endpoint.credentials(),
+            untrusted=True,
+            timeout=_conf("TIMEOUT_SECONDS"),
         )
     except requests.RequestException as exc:
         http.failure_log(f"xapi batch of {len(rows)} to LRS endpoint {endpoint.pk}: POST", url, exc)

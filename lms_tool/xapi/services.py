@@ -186,7 +186,8 @@ def events_record(events: list[DomainEvent]) -> None:
 
 def launch_record(lti_launch: LtiLaunch) -> None:
     """Registered with ``lti.hooks.launch_recorded``: a resource-link launch is ``launched``."""
-    if lti_launch.context_pk is None or lti_launch.message_type != RESOURCE_LINK_REQUEST:
+    context_pk, link_pk = lti_launch.context_pk, lti_launch.resource_link_pk
+    if context_pk is None or lti_launch.message_type != RESOURCE_LINK_REQUEST:
         return
     if not _anyone_listening():
         return
@@ -196,8 +197,8 @@ def launch_record(lti_launch: LtiLaunch) -> None:
 
     def rows() -> list[Statement]:
         user = LtiUser.objects.get(pk=lti_launch.user_pk)
-        context = Context.objects.get(pk=lti_launch.context_pk)
-        link = ResourceLink.objects.filter(pk=lti_launch.resource_link_pk).first()
+        context = Context.objects.get(pk=context_pk)
+        link = ResourceLink.objects.filter(pk=link_pk).first() if link_pk is not None else None
         when = lti_launch.issued_at if lti_launch.issued_at.timestamp() > 0 else timezone.now()
         return _store(target, f"launch/{lti_launch.launch_id}", build.launched(target, user, context, link, when))
 
@@ -209,7 +210,7 @@ def launch_record(lti_launch: LtiLaunch) -> None:
 
 def send_soon(endpoint_pks: Iterable[int]) -> None:
     """After commit: one send task per endpoint within SEND_DELAY_SECONDS, so a burst goes out as one batch."""
-    delay = float(settings.XAPI["SEND_DELAY_SECONDS"])
+    delay = float(str(settings.XAPI["SEND_DELAY_SECONDS"]))
     for pk in endpoint_pks:
         try:
             if cache.add(f"xapi:queued:{pk}", 1, timeout=max(1, int(delay) + 1)):
@@ -231,7 +232,11 @@ def statements_replay(*, pks: Iterable[int], actor: str) -> int:
     )
     for row in rows:
         audit_record(
-            actor_type="admin", actor_id=actor, action="xapi.statement.replay", object_type="xapi_statement", object_id=row.pk
+            actor_type="admin",
+            actor_id=actor,
+            action="xapi.statement.replay",
+            object_type="xapi_statement",
+            object_id=row.pk,
         )
     endpoints = {r.endpoint_id for r in rows}
     transaction.on_commit(lambda: send_soon(endpoints))

@@ -138,7 +138,8 @@ def question_activity(question: Question) -> dict[str, Any]:
     if question.is_choice:
         extra["interactionType"] = "choice"
         extra["choices"] = [
-            {"id": str(i), "description": _lang(str(text)) or {"und": str(i)}} for i, text in enumerate(question.options)
+            {"id": str(i), "description": _lang(str(text)) or {"und": str(i)}}
+            for i, text in enumerate(question.options)
         ]
     elif question.type == Question.Type.NUMERIC:
         extra["interactionType"] = "numeric"
@@ -180,7 +181,9 @@ def attempt_submitted(target: Target, attempt: Attempt, answers: list[Answer]) -
                 result["score"] = score
         context = _context(course, parent=quiz, registration=registration)
         built.append(
-            _statement(target, attempt.user, "answered", question_activity(answer.question), when, context, result=result)
+            _statement(
+                target, attempt.user, "answered", question_activity(answer.question), when, context, result=result
+            )
         )
     score = _score(attempt.score, attempt.score_maximum)
     completed: dict[str, Any] = {"completion": True, "duration": _duration((when - attempt.started_at).total_seconds())}
@@ -194,7 +197,12 @@ def attempt_submitted(target: Target, attempt: Attempt, answers: list[Answer]) -
 
 
 def _verdict(
-    target: Target, user: LtiUser, quiz: dict[str, Any], score: dict[str, float], when: datetime, context: dict[str, Any]
+    target: Target,
+    user: LtiUser,
+    quiz: dict[str, Any],
+    score: dict[str, float],
+    when: datetime,
+    context: dict[str, Any],
 ) -> tuple[str, dict[str, Any]]:
     passed = score["scaled"] >= target.endpoint.mastery_score
     result = {"success": passed, "completion": True, "score": score}
@@ -244,7 +252,11 @@ def score_reviewed(target: Target, score: Score) -> Built:
     context = _context(score.resource_link.context, registration=registration, instructor=instructor)
     built = [_statement(target, score.user, "scored", obj, when, context, result=result)]
     if attempt is not None and scored:
-        built.append(_verdict(target, score.user, obj, scored, when, _context(score.resource_link.context, registration=registration)))
+        built.append(
+            _verdict(
+                target, score.user, obj, scored, when, _context(score.resource_link.context, registration=registration)
+            )
+        )
     return built
 
 
@@ -280,7 +292,13 @@ def card_reviewed(target: Target, card: Card, learner: LtiUser, data: dict[str, 
     deck_obj = deck_activity(deck)
     built = [
         _statement(
-            target, learner, "answered", card_activity(card), when, _context(deck.context, parent=deck_obj), result=result
+            target,
+            learner,
+            "answered",
+            card_activity(card),
+            when,
+            _context(deck.context, parent=deck_obj),
+            result=result,
         )
     ]
     if int(data["reps"]) == 1:
@@ -297,10 +315,14 @@ def deck_progressed(target: Target, deck: Deck, learner: LtiUser, when: datetime
         return []
     percent = min(100, round(100 * studied / total))
     result = {"extensions": {v.PROGRESS: percent}, "score": _score(studied, total)}
-    built = [_statement(target, learner, "progressed", deck_activity(deck), when, _context(deck.context), result=result)]
+    built = [
+        _statement(target, learner, "progressed", deck_activity(deck), when, _context(deck.context), result=result)
+    ]
     if studied >= total:
         done = {"completion": True, "extensions": {v.PROGRESS: 100}}
-        built.append(_statement(target, learner, "completed", deck_activity(deck), when, _context(deck.context), result=done))
+        built.append(
+            _statement(target, learner, "completed", deck_activity(deck), when, _context(deck.context), result=done)
+        )
     return built
 
 

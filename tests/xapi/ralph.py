@@ -58,13 +58,19 @@ class Ralph:
     def _auth_file(self) -> Path:
         # bcrypt at cost 4: a test's user, not a production password; Ralph caches a checked login anyway.
         hashed = subprocess.run(
-            [str(self.python), "-c", f"import bcrypt; print(bcrypt.hashpw({PASSWORD!r}.encode(), bcrypt.gensalt(4)).decode())"],
+            [
+                str(self.python),
+                "-c",
+                f"import bcrypt; print(bcrypt.hashpw({PASSWORD!r}.encode(), bcrypt.gensalt(4)).decode())",
+            ],
             check=True,
             capture_output=True,
             text=True,
         ).stdout.strip()
         path = self.dir / "auth.json"
-        users = [{"agent": {"mbox": "mailto:lms-tool@example.org"}, "scopes": ["all"], "username": USER, "hash": hashed}]
+        users = [
+            {"agent": {"mbox": "mailto:lms-tool@example.org"}, "scopes": ["all"], "username": USER, "hash": hashed}
+        ]
         path.write_text(json.dumps(users))
         return path
 
@@ -82,7 +88,16 @@ class Ralph:
         log = open(self.dir / "ralph.log", "wb")  # noqa: SIM115 - closed with the process
         # Its own session: runserver starts uvicorn with a reloader child, and stop() ends both.
         self.process = subprocess.Popen(
-            [str(RALPH_VENV / "bin" / "ralph"), "runserver", "-b", "fs", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                str(RALPH_VENV / "bin" / "ralph"),
+                "runserver",
+                "-b",
+                "fs",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             cwd=self.dir,
             env=env,
             stdout=log,
@@ -153,6 +168,10 @@ class Ralph:
     def validate(self, statements: list[dict[str, Any]]) -> dict[str, str]:
         """{statement id: error} for statements Ralph's xAPI 1.0.3 model refuses; {} when all are valid."""
         done = subprocess.run(
-            [str(self.python), "-c", _VALIDATE], input=json.dumps(statements), capture_output=True, text=True, check=True
+            [str(self.python), "-c", _VALIDATE],
+            input=json.dumps(statements),
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return dict(json.loads(done.stdout))

@@ -42,7 +42,10 @@ def an_attempt(suffix: str, lrs_url: str, **endpoint: object):  # type: ignore[n
 
 
 def ids(endpoint) -> list[str]:  # type: ignore[no-untyped-def]
-    return [str(i) for i in Statement.objects.filter(endpoint=endpoint).order_by("pk").values_list("statement_id", flat=True)]
+    return [
+        str(i)
+        for i in Statement.objects.filter(endpoint=endpoint).order_by("pk").values_list("statement_id", flat=True)
+    ]
 
 
 def make_due(endpoint) -> None:  # type: ignore[no-untyped-def]

@@ -38,7 +38,9 @@ def test_a_quiz_attempt_and_a_flashcard_session_in_the_sandbox_reach_ralph(
     s.post(f"{tool_url}/quizzes/{quiz.pk}/take/", data={"launch": launch_id}, timeout=10)
     attempt = Attempt.objects.get(quiz=quiz)
     answers = {f"q{q.pk}": str(q.correct[0]) for q in Question.objects.filter(pk__in=attempt.question_ids)}
-    result = s.post(f"{tool_url}/quizzes/attempts/{attempt.pk}/submit/", data={"launch": launch_id, **answers}, timeout=10)
+    result = s.post(
+        f"{tool_url}/quizzes/attempts/{attempt.pk}/submit/", data={"launch": launch_id, **answers}, timeout=10
+    )
     assert result.status_code == 200
     for rating in ("3", "4"):
         page = s.get(f"{tool_url}/flashcards/decks/{deck.pk}/review/", params={"launch": launch_id}, timeout=10)

@@ -181,7 +181,9 @@ def test_only_the_registration_with_an_lrs_gets_statements_and_previews_get_none
     ours, theirs = make_course(suffix="-xapi-6"), make_course(suffix="-xapi-7")
     endpoint = lrs_connect(ours.registration, ralph.url)
     for course in (ours, theirs):
-        quizzes.attempt_start(quiz=make_quiz(course, count=1, types=["true_false"]), user=course.student, resource_link=course.link)
+        quizzes.attempt_start(
+            quiz=make_quiz(course, count=1, types=["true_false"]), user=course.student, resource_link=course.link
+        )
     quizzes.attempt_start(
         quiz=make_quiz(ours, count=1, types=["true_false"]), user=ours.instructor, resource_link=ours.link, preview=True
     )
@@ -197,13 +199,21 @@ def test_an_event_recorded_twice_is_one_statement_and_a_failing_builder_never_fa
     quiz = make_quiz(course, count=1, types=["true_false"])
     attempt = quizzes.attempt_start(quiz=quiz, user=course.student, resource_link=course.link)
     event = event_record(
-        type="attempt.started", subject_type="quiz_attempt", subject_id=attempt.pk, data={}, context_pk=course.context.pk
+        type="attempt.started",
+        subject_type="quiz_attempt",
+        subject_id=attempt.pk,
+        data={},
+        context_pk=course.context.pk,
     )
     services.events_record([event])  # the same event again (a redelivery): the uuid5 id is the same row
     assert Statement.objects.filter(verb="attempted").count() == 2  # attempt_start's event and this one, once each
 
     broken = event_record(
-        type="attempt.started", subject_type="quiz_attempt", subject_id="not-a-number", data={}, context_pk=course.context.pk
+        type="attempt.started",
+        subject_type="quiz_attempt",
+        subject_id="not-a-number",
+        data={},
+        context_pk=course.context.pk,
     )
     assert broken.pk is not None and Statement.objects.filter(verb="attempted").count() == 2
     assert "could not record the statements" in caplog.text
