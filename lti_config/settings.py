@@ -395,6 +395,8 @@ XAPI = {
     "LEASE_SECONDS": envint("XAPI_LEASE_SECONDS", 120),
     # Statements recorded within this many seconds go out in one batch.
     "SEND_DELAY_SECONDS": float(env("XAPI_SEND_DELAY_SECONDS", "2")),
+    # Statements the LRS took are deleted from the outbox after this many days (the LRS keeps them).
+    "KEEP_SENT_DAYS": envint("XAPI_KEEP_SENT_DAYS", 14),
 }
 CELERY_BEAT_SCHEDULE["xapi-sweep"] = {"task": "lms_tool.xapi.tasks.xapi_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "lms_tool.webhooks.tasks.webhooks_sweep", "schedule": 60.0}

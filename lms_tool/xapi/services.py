@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -241,6 +241,15 @@ def statements_replay(*, pks: Iterable[int], actor: str) -> int:
     endpoints = {r.endpoint_id for r in rows}
     transaction.on_commit(lambda: send_soon(endpoints))
     return len(rows)
+
+
+def statements_purge(*, now: datetime | None = None) -> int:
+    """Delete statements the LRS took more than KEEP_SENT_DAYS ago: the LRS is their record, and the outbox
+    would otherwise grow by a row per rating for ever. Pending and dead-lettered rows stay."""
+    now = now or timezone.now()
+    before = now - timedelta(days=int(settings.XAPI["KEEP_SENT_DAYS"]))
+    deleted, _ = Statement.objects.filter(state=StatementState.SENT, sent_at__lt=before).delete()
+    return deleted
 
 
 def dead_statements(*, endpoint_pk: int | None = None, since: datetime | None = None) -> list[int]:

@@ -20,5 +20,7 @@ def xapi_send(endpoint_pk: int) -> None:
 
 @shared_task(ignore_result=True)
 def xapi_sweep() -> None:
-    """Beat: send statements whose task was lost (a crash, a broker outage while they were recorded)."""
+    """Beat: send statements whose task was lost (a crash, a broker outage while they were recorded), and
+    forget those the LRS took long ago."""
     services.send_soon(delivery.endpoints_due())
+    services.statements_purge()

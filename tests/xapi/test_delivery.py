@@ -5,6 +5,7 @@ what keeps failing is dead-lettered and replayed; a statement the LRS refuses is
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -13,8 +14,9 @@ from django.utils import timezone
 from lms_tool.core import http
 from lms_tool.quizzes import services as quizzes
 from lms_tool.quizzes.models import Question
-from lms_tool.xapi import delivery
+from lms_tool.xapi import delivery, tasks
 from lms_tool.xapi.models import Statement, StatementState
+from lti_config.celery import app
 
 from ..faults.proxy import REFUSE, FaultProxy
 from ..quizzes.factories import make_course, make_quiz
@@ -139,3 +141,21 @@ def test_a_batch_is_one_post_of_up_to_batch_size_statements(ralph):
     delivery.batch_settle(again, *delivery.batch_post(endpoint, again))
     assert delivery.endpoint_drain(endpoint_pk=endpoint.pk) is None
     assert Statement.objects.filter(endpoint=endpoint, state=StatementState.SENT).count() == total
+
+
+def test_the_sweep_sends_what_a_lost_task_left_and_forgets_what_the_lrs_took_long_ago(ralph, settings):
+    settings.XAPI = {**settings.XAPI, "KEEP_SENT_DAYS": 14}
+    old = an_attempt("-sweep-1", ralph.url)
+    assert delivery.endpoint_drain(endpoint_pk=old.pk) is None
+    Statement.objects.filter(endpoint=old).update(sent_at=timezone.now() - timedelta(days=15))
+    waiting = an_attempt("-sweep-2", ralph.url)  # recorded, but its send task was lost
+    Statement.objects.filter(endpoint=waiting).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    before, app.conf.task_always_eager = app.conf.task_always_eager, True
+    try:
+        tasks.xapi_sweep()
+    finally:
+        app.conf.task_always_eager = before
+
+    assert not Statement.objects.filter(endpoint=old).exists()
+    assert set(Statement.objects.filter(endpoint=waiting).values_list("state", flat=True)) == {StatementState.SENT}
+    assert [s["id"] for s in ralph.statements(ids(waiting))] == ids(waiting)
