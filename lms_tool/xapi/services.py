@@ -247,7 +247,7 @@ def statements_purge(*, now: datetime | None = None) -> int:
     """Delete statements the LRS took more than KEEP_SENT_DAYS ago: the LRS is their record, and the outbox
     would otherwise grow by a row per rating for ever. Pending and dead-lettered rows stay."""
     now = now or timezone.now()
-    before = now - timedelta(days=int(settings.XAPI["KEEP_SENT_DAYS"]))
+    before = now - timedelta(days=int(str(settings.XAPI["KEEP_SENT_DAYS"])))
     deleted, _ = Statement.objects.filter(state=StatementState.SENT, sent_at__lt=before).delete()
     return deleted
 
