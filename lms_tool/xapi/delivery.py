@@ -2,8 +2,8 @@
 
 xAPI 1.0.3 (Communication §2.1.2): POST an array of statements to ``<endpoint>/statements`` with
 ``X-Experience-API-Version`` and HTTP Basic credentials. Ids are fixed when a statement is recorded,
-so a batch sent again (a timeout after the LRS stored it, a replay) is stored once: an LRS answers
-204 or skips statements it already holds with the same content. A worker leases the rows it sends,
+so a batch sent again (a timeout after the LRS stored it, a replay) is stored once: an LRS skips ids it
+already holds (Ralph answers 204 when all are known) or answers 409, and never changes what it stored. A worker leases the rows it sends,
 so two workers never send the same row at once.
 """
 
@@ -100,6 +100,12 @@ def batch_settle(rows: list[Statement], response: requests.Response | None, erro
         mine.update(alone=True, next_attempt_at=now, last_error=error, **released)
         logger.info("xapi: the LRS refused a batch of %d (%s); sending them one by one", len(rows), error[:200])
         return 0.0
+    if status == 409:
+        # Alone and still 409: the LRS already holds a statement with this id (xAPI 1.0.3 Communication
+        # §2.1.2 lets it answer 409 instead of 204 to an id it has), i.e. an earlier send got through.
+        mine.update(state=StatementState.SENT, sent_at=now, last_error=error, attempts=F("attempts") + 1, **released)
+        logger.info("xapi: the LRS already holds statement %s (409); counted as sent", rows[0].statement_id)
+        return None
     attempts = max(row.attempts for row in rows) + 1
     if status in REFUSED or attempts >= _conf("MAX_ATTEMPTS"):
         mine.update(state=StatementState.DEAD, last_error=error, attempts=F("attempts") + 1, **released)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import requests
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from ..faults.proxy import REFUSE, FaultProxy
 from ..quizzes.factories import make_course, make_quiz
 from ..quizzes.test_attempts import right_answer
 from .conftest import lrs_connect
+from .ralph import PASSWORD, USER
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +161,26 @@ def test_the_sweep_sends_what_a_lost_task_left_and_forgets_what_the_lrs_took_lon
     assert not Statement.objects.filter(endpoint=old).exists()
     assert set(Statement.objects.filter(endpoint=waiting).values_list("state", flat=True)) == {StatementState.SENT}
     assert [s["id"] for s in ralph.statements(ids(waiting))] == ids(waiting)
+
+
+def test_an_id_the_lrs_already_holds_is_counted_as_sent_without_holding_back_the_rest(ralph):
+    endpoint = an_attempt("-conflict", ralph.url)
+    rows = list(Statement.objects.filter(endpoint=endpoint).order_by("pk"))
+    known = {**rows[0].body, "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"}}  # same id, other content
+    posted = requests.post(
+        ralph.url + "/statements",
+        json=[known],
+        auth=(USER, PASSWORD),
+        headers={"X-Experience-API-Version": "1.0.3"},
+        timeout=10,
+    )
+    assert posted.status_code == 200
+
+    assert delivery.endpoint_drain(endpoint_pk=endpoint.pk) is None
+
+    assert set(Statement.objects.filter(endpoint=endpoint).values_list("state", flat=True)) == {StatementState.SENT}
+    first = Statement.objects.get(pk=rows[0].pk)
+    assert first.last_status == 409 and first.alone and "409" in first.last_error
+    stored = ralph.statements(ids(endpoint))
+    assert [s["id"] for s in stored] == ids(endpoint)
+    assert stored[0]["verb"]["id"].endswith("/experienced")  # the LRS never changes what it holds
