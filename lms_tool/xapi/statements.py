@@ -216,6 +216,9 @@ def _graded_object(score: Score) -> tuple[dict[str, Any], Attempt | None]:
     kind, _, pk = score.line_item.resource_id.partition(":")
     if kind == "quiz" and pk.isdigit():
         attempt = Attempt.objects.select_related("quiz").filter(score_ref=score.pk).first()
+        if attempt is None:  # held while the attempt is being graded: its score_ref is not saved yet
+            mine = Attempt.objects.select_related("quiz").filter(quiz_id=int(pk), user_id=score.user_id)
+            attempt = mine.filter(resource_link_id=score.resource_link_id).order_by("-number").first()
         quiz = attempt.quiz if attempt is not None else Quiz.objects.filter(pk=int(pk)).first()
         if quiz is not None:
             return quiz_activity(quiz), attempt

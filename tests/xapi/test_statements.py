@@ -124,6 +124,7 @@ def test_an_ai_grade_held_then_confirmed_is_scored_twice_and_then_passed(ralph):
     grade_state = "https://tool.example.edu/xapi/extensions/grade-state"
     scored = next(s for s in held if s["verb"]["id"] == VERBS["scored"])
     assert scored["result"]["extensions"] == {grade_state: "held-for-review"}
+    assert scored["context"]["registration"] == held[0]["context"]["registration"]  # the attempt's
     # Confirmed by the instructor, who is named as such; then the attempt's verdict.
     assert verbs(after) == ["scored", "passed"]
     assert after[0]["result"]["extensions"] == {grade_state: "confirmed"}
