@@ -71,7 +71,8 @@ def _store(target: build.Target, key: str, built: build.Built) -> list[Statement
 
 
 def _guarded(what: str, fn: Callable[[], list[Statement]]) -> None:
-    """Write the rows in a savepoint: a fault here loses learning records, never the learner's work."""
+    """Build and write the rows in a savepoint (every query of it included): a fault here loses learning
+    records, never the learner's work, and leaves the domain transaction usable on PostgreSQL."""
     try:
         with transaction.atomic():
             rows = fn()
@@ -163,14 +164,12 @@ def events_record(events: list[DomainEvent]) -> None:
     wanted = [e for e in events if e.type in BUILDERS and e.context_pk is not None]
     if not wanted or not _anyone_listening():
         return
-    registration_of = dict(
-        Context.objects.filter(pk__in={e.context_pk for e in wanted}).values_list("pk", "registration_id")
-    )
-    targets = _targets(registration_of.values())
-    if not targets:
-        return
 
     def rows() -> list[Statement]:
+        registration_of = dict(
+            Context.objects.filter(pk__in={e.context_pk for e in wanted}).values_list("pk", "registration_id")
+        )
+        targets = _targets(registration_of.values())
         made: list[Statement] = []
         for event in wanted:
             target = targets.get(registration_of.get(event.context_pk or 0, 0))
@@ -191,11 +190,11 @@ def launch_record(lti_launch: LtiLaunch) -> None:
         return
     if not _anyone_listening():
         return
-    target = _targets([lti_launch.registration_id]).get(lti_launch.registration_id)
-    if target is None:
-        return
 
     def rows() -> list[Statement]:
+        target = _targets([lti_launch.registration_id]).get(lti_launch.registration_id)
+        if target is None:
+            return []
         user = LtiUser.objects.get(pk=lti_launch.user_pk)
         context = Context.objects.get(pk=context_pk)
         link = ResourceLink.objects.filter(pk=link_pk).first() if link_pk is not None else None
