@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -130,6 +131,8 @@ class Ralph:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
         self.process = None
+        if not os.environ.get("RALPH_KEEP"):  # RALPH_KEEP=1 leaves its store and log for a look
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     # xAPI reads ---------------------------------------------------------------------------------
     def get(self, path: str = "/statements", **params: Any) -> requests.Response:
