@@ -383,6 +383,22 @@ AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
 MIDDLEWARE.append("lms_tool.core.origin.RequestOriginMiddleware")
 if AUDIT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1")
+# xAPI learning records (lms_tool/xapi, docs/xapi.md): each registration's LRS is set in the admin.
+XAPI = {
+    # Activity ids, pseudonymous actors' homePage and extension IRIs live under this URL; set TOOL_BASE_URL.
+    "ACTIVITY_BASE_URL": env("XAPI_ACTIVITY_BASE_URL", TOOL_BASE_URL or "https://lms-tool.invalid"),
+    # Attempts before a statement is dead-lettered (the first try included).
+    "MAX_ATTEMPTS": envint("XAPI_MAX_ATTEMPTS", 10),
+    "RETRY_BASE_SECONDS": float(env("XAPI_RETRY_BASE_SECONDS", "30")),
+    "RETRY_CAP_SECONDS": float(env("XAPI_RETRY_CAP_SECONDS", "3600")),
+    "TIMEOUT_SECONDS": float(env("XAPI_TIMEOUT_SECONDS", "15")),
+    "LEASE_SECONDS": envint("XAPI_LEASE_SECONDS", 120),
+    # Statements recorded within this many seconds go out in one batch.
+    "SEND_DELAY_SECONDS": float(env("XAPI_SEND_DELAY_SECONDS", "2")),
+    # Statements the LRS took are deleted from the outbox after this many days (the LRS keeps them).
+    "KEEP_SENT_DAYS": envint("XAPI_KEEP_SENT_DAYS", 14),
+}
+CELERY_BEAT_SCHEDULE["xapi-sweep"] = {"task": "lms_tool.xapi.tasks.xapi_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "lms_tool.webhooks.tasks.webhooks_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {"task": "lms_tool.api.tasks.idempotency_purge", "schedule": 3600.0}
 

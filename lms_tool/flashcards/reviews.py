@@ -16,6 +16,7 @@ from fsrs import Rating
 from fsrs import State as FsrsState
 
 from lms_tool.core.errors import ToolError
+from lms_tool.core.events import event_record
 from lms_tool.lti.models import LtiUser, ResourceLink
 
 from . import grades, optimizer, scheduling
@@ -308,6 +309,23 @@ def review_record(
         difficulty_after=state.difficulty or 0.0,
         due_after=state.due,
         client_id=client_id,
+    )
+    # For learning records (xAPI "answered" and deck progress, docs/xapi.md): what was rated and the
+    # interval FSRS chose, in the rating's transaction.
+    event_record(
+        type="flashcards.card_reviewed",
+        subject_type="card",
+        subject_id=card.pk,
+        context_pk=deck.context_id,
+        data={
+            "deck": deck.pk,
+            "user": learner.pk,
+            "rating": rating,
+            "reps": state.reps,
+            "interval_seconds": max(0, int((state.due - now).total_seconds())),
+            "duration_ms": duration_ms,
+            "resource_link": resource_link.pk if resource_link is not None else None,
+        },
     )
     if resource_link is not None:
         grades.progress_record(deck=deck, learner=learner, resource_link=resource_link, now=now)

@@ -71,7 +71,7 @@ def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
     deadline = now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
     try:
         with transaction.atomic():
-            return Attempt.objects.create(
+            attempt = Attempt.objects.create(
                 quiz=quiz,
                 user=user,
                 resource_link=resource_link,
@@ -84,6 +84,15 @@ def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
             )
     except IntegrityError:  # a double click that raced past the lock on another database
         return mine.get(number=used + 1)
+    # Learning records start here (xAPI "attempted", docs/xapi.md); a preview is the instructor trying it out.
+    event_record(
+        type="attempt.started",
+        subject_type="quiz_attempt",
+        subject_id=attempt.pk,
+        context_pk=resource_link.context_id if resource_link is not None else None,
+        data={"quiz": quiz.pk, "user": user.pk, "number": attempt.number, "preview": preview},
+    )
+    return attempt
 
 
 def response_clean(question: Question, value: Any) -> Any:
