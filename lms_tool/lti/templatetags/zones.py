@@ -12,7 +12,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from ..timezones import PersonZone, local_format
+from ..timezones import PersonZone, launch_zone, local_format
+from ..types import LtiLaunch
 
 register = template.Library()
 
@@ -27,3 +28,9 @@ def local_time(value: datetime | None, zone: PersonZone) -> SafeString | str:
         zone.source,
         local_format(value, zone),
     )
+
+
+@register.simple_tag
+def person_zone_of(launch: LtiLaunch | None) -> PersonZone:
+    """``{% person_zone_of launch as zone %}``: the zone a page shows its times in (timezones.launch_zone)."""
+    return launch_zone(launch)
