@@ -52,6 +52,12 @@ CANVAS_CUSTOM_FIELDS = {
     "canvas_user_sisid": "$Canvas.user.sisid",
     "canvas_user_id": "$Canvas.user.id",
     "canvas_course_id": "$Canvas.course.id",
+    # The person's zone and the assignment's dates (lti/timezones.py, docs/canvas.md "Dates and time zones"):
+    # Canvas expands them where an assignment holds the link, and sends the "$..." text unexpanded elsewhere.
+    "person_timezone": "$Person.address.timezone",
+    "due_at": "$Canvas.assignment.dueAt.iso8601",
+    "unlock_at": "$Canvas.assignment.unlockAt.iso8601",
+    "lock_at": "$Canvas.assignment.lockAt.iso8601",
 }
 DESCRIPTION = (
     "AI-generated quizzes and FSRS spaced-repetition flashcards, graded back to the gradebook, "

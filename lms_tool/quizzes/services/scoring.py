@@ -70,6 +70,7 @@ def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeText
             line_item_label=attempt.quiz.title,
             line_item_resource_id=f"quiz:{attempt.quiz_id}",
             line_item_tag="quiz",
+            line_item_end=attempt.due_at,
         )
         attempt.score_ref = score.pk
     attempt.save(
