@@ -33,9 +33,7 @@ def test_an_instructor_sets_a_decks_dates_in_their_zone_and_impossible_ones_chan
     assert Deck.objects.get(pk=deck.pk).due_at == datetime(2030, 5, 1, 8, 0, tzinfo=UTC)  # CEST is UTC+2
 
 
-def test_study_waits_for_the_open_and_stops_at_the_close_the_platforms_dates_winning(
-    canvas, course, student, tool_url
-):
+def test_study_waits_for_the_open_and_stops_at_the_close_the_platforms_dates_winning(canvas, course, student, tool_url):
     sam = enter(canvas, LaunchSpec(student, course), tool_url)
     deck = DeckFactory(context=sam.context, title="Cells", opens_at=timezone.now() + timedelta(days=1))
     CardFactory(deck=deck, front="What is ATP?", back="energy")

@@ -51,7 +51,11 @@ def test_the_platforms_dates_replace_the_quizs_own_as_a_whole():
     course = make_course()
     quiz = make_quiz(course, count=2)
     now = timezone.now()
-    quiz.opens_at, quiz.due_at, quiz.closes_at = now - timedelta(days=1), now + timedelta(days=1), now + timedelta(days=2)
+    quiz.opens_at, quiz.due_at, quiz.closes_at = (
+        now - timedelta(days=1),
+        now + timedelta(days=1),
+        now + timedelta(days=2),
+    )
     own = windows.window_of(quiz=quiz, launch=_launch({}))
     assert (own.due_at, own.from_platform) == (quiz.due_at, False)
     platform_due = (now + timedelta(days=5)).replace(microsecond=0)
