@@ -176,3 +176,12 @@ def register() -> None:
             order=10,
         )
     )
+    # Beside the roster (order 30): a learner's extra time and attempts (docs/assessment.md, "Accommodations").
+    register_nav_link(
+        NavLink(
+            key="accommodations",
+            label="Accommodations",
+            url=lambda launch: page_url("quizzes:accommodations", launch),
+            order=35,
+        )
+    )
