@@ -80,7 +80,9 @@ def test_an_instructor_sets_dates_in_their_zone_and_learners_see_them_in_theirs(
     assert "10% taken off the score" in take.text and 'data-testid="platform-dates"' not in take.text
 
 
-def test_the_platforms_dates_win_and_the_page_says_so(canvas, course, instructor, student, tool_url):
+def test_the_platforms_dates_and_zone_win_else_the_tools_dates_in_the_browsers_zone(
+    canvas, course, instructor, student, tool_url
+):
     teacher = seat(canvas, LaunchSpec(instructor, course))
     quiz = _quiz(teacher)
     quiz.due_at = timezone.now() + timedelta(days=30)
@@ -107,28 +109,23 @@ def test_the_platforms_dates_win_and_the_page_says_so(canvas, course, instructor
     attempt = Attempt.objects.get(quiz=quiz)
     assert attempt.due_at == datetime(2031, 1, 15, 12, 0, tzinfo=UTC)
 
-
-def test_the_browser_reports_its_zone_when_the_platform_sends_none(canvas, course, instructor, student, tool_url):
-    teacher = seat(canvas, LaunchSpec(instructor, course))
-    quiz = _quiz(teacher)
-    quiz.due_at = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
-    quiz.save()
-    learner = seat(canvas, LaunchSpec(student, course))
-    before = _get(learner, tool_url, f"/quizzes/{quiz.pk}/take/")
-    assert 'data-zone-source="default"' in before.text and "Sat 1 Jun 2030, 12:00 (UTC)" in before.text
-
-    bad = _post(learner, tool_url, "/lti/timezone/", {"zone": "Mars/Olympus"})
+    # Without the platform's zone or dates: the tool's due date, in the server's zone until the browser reports one.
+    plain = seat(canvas, LaunchSpec(student, course))
+    before = _get(plain, tool_url, f"/quizzes/{quiz.pk}/take/")
+    assert 'data-zone-source="default"' in before.text and "(UTC)" in before.text
+    assert quiz.due_at.strftime("%H:%M (UTC)") in before.text
+    bad = _post(plain, tool_url, "/lti/timezone/", {"zone": "Mars/Olympus"})
     assert bad.status_code == 400 and "IANA time zone" in bad.json()["message"]
-    reported = _post(learner, tool_url, "/lti/timezone/", {"zone": "Europe/Berlin"})
+    reported = _post(plain, tool_url, "/lti/timezone/", {"zone": "Europe/Berlin"})
     assert reported.json() == {"zone": "Europe/Berlin", "source": "browser"}
-    after = _get(learner, tool_url, f"/quizzes/{quiz.pk}/take/")
-    assert "Sat 1 Jun 2030, 14:00 (Europe/Berlin)" in after.text and "your browser's time zone" in after.text
+    after = _get(plain, tool_url, f"/quizzes/{quiz.pk}/take/")
+    assert "(Europe/Berlin)" in after.text and "your browser's time zone" in after.text
     # A zone the platform sends still wins over the browser's.
     again = seat(canvas, LaunchSpec(student, course, custom={"person_timezone": "Asia/Tokyo"}))
     assert launch_zone(again.lti).name == "Asia/Tokyo"
 
 
-def test_an_instructor_gives_one_learner_extra_time_and_the_learner_sees_it(
+def test_an_instructor_gives_one_learner_extra_time_the_learner_sees_it_and_extends_their_timer(
     canvas, course, instructor, student, tool_url
 ):
     teacher = seat(canvas, LaunchSpec(instructor, course))
@@ -162,25 +159,18 @@ def test_an_instructor_gives_one_learner_extra_time_and_the_learner_sees_it(
     own = _post(learner, tool_url, "/quizzes/accommodations/", {"user": str(learner_pk), "extra_attempts": "9"})
     assert own.status_code == 403 and Accommodation.objects.get().extra_attempts == 0
 
-
-def test_a_learner_extends_their_timer_where_the_instructor_allows(canvas, course, instructor, student, tool_url):
-    teacher = seat(canvas, LaunchSpec(instructor, course))
-    quiz = _quiz(teacher, time_limit_minutes=10)
-    learner = seat(canvas, LaunchSpec(student, course))
-    _post(learner, tool_url, f"/quizzes/{quiz.pk}/take/", {})
-    attempt = Attempt.objects.get(quiz=quiz)
+    # The learner extends their own timer only where the instructor allows it (WCAG 2.2.1).
     page = _get(learner, tool_url, f"/quizzes/attempts/{attempt.pk}/")
     assert 'data-testid="extend"' not in page.text
     refused = _post(learner, tool_url, f"/quizzes/attempts/{attempt.pk}/extend/", {}, Accept="application/json")
     assert refused.status_code == 403 and "not allowed extending" in refused.json()["message"]
-
     quiz.timer_extension_minutes = 5
     quiz.save()
     page = _get(learner, tool_url, f"/quizzes/attempts/{attempt.pk}/")
     assert "Add 5 minutes" in page.text and "10 extensions left" in page.text
     extended = _post(learner, tool_url, f"/quizzes/attempts/{attempt.pk}/extend/", {}, Accept="application/json")
     assert extended.status_code == 200, extended.text
-    assert extended.json()["extensions_left"] == 9 and extended.json()["seconds_left"] > 14 * 60
+    assert extended.json()["extensions_left"] == 9 and extended.json()["seconds_left"] > 49 * 60
     assert Attempt.objects.get(pk=attempt.pk).deadline == attempt.deadline + timedelta(minutes=5)
 
 
