@@ -17,6 +17,7 @@ from lms_tool.lti.types import LtiLaunch
 
 from . import selectors, services
 from .models import Answer, Attempt, LatePolicy, Quiz
+from .services.windows import late_comment
 
 
 def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
@@ -130,7 +131,8 @@ def quiz_review(launch: LtiLaunch, item_id: str, learner: LtiUser) -> Submission
         tables.append(
             ReviewTable(
                 f"Attempt {attempt.number}: {attempt.get_state_display()}, {score}"
-                + (" (awaiting review)" if attempt.needs_review else ""),
+                + (" (awaiting review)" if attempt.needs_review else "")
+                + (f" ({late_comment(attempt).rstrip('.')})" if attempt.is_late else ""),
                 ["Question", "Answer", "Score", "Graded by", "Feedback"],
                 [
                     [

@@ -135,6 +135,7 @@ def test_late_policies_refuse_flag_or_take_the_penalty_off_the_gradebook_score()
     assert attempt.score == pytest.approx(0.75 * attempt.score_maximum)
     score = Score.objects.get(pk=attempt.score_ref)
     assert score.score_given == pytest.approx(0.75 * attempt.score_maximum)
+    assert score.comment == "Submitted late: 25% taken off, as the quiz's late policy says."
     # The column the tool would create carries the due date as its end (AGS endDateTime).
     assert LineItem.objects.get(resource_link=course.link).end_date_time == past_due.due_at
 
@@ -143,6 +144,7 @@ def test_late_policies_refuse_flag_or_take_the_penalty_off_the_gradebook_score()
     second = services.attempt_start(quiz=quiz, user=course.student, resource_link=course.link, window=past_due)
     second = services.attempt_submit(attempt=second, responses=_answer_all_right(second))
     assert second.is_late and second.late_penalty_percent == 0 and second.score == second.score_maximum
+    assert Score.objects.get(pk=second.score_ref).comment == "Submitted late."
 
 
 def test_refused_late_work_ends_the_attempt_at_the_due_time_on_the_server():

@@ -13,7 +13,7 @@ from lms_tool.lti.models import LtiUser
 
 from ..models import Answer, Attempt, Question
 from .grading import FreeTextGrade, grade_free_text, grade_objective
-from .windows import late_apply, late_score
+from .windows import late_apply, late_comment, late_score
 
 
 def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeTextGrade]) -> None:
@@ -71,6 +71,7 @@ def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeText
             line_item_resource_id=f"quiz:{attempt.quiz_id}",
             line_item_tag="quiz",
             line_item_end=attempt.due_at,
+            comment=late_comment(attempt),
         )
         attempt.score_ref = score.pk
     attempt.save(

@@ -116,6 +116,15 @@ def late_apply(*, attempt: Attempt) -> None:
         attempt.score = late_score(attempt.score or 0.0, attempt.late_penalty_percent)
 
 
+def late_comment(attempt: Attempt) -> str:
+    """What the gradebook's comment says of a late attempt (empty for one on time)."""
+    if not attempt.is_late:
+        return ""
+    if attempt.late_penalty_percent:
+        return f"Submitted late: {attempt.late_penalty_percent}% taken off, as the quiz's late policy says."
+    return "Submitted late."
+
+
 def late_score(score: float, penalty_percent: int) -> float:
     return round(score * (100 - penalty_percent) / 100, 4)
 
