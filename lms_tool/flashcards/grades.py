@@ -118,6 +118,7 @@ def _post(grade: DeckGrade, progress: Progress, now: datetime) -> bool:
         line_item_label=deck.title,
         line_item_resource_id=f"deck:{deck.pk}",
         line_item_tag="flashcards",
+        line_item_end=deck.due_at,
     )
     # After a reset nothing is in the column: the next rating posts again, as a first one would.
     grade.posted_progress, grade.posted_at = (progress.share if progress.studied else None), now

@@ -63,6 +63,10 @@ class Deck(models.Model):
         validators=[MinValueValidator(0.5), MaxValueValidator(0.99)],
         help_text="Recall rule: a card counts when the learner's predicted recall now is at least this (0.50-0.99).",
     )
+    # Dates (UTC; a platform's dates sent with the launch win, flashcards/windows.py, docs/assessment.md).
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="Learners may study from then.")
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Shown to learners; study goes on after it.")
+    closes_at = models.DateTimeField(null=True, blank=True, help_text="No study after it.")
     created_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # A course's own copy of a deck of another course of the same registration, made at the first launch of a
     # link the LMS copied along with its course (the link still names the original).

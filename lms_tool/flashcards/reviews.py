@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -128,13 +128,16 @@ def _token_read(token: str, *, deck: Deck, learner: LtiUser) -> dict[str, int]:
     return {"c": int(data["c"]), "r": int(data["r"])}
 
 
-def _start_of_day(now: datetime) -> datetime:
-    local = timezone.localtime(now)
+def _start_of_day(now: datetime, zone: tzinfo | None = None) -> datetime:
+    """The learner's last midnight: the daily limit of new cards resets then, not at the server's (UTC) midnight
+    (docs/assessment.md, "Dates and time zones"). ``zone``: the learner's (lti/timezones.launch_zone)."""
+    local = timezone.localtime(now, zone)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def new_cards_left(*, deck: Deck, learner: LtiUser, now: datetime) -> int:
-    started_today = CardState.objects.filter(deck=deck, learner=learner, created_at__gte=_start_of_day(now)).count()
+def new_cards_left(*, deck: Deck, learner: LtiUser, now: datetime, zone: tzinfo | None = None) -> int:
+    since = _start_of_day(now, zone)
+    started_today = CardState.objects.filter(deck=deck, learner=learner, created_at__gte=since).count()
     return max(0, deck.new_cards_per_day - started_today)
 
 
@@ -160,22 +163,27 @@ def _new_cards(deck: Deck, learner: LtiUser):  # type: ignore[no-untyped-def]
     return Card.objects.approved().filter(deck=deck).exclude(Exists(seen)).order_by("position", "id")
 
 
-def queue_counts(*, deck: Deck, learner: LtiUser, now: datetime | None = None) -> dict[str, int]:
+def queue_counts(
+    *, deck: Deck, learner: LtiUser, now: datetime | None = None, zone: tzinfo | None = None
+) -> dict[str, int]:
     now = now or timezone.now()
     new_total = _new_cards(deck, learner).count()
     return {
         "due": due_states(deck=deck, learner=learner, now=now).count(),
-        "new": min(new_total, new_cards_left(deck=deck, learner=learner, now=now)),
+        "new": min(new_total, new_cards_left(deck=deck, learner=learner, now=now, zone=zone)),
         "unseen": new_total,
     }
 
 
-def next_card(*, deck: Deck, learner: LtiUser, now: datetime | None = None) -> ShownCard | None:
-    """Due cards first, then new ones within today's limit, then learning cards due shortly; else None."""
+def next_card(
+    *, deck: Deck, learner: LtiUser, now: datetime | None = None, zone: tzinfo | None = None
+) -> ShownCard | None:
+    """Due cards first, then new ones within today's limit (the learner's day, ``zone``), then learning cards
+    due shortly; else None."""
     now = now or timezone.now()
     state = due_first(deck=deck, learner=learner, now=now)
     card = state.card if state else None
-    if card is None and new_cards_left(deck=deck, learner=learner, now=now) > 0:
+    if card is None and new_cards_left(deck=deck, learner=learner, now=now, zone=zone) > 0:
         card = _new_cards(deck, learner).first()
     if card is None:
         state = (

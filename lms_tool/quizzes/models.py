@@ -17,6 +17,12 @@ def default_threshold() -> float:
     return float(settings.QUIZZES["REVIEW_THRESHOLD"])
 
 
+class LatePolicy(models.TextChoices):
+    REFUSE = "refuse", "Refuse late submissions: the attempt ends at the due date"
+    FLAG = "flag", "Accept late submissions and mark them late"
+    PENALTY = "penalty", "Accept late submissions with a penalty"
+
+
 class Quiz(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -34,6 +40,14 @@ class Quiz(models.Model):
     max_attempts = models.PositiveIntegerField(default=1, help_text="0 means unlimited.")
     review_threshold = models.FloatField(default=default_threshold)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Dates (UTC; a platform's dates sent with the launch win, services/windows.py, docs/assessment.md).
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="Learners may start from then.")
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Submissions after it are late.")
+    closes_at = models.DateTimeField(null=True, blank=True, help_text="Nothing can be started or submitted after.")
+    late_policy = models.CharField(max_length=16, choices=LatePolicy.choices, default=LatePolicy.FLAG)
+    late_penalty_percent = models.PositiveSmallIntegerField(default=0, help_text="Taken off a late score (penalty).")
+    # WCAG 2.2.1 (Timing Adjustable): minutes a learner may add to their own timer, up to MAX_EXTENSIONS times.
+    timer_extension_minutes = models.PositiveSmallIntegerField(default=0, help_text="0: learners cannot extend.")
     # A course's own copy of a quiz of another course of the same registration, made at the first launch of a
     # link the LMS copied along with its course (the link still names the original).
     copied_from = models.ForeignKey(
@@ -196,6 +210,13 @@ class Attempt(models.Model):
     needs_review = models.BooleanField(default=False)
     # Staff trying their own quiz: graded and shown, never sent to the gradebook.
     is_preview = models.BooleanField(default=False)
+    # Timing (services/windows.py): the due date and the hard end this attempt started under (the platform's
+    # dates come with a launch, the beat that closes attempts has none), whether it was late and what it cost.
+    due_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    is_late = models.BooleanField(default=False)
+    late_penalty_percent = models.PositiveSmallIntegerField(default=0)
+    extensions_used = models.PositiveSmallIntegerField(default=0)
     # The grading app's Score row (outbox) for this attempt; an id, so the apps' migrations stay independent.
     score_ref = models.BigIntegerField(null=True, blank=True)
 
@@ -218,6 +239,28 @@ class Attempt(models.Model):
         if self.deadline is None:
             return None
         return max(0, int((self.deadline - (now or timezone.now())).total_seconds()))
+
+
+class Accommodation(models.Model):
+    """One learner's allowance in one course, set by its instructors (services/accommodations.py)."""
+
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="quiz_accommodations")
+    user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="quiz_accommodations")
+    time_factor = models.FloatField(null=True, blank=True, help_text="1.5: half as much time again.")
+    extra_minutes = models.PositiveIntegerField(default=0)
+    extra_attempts = models.PositiveIntegerField(default=0)
+    updated_by = models.ForeignKey(LtiUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["context", "user"], name="uniq_accommodation")]
+
+    def __str__(self) -> str:
+        return f"allowance of {self.user} in {self.context}"
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.time_factor and self.time_factor != 1) and not self.extra_minutes and not self.extra_attempts
 
 
 class AnswerQuerySet(models.QuerySet["Answer"]):

@@ -18,10 +18,12 @@ from lms_tool.ai import ProviderError, get_provider
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser, ResourceLink
+from lms_tool.lti.timezones import PersonZone, launch_zone
 from lms_tool.lti.types import LtiLaunch
 
 from ..errors import QuizError
 from ..models import Answer, Attempt, Question, Quiz
+from . import accommodations, windows
 from .grading import FreeTextGrade, grade_free_text
 
 # Answers that arrive with the submit a little after the deadline (the network) still count.
@@ -52,8 +54,18 @@ def attempts_used(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
 
 
 @transaction.atomic
-def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | None, preview: bool = False) -> Attempt:
-    """The open attempt, or a new one if the quiz allows another."""
+def attempt_start(
+    *,
+    quiz: Quiz,
+    user: LtiUser,
+    resource_link: ResourceLink | None,
+    preview: bool = False,
+    window: windows.QuizWindow | None = None,
+    zone: PersonZone | None = None,
+) -> Attempt:
+    """The open attempt, or a new one if the quiz (its dates, the learner's allowance) allows another.
+
+    ``window``: the dates of the launch (the platform's win, services/windows.py); the quiz's own without one."""
     if not quiz.is_published and not preview:
         raise QuizError("This quiz is not published yet.", status=409)
     Quiz.objects.select_for_update().filter(pk=quiz.pk).first()  # serialises starts of this quiz
@@ -62,13 +74,20 @@ def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
     if open_attempt is not None:
         return open_attempt
     used = mine.count()
-    if quiz.max_attempts and used >= quiz.max_attempts and not preview:
-        raise QuizError(f"You have used all {quiz.max_attempts} attempt(s) at this quiz.", status=409)
+    now = timezone.now()
+    window = window if window is not None else windows.window_of(quiz=quiz, launch=None)
+    allowance = None if preview else accommodations.accommodation_of(context_id=quiz.context_id, user_id=user.pk)
+    allowed = accommodations.attempts_allowed(quiz=quiz, user_id=user.pk, allowance=allowance)
+    if allowed and used >= allowed and not preview:
+        raise QuizError(f"You have used all {allowed} attempt(s) at this quiz.", status=409)
+    if not preview:
+        windows.start_check(quiz=quiz, window=window, zone=zone, now=now)
     question_ids = list(quiz.questions.approved().values_list("pk", flat=True))
     if not question_ids:
         raise QuizError("This quiz has no approved questions yet.", status=409)
-    now = timezone.now()
-    deadline = now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
+    end = None if preview else windows.hard_end(quiz=quiz, window=window)
+    limit = accommodations.time_limit_for(quiz=quiz, user_id=user.pk, allowance=allowance)
+    deadline = windows.attempt_deadline(limit=limit, end=end, now=now)
     try:
         with transaction.atomic():
             attempt = Attempt.objects.create(
@@ -80,6 +99,8 @@ def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
                 question_ids=question_ids,
                 started_at=now,
                 deadline=deadline,
+                due_at=None if preview else window.due_at,
+                closes_at=end,
                 is_preview=preview,
             )
     except IntegrityError:  # a double click that raced past the lock on another database
@@ -129,7 +150,14 @@ def attempt_open(*, quiz: Quiz, launch: LtiLaunch, user: LtiUser) -> Attempt:
     link = None
     if launch.resource_link_pk is not None:
         link = ResourceLink.objects.filter(pk=launch.resource_link_pk, context_id=quiz.context_id).first()
-    return attempt_start(quiz=quiz, user=user, resource_link=link, preview=launch.is_staff)
+    return attempt_start(
+        quiz=quiz,
+        user=user,
+        resource_link=link,
+        preview=launch.is_staff,
+        window=windows.window_of(quiz=quiz, launch=launch),
+        zone=launch_zone(launch),
+    )
 
 
 def attempt_current(*, attempt: Attempt) -> Attempt:

@@ -267,6 +267,10 @@ def quiz_copy(*, original: Quiz, context: Context, actor: LtiUser | None) -> Qui
         max_attempts=original.max_attempts,
         review_threshold=original.review_threshold,
         published_at=original.published_at,
+        # The policies travel with a course copy; the dates do not (a copy is for another term: docs/assessment.md).
+        late_policy=original.late_policy,
+        late_penalty_percent=original.late_penalty_percent,
+        timer_extension_minutes=original.timer_extension_minutes,
     )
     questions = [
         Question(quiz=copy, **{name: getattr(q, name) for name in QUESTION_FIELDS})

@@ -13,6 +13,7 @@ from lms_tool.lti.models import LtiUser
 
 from ..models import Answer, Attempt, Question
 from .grading import FreeTextGrade, grade_free_text, grade_objective
+from .windows import late_apply, late_comment, late_score
 
 
 def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeTextGrade]) -> None:
@@ -54,6 +55,7 @@ def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeText
     attempt.score_maximum = sum(q.points for q in questions.values())
     attempt.needs_review = any(a.needs_review for a in answers)
     attempt.state, attempt.submitted_at = Attempt.State.SUBMITTED, timezone.now()
+    late_apply(attempt=attempt)  # the late policy, before the score goes to the gradebook (windows.py)
     if attempt.resource_link is not None and not attempt.is_preview and attempt.score_maximum > 0:
         ai_used = bool(confidences)
         score = score_submit(
@@ -68,9 +70,16 @@ def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeText
             line_item_label=attempt.quiz.title,
             line_item_resource_id=f"quiz:{attempt.quiz_id}",
             line_item_tag="quiz",
+            line_item_end=attempt.due_at,
+            comment=late_comment(attempt),
         )
         attempt.score_ref = score.pk
-    attempt.save(update_fields=["score", "score_maximum", "needs_review", "state", "submitted_at", "score_ref"])
+    attempt.save(
+        update_fields=[
+            *("score", "score_maximum", "needs_review", "state", "submitted_at", "score_ref"),
+            *("is_late", "late_penalty_percent"),
+        ]
+    )
 
 
 def _write_grades(answers: list[Answer]) -> None:
@@ -92,7 +101,8 @@ def _write_grades(answers: list[Answer]) -> None:
 def attempt_review_complete(*, attempt: Attempt, reviewer: LtiUser, comment: str) -> None:
     """All flagged answers decided: the attempt's new total goes to the gradebook as the reviewed grade."""
     total = Answer.objects.filter(attempt=attempt).aggregate(s=Sum("score"))["s"] or 0.0
-    attempt.score, attempt.needs_review = float(total), False
+    # A late attempt keeps its penalty after a review (windows.late_apply).
+    attempt.score, attempt.needs_review = late_score(float(total), attempt.late_penalty_percent), False
     attempt.save(update_fields=["score", "needs_review"])
     if attempt.score_ref is None:
         return
