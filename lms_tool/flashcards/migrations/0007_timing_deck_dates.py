@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('flashcards', '0005_flashcards_flowsd_labels'),
+        ('flashcards', '0006_fsrs_fitting'),
     ]
 
     operations = [
