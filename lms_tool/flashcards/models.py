@@ -138,6 +138,10 @@ class Card(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
     origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.MANUAL)
     position = models.PositiveIntegerField(default=0)
+    # A generated card's provenance, kept for appeals (docs/ai-control.md); blank for a person's card.
+    model = models.CharField(max_length=200, blank=True)
+    ai_provider = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -299,6 +303,8 @@ class DeckGeneration(models.Model):
     prompt = models.TextField(blank=True)
     created_count = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=list, blank=True)
+    # Why the institution's model was not used: AI turned off, or this month's budget used up.
+    ai_notice = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
