@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 TERMS_FILE = Path(__file__).resolve().parent / "data" / "unsafe_terms.txt"
 NO_ENDPOINT_SECONDS = 3600
-_SWAPS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "@": "a", "$": "s", "!": "i"})
+_SWAPS = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "@": "a", "$": "s"})
 _no_endpoint: dict[str, float] = {}
 _lock = threading.Lock()
 
