@@ -417,7 +417,13 @@ AI = {
     "MAX_RETRIES": envint("AI_MAX_RETRIES", 2),
     # json_schema (structured output), json_object, or none, for servers that support less.
     "RESPONSE_FORMAT": env("AI_RESPONSE_FORMAT", "json_schema"),
+    # Generated content also goes to the server's /moderations where it has one (auto), or never (off);
+    # the offline word list runs either way (docs/ai-control.md, "Moderation").
+    "MODERATION": env("AI_MODERATION", "auto"),
+    "MODERATION_MODEL": env("AI_MODERATION_MODEL", ""),
 }
+# A school's own word list for moderation, same format as lms_tool/ai/data/unsafe_terms.txt (blank: that one).
+AI_MODERATION_TERMS_FILE = env("AI_MODERATION_TERMS_FILE", "")
 QUIZZES = {
     "MAX_UPLOAD_BYTES": envint("QUIZ_MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
     "MAX_TEXT_CHARS": envint("QUIZ_MAX_TEXT_CHARS", 200_000),
