@@ -127,6 +127,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "lms_tool.lti.middleware.LtiLaunchMiddleware",
+    # After the launch is known: its locale claim picks the language (docs/translation.md).
+    "lms_tool.lti.language.LaunchLanguageMiddleware",
 ]
 
 ROOT_URLCONF = "lti_config.urls"
@@ -141,6 +143,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -267,9 +270,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The interface's languages (docs/translation.md): the launch's locale claim picks one, else the browser's
+# Accept-Language, else English. A language is listed only with a catalog in locale/ (a listed language
+# without one would show English text laid out for that language).
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # LTI behaviour -------------------------------------------------------------------------------

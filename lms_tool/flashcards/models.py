@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
 
@@ -86,20 +88,20 @@ class Deck(models.Model):
     @property
     def grading_description(self) -> str:
         """How the deck's gradebook column is computed (flashcards/grades.py), in words for the picker and pages."""
+        # Shown on learners' review pages: in the interface's language (docs/translation.md).
         if self.grading_rule == self.GradingRule.NONE:
-            return "Not graded: no gradebook column; study is not sent to the gradebook."
+            return _("Not graded: no gradebook column; study is not sent to the gradebook.")
         if self.grading_rule == self.GradingRule.COMPLETION:
-            what = "the share of the deck's cards the learner has studied at least once"
+            what = _("the share of the deck's cards the learner has studied at least once")
         else:
-            what = (
-                f"the share of the deck's cards the learner would recall today with a probability of at least "
-                f"{self.grading_threshold:.0%} (predicted from their reviews: it falls as memories fade and rises "
-                "with study)"
-            )
-        return (
-            f"Graded out of 100: {what}. Nothing is sent before the learner's first rating; after a rating the "
+            what = _(
+                "the share of the deck's cards the learner would recall today with a probability of at least "
+                "%(threshold)s%% (predicted from their reviews: it falls as memories fade and rises with study)"
+            ) % {"threshold": number_format(round(self.grading_threshold * 100))}
+        return _(
+            "Graded out of 100: %(what)s. Nothing is sent before the learner's first rating; after a rating the "
             "gradebook is updated within a minute."
-        )
+        ) % {"what": what}
 
     def learning_deltas(self) -> tuple[timedelta, ...]:
         return tuple(timedelta(seconds=int(s)) for s in self.learning_steps)
