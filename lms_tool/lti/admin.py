@@ -58,8 +58,17 @@ class RegistrationForm(forms.ModelForm):
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
     form = RegistrationForm
-    list_display = ("__str__", "issuer", "client_id", "family", "deployment_policy", "is_active", "pending_approval")
-    list_filter = ("pending_approval", "family", "is_active", "deployment_policy")
+    list_display = (
+        "__str__",
+        "issuer",
+        "client_id",
+        "family",
+        "deployment_policy",
+        "is_active",
+        "pending_approval",
+        "ai_enabled",
+    )
+    list_filter = ("pending_approval", "family", "is_active", "deployment_policy", "ai_enabled")
     search_fields = ("issuer", "client_id", "name")
     inlines = [DeploymentInline]
     actions = ["approve"]
