@@ -68,10 +68,12 @@ def provenance_of(provider: Any, model: str) -> Provenance:
 class ControlledProvider:
     """A ``Provider`` that honours one registration's AI decision; see the module's docstring."""
 
-    def __init__(self, control: Control | None, model_provider: Provider | None) -> None:
+    def __init__(self, control: Control | None, configured: Provider) -> None:
         self.control = control
-        self.model_provider = model_provider
-        self.offline = OfflineProvider()
+        # The configured provider is the model, unless it is the offline one already (no model configured).
+        offline = getattr(configured, "name", OFFLINE) == OFFLINE
+        self.model_provider: Provider | None = None if offline else configured
+        self.offline: Provider = configured if offline else OfflineProvider()
         self.notice = ""
         self.provenance = Provenance(OFFLINE, "", "")
         chosen = self._choose()
@@ -143,8 +145,9 @@ def question_text(draft: QuestionDraft) -> str:
     return "\n".join([draft.prompt, *draft.options, *draft.answers, draft.explanation])
 
 
-def provider_for(control: Control | None) -> ControlledProvider:
-    """The provider for one registration's generation run or grading pass (a new one each time)."""
-    configured = get_provider()
-    model_provider = None if getattr(configured, "name", OFFLINE) == OFFLINE else configured
-    return ControlledProvider(control, model_provider)
+def provider_for(control: Control | None, configured: Provider | None = None) -> ControlledProvider:
+    """The provider for one registration's generation run or grading pass (a new one each time).
+
+    ``configured`` is what the settings choose (``get_provider()``), passed by callers that keep their own
+    seam for it."""
+    return ControlledProvider(control, configured if configured is not None else get_provider())

@@ -207,7 +207,7 @@ def generation_request(*, deck: Deck, actor: LtiUser, text: str, count: int) -> 
 
 def generation_run(*, generation: DeckGeneration) -> DeckGeneration:
     """Ask the AI provider for cards; store the usable ones as proposed cards for the instructor to review."""
-    from lms_tool.ai import ProviderError
+    from lms_tool.ai import ProviderError, get_provider
     from lms_tool.ai.policy import provider_for
     from lms_tool.lti.ai_control import ai_control_of
 
@@ -222,7 +222,7 @@ def generation_run(*, generation: DeckGeneration) -> DeckGeneration:
         return generation
     try:
         # The registration's AI decision (docs/ai-control.md): off or over budget, the offline provider writes.
-        provider = provider_for(ai_control_of(generation.deck.context.registration_id))
+        provider = provider_for(ai_control_of(generation.deck.context.registration_id), get_provider())
         try:
             result = provider.generate_cards(text=generation.text, count=generation.count)
         except ProviderError as error:

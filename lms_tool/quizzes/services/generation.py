@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from lms_tool.ai import ProviderError, QuestionDraft
+from lms_tool.ai import ProviderError, QuestionDraft, get_provider
 from lms_tool.ai.policy import ControlledProvider, provider_for
 from lms_tool.ai.types import DIFFICULTIES, QUESTION_TYPES
 from lms_tool.core.leases import lease_claim, lease_release, lease_renew
@@ -93,7 +93,7 @@ def generation_execute(*, run_id: int) -> GenerationRun | None:
     if lease is None:  # a re-delivered message while another worker writes this run
         return run
     # The registration's AI decision (docs/ai-control.md): off or over budget, the offline provider writes.
-    provider = provider_for(ai_control_of(run.quiz.context.registration_id))
+    provider = provider_for(ai_control_of(run.quiz.context.registration_id), get_provider())
     if run.replaces is not None:
         return _regenerate(run, provider, lease)
     parts = split_text(run.quiz.source_text, provider.chunk_chars)  # type: ignore[attr-defined]
