@@ -2,6 +2,18 @@
 
 from django.db import migrations, models
 
+OFFLINE_MODEL = "offline-v1"  # lms_tool/ai/offline MODEL when this migration was written
+
+
+def provenance_backfill(apps, schema_editor):
+    """Rows written before provenance was recorded: the offline provider's are known for certain (its model
+    name says so); a model's keep the model name only, their provider and prompt version "not recorded"."""
+    for name in ("Question", "Answer"):
+        model = apps.get_model("quizzes", name)
+        model.objects.filter(model=OFFLINE_MODEL, ai_provider="").update(
+            ai_provider="offline", prompt_version="offline rules"
+        )
+
 
 class Migration(migrations.Migration):
 
@@ -35,4 +47,5 @@ class Migration(migrations.Migration):
             name='prompt_version',
             field=models.CharField(blank=True, max_length=64),
         ),
+        migrations.RunPython(provenance_backfill, migrations.RunPython.noop),
     ]
