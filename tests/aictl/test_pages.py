@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from lms_tool.core.models import AuditEvent
+from lms_tool.flashcards.models import Deck
 from lms_tool.lti.models import LtiUser, Registration
 from lms_tool.quizzes import services
 from lms_tool.quizzes.models import Answer, Question, Quiz
@@ -101,10 +102,12 @@ def test_an_admin_turns_ai_off_for_one_school_whose_instructors_still_generate_o
     model_on(settings, chat_server)
     off, on = registration_of(schools["off"]), registration_of(schools["on"])
 
+    adding = admin_client.get("/admin/lti/registration/add/")
     shown = admin_client.get(f"/admin/lti/registration/{off.pk}/change/").content.decode()
     switched = admin_post(admin_client, off, ai_enabled=None)  # the admin unticks "AI provider on"
     refused = admin_post(admin_client, on, ai_monthly_token_budget="0")
 
+    assert adding.status_code == 200 and "What leaves the tool (AI)" in adding.content.decode()
     assert "What leaves the tool (AI)" in shown
     assert f"{chat_server.base_url}/chat/completions (model test-model)" in html.unescape(shown)
     assert "the learner&#x27;s answer text" in shown or "the learner's answer text" in shown
@@ -125,6 +128,11 @@ def test_an_admin_turns_ai_off_for_one_school_whose_instructors_still_generate_o
         'data-testid="ai-notice"'
         not in model_teacher.session.get(f"{tool_url}/quizzes/new/", params={"launch": model_teacher.launch_id}).text
     )
+    deck = Deck.objects.create(context=offline_teacher.context, title="Heart")
+    deck_page = offline_teacher.session.get(
+        f"{tool_url}/flashcards/decks/{deck.pk}/", params={"launch": offline_teacher.launch_id}
+    )
+    assert 'data-testid="ai-notice"' in deck_page.text  # where cards are generated, too
     chat_server.script = [{"content": json.dumps({"questions": [QUESTION]}), "usage": {"total_tokens": 321}}]
 
     offline_page = create_quiz(tool_url, offline_teacher, "Offline heart")
