@@ -10,7 +10,7 @@ PORT ?= 8000
 # The sandbox platforms (Canvas-like, Moodle-like) beside the tool; `make run SANDBOX=0` leaves them off.
 SANDBOX ?= 1
 
-.PHONY: run test check lint format typecheck migrations-check bench clean ralph
+.PHONY: run test check lint format typecheck migrations-check bench clean ralph messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@# pip is quiet, so say what the minute of silence is (and that it happens once).
@@ -31,11 +31,14 @@ $(RALPH_STAMP): requirements-ralph.txt
 
 ralph: $(RALPH_STAMP)  ## Ralph LRS in .venv-ralph (the xAPI tests and bench/xapi.py start it)
 
-run: $(STAMP)  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat) and the sandbox
+messages: $(STAMP)  ## compile locale/*/LC_MESSAGES/*.po to .mo in Python (no GNU gettext needed; docs/translation.md)
+	$(BIN)/python -m lms_tool.core.messages locale
+
+run: $(STAMP) messages  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat) and the sandbox
 	LMS_TOOL_MODE=development $(BIN)/python manage.py secret_init
 	LMS_TOOL_MODE=development PORT=$(PORT) SANDBOX=$(SANDBOX) $(BIN)/python manage.py run_embedded
 
-test: $(STAMP) $(RALPH_STAMP)  ## run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: $(STAMP) $(RALPH_STAMP) messages  ## run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	@# Tests keep their own var/ (secret, SQLite files, the filesystem broker's queue): tasks that test
 	@# launches queue must never reach the worker of `make run`.
 	rm -rf var/test && mkdir -p var/test

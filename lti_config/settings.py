@@ -127,6 +127,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "lms_tool.lti.middleware.LtiLaunchMiddleware",
+    # After the launch is known: its locale claim picks the language (docs/translation.md).
+    "lms_tool.lti.language.LaunchLanguageMiddleware",
 ]
 
 ROOT_URLCONF = "lti_config.urls"
@@ -141,6 +143,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -267,9 +270,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The interface's languages (docs/translation.md): the launch's locale claim picks one, else the browser's
+# Accept-Language, else English. A language is listed only with a catalog in locale/ (a listed language
+# without one would show English text laid out for that language).
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # LTI behaviour -------------------------------------------------------------------------------
@@ -433,7 +441,13 @@ AI = {
     "MAX_RETRIES": envint("AI_MAX_RETRIES", 2),
     # json_schema (structured output), json_object, or none, for servers that support less.
     "RESPONSE_FORMAT": env("AI_RESPONSE_FORMAT", "json_schema"),
+    # Generated content also goes to the server's /moderations where it has one (auto), or never (off);
+    # the offline word list runs either way (docs/ai-control.md, "Moderation").
+    "MODERATION": env("AI_MODERATION", "auto"),
+    "MODERATION_MODEL": env("AI_MODERATION_MODEL", ""),
 }
+# A school's own word list for moderation, same format as lms_tool/ai/data/unsafe_terms.txt (blank: that one).
+AI_MODERATION_TERMS_FILE = env("AI_MODERATION_TERMS_FILE", "")
 QUIZZES = {
     "MAX_UPLOAD_BYTES": envint("QUIZ_MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
     "MAX_TEXT_CHARS": envint("QUIZ_MAX_TEXT_CHARS", 200_000),

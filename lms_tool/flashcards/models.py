@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
 
@@ -90,20 +92,20 @@ class Deck(models.Model):
     @property
     def grading_description(self) -> str:
         """How the deck's gradebook column is computed (flashcards/grades.py), in words for the picker and pages."""
+        # Shown on learners' review pages: in the interface's language (docs/translation.md).
         if self.grading_rule == self.GradingRule.NONE:
-            return "Not graded: no gradebook column; study is not sent to the gradebook."
+            return _("Not graded: no gradebook column; study is not sent to the gradebook.")
         if self.grading_rule == self.GradingRule.COMPLETION:
-            what = "the share of the deck's cards the learner has studied at least once"
+            what = _("the share of the deck's cards the learner has studied at least once")
         else:
-            what = (
-                f"the share of the deck's cards the learner would recall today with a probability of at least "
-                f"{self.grading_threshold:.0%} (predicted from their reviews: it falls as memories fade and rises "
-                "with study)"
-            )
-        return (
-            f"Graded out of 100: {what}. Nothing is sent before the learner's first rating; after a rating the "
+            what = _(
+                "the share of the deck's cards the learner would recall today with a probability of at least "
+                "%(threshold)s%% (predicted from their reviews: it falls as memories fade and rises with study)"
+            ) % {"threshold": number_format(round(self.grading_threshold * 100))}
+        return _(
+            "Graded out of 100: %(what)s. Nothing is sent before the learner's first rating; after a rating the "
             "gradebook is updated within a minute."
-        )
+        ) % {"what": what}
 
     def learning_deltas(self) -> tuple[timedelta, ...]:
         return tuple(timedelta(seconds=int(s)) for s in self.learning_steps)
@@ -142,6 +144,10 @@ class Card(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
     origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.MANUAL)
     position = models.PositiveIntegerField(default=0)
+    # A generated card's provenance, kept for appeals (docs/ai-control.md); blank for a person's card.
+    model = models.CharField(max_length=200, blank=True)
+    ai_provider = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -358,6 +364,8 @@ class DeckGeneration(models.Model):
     prompt = models.TextField(blank=True)
     created_count = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=list, blank=True)
+    # Why the institution's model was not used: AI turned off, or this month's budget used up.
+    ai_notice = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

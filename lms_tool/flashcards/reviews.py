@@ -11,6 +11,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from fsrs import Card as FsrsCard
 from fsrs import Rating
 from fsrs import State as FsrsState
@@ -105,23 +106,23 @@ def _token_read(token: str, *, deck: Deck, learner: LtiUser) -> dict[str, int]:
         data: dict[str, Any] = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
     except signing.SignatureExpired as error:
         raise ReviewRefused(
-            "token_expired", "This card was shown too long ago. Reload to continue.", status=409, detail=str(error)
+            "token_expired", _("This card was shown too long ago. Reload to continue."), status=409, detail=str(error)
         ) from error
     except signing.BadSignature as error:
         raise ReviewRefused(
-            "bad_token", "This rating could not be matched to a card shown to you.", status=400, detail=str(error)
+            "bad_token", _("This rating could not be matched to a card shown to you."), status=400, detail=str(error)
         ) from error
     if data.get("l") != learner.pk:
         raise ReviewRefused(
             "not_yours",
-            "This card was not shown to you, so it cannot be rated by you.",
+            _("This card was not shown to you, so it cannot be rated by you."),
             status=403,
             detail=f"token for learner {data.get('l')}, request by {learner.pk}",
         )
     if data.get("d") != deck.pk:
         raise ReviewRefused(
             "wrong_deck",
-            "This card belongs to another deck.",
+            _("This card belongs to another deck."),
             status=403,
             detail=f"token for deck {data.get('d')}, posted to deck {deck.pk}",
         )
@@ -218,7 +219,7 @@ def _replayed(*, learner: LtiUser, client_id: str, card_pk: int) -> CardState | 
     if recorded.card_id != card_pk:
         raise ReviewRefused(
             "bad_client_id",
-            "This rating could not be read; reload the page.",
+            _("This rating could not be read; reload the page."),
             status=400,
             detail=f"client id reused for card {card_pk} (recorded for {recorded.card_id})",
         )
@@ -235,7 +236,7 @@ def _state_advance(
     if reps != shown_at_reps:
         raise ReviewRefused(
             "already_rated",
-            "This card was already rated; your first answer counts.",
+            _("This card was already rated; your first answer counts."),
             status=409,
             detail=f"shown at review {shown_at_reps}, now at {reps}",
         )
@@ -264,7 +265,7 @@ def _state_advance(
     except IntegrityError as error:  # the same card rated at the same moment in another request
         raise ReviewRefused(
             "already_rated",
-            "This card was already rated; your first answer counts.",
+            _("This card was already rated; your first answer counts."),
             status=409,
             detail="concurrent first rating",
         ) from error
@@ -293,16 +294,18 @@ def review_record(
     column in the same transaction (grades.progress_record).
     """
     if rating not in (1, 2, 3, 4):
-        raise ReviewRefused("bad_rating", "Choose Again, Hard, Good or Easy.", status=400, detail=f"rating={rating!r}")
+        raise ReviewRefused(
+            "bad_rating", _("Choose Again, Hard, Good or Easy."), status=400, detail=f"rating={rating!r}"
+        )
     if len(client_id) > 64 or not all(ch.isalnum() or ch == "-" for ch in client_id):
-        raise ReviewRefused("bad_client_id", "This rating could not be read; reload the page.", status=400)
+        raise ReviewRefused("bad_client_id", _("This rating could not be read; reload the page."), status=400)
     claims = _token_read(token, deck=deck, learner=learner)
     replayed = _replayed(learner=learner, client_id=client_id, card_pk=claims["c"]) if client_id else None
     if replayed is not None:
         return replayed
     card = Card.objects.approved().filter(deck=deck, pk=claims["c"]).first()
     if card is None:
-        raise ReviewRefused("card_gone", "This card is no longer in the deck.", status=404)
+        raise ReviewRefused("card_gone", _("This card is no longer in the deck."), status=404)
     now = (now or timezone.now()).astimezone(UTC)
     state = _state_advance(deck=deck, learner=learner, card=card, shown_at_reps=claims["r"], rating=rating, now=now)
     ReviewLog.objects.create(

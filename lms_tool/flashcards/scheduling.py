@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
 from fsrs import State as FsrsState
@@ -121,19 +123,20 @@ def new_card(card_pk: int, now: datetime) -> FsrsCard:
 
 def human_interval(delta: timedelta) -> str:
     """Short form for a button: ``<1m``, ``10m``, ``5h``, ``3d``, ``2.1mo``, ``1.5y``."""
+    # The units and the decimal sign follow the interface's language (docs/translation.md).
     seconds = delta.total_seconds()
     if seconds < 60:
-        return "<1m"
+        return _("<1m")
     if seconds < 3600:
-        return f"{math.floor(seconds / 60 + 0.5)}m"
+        return _("%(n)sm") % {"n": math.floor(seconds / 60 + 0.5)}
     if seconds < 86400:
-        return f"{math.floor(seconds / 3600 + 0.5)}h"
+        return _("%(n)sh") % {"n": math.floor(seconds / 3600 + 0.5)}
     days = seconds / 86400
     if days < 30:
-        return f"{math.floor(days + 0.5)}d"
+        return _("%(n)sd") % {"n": math.floor(days + 0.5)}
     if days < 365:
-        return f"{days / 30:.1f}mo"
-    return f"{days / 365:.1f}y"
+        return _("%(n)smo") % {"n": number_format(days / 30, 1)}
+    return _("%(n)sy") % {"n": number_format(days / 365, 1)}
 
 
 def parameters_or_default(parameters: Sequence[float] | None) -> tuple[float, ...]:

@@ -7,6 +7,7 @@ import logging
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,7 +20,8 @@ from .markdown import render_answer, render_question
 from .models import Card
 
 logger = logging.getLogger(__name__)
-RATING_LABELS = ((1, "Again"), (2, "Hard"), (3, "Good"), (4, "Easy"))
+# (value, stable key for tests and scripts, the label people read: translated, docs/translation.md)
+RATING_LABELS = ((1, "again", _("Again")), (2, "hard", _("Hard")), (3, "good", _("Good")), (4, "easy", _("Easy")))
 
 
 @tool_page
@@ -53,7 +55,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         question=render_question(shown.card.front, cloze=cloze),
         answer=render_answer(shown.card.front, shown.card.back, cloze=cloze),
-        buttons=[(value, label, shown.intervals[value]) for value, label in RATING_LABELS],
+        buttons=[(value, key, label, shown.intervals[value]) for value, key, label in RATING_LABELS],
     )
     return render(request, "flashcards/review.html", context)
 

@@ -92,6 +92,8 @@ class GenerationRun(models.Model):
     prompt = models.TextField(blank=True)
     rejected = models.JSONField(default=list, blank=True, help_text="[{reason, raw}] of unusable model output.")
     error = models.TextField(blank=True)
+    # Why the institution's model was not used for (part of) this run: AI turned off, or the budget used up.
+    ai_notice = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -154,6 +156,9 @@ class Question(models.Model):
     is_current = models.BooleanField(default=True)
     generation_run = models.ForeignKey(GenerationRun, on_delete=models.SET_NULL, null=True, blank=True)
     model = models.CharField(max_length=200, blank=True, help_text="The model that wrote it; blank if a person did.")
+    # With the model: who wrote it and with which prompt, kept with every revision for appeals (docs/ai-control.md).
+    ai_provider = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -284,6 +289,9 @@ class Answer(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     rationale = models.TextField(blank=True)
     model = models.CharField(max_length=200, blank=True)
+    # Who graded it (an AI grade): kept after an instructor's review, for appeals (docs/ai-control.md).
+    ai_provider = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
     needs_review = models.BooleanField(default=False)
     reviewer = models.ForeignKey(LtiUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     feedback = models.TextField(blank=True)

@@ -14,9 +14,11 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from lms_tool.ai import ProviderError, get_provider
+from lms_tool.ai import ProviderError
+from lms_tool.ai.policy import provider_for
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
+from lms_tool.lti.ai_control import ai_control_of
 from lms_tool.lti.models import LtiUser, ResourceLink
 from lms_tool.lti.timezones import PersonZone, launch_zone
 from lms_tool.lti.types import LtiLaunch
@@ -227,11 +229,14 @@ def _responses_check(attempt: Attempt, responses: dict[int, Any]) -> None:
 
 
 def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:
-    answers = Answer.objects.filter(attempt=attempt, question__type=Question.Type.FREE_TEXT).select_related("question")
+    answers = list(
+        Answer.objects.filter(attempt=attempt, question__type=Question.Type.FREE_TEXT).select_related("question")
+    )
     grades: dict[tuple[int, str], FreeTextGrade] = {}
-    if not attempt.is_open:
+    if not attempt.is_open or not answers:
         return grades
-    provider = get_provider()
+    # Graded as the registration allows (docs/ai-control.md): off or over budget, the offline grader grades.
+    provider = provider_for(ai_control_of(attempt.quiz.context.registration_id))
     for answer in answers:
         text = str(answer.response or "")
         try:

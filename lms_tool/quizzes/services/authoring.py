@@ -128,6 +128,8 @@ def question_update(*, question: Question, user: LtiUser, draft: QuestionDraft, 
             difficulty=question.difficulty,
             generation_run=question.generation_run,
             model=question.model,
+            ai_provider=question.ai_provider,
+            prompt_version=question.prompt_version,
         )
         quiz_version_bump(quiz=question.quiz)
     for name in (
@@ -242,6 +244,8 @@ QUESTION_FIELDS = (
     "difficulty",
     "status",
     "model",
+    "ai_provider",
+    "prompt_version",
 )
 
 

@@ -7,8 +7,10 @@ from collections import defaultdict
 from django.db.models import Sum
 from django.utils import timezone
 
-from lms_tool.ai import ProviderError, get_provider
+from lms_tool.ai import ProviderError
+from lms_tool.ai.policy import provider_for
 from lms_tool.grading.services import score_review_decide, score_submit
+from lms_tool.lti.ai_control import ai_control_of
 from lms_tool.lti.models import LtiUser
 
 from ..models import Answer, Attempt, Question
@@ -40,13 +42,14 @@ def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeText
         text = str(answer.response or "")
         grade = ai_grades.get((question.pk, text))
         if grade is None:  # changed after the grading pass: grade it now
-            provider = provider or get_provider()
+            provider = provider or provider_for(ai_control_of(attempt.quiz.context.registration_id))
             try:
                 grade = grade_free_text(provider, question, text)
             except ProviderError as exc:
                 grade = FreeTextGrade(0.0, 0.0, f"Not graded: {exc}. Please grade it.", "")
         answer.score, answer.confidence = grade.score, grade.confidence
         answer.rationale, answer.model, answer.graded_by = grade.rationale, grade.model, Answer.GradedBy.AI
+        answer.ai_provider, answer.prompt_version = grade.ai_provider, grade.prompt_version
         answer.needs_review = bool(text.strip()) and grade.confidence < attempt.quiz.review_threshold
         if text.strip():
             confidences.append(grade.confidence)
@@ -92,7 +95,17 @@ def _write_grades(answers: list[Answer]) -> None:
             groups[(answer.score, answer.max_score)].append(answer.pk)
         else:
             answer.save(
-                update_fields=["score", "max_score", "graded_by", "confidence", "rationale", "model", "needs_review"]
+                update_fields=[
+                    "score",
+                    "max_score",
+                    "graded_by",
+                    "confidence",
+                    "rationale",
+                    "model",
+                    "ai_provider",
+                    "prompt_version",
+                    "needs_review",
+                ]
             )
     for (score, max_score), pks in groups.items():
         Answer.objects.filter(pk__in=pks).update(score=score, max_score=max_score, graded_by=Answer.GradedBy.EXACT)
