@@ -13,14 +13,14 @@ The course runs TERM_WEEKS weeks. One quiz opens at the start of each week and o
 all term. Every week has a shared activity term ``c_w`` ~ N(0, 0.35) (a busy week elsewhere, a holiday),
 and activity peaks on the two days before the week ends (the usual deadline rush).
 
-Daily activity (a launch, a study session, an attempt): p = sigmoid(-0.9 + 1.1 e + c_w + rush). Each week a
-learner still in the course drops out with hazard sigmoid(-3.4 - 1.1 e - 0.5 min(a, 0)); in the FADE_WEEKS
+Daily activity (a launch, a study session, an attempt): p = sigmoid(-0.4 + 1.1 e + c_w + rush). Each week a
+learner still in the course drops out with hazard sigmoid(-4.6 - 1.1 e - 0.5 min(a, 0)); in the FADE_WEEKS
 before dropping out their activity falls to a third and their scores by 0.15 (disengagement shows before
 the learner is gone). After dropping out nothing more happens.
 
-A weekly quiz is attempted, if the learner is active that week, with probability sigmoid(0.4 + 1.4 e + c_w),
-on one of their active days of that week; its score is sigmoid(1.1 a + 0.4 - d_w + N(0, 0.6)) (d_w ~ N(0, 0.4)
-the quiz's difficulty), the second attempt of a learner slipping behind lower. One answer in five is held
+A weekly quiz is attempted, if the learner is active that week, with probability sigmoid(1.8 + 1.4 e + c_w),
+on one of their active days of that week; its score is sigmoid(1.1 a + 1.0 - d_w + N(0, 0.6)) (d_w ~ N(0, 0.4)
+the quiz's difficulty), lower by 0.15 for a learner fading out. One answer in five is held
 for an instructor's review, released 0-9 days later.
 
 Flashcard recall on the course's concepts, as FSRS would predict it, rises with ability and recent study:
@@ -39,7 +39,7 @@ import numpy as np
 
 TERM_WEEKS = 12
 FADE_WEEKS = 2
-PASS_MARK = 0.55
+PASS_MARK = 0.4
 
 
 def _sigmoid(x: float) -> float:
@@ -89,7 +89,7 @@ def cohort_generate(seed: int, size: int = 400) -> Cohort:
         a = float(0.3 * e + math.sqrt(1 - 0.3**2) * rng.normal())
         dropout_week = None
         for week in range(TERM_WEEKS):
-            if rng.random() < _sigmoid(-3.4 - 1.1 * e - 0.5 * min(a, 0.0)):
+            if rng.random() < _sigmoid(-4.6 - 1.1 * e - 0.5 * min(a, 0.0)):
                 dropout_week = week
                 break
         learner = SimLearner(e, a, dropout_week, recall_noise=float(rng.normal(0.0, 0.4)))
@@ -100,14 +100,14 @@ def cohort_generate(seed: int, size: int = 400) -> Cohort:
             days = []
             for weekday in range(7):
                 rush = 0.6 if weekday >= 5 else 0.0
-                p = _sigmoid(-0.9 + 1.1 * e + week_term[week] + rush) * (1 / 3 if fading else 1.0)
+                p = _sigmoid(-0.4 + 1.1 * e + week_term[week] + rush) * (1 / 3 if fading else 1.0)
                 if rng.random() < p:
                     days.append(7 * week + weekday)
             learner.active_days.extend(days)
             learner.study_days.extend(d for d in days if rng.random() < 0.7)
-            if days and rng.random() < _sigmoid(0.4 + 1.4 * e + week_term[week]):
+            if days and rng.random() < _sigmoid(1.8 + 1.4 * e + week_term[week]):
                 day = int(rng.choice(days))
-                score = _sigmoid(1.1 * a + 0.4 - difficulty[week] + rng.normal(0.0, 0.6)) - (0.15 if fading else 0.0)
+                score = _sigmoid(1.1 * a + 1.0 - difficulty[week] + rng.normal(0.0, 0.6)) - (0.15 if fading else 0.0)
                 learner.attempts[week] = (day, float(min(max(score, 0.0), 1.0)))
                 if rng.random() < 0.2:
                     learner.held.append((day, day + int(rng.integers(0, 10))))
