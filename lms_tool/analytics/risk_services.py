@@ -38,7 +38,9 @@ def risk_settings_update(*, context: Context, data: Mapping[str, Any], actor_id:
     """Validate and store the course's thresholds; bad input changes nothing and says what to fix."""
     form = RiskSettingsForm(data)
     if not form.is_valid():
-        problems = "; ".join(f"{form.fields[name].label}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items())
+        problems = "; ".join(
+            f"{form.fields[name].label}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items()
+        )
         logger.info("risk settings of course %s refused: %s", context.pk, form.errors.as_json())
         raise ToolError(f"Nothing was changed. Please correct: {problems}", status=400)
     with transaction.atomic():
