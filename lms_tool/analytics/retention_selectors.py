@@ -43,7 +43,8 @@ def _history_sql(points: int) -> str:
         before = "l.r <= p.at AND (l.nxt IS NULL OR l.nxt > p.at)"
     else:
         point = "%s"
-        elapsed = "(julianday(p.at) - julianday(l.r))"
+        # Whole seconds, exact (julianday's floating days can land a hair under a whole day).
+        elapsed = "(CAST(strftime('%%s', p.at) AS INTEGER) - CAST(strftime('%%s', l.r) AS INTEGER)) / 86400.0"
         before = "julianday(l.r) <= julianday(p.at) AND (l.nxt IS NULL OR julianday(l.nxt) > julianday(p.at))"
     union = " UNION ALL ".join([f"SELECT {point} AS at"] * points)
     # Each review's stability holds until the same learner's next review of the same card (LEAD); a week's end
@@ -66,7 +67,7 @@ def retention_history(*, context: Context, now: datetime | None = None, weeks: i
     decay, factor = retention.decay_factor()
     params = [connection.ops.adapt_datetimefield_value(at) for at in ats]
     with connection.cursor() as cursor:
-        cursor.execute(_history_sql(len(ats)), [factor, *params, decay, context.pk])
+        cursor.execute(_history_sql(len(ats)), [factor, decay, *params, context.pk])
         rows = cursor.fetchall()
     found = {}
     for at, recall, count in rows:
