@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -67,7 +66,7 @@ def test_the_history_is_each_weeks_memories_as_their_last_review_left_them(cours
 
 
 def test_the_page_has_a_chart_with_its_table_the_most_forgotten_concept_with_its_cards_and_each_learner(course):
-    context, teacher, ann = course
+    _, teacher, ann = course
 
     page = get_as(teacher, "/analytics/retention/")
 
