@@ -14,10 +14,12 @@ one signal most dashboards show) and flags those idle for the default ``inactive
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -140,10 +142,221 @@ def tune(seeds: list[int], t: Thresholds) -> None:
     print(f"F1-best threshold on the tuning seeds: {best[1]:.2f} (F1 {best[0]:.3f}); AUC {auc(p, y.astype(bool)):.3f}")
 
 
+DB_NAME = "lms_risk_bench"
+
+
+def course_generate(learners: int, quizzes: int, cards: int) -> Any:
+    """One course: ``learners`` learners, ``quizzes`` published quizzes each attempted by about half of them, one
+    in ten attempts with an answer held for review, a deck of ``cards`` cards of which each learner studied a
+    quarter (one state and one review each). Bulk inserts; names are left blank (encrypted columns)."""
+    import random
+
+    from django.utils import timezone
+
+    from lms_tool.flashcards.models import Card, CardState, Deck, ReviewLog
+    from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, Registration
+    from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
+
+    rng = random.Random(7)
+    now = timezone.now()
+    registration = Registration.objects.create(
+        issuer="https://bench.example.edu",
+        client_id="bench",
+        auth_login_url="https://bench.example.edu/a",
+        auth_token_url="https://bench.example.edu/t",
+        key_set_url="https://bench.example.edu/k",
+    )
+    deployment = Deployment.objects.create(registration=registration, deployment_id="d")
+    context = Context.objects.create(registration=registration, deployment=deployment, context_id="c", title="Bench")
+    users = LtiUser.objects.bulk_create(LtiUser(registration=registration, sub=f"u{i}") for i in range(learners))
+    role = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]
+    Membership.objects.bulk_create(
+        Membership(context=context, user=u, roles=role, last_launch_at=now - timedelta(days=rng.randint(0, 30)))
+        for u in users
+    )
+    Membership.objects.filter(context=context).update(created_at=now - timedelta(days=90))  # enrolled all term
+    quiz_rows = []
+    for q in range(quizzes):
+        quiz_rows.append(
+            Quiz(context=context, title=f"Quiz {q}", status="published", published_at=now - timedelta(days=3 * q))
+        )
+    quiz_rows = Quiz.objects.bulk_create(quiz_rows)
+    questions = Question.objects.bulk_create(
+        Question(quiz=q, type="short", prompt=f"About concept-{i % 40}?", status="approved")
+        for i, q in enumerate(quiz_rows)
+    )
+    attempts = []
+    for q in quiz_rows:
+        for u in users:
+            if rng.random() < 0.5:
+                at = now - timedelta(days=rng.uniform(0, 60))
+                attempts.append(
+                    Attempt(
+                        quiz=q,
+                        user=u,
+                        number=1,
+                        quiz_version=1,
+                        state="submitted",
+                        started_at=at,
+                        submitted_at=at,
+                        score=rng.randint(0, 4),
+                        score_maximum=4,
+                    )
+                )
+    attempts = Attempt.objects.bulk_create(attempts, batch_size=5000)
+    by_quiz = {q.quiz_id: q for q in questions}
+    Answer.objects.bulk_create(
+        (
+            Answer(attempt=a, question=by_quiz[a.quiz_id], response="x", score=0.5, max_score=1, needs_review=True)
+            for a in attempts
+            if rng.random() < 0.1
+        ),
+        batch_size=5000,
+    )
+    deck = Deck.objects.create(context=context, title="Deck", status="published", published_at=now - timedelta(days=60))
+    card_rows = Card.objects.bulk_create(
+        Card(deck=deck, front=f"Card {i}", tags=[f"concept-{i % 40}"], status="approved", position=i)
+        for i in range(cards)
+    )
+    states, logs = [], []
+    for u in users:
+        for card in rng.sample(card_rows, cards // 4):
+            at = now - timedelta(days=rng.uniform(0, 40))
+            stability = rng.uniform(1, 60)
+            states.append(
+                CardState(
+                    learner=u,
+                    card=card,
+                    deck=deck,
+                    state=2,
+                    stability=stability,
+                    difficulty=5.0,
+                    due=at + timedelta(days=stability),
+                    last_review=at,
+                    reps=1,
+                    created_at=at,
+                )
+            )
+            logs.append(
+                ReviewLog(
+                    learner=u,
+                    card=card,
+                    deck=deck,
+                    rating=3,
+                    reviewed_at=at,
+                    state_after=2,
+                    stability_after=stability,
+                    difficulty_after=5.0,
+                    due_after=at + timedelta(days=stability),
+                )
+            )
+    CardState.objects.bulk_create(states, batch_size=5000)
+    ReviewLog.objects.bulk_create(logs, batch_size=5000)
+    return context, len(attempts), len(states)
+
+
+def facts_per_learner(context: Any, thresholds: Thresholds) -> dict[int, LearnerFacts]:
+    """The baseline: the same facts, read learner by learner with plain ORM queries (what a first version does)."""
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from lms_tool.analytics import risk_selectors
+    from lms_tool.flashcards import selectors as flashcard_selectors
+    from lms_tool.flashcards.models import Card, ReviewLog
+    from lms_tool.lti.models import LtiUser
+    from lms_tool.quizzes.models import Answer, Attempt
+
+    now = timezone.now()
+    published = risk_selectors.published_activities(context=context)
+    tags = {
+        pk: risk_selectors.concepts_of(t, f)
+        for pk, t, f in Card.objects.filter(deck__context=context).values_list("pk", "tags", "front")
+    }
+    out = {}
+    for learner in risk_selectors.course_learners(context=context):
+        user = LtiUser.objects.get(pk=learner.pk)
+        attempts = list(
+            Attempt.objects.filter(quiz__context=context, user=user, is_preview=False).order_by("submitted_at")
+        )
+        decks = dict(
+            ReviewLog.objects.filter(deck__context=context, learner=user)
+            .values("deck_id")
+            .annotate(last=Max("reviewed_at"))
+            .values_list("deck_id", "last")
+        )
+        held = Answer.objects.awaiting_review().filter(attempt__quiz__context=context, attempt__user=user).count()
+        arrays, r_now, _ = flashcard_selectors.course_predictions(context=context, now=now, days=0, learner=user)
+        per: dict[str, list[float]] = {}
+        for card, r in zip(arrays.card.tolist(), r_now.tolist(), strict=True):
+            for concept in tags.get(card, ()):
+                per.setdefault(concept, []).append(r)
+        means = [sum(v) / len(v) for v in per.values()]
+        started = {("quiz", a.quiz_id) for a in attempts} | {("deck", d) for d in decks}
+        seen = [a.started_at for a in attempts] + list(decks.values()) + [t for t in (learner.last_launch_at,) if t]
+        out[learner.pk] = LearnerFacts(
+            now=now,
+            joined_at=learner.joined_at,
+            last_activity_at=max(seen) if seen else None,
+            activities=[
+                Activity(
+                    a.title,
+                    risk_selectors.due_for(a, joined_at=learner.joined_at, window_days=thresholds.window_days),
+                    (a.kind, a.pk) in started,
+                )
+                for a in published
+            ],
+            scores=[a.score / a.score_maximum for a in attempts if a.score is not None and a.score_maximum],
+            recall=sum(means) / len(means) if means else None,
+            held=held,
+        )
+    return out
+
+
+def timed_course(quick: bool) -> None:
+    """The product's per-course read against the per-learner baseline, on the embedded SQLite default or on
+    PostgreSQL (DATABASE_URL: a database of the bench's own, dropped at the end)."""
+    learners = 300 if quick else 2000
+    with _common.own_database(DB_NAME) as postgres:
+        var_dir = _common.setup_django(prefix="lms-bench-risk-")
+        try:
+            from lms_tool.analytics import risk_selectors
+
+            started = time.perf_counter()
+            context, attempts, states = course_generate(learners, 20, 100)
+            print(
+                f"course: {learners} learners, 20 quizzes, {attempts} attempts, {states} card states "
+                f"({'PostgreSQL' if postgres else 'SQLite'}; generated in {time.perf_counter() - started:.1f} s)"
+            )
+            t = Thresholds()
+            ours = []
+            for _ in range(3 if quick else 7):
+                t0 = time.perf_counter_ns()
+                listed = risk_selectors.risk_list(context=context)
+                ours.append(time.perf_counter_ns() - t0)
+            if os.environ.get("BENCH_PROFILE"):
+                import cProfile
+
+                cProfile.runctx("risk_selectors.risk_list(context=context)", globals(), locals(), sort="cumtime")
+            t0 = time.perf_counter_ns()
+            baseline_facts = facts_per_learner(context, t)
+            baseline_at_risk = sum(assess(f, t).at_risk for f in baseline_facts.values())
+            baseline = time.perf_counter_ns() - t0
+            assert baseline_at_risk == len(listed.at_risk), (baseline_at_risk, len(listed.at_risk))
+            median = sorted(ours)[len(ours) // 2] / 1e6
+            print(
+                f"at-risk list: {len(listed.at_risk)} of {listed.learners} listed; median {median:.0f} ms, "
+                f"per-learner baseline {baseline / 1e6:.0f} ms (same learners listed)"
+            )
+            _common.result("risk_list_course_ms", median, "ms", baseline / 1e6, _common.ratio(baseline / 1e6, median))
+        finally:
+            _common.cleanup(var_dir)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="three held-out seeds instead of ten")
     parser.add_argument("--tune", action="store_true", help="fit weights on the tuning seeds and stop")
+    parser.add_argument("--no-db", action="store_true", help="skip timing the per-course read on a database")
     args = parser.parse_args()
     t = Thresholds()
     if args.tune:
@@ -200,6 +413,8 @@ def main() -> None:
         m["matched_recall"],
         m["recall"] / m["matched_recall"],
     )
+    if not args.no_db:
+        timed_course(args.quick)
     _common.print_results()
 
 
