@@ -33,6 +33,8 @@ from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, Regist
 from lms_tool.lti.types import LtiLaunch
 from lms_tool.privacy.pseudonyms import pseudonym
 from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
+from lms_tool.webhooks import delivery
+from lms_tool.webhooks.models import Delivery, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -323,6 +325,27 @@ def test_a_change_of_state_publishes_one_event_with_a_pseudonym_and_no_name(worl
     assert (back.at_risk, back.recovered) == (0, 1)
     recovered = DomainEvent.objects.get(type="learner.recovered")
     assert recovered.subject_id == steve_id and recovered.data["score"] < 0.45
+
+
+def test_an_advisors_subscription_in_reach_is_sent_the_event_and_one_out_of_reach_is_not(world):
+    def subscribed(context: Context) -> Subscription:
+        client, _ = api_services.api_client_create(
+            name="Advisor", scopes=["webhooks:write"], created_by="test", all_contexts=False, context_pks=[context.pk]
+        )
+        return Subscription.objects.create(
+            name="advisor", url="https://advisor.example.edu/hook", events=["learner.*"], api_client=client
+        )
+
+    ours, theirs = subscribed(world.course), subscribed(world.other)
+    risk_services.course_risk_refresh(context=world.course)
+    event = DomainEvent.objects.get(type="learner.at_risk")
+
+    delivery.event_fan_out(event_pk=event.pk)
+
+    # The other school's advisor subscribed to the same events hears nothing of this course.
+    assert list(Delivery.objects.values_list("subscription_id", flat=True)) == [ours.pk] != [theirs.pk]
+    body = delivery.payload(event).decode()
+    assert "learner.at_risk" in body and "Steve" not in body and "s-steve" not in body
 
 
 def test_the_refresh_runs_as_the_beats_task_and_on_demand(world, settings):
