@@ -21,8 +21,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from lms_tool.analytics import risk_services
+from lms_tool.analytics import risk_selectors, risk_services
 from lms_tool.analytics.risk_models import LearnerRisk, RiskSettings
+from lms_tool.analytics.risk_score import LearnerFacts, Thresholds, assess
 from lms_tool.api import services as api_services
 from lms_tool.core.models import AuditEvent, DomainEvent
 from lms_tool.core.queue import task_send
@@ -291,11 +292,19 @@ def test_thresholds_are_stored_per_course_and_bad_input_changes_nothing(world):
 
 
 def test_out_of_reach_learners_answer_like_missing_ones_and_learners_get_no_staff_page(world):
+    # A course of the same school (registration) the teacher does not teach, with a learner of its own.
+    chem = Context.objects.create(
+        registration=world.course.registration, deployment=world.course.deployment, context_id="chem", title="Chem"
+    )
+    chem_learner = member(chem, "s-chem", "Carl Chemist", LEARNER)
+
     missing = get(world, "/analytics/risk/learners/999999/")
     other_school = get(world, f"/analytics/risk/learners/{world.outsider.user_id}/")
+    other_course = get(world, f"/analytics/risk/learners/{chem_learner.user_id}/")
     staff = get(world, f"/analytics/risk/learners/{world.teacher.user_id}/")
 
-    assert missing.status_code == other_school.status_code == staff.status_code == 404
+    assert missing.status_code == other_school.status_code == other_course.status_code == staff.status_code == 404
+    assert "Carl" not in other_course.content.decode()
     assert "Olga" not in other_school.content.decode()
     assert other_school.content.decode().count("no such learner") == missing.content.decode().count("no such learner")
     for path in ("/analytics/risk/", f"/analytics/risk/learners/{world.steve.user_id}/", "/analytics/retention/"):
@@ -418,3 +427,22 @@ def test_the_endpoint_is_in_the_openapi_schema(db):
     operation = schema["paths"]["/api/v1/analytics/at-risk"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"course", "at_risk", "updated_since", "cursor"}
     assert settings.ROOT_URLCONF
+
+
+def test_the_due_date_seam_and_the_words_of_a_falling_trend():
+    now = timezone.now()
+    opened = now - timedelta(days=20)
+    joined_late = now - timedelta(days=3)
+    with_due = risk_selectors.Published("quiz", 1, "Essay", opened, now - timedelta(days=1))
+    without = risk_selectors.Published("quiz", 2, "Quiz", opened, None)
+
+    # A due date wins over the window, even for a late joiner; without one the window runs from joining.
+    assert risk_selectors.due_for(with_due, joined_at=joined_late, window_days=7) == now - timedelta(days=1)
+    assert risk_selectors.due_for(without, joined_at=joined_late, window_days=7) == joined_late + timedelta(days=7)
+
+    facts = LearnerFacts(now=now, joined_at=opened, last_activity_at=now, scores=[0.9, 0.8, 0.5, 0.4])
+    result = assess(facts, Thresholds())
+    falling = [r.text for r in result.reasons if r.code == "falling_scores"]
+    assert falling == ["Quiz scores falling: from 85% to 45% on average."]
+    steady = assess(LearnerFacts(now=now, joined_at=opened, last_activity_at=now, scores=[0.8, 0.85]), Thresholds())
+    assert (steady.at_risk, steady.codes) == (False, [])
