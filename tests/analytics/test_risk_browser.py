@@ -1,4 +1,4 @@
-"""An instructor finds the learner who stopped coming, in a real browser: by keyboard, on a phone, axe-clean."""
+"""An instructor finds the learner who stopped coming, then reads the retention view, in a real browser: by keyboard,\non a phone, axe-clean."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from lms_tool.flashcards.models import Card, Deck
 from lms_tool.lti.models import Membership
 from lms_tool.quizzes.models import Quiz
 from lms_tool.sandbox.platform import LaunchSpec
 
 from ..browser import axe_check
 from ..flashcards.conftest import enter
+from .test_risk import review_make
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +28,9 @@ def test_from_the_at_risk_list_to_the_learners_page_by_keyboard_on_a_phone(
     weeks_ago = timezone.now() - timedelta(days=21)
     Membership.objects.filter(pk=sam.launch.membership_pk).update(created_at=weeks_ago, last_launch_at=weeks_ago)
     Quiz.objects.create(context=ada.context, title="Week 1: Cells", status="published", published_at=weeks_ago)
+    deck = Deck.objects.create(context=ada.context, title="Cells", status="published", published_at=weeks_ago)
+    card = Card.objects.create(deck=deck, front="Osmosis moves?", back="Water", tags=["osmosis"], status="approved")
+    review_make(card, sam.user, days_ago=21.5, stability=3)
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(ada.url("/analytics/risk/"))
@@ -45,3 +50,9 @@ def test_from_the_at_risk_list_to_the_learners_page_by_keyboard_on_a_phone(
     assert page.get_by_role("heading", level=1).inner_text() == "Sam Student"
     assert page.get_by_test_id("learner-quizzes").locator("tbody tr").count() == 1
     axe_check(page, what="a learner's page")
+
+    page.goto(ada.url("/analytics/retention/"))
+    assert page.get_by_test_id("retention-chart").is_visible()
+    assert page.get_by_test_id("retention-forgotten").inner_text().startswith("osmosis")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
+    axe_check(page, what="the course's retention view")
