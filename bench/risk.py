@@ -315,7 +315,7 @@ def facts_per_learner(context: Any, thresholds: Thresholds) -> dict[int, Learner
 def timed_course(quick: bool) -> None:
     """The product's per-course read against the per-learner baseline, on the embedded SQLite default or on
     PostgreSQL (DATABASE_URL: a database of the bench's own, dropped at the end)."""
-    learners = 300 if quick else 2000
+    learners = int(os.environ.get("BENCH_RISK_LEARNERS", "300" if quick else "2000"))
     with _common.own_database(DB_NAME) as postgres:
         var_dir = _common.setup_django(prefix="lms-bench-risk-")
         try:

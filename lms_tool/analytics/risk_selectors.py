@@ -13,10 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from lms_tool.core.errors import ToolError
+from lms_tool.flashcards import retention
 from lms_tool.flashcards import selectors as flashcard_selectors
 from lms_tool.flashcards.models import Card, Deck, ReviewLog
 from lms_tool.lti import roles
@@ -121,26 +123,45 @@ def concepts_of(tags: Iterable[str] | None, front: str) -> list[str]:
 
 
 def course_recall(*, context: Context, now: datetime) -> CourseRecall:
+    """With numpy over the course's card states: each (learner, concept) mean, then each learner's mean of
+    those and their three weakest concepts (a card with two tags counts for both)."""
     arrays, r_now, _ = flashcard_selectors.course_predictions(context=context, now=now, days=0)
     result = CourseRecall()
     if not len(arrays):
         return result
-    cards = {
-        pk: concepts_of(tags, front)
-        for pk, tags, front in Card.objects.filter(deck__context=context).values_list("pk", "tags", "front")
-    }
-    per: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0])
-    for learner, card, r in zip(arrays.learner.tolist(), arrays.card.tolist(), r_now.tolist(), strict=True):
-        for concept in cards.get(card, ()):
-            acc = per[(learner, concept)]
-            acc[0] += r
-            acc[1] += 1
-    by_learner: dict[int, list[tuple[float, str]]] = defaultdict(list)
-    for (learner, concept), (total, count) in per.items():
-        by_learner[learner].append((total / count, concept))
-    for learner, concepts in by_learner.items():
-        result.mean[learner] = sum(r for r, _ in concepts) / len(concepts)
-        result.weakest[learner] = [c for _, c in sorted(concepts)[:3]]
+    names: list[str] = []
+    index: dict[str, int] = {}
+    card_pks, concept_ids = [], []
+    for pk, tags, front in Card.objects.filter(deck__context=context).values_list("pk", "tags", "front"):
+        for concept in concepts_of(tags, front):
+            card_pks.append(pk)
+            concept_ids.append(index.setdefault(concept, len(index)))
+            if len(names) < len(index):
+                names.append(concept)
+    # Each state once per concept of its card: a join of the states' cards with (card, concept) pairs.
+    order = np.argsort(np.array(card_pks, dtype=np.int64), kind="stable")
+    pair_cards = np.array(card_pks, dtype=np.int64)[order]
+    pair_concepts = np.array(concept_ids, dtype=np.int64)[order]
+    starts = np.searchsorted(pair_cards, arrays.card, side="left")
+    ends = np.searchsorted(pair_cards, arrays.card, side="right")
+    counts = ends - starts
+    rows = np.repeat(np.arange(len(arrays)), counts)
+    offsets = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    learners, concepts = arrays.learner[rows], pair_concepts[np.repeat(starts, counts) + offsets]
+    if not len(rows):
+        return result
+    keys = learners * len(names) + concepts
+    unique, means, _ = retention.group_mean(keys, r_now[rows])
+    key_learners, key_concepts = unique // len(names), unique % len(names)
+    per_learner, learner_means, _ = retention.group_mean(key_learners, means)
+    ranked = np.lexsort((means, key_learners))  # by learner, then weakest concept first
+    weakest: dict[int, list[str]] = defaultdict(list)
+    for position in ranked.tolist():
+        learner = int(key_learners[position])
+        if len(weakest[learner]) < 3:
+            weakest[learner].append(names[int(key_concepts[position])])
+    result.mean = {int(k): float(v) for k, v in zip(per_learner, learner_means, strict=True)}
+    result.weakest = dict(weakest)
     return result
 
 
@@ -182,6 +203,8 @@ def course_facts(*, context: Context, thresholds: Thresholds, now: datetime | No
     )
     recall = course_recall(context=context, now=now)
 
+    window = timedelta(days=thresholds.window_days)
+    usual_due = [a.due_at or a.opened_at + window for a in activities]  # for a learner enrolled before it opened
     facts = {}
     for learner in learners:
         seen = [t for t in (last_seen.get(learner.pk), learner.last_launch_at) if t is not None]
@@ -192,10 +215,12 @@ def course_facts(*, context: Context, thresholds: Thresholds, now: datetime | No
             activities=[
                 Activity(
                     a.title,
-                    due_for(a, joined_at=learner.joined_at, window_days=thresholds.window_days),
+                    due
+                    if learner.joined_at <= a.opened_at
+                    else due_for(a, joined_at=learner.joined_at, window_days=thresholds.window_days),
                     (a.kind, a.pk, learner.pk) in started,
                 )
-                for a in activities
+                for a, due in zip(activities, usual_due, strict=True)
             ],
             scores=scores.get(learner.pk, []),
             recall=recall.mean.get(learner.pk),

@@ -27,6 +27,7 @@ from lms_tool.analytics.risk_score import LearnerFacts, Thresholds, assess
 from lms_tool.api import services as api_services
 from lms_tool.core.models import AuditEvent, DomainEvent
 from lms_tool.core.queue import task_send
+from lms_tool.flashcards import selectors as flashcard_selectors
 from lms_tool.flashcards.models import Card, CardState, Deck, ReviewLog
 from lms_tool.lti import claims as c
 from lms_tool.lti import services as lti_services
@@ -446,3 +447,35 @@ def test_the_due_date_seam_and_the_words_of_a_falling_trend():
     assert falling == ["Quiz scores falling: from 85% to 45% on average."]
     steady = assess(LearnerFacts(now=now, joined_at=opened, last_activity_at=now, scores=[0.8, 0.85]), Thresholds())
     assert (steady.at_risk, steady.codes) == (False, [])
+
+
+def test_course_recall_averages_each_concept_then_the_concepts_and_names_the_weakest(world):
+    deck = Deck.objects.create(context=world.course, title="More", status="published")
+    plan = [  # (tags, stability, learner): a two-tag card counts for both concepts
+        (["osmosis", "membranes"], 2.0, world.steve),
+        (["membranes"], 50.0, world.steve),
+        (["mitosis"], 1.0, world.steve),
+        (["krebs"], 30.0, world.steve),
+        ([], 5.0, world.hank),
+    ]
+    for i, (tags, stability, who) in enumerate(plan):
+        card = Card.objects.create(deck=deck, front=f"Front {i}", tags=tags, status="approved")
+        review_make(card, who.user, days_ago=6.5, stability=stability)
+    now = timezone.now()
+
+    recall = risk_selectors.course_recall(context=world.course, now=now)
+
+    arrays, r_now, _ = flashcard_selectors.course_predictions(context=world.course, now=now, days=0)
+    r = {(int(lr), int(cd)): float(v) for lr, cd, v in zip(arrays.learner, arrays.card, r_now, strict=True)}
+    cards = {c.front: c.pk for c in Card.objects.filter(deck=deck)}
+    steve = world.steve.user_id
+    concept = {
+        "osmosis": r[(steve, cards["Front 0"])],
+        "membranes": (r[(steve, cards["Front 0"])] + r[(steve, cards["Front 1"])]) / 2,
+        "mitosis": r[(steve, cards["Front 2"])],
+        "krebs": r[(steve, cards["Front 3"])],
+    }
+    assert recall.mean[steve] == pytest.approx(sum(concept.values()) / 4, abs=1e-12)
+    assert recall.weakest[steve] == sorted(concept, key=concept.get)[:3] == ["mitosis", "osmosis", "membranes"]
+    # Hank: the mitochondria card of the world and an untagged card, which stands for itself.
+    assert recall.weakest[world.hank.user_id] == ["Front 4", "mitochondria"]
