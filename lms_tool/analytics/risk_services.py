@@ -108,6 +108,9 @@ def course_risk_refresh(*, context: Context, now: datetime | None = None) -> Ref
                         "context_pk": context.pk,
                     }
                 )
+        # Someone no longer an active learner of the course (dropped, or now staff) is no longer assessed: their
+        # recorded state goes, without an event (enrollment.removed already says why).
+        LearnerRisk.objects.filter(context=context).exclude(user_id__in=list(assessed)).delete()
         LearnerRisk.objects.bulk_create(new_rows)
         LearnerRisk.objects.bulk_update(changed, ["at_risk", "score", "reasons", "changed_at", "checked_at"])
         if events:

@@ -336,6 +336,12 @@ def test_a_change_of_state_publishes_one_event_with_a_pseudonym_and_no_name(worl
     recovered = DomainEvent.objects.get(type="learner.recovered")
     assert recovered.subject_id == steve_id and recovered.data["score"] < 0.45
 
+    # Dropped from the course: no longer assessed, no longer listed anywhere, and no event of ours.
+    Membership.objects.filter(pk=world.steve.pk).update(is_active=False)
+    risk_services.course_risk_refresh(context=world.course)
+    assert not LearnerRisk.objects.filter(user=world.steve.user).exists()
+    assert DomainEvent.objects.filter(type__startswith="learner.").count() == 2
+
 
 def test_an_advisors_subscription_in_reach_is_sent_the_event_and_one_out_of_reach_is_not(world):
     def subscribed(context: Context) -> Subscription:
