@@ -174,7 +174,7 @@ class Chart:
     points: list[tuple[float, float, HistoryPoint]]
     path: str
     y_ticks: list[tuple[float, str]]
-    x_labels: list[tuple[float, str]]
+    x_labels: list[tuple[float, str, str]]  # x, text, text-anchor (the ends stay inside the chart)
     left: int = 44
     bottom: int = 0
 
@@ -191,5 +191,15 @@ def history_chart(history: list[HistoryPoint], *, width: int = 640, height: int 
     path = "M" + " L".join(f"{x},{y}" for x, y, _ in points)
     y_ticks = [(round(top + (1 - v) * inner_h, 1), f"{round(v * 100)}%") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
     every = max(1, len(points) // 6)
-    x_labels = [(x, p.at.strftime("%d %b")) for i, (x, _, p) in enumerate(points) if i % every == 0]
+    shown = [i for i in range(len(points)) if i % every == 0 or i == len(points) - 1]
+    if len(shown) > 1 and shown[-1] - shown[-2] < every:
+        shown.pop(-2)  # the last week is always labelled; its neighbour gives way
+    x_labels = [
+        (
+            points[i][0],
+            points[i][2].at.strftime("%d %b"),
+            "start" if i == 0 else "end" if i == len(points) - 1 else "middle",
+        )
+        for i in shown
+    ]
     return Chart(width, height, points, path, y_ticks, x_labels, left, height - bottom)
