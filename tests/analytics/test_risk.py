@@ -485,3 +485,19 @@ def test_course_recall_averages_each_concept_then_the_concepts_and_names_the_wea
     assert recall.weakest[steve] == sorted(concept, key=concept.get)[:3] == ["mitosis", "osmosis", "membranes"]
     # Hank: the mitochondria card of the world and an untagged card, which stands for itself.
     assert recall.weakest[world.hank.user_id] == ["Front 4", "mitochondria"]
+
+
+def test_the_list_costs_the_same_number_of_queries_whatever_the_number_of_learners(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        risk_selectors.risk_list(context=world.course)
+    for i in range(5):
+        more = member(world.course, f"s-more-{i}", f"More {i}", LEARNER)
+        attempt_make(world.quiz1, more.user, days_ago=30, fraction=0.1)
+    with CaptureQueriesContext(connection) as many:
+        listed = risk_selectors.risk_list(context=world.course)
+
+    assert len(listed.at_risk) == 6
+    assert len(many.captured_queries) == len(few.captured_queries) == 15
