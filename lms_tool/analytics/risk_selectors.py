@@ -169,10 +169,11 @@ def course_facts(*, context: Context, thresholds: Thresholds, now: datetime | No
     """Every learner's facts in the course, from a fixed number of queries whatever the course's size."""
     now = now or timezone.now()
     learners = course_learners(context=context)
-    pks = [learner.pk for learner in learners]
     activities = published_activities(context=context)
 
-    attempts = Attempt.objects.filter(quiz__context=context, user_id__in=pks, is_preview=False)
+    # The course's rows whoever made them (no list of learner ids in the SQL, whatever the course's size); rows of
+    # people who are not learners are simply not read back below.
+    attempts = Attempt.objects.filter(quiz__context=context, is_preview=False)
     # Grouped in SQL: per learner and quiz, the last start (one row per pair, not per attempt).
     last_seen: dict[int, datetime] = {}
     started: set[tuple[str, int, int]] = set()
@@ -190,7 +191,7 @@ def course_facts(*, context: Context, thresholds: Thresholds, now: datetime | No
     ):
         scores[user].append(float(score or 0) / float(maximum))
     reviewed = (
-        ReviewLog.objects.filter(deck__context=context, learner_id__in=pks)
+        ReviewLog.objects.filter(deck__context=context)
         .values("learner_id", "deck_id")
         .annotate(last=Max("reviewed_at"))
         .values_list("learner_id", "deck_id", "last")
@@ -200,7 +201,7 @@ def course_facts(*, context: Context, thresholds: Thresholds, now: datetime | No
         last_seen[user] = max(last_seen.get(user, last), last)
     held = dict(
         Answer.objects.awaiting_review()
-        .filter(attempt__quiz__context=context, attempt__user_id__in=pks, attempt__is_preview=False)
+        .filter(attempt__quiz__context=context, attempt__is_preview=False)
         .values("attempt__user_id")
         .annotate(n=Count("pk"))
         .values_list("attempt__user_id", "n")
