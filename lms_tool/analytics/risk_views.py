@@ -11,6 +11,8 @@ from lms_tool.lti.decorators import launch_of, page_redirect, staff_page
 from . import risk_selectors, risk_services
 from .risk_forms import RiskSettingsForm
 
+SHOWN = 200  # the highest risks; a page of thousands of rows helps nobody (the API lists them all)
+
 
 def _list_page(request: HttpRequest, form: RiskSettingsForm | None = None, status: int = 200) -> HttpResponse:
     launch = launch_of(request)
@@ -24,6 +26,7 @@ def _list_page(request: HttpRequest, form: RiskSettingsForm | None = None, statu
             "launch": launch,
             "course": context,
             "page": page,
+            "shown": page.at_risk[:SHOWN],
             "form": form or RiskSettingsForm(initial=RiskSettingsForm.initial_of(settings)),
             "refused": status == 400,
             "saved": request.GET.get("saved") == "1",
