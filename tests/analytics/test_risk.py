@@ -500,4 +500,5 @@ def test_the_list_costs_the_same_number_of_queries_whatever_the_number_of_learne
         listed = risk_selectors.risk_list(context=world.course)
 
     assert len(listed.at_risk) == 6
-    assert len(many.captured_queries) == len(few.captured_queries) == 15
+    # 15 on SQLite; PostgreSQL reads the card states with COPY, which the query log does not list.
+    assert len(many.captured_queries) == len(few.captured_queries) <= 15
