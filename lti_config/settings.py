@@ -508,6 +508,13 @@ CELERY_BEAT_SCHEDULE["flashcards-grades-flush"] = {
 }
 # Fits FSRS weights for the learners and decks due for it (lms_tool/flashcards/optimizer.py).
 CELERY_BEAT_SCHEDULE["flashcards-optimize-parameters"] = {"task": "flashcards.optimize_parameters", "schedule": 86400.0}
+# Learners who need help: every course with something published is assessed this often; a change of a
+# learner's state publishes learner.at_risk / learner.recovered (docs/analytics.md, "Learners who need help").
+ANALYTICS_RISK_REFRESH_SECONDS = envint("ANALYTICS_RISK_REFRESH_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["analytics-risk-refresh"] = {
+    "task": "analytics.risk_refresh",
+    "schedule": float(ANALYTICS_RISK_REFRESH_SECONDS),
+}
 
 # Sandbox -------------------------------------------------------------------------------------
 # A Canvas-like and a Moodle-like LTI platform beside the tool (lms_tool/sandbox), to try it without an

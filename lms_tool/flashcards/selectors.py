@@ -265,6 +265,19 @@ def concept_retention(*, context: Context, now: datetime | None = None, days: in
     return sorted(rows, key=lambda r: r.now)
 
 
+def course_predictions(
+    *, context: Context, now: datetime | None = None, days: int = 7, learner: LtiUser | None = None
+) -> tuple[retention.StateArrays, np.ndarray, np.ndarray]:
+    """Every card state of the course's decks (or one learner's) with its predicted recall now and ``days``
+    later, in one query: for the analytics app's per-learner and per-concept figures."""
+    states = CardState.objects.filter(deck__context=context)
+    if learner is not None:
+        states = states.filter(learner=learner)
+    arrays = _arrays(states)
+    r_now, r_later = _predict(arrays, now or timezone.now(), days)
+    return arrays, r_now, r_later
+
+
 def _by_key(keys: np.ndarray, r_now: np.ndarray, r_later: np.ndarray, lapses: np.ndarray) -> dict[int, Retention]:
     unique, mean_now, counts = retention.group_mean(keys, r_now)
     _, mean_later, _ = retention.group_mean(keys, r_later)

@@ -144,6 +144,14 @@ CASES: dict[str, Case] = {
     "flashcards/decks/<int:pk>/review/": tool(pk="deck"),
     "flashcards/decks/<int:pk>/review/rate": tool(pk="deck"),
     "flashcards/progress/": tool(),
+    "analytics/risk/": tool(),
+    # Bad or missing thresholds: refused (400) and nothing stored, whatever ids are sent.
+    "analytics/risk/settings/": tool(),
+    # "Record the current state now" queues B's own course's check and audits the request, whatever ids are sent.
+    "analytics/risk/check/": tool(own_writes=("core.AuditEvent",)),
+    "analytics/risk/learners/<int:user_id>/": tool(user_id="student_user"),
+    "analytics/retention/": tool(),
+    "api/v1/analytics/at-risk": api(),
     "api/v1/users": api(),
     "api/v1/users/<int:pk>": api(pk="student_user"),
     "api/v1/users/<int:pk>/export": api(pk="student_user"),
