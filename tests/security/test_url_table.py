@@ -138,6 +138,13 @@ CASES: dict[str, Case] = {
     "flashcards/decks/<int:pk>/review/": tool(pk="deck"),
     "flashcards/decks/<int:pk>/review/rate": tool(pk="deck"),
     "flashcards/progress/": tool(),
+    "analytics/quizzes/<int:quiz_id>/results/": tool(quiz_id="quiz"),
+    "analytics/quizzes/<int:quiz_id>/results.csv": tool(quiz_id="quiz"),
+    "analytics/quizzes/<int:quiz_id>/items/": tool(quiz_id="quiz"),
+    "analytics/quizzes/<int:quiz_id>/preview/": tool(quiz_id="quiz"),
+    "analytics/quizzes/<int:quiz_id>/questions/<int:question_id>/regrade/": tool(
+        quiz_id="quiz", question_id="question"
+    ),
     "api/v1/users": api(),
     "api/v1/users/<int:pk>": api(pk="student_user"),
     "api/v1/users/<int:pk>/export": api(pk="student_user"),

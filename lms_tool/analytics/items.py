@@ -1,0 +1,334 @@
+"""Item analysis of one quiz: per question revision, the standard statistics and the flags a teacher can act on.
+
+A question's revision is its own row (``Question``; an edit after answers makes a new one and the attempts keep
+theirs), so grouping by question row is grouping by question and version. Only submitted attempts that are not
+staff previews count; each question counts over the attempts that saw it (every question of an attempt has an
+``Answer`` row once it is graded: unanswered ones score 0). Eight queries whatever the number of attempts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from lms_tool.core.models import AuditEvent
+from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
+
+from .stats import Moments, discrimination, efficiency, facility, upper_threshold
+
+# Flags (docs/analytics.md, "Flags"): thresholds on fractions, Moodle's guidance for its percentages.
+TOO_EASY = 0.9
+TOO_HARD = 0.2
+WEAK_DISCRIMINATION = 0.2
+MIN_ATTEMPTS = 10  # below this a correlation says little: discrimination and distractor flags wait
+OVERRIDE_RATE = 0.3  # AI grades changed by the reviewer at least this often...
+MIN_REVIEWED = 3  # ...over at least this many reviewed answers
+CHOICE_TYPES = (Question.Type.SINGLE, Question.Type.MULTIPLE, Question.Type.TRUE_FALSE)
+
+
+@dataclass
+class Flag:
+    code: str  # too_easy, too_hard, negative_discrimination, weak_discrimination, unused_distractor,
+    # distractor_beats_key, ai_overridden
+    text: str  # in words, for the teacher
+    fix: str  # "edit" (the key or the wording), "regenerate", or "review" (the grading)
+
+
+@dataclass
+class OptionRow:
+    index: int
+    text: str
+    is_key: bool
+    count: int
+    upper_count: int
+    share: float | None
+
+
+@dataclass
+class ItemRow:
+    question: Question
+    number: int  # its place in the quiz (1-based), by position
+    attempts: int
+    mean: float | None
+    maximum: float
+    facility: float | None
+    discrimination: float | None
+    efficiency: float | None
+    options: list[OptionRow] = field(default_factory=list)
+    reviewed: int = 0
+    overridden: int = 0
+    flags: list[Flag] = field(default_factory=list)
+    successor: Question | None = None  # the current revision that replaced it, if any
+    regraded: bool = False
+
+    @property
+    def is_current(self) -> bool:
+        return bool(self.question.is_current)
+
+
+@dataclass
+class ItemAnalysis:
+    quiz: Quiz
+    attempts: int
+    upper_threshold: float | None
+    items: list[ItemRow]
+
+    @property
+    def flagged(self) -> list[ItemRow]:
+        return [item for item in self.items if item.flags]
+
+
+def _answers(quiz: Quiz) -> QuerySet[Answer]:
+    return Answer.objects.filter(attempt__quiz=quiz, attempt__state=Attempt.State.SUBMITTED, attempt__is_preview=False)
+
+
+_X = Coalesce(F("score"), Value(0.0), output_field=FloatField())
+_REST = Coalesce(F("attempt__score"), Value(0.0), output_field=FloatField()) - _X
+
+
+def item_moments(quiz: Quiz) -> dict[int, tuple[Moments, float]]:
+    """Per question row: its moments and its maximum (the points of that revision)."""
+    rows = (
+        _answers(quiz)
+        .values("question_id")
+        .annotate(
+            n=Count("id"),
+            sx=Sum(_X),
+            sxx=Sum(_X * _X),
+            sr=Sum(_REST),
+            srr=Sum(_REST * _REST),
+            sxr=Sum(_X * _REST),
+            top=Max("max_score"),
+        )
+        .order_by()
+    )
+    return {
+        row["question_id"]: (
+            Moments(
+                row["n"], row["sx"] or 0.0, row["sxx"] or 0.0, row["sr"] or 0.0, row["srr"] or 0.0, row["sxr"] or 0.0
+            ),
+            float(row["top"] or 0.0),
+        )
+        for row in rows
+    }
+
+
+def _histograms(quiz: Quiz) -> tuple[dict[int, list[tuple[float, int]]], dict[int, list[tuple[float, int]]]]:
+    xs: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    rs: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for row in _answers(quiz).annotate(x=_X).values("question_id", "x").annotate(c=Count("id")).order_by():
+        xs[row["question_id"]].append((float(row["x"]), row["c"]))
+    for rest in _answers(quiz).annotate(rest=_REST).values("question_id", "rest").annotate(c=Count("id")).order_by():
+        rs[rest["question_id"]].append((float(rest["rest"]), rest["c"]))
+    return xs, rs
+
+
+def attempt_score_counts(quiz: Quiz) -> list[tuple[float, int]]:
+    rows = (
+        Attempt.objects.filter(quiz=quiz, state=Attempt.State.SUBMITTED, is_preview=False)
+        .values("score")
+        .annotate(c=Count("id"))
+        .order_by()
+    )
+    return [(float(row["score"] or 0.0), row["c"]) for row in rows]
+
+
+def _option_counts(quiz: Quiz, threshold: float | None) -> dict[int, tuple[dict[int, int], dict[int, int]]]:
+    """Per choice question: picks of each option, overall and in the upper group (one row per distinct response)."""
+    upper = Q(attempt__score__gte=threshold) if threshold is not None else Q(pk__in=[])
+    rows = (
+        _answers(quiz)
+        .filter(question__type__in=CHOICE_TYPES)
+        .values("question_id", "response")
+        .annotate(c=Count("id"), top=Count("id", filter=upper))
+        .order_by()
+    )
+    out: dict[int, tuple[dict[int, int], dict[int, int]]] = defaultdict(lambda: (defaultdict(int), defaultdict(int)))
+    for row in rows:
+        picked = row["response"] if isinstance(row["response"], list) else []
+        counts, tops = out[row["question_id"]]
+        for index in picked:
+            if isinstance(index, int):
+                counts[index] += row["c"]
+                tops[index] += row["top"]
+    return out
+
+
+def _overrides(quiz: Quiz) -> dict[int, tuple[int, int]]:
+    """Per free-text question: (reviewed, changed by the reviewer). The AI's own score survives only in the
+    review's audit line (``quiz.answer.review``: before/after), so that is where the comparison reads it."""
+    reviewed = list(
+        _answers(quiz)
+        .filter(question__type=Question.Type.FREE_TEXT, reviewed_at__isnull=False, graded_by=Answer.GradedBy.AI)
+        .values_list("pk", "question_id")
+    )
+    if not reviewed:
+        return {}
+    changed = set()
+    for object_id, before, after in AuditEvent.objects.filter(
+        action="quiz.answer.review", object_type="quiz_answer", object_id__in=[str(pk) for pk, _ in reviewed]
+    ).values_list("object_id", "before", "after"):
+        old, new = (before or {}).get("score"), (after or {}).get("score")
+        if old is None or new is None or abs(float(old) - float(new)) > 1e-9:
+            changed.add(int(object_id))
+    out: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for pk, question_id in reviewed:
+        seen, moved = out[question_id]
+        out[question_id] = (seen + 1, moved + (pk in changed))
+    return out
+
+
+def _regraded(quiz: Quiz, question_ids: list[int]) -> set[int]:
+    return {
+        int(pk)
+        for pk in AuditEvent.objects.filter(
+            action="quiz.question.regrade", object_type="quiz_question", object_id__in=[str(q) for q in question_ids]
+        ).values_list("object_id", flat=True)
+    }
+
+
+def _options(question: Question, counts: dict[int, int], tops: dict[int, int], n: int) -> list[OptionRow]:
+    options = question.options or (["True", "False"] if question.type == Question.Type.TRUE_FALSE else [])
+    return [
+        OptionRow(
+            index=index,
+            text=str(text),
+            is_key=index in (question.correct or []),
+            count=counts.get(index, 0),
+            upper_count=tops.get(index, 0),
+            share=counts.get(index, 0) / n if n else None,
+        )
+        for index, text in enumerate(options)
+    ]
+
+
+def item_flags(row: ItemRow) -> list[Flag]:
+    """What a teacher can act on, most telling first (docs/analytics.md, "Flags")."""
+    flags: list[Flag] = []
+    enough = row.attempts >= MIN_ATTEMPTS
+    keys = [option for option in row.options if option.is_key]
+    if enough and keys:
+        weakest_key = min(option.upper_count for option in keys)
+        for option in row.options:
+            if not option.is_key and option.upper_count > weakest_key:
+                flags.append(
+                    Flag(
+                        "distractor_beats_key",
+                        f"The strongest learners picked \u201c{option.text}\u201d more often than the answer keyed "
+                        "correct: check the key.",
+                        "edit",
+                    )
+                )
+    if row.discrimination is not None and enough:
+        if row.discrimination < 0:
+            flags.append(
+                Flag(
+                    "negative_discrimination",
+                    "Learners who did well on the rest of the quiz did worse on this question: the key or the wording "
+                    "may be wrong.",
+                    "edit",
+                )
+            )
+        elif row.discrimination < WEAK_DISCRIMINATION:
+            flags.append(
+                Flag(
+                    "weak_discrimination",
+                    "This question barely separates learners who know the material from those who do not.",
+                    "regenerate",
+                )
+            )
+    if row.facility is not None and row.attempts:
+        if row.facility > TOO_EASY:
+            flags.append(Flag("too_easy", "Almost everyone gets this right: it tells you little.", "regenerate"))
+        elif row.facility < TOO_HARD:
+            flags.append(
+                Flag("too_hard", "Few learners get this right: check the key, the wording, or the teaching.", "edit")
+            )
+    if enough:
+        for option in row.options:
+            if not option.is_key and option.count == 0:
+                flags.append(
+                    Flag("unused_distractor", f"Nobody picked \u201c{option.text}\u201d: it distracts no one.", "edit")
+                )
+    if row.reviewed >= MIN_REVIEWED and row.overridden / row.reviewed >= OVERRIDE_RATE:
+        flags.append(
+            Flag(
+                "ai_overridden",
+                f"You changed the AI's grade on {row.overridden} of {row.reviewed} reviewed answers: the reference "
+                "answer may need rewriting.",
+                "edit",
+            )
+        )
+    return flags
+
+
+def _successors(questions: list[Question]) -> dict[int, Question]:
+    """Each superseded revision's current replacement (following the chain of edits)."""
+    by_supersedes = {q.supersedes_id: q for q in questions if q.supersedes_id}
+    out: dict[int, Question] = {}
+    for question in questions:
+        if question.is_current:
+            continue
+        nxt = by_supersedes.get(question.pk)
+        while nxt is not None and not nxt.is_current:
+            nxt = by_supersedes.get(nxt.pk)
+        if nxt is not None:
+            out[question.pk] = nxt
+    return out
+
+
+def quiz_item_analysis(*, quiz: Quiz) -> ItemAnalysis:
+    """Every question revision that attempts saw (and the current ones not yet answered)."""
+    moments = item_moments(quiz)
+    xs, rs = _histograms(quiz)
+    score_counts = attempt_score_counts(quiz)
+    threshold = upper_threshold(score_counts)
+    options = _option_counts(quiz, threshold)
+    overrides = _overrides(quiz)
+    questions = list(Question.objects.filter(quiz=quiz).order_by("position", "revision", "pk"))
+    successors = _successors(questions)
+    regraded = _regraded(quiz, [q.pk for q in questions if not q.is_current])
+    numbers: dict[int, int] = {}
+    for question in questions:
+        numbers.setdefault(question.position, len(numbers) + 1)
+    items = []
+    for question in questions:
+        if question.pk not in moments and not question.is_current:
+            continue
+        stats, maximum = moments.get(question.pk, (Moments(0, 0, 0, 0, 0, 0), question.points))
+        maximum = maximum or question.points
+        counts, tops = options.get(question.pk, ({}, {}))
+        reviewed, overridden = overrides.get(question.pk, (0, 0))
+        row = ItemRow(
+            question=question,
+            number=numbers[question.position],
+            attempts=stats.n,
+            mean=stats.mean_x if stats.n else None,
+            maximum=maximum,
+            facility=facility(stats, maximum),
+            discrimination=discrimination(stats),
+            efficiency=efficiency(stats, xs.get(question.pk, []), rs.get(question.pk, [])),
+            options=_options(question, counts, tops, stats.n) if question.is_choice else [],
+            reviewed=reviewed,
+            overridden=overridden,
+            successor=successors.get(question.pk),
+            regraded=question.pk in regraded,
+        )
+        row.flags = item_flags(row)
+        items.append(row)
+    return ItemAnalysis(quiz=quiz, attempts=sum(c for _, c in score_counts), upper_threshold=threshold, items=items)
+
+
+def item_as_dict(row: ItemRow) -> dict[str, Any]:
+    """The figures of one row, rounded as the page shows them (tests and docs compare against these)."""
+    return {
+        "attempts": row.attempts,
+        "facility": None if row.facility is None else round(row.facility, 4),
+        "discrimination": None if row.discrimination is None else round(row.discrimination, 4),
+        "efficiency": None if row.efficiency is None else round(row.efficiency, 4),
+        "flags": [flag.code for flag in row.flags],
+    }
