@@ -248,7 +248,8 @@ def item_flags(row: ItemRow) -> list[Flag]:
             flags.append(
                 Flag("too_hard", "Few learners get this right: check the key, the wording, or the teaching.", "edit")
             )
-    if enough:
+    # A true/false "distractor" nobody picks is the same news as "too easy": said once.
+    if enough and row.question.type != Question.Type.TRUE_FALSE:
         for option in row.options:
             if not option.is_key and option.count == 0:
                 flags.append(
