@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from lms_tool.lti.decorators import launch_of, page_redirect, page_url, staff_page, user_of
@@ -87,7 +88,10 @@ def results(request: HttpRequest, quiz_id: int) -> HttpResponse:
             "states": State.LABELS.items(),
             "filters": filters,
             "query": urlencode({"launch": launch.launch_id, **query}),
-            "csv_url": page_url("analytics:results_csv", launch, quiz.pk, **query),
+            # By hand: the filter "name" would clash with page_url's own first parameter.
+            "csv_url": reverse("analytics:results_csv", args=[quiz.pk])
+            + "?"
+            + urlencode({"launch": launch.launch_id, **query}),
             "items_url": page_url("analytics:items", launch, quiz.pk),
             "preview_url": page_url("analytics:preview", launch, quiz.pk),
         },
