@@ -120,7 +120,7 @@ def _quiz_rows(
     }
     reviews = dict(
         Answer.objects.awaiting_review()
-        .filter(attempt__quiz__context_id=context_pk, attempt__is_preview=False)
+        .filter(attempt__quiz__context_id=context_pk, attempt__is_preview=False, attempt__needs_review=True)
         .values("attempt__quiz_id")
         .annotate(n=Count("id"))
         .order_by()
