@@ -57,3 +57,30 @@ def worked_example(context: Context, link: ResourceLink | None) -> Quiz:
     for name, (truth, option, short) in WORKED.items():
         take(quiz, learner(context, name), link, [0 if truth else 1, option, short])
     return quiz
+
+
+def wrong_key_quiz(context: Context, link: ResourceLink | None) -> Quiz:
+    """Twelve learners; question 2's key says "Nucleus" but the strong learners answer "Mitochondria"."""
+    quiz = quiz_with(
+        context,
+        [
+            {"type": "single", "options": ["A", "B", "C"], "correct": [0]},
+            {"type": "single", "options": ["Mitochondria", "Nucleus", "Golgi body", "Vacuole"], "correct": [1]},
+            {"type": "true_false", "options": ["True", "False"], "correct": [0]},
+            {"type": "short", "answers": ["atp"]},
+            {"type": "numeric", "numeric_answer": 42},
+        ],
+        title="Energy",
+    )
+    strong = [[0, 0, 0, "atp", "42"]] * 6
+    weak = [
+        [1, 1, 0, "no", "7"],
+        [2, 1, 0, "no", "7"],
+        [1, 2, 0, "atp", "7"],
+        [0, 1, 0, "x", "7"],
+        [2, 1, 0, "y", "7"],
+        [1, 1, 0, "z", "7"],
+    ]
+    for number, responses in enumerate(strong + weak):
+        take(quiz, learner(context, f"L{number:02d}"), link, responses)
+    return quiz

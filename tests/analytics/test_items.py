@@ -18,7 +18,7 @@ from lms_tool.quizzes.errors import QuizError
 from lms_tool.quizzes.models import Attempt, Question
 
 from ..quizzes.factories import make_course
-from .builders import learner, quiz_with, take, worked_example
+from .builders import worked_example, wrong_key_quiz
 
 pytestmark = pytest.mark.django_db
 
@@ -73,36 +73,9 @@ def test_the_statistics_from_sums_match_the_definitions_on_raw_lists():
     assert upper_threshold([(10.0, 1), (5.0, 3), (1.0, 6)]) == 5.0  # ceil(2.7) = 3 best, ties at 5 included
 
 
-def _wrong_key_quiz(course):  # type: ignore[no-untyped-def]
-    """Twelve learners; question 2's key says "Nucleus" but the strong learners answer "Mitochondria"."""
-    quiz = quiz_with(
-        course.context,
-        [
-            {"type": "single", "options": ["A", "B", "C"], "correct": [0]},
-            {"type": "single", "options": ["Mitochondria", "Nucleus", "Golgi body", "Vacuole"], "correct": [1]},
-            {"type": "true_false", "options": ["True", "False"], "correct": [0]},
-            {"type": "short", "answers": ["atp"]},
-            {"type": "numeric", "numeric_answer": 42},
-        ],
-        title="Energy",
-    )
-    strong = [[0, 0, 0, "atp", "42"]] * 6
-    weak = [
-        [1, 1, 0, "no", "7"],
-        [2, 1, 0, "no", "7"],
-        [1, 2, 0, "atp", "7"],
-        [0, 1, 0, "x", "7"],
-        [2, 1, 0, "y", "7"],
-        [1, 1, 0, "z", "7"],
-    ]
-    for number, responses in enumerate(strong + weak):
-        take(quiz, learner(course.context, f"L{number:02d}"), course.link, responses)
-    return quiz
-
-
 def test_flags_point_at_the_weak_questions_in_a_constant_number_of_queries():
     course = make_course()
-    quiz = _wrong_key_quiz(course)
+    quiz = wrong_key_quiz(course.context, course.link)
 
     with CaptureQueriesContext(connection) as queries:
         analysis = quiz_item_analysis(quiz=quiz)
@@ -117,7 +90,7 @@ def test_flags_point_at_the_weak_questions_in_a_constant_number_of_queries():
 
 def test_a_corrected_key_regrades_old_attempts_reposts_changed_scores_and_is_audited():
     course = make_course()
-    quiz = _wrong_key_quiz(course)
+    quiz = wrong_key_quiz(course.context, course.link)
     old = quiz.questions.get(position=2)
     before = {a.pk: a.score for a in Attempt.objects.filter(quiz=quiz)}
     with pytest.raises(QuizError):  # not replaced yet: nothing to regrade with
