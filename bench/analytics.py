@@ -305,6 +305,18 @@ def timed(fn: Any, *args: Any) -> float:
     return time.perf_counter() - start
 
 
+def slowest(world: dict[str, Any], view: Any, path: str, **kwargs: Any) -> None:
+    """How many queries the page makes, and its three slowest (where the time goes)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page(world, view, path, **kwargs)
+    print(f"  {len(queries)} queries, {sum(float(q['time']) for q in queries.captured_queries) * 1000:.0f} ms in SQL")
+    for q in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:3]:
+        print(f"  {float(q['time']) * 1000:.0f} ms {q['sql'][:150]}")
+
+
 def profile(world: dict[str, Any], view: Any, path: str, **kwargs: Any) -> None:
     import cProfile
     import pstats
@@ -359,6 +371,7 @@ def run(postgres: bool) -> None:
         samples = [page(world, view, path, **kwargs) for _ in range(REPEATS)]
         ours[name] = p95(samples)
         print(f"{name}: p95 {ours[name]:.1f} ms, median {sorted(samples)[len(samples) // 2]:.1f} ms over {REPEATS}")
+        slowest(world, view, path, **kwargs)
 
     learners = world["learners"]
     home_sample = learners[:25]
