@@ -3,7 +3,7 @@
 A question's revision is its own row (``Question``; an edit after answers makes a new one and the attempts keep
 theirs), so grouping by question row is grouping by question and version. Only submitted attempts that are not
 staff previews count; each question counts over the attempts that saw it (every question of an attempt has an
-``Answer`` row once it is graded: unanswered ones score 0). Six queries whatever the number of attempts, two
+``Answer`` row once it is graded: unanswered ones score 0). Five queries whatever the number of attempts, one
 of them over the quiz's answers.
 """
 
@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, FloatField, Max, Q, QuerySet, Value
+from django.db.models import Case, Count, F, FloatField, JSONField, Max, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 from lms_tool.core.models import AuditEvent
@@ -91,23 +91,38 @@ _X = Coalesce(F("score"), Value(0.0), output_field=FloatField())
 _REST = Coalesce(F("attempt__score"), Value(0.0), output_field=FloatField()) - _X
 
 
-def item_sums(
-    quiz: Quiz,
-) -> tuple[dict[int, tuple[Moments, float]], dict[int, list[tuple[float, int]]], dict[int, list[tuple[float, int]]]]:
-    """Per question row: its moments and maximum, and the histograms of x and of R, from ONE grouped query.
+@dataclass
+class _Sums:
+    """What one grouped query gives per question row."""
 
-    The database groups the answers by (question, x, R): a handful of rows per question (x and R take few
-    distinct values), from which every sum and both histograms follow exactly."""
+    moments: dict[int, tuple[Moments, float]]
+    xs: dict[int, list[tuple[float, int]]]
+    rs: dict[int, list[tuple[float, int]]]
+    # per choice question: {(option picks as a tuple, attempt total): count}
+    picks: dict[int, dict[tuple[tuple[int, ...], float], int]]
+
+
+def item_sums(quiz: Quiz) -> _Sums:
+    """Per question row: its moments and maximum, the histograms of x and of R, and the choices made, from ONE
+    grouped query over the quiz's answers.
+
+    The database groups the answers by (question, x, R, response of a choice question): a handful of rows per
+    question (x and R take few distinct values, a choice question has few distinct responses; free text is
+    left out of the key), from which every sum, both histograms and the per-option counts follow exactly."""
+    picked = Case(
+        When(question__type__in=CHOICE_TYPES, then=F("response")), default=Value(None), output_field=JSONField()
+    )
     rows = (
         _answers(quiz)
-        .annotate(x=_X, rest=_REST)
-        .values("question_id", "x", "rest")
+        .annotate(x=_X, rest=_REST, picked=picked)
+        .values("question_id", "x", "rest", "picked")
         .annotate(c=Count("id"), top=Max("max_score"))
         .order_by()
     )
     sums: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     xs: dict[int, dict[float, int]] = defaultdict(lambda: defaultdict(int))
     rs: dict[int, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    picks: dict[int, dict[tuple[tuple[int, ...], float], int]] = defaultdict(lambda: defaultdict(int))
     for row in rows:
         qid, x, r, c = row["question_id"], float(row["x"]), float(row["rest"]), row["c"]
         acc = sums[qid]
@@ -120,11 +135,14 @@ def item_sums(
         acc[6] = max(acc[6], float(row["top"] or 0.0))
         xs[qid][x] += c
         rs[qid][r] += c
-    moments = {qid: (Moments(int(a[0]), a[1], a[2], a[3], a[4], a[5]), a[6]) for qid, a in sums.items()}
-    return (
-        moments,
-        {qid: sorted(h.items()) for qid, h in xs.items()},
-        {qid: sorted(h.items()) for qid, h in rs.items()},
+        response = row["picked"]
+        if isinstance(response, list):
+            picks[qid][(tuple(i for i in response if isinstance(i, int)), x + r)] += c
+    return _Sums(
+        moments={qid: (Moments(int(a[0]), a[1], a[2], a[3], a[4], a[5]), a[6]) for qid, a in sums.items()},
+        xs={qid: sorted(h.items()) for qid, h in xs.items()},
+        rs={qid: sorted(h.items()) for qid, h in rs.items()},
+        picks=picks,
     )
 
 
@@ -138,25 +156,18 @@ def attempt_score_counts(quiz: Quiz) -> list[tuple[float, int]]:
     return [(float(row["score"] or 0.0), row["c"]) for row in rows]
 
 
-def _option_counts(quiz: Quiz, threshold: float | None) -> dict[int, tuple[dict[int, int], dict[int, int]]]:
-    """Per choice question: picks of each option, overall and in the upper group (one row per distinct response)."""
-    upper = Q(attempt__score__gte=threshold) if threshold is not None else Q(pk__in=[])
-    rows = (
-        _answers(quiz)
-        .filter(question__type__in=CHOICE_TYPES)
-        .values("question_id", "response")
-        .annotate(c=Count("id"), top=Count("id", filter=upper))
-        .order_by()
-    )
-    out: dict[int, tuple[dict[int, int], dict[int, int]]] = defaultdict(lambda: (defaultdict(int), defaultdict(int)))
-    for row in rows:
-        picked = row["response"] if isinstance(row["response"], list) else []
-        counts, tops = out[row["question_id"]]
-        for index in picked:
-            if isinstance(index, int):
-                counts[index] += row["c"]
-                tops[index] += row["top"]
-    return out
+def _option_counts(
+    picks: dict[tuple[tuple[int, ...], float], int], threshold: float | None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Picks of each option, overall and in the upper group (attempts whose total reaches ``threshold``)."""
+    counts: dict[int, int] = defaultdict(int)
+    tops: dict[int, int] = defaultdict(int)
+    for (chosen, total), c in picks.items():
+        for index in chosen:
+            counts[index] += c
+            if threshold is not None and total >= threshold - 1e-9:
+                tops[index] += c
+    return counts, tops
 
 
 def _overrides(quiz: Quiz) -> dict[int, tuple[int, int]]:
@@ -285,10 +296,10 @@ def _successors(questions: list[Question]) -> dict[int, Question]:
 
 def quiz_item_analysis(*, quiz: Quiz) -> ItemAnalysis:
     """Every question revision that attempts saw (and the current ones not yet answered)."""
-    moments, xs, rs = item_sums(quiz)
+    sums = item_sums(quiz)
+    moments, xs, rs = sums.moments, sums.xs, sums.rs
     score_counts = attempt_score_counts(quiz)
     threshold = upper_threshold(score_counts)
-    options = _option_counts(quiz, threshold)
     overrides = _overrides(quiz)
     questions = list(Question.objects.filter(quiz=quiz).order_by("position", "revision", "pk"))
     successors = _successors(questions)
@@ -302,7 +313,7 @@ def quiz_item_analysis(*, quiz: Quiz) -> ItemAnalysis:
             continue
         stats, maximum = moments.get(question.pk, (Moments(0, 0, 0, 0, 0, 0), question.points))
         maximum = maximum or question.points
-        counts, tops = options.get(question.pk, ({}, {}))
+        counts, tops = _option_counts(sums.picks.get(question.pk, {}), threshold)
         reviewed, overridden = overrides.get(question.pk, (0, 0))
         row = ItemRow(
             question=question,

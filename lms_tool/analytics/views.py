@@ -26,7 +26,7 @@ from .results import CHART_HEIGHT, CHART_WIDTH, Filters, State, quiz_results, sc
 from .results import results_csv as csv_of
 
 logger = logging.getLogger(__name__)
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 
 
 def _quiz(request: HttpRequest, quiz_id: int) -> Quiz:
