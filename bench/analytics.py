@@ -315,6 +315,11 @@ def slowest(world: dict[str, Any], view: Any, path: str, **kwargs: Any) -> None:
     print(f"  {len(queries)} queries, {sum(float(q['time']) for q in queries.captured_queries) * 1000:.0f} ms in SQL")
     for q in sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:3]:
         print(f"  {float(q['time']) * 1000:.0f} ms {q['sql'][:150]}")
+    if "--explain" in sys.argv and connection.vendor == "postgresql":
+        worst = max(queries.captured_queries, key=lambda q: float(q["time"]))
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + worst["sql"])
+            print("\n".join("    " + line for (line,) in cursor.fetchall()))
 
 
 def profile(world: dict[str, Any], view: Any, path: str, **kwargs: Any) -> None:

@@ -83,8 +83,15 @@ class ItemAnalysis:
         return [item for item in self.items if item.flags]
 
 
-def _answers(quiz: Quiz) -> QuerySet[Answer]:
-    return Answer.objects.filter(attempt__quiz=quiz, attempt__state=Attempt.State.SUBMITTED, attempt__is_preview=False)
+def _answers(quiz: Quiz, question_ids: list[int]) -> QuerySet[Answer]:
+    # By the quiz's question ids: the database reads the answers through their question index (a few
+    # thousand rows) instead of joining every answer of the course to find the quiz's (bench/analytics.py).
+    return Answer.objects.filter(
+        question_id__in=question_ids,
+        attempt__quiz=quiz,
+        attempt__state=Attempt.State.SUBMITTED,
+        attempt__is_preview=False,
+    )
 
 
 _X = Coalesce(F("score"), Value(0.0), output_field=FloatField())
@@ -102,7 +109,7 @@ class _Sums:
     picks: dict[int, dict[tuple[tuple[int, ...], float], int]]
 
 
-def item_sums(quiz: Quiz) -> _Sums:
+def item_sums(quiz: Quiz, question_ids: list[int]) -> _Sums:
     """Per question row: its moments and maximum, the histograms of x and of R, and the choices made, from ONE
     grouped query over the quiz's answers.
 
@@ -113,7 +120,7 @@ def item_sums(quiz: Quiz) -> _Sums:
         When(question__type__in=CHOICE_TYPES, then=F("response")), default=Value(None), output_field=JSONField()
     )
     rows = (
-        _answers(quiz)
+        _answers(quiz, question_ids)
         .annotate(x=_X, rest=_REST, picked=picked)
         .values("question_id", "x", "rest", "picked")
         .annotate(c=Count("id"), top=Max("max_score"))
@@ -170,11 +177,11 @@ def _option_counts(
     return counts, tops
 
 
-def _overrides(quiz: Quiz) -> dict[int, tuple[int, int]]:
+def _overrides(quiz: Quiz, question_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Per free-text question: (reviewed, changed by the reviewer). The AI's own score survives only in the
     review's audit line (``quiz.answer.review``: before/after), so that is where the comparison reads it."""
     reviewed = list(
-        _answers(quiz)
+        _answers(quiz, question_ids)
         .filter(question__type=Question.Type.FREE_TEXT, reviewed_at__isnull=False, graded_by=Answer.GradedBy.AI)
         .values_list("pk", "question_id")
     )
@@ -296,12 +303,13 @@ def _successors(questions: list[Question]) -> dict[int, Question]:
 
 def quiz_item_analysis(*, quiz: Quiz) -> ItemAnalysis:
     """Every question revision that attempts saw (and the current ones not yet answered)."""
-    sums = item_sums(quiz)
+    questions = list(Question.objects.filter(quiz=quiz).order_by("position", "revision", "pk"))
+    ids = [q.pk for q in questions]
+    sums = item_sums(quiz, ids)
     moments, xs, rs = sums.moments, sums.xs, sums.rs
     score_counts = attempt_score_counts(quiz)
     threshold = upper_threshold(score_counts)
-    overrides = _overrides(quiz)
-    questions = list(Question.objects.filter(quiz=quiz).order_by("position", "revision", "pk"))
+    overrides = _overrides(quiz, ids)
     successors = _successors(questions)
     regraded = _regraded(quiz, [q.pk for q in questions if not q.is_current])
     numbers: dict[int, int] = {}

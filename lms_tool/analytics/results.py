@@ -1,8 +1,7 @@
 """A quiz's results per learner: best and last score, attempts, time taken, where the gradebook score stands.
 
-Five queries whatever the number of learners: the per-learner aggregates (with the last attempt's id as a
-subquery), the last attempts, their outbox scores, the names, and nothing else. Names are encrypted at rest
-(lms_tool/core/fields.py), so the name search runs on the decrypted page of rows, not in SQL.
+One query whatever the number of learners (``quiz_results``). Names are encrypted at rest
+(lms_tool/core/fields.py), so the name search runs on the decrypted rows, not in SQL.
 """
 
 from __future__ import annotations
@@ -13,12 +12,11 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, F, FloatField, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, FloatField, Max, OuterRef, QuerySet, Subquery, Window
 from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import Cast, NullIf
+from django.db.models.functions import Cast, NullIf, RowNumber
 
 from lms_tool.grading.models import PassbackState, Score
-from lms_tool.lti.models import LtiUser
 from lms_tool.quizzes.models import Attempt, Quiz
 
 
@@ -112,45 +110,55 @@ def _state(score_state: str | None, needs_review: bool) -> str:
 
 
 def quiz_results(*, quiz: Quiz) -> list[LearnerRow]:
-    """One row per learner who submitted an attempt, by name."""
-    last_id = _submitted(quiz).filter(user_id=OuterRef("user_id")).order_by("-submitted_at", "-pk").values("pk")[:1]
-    per_learner = list(
+    """One row per learner who submitted an attempt, by name: ONE query over the quiz's submitted attempts.
+
+    Window functions give each attempt its learner's count and best ratio and its rank by submission; the last
+    attempt (rank 1) of each learner comes back with its outbox score's state (a primary-key subquery) and the
+    learner's name (decrypted as it is read)."""
+    by_learner = [F("user_id")]
+    rows = (
         _submitted(quiz)
-        .values("user_id")
-        .annotate(n=Count("id"), best=Max(_ratio()), last_id=Subquery(last_id))
-        .order_by()
-    )
-    lasts = {
-        row["pk"]: row
-        for row in Attempt.objects.filter(pk__in=[r["last_id"] for r in per_learner]).values(
-            "pk", "score", "score_maximum", "started_at", "submitted_at", "needs_review", "score_ref"
+        .annotate(
+            n=Window(Count("id"), partition_by=by_learner),
+            best=Window(Max(_ratio()), partition_by=by_learner),
+            rank=Window(RowNumber(), partition_by=by_learner, order_by=[F("submitted_at").desc(), F("pk").desc()]),
+            score_state=Subquery(Score.objects.filter(pk=OuterRef("score_ref")).values("passback_state")[:1]),
         )
-    }
-    refs = [row["score_ref"] for row in lasts.values() if row["score_ref"] is not None]
-    states = dict(Score.objects.filter(pk__in=refs).values_list("pk", "passback_state")) if refs else {}
-    names = dict(LtiUser.objects.filter(pk__in=[r["user_id"] for r in per_learner]).values_list("pk", "name"))
-    rows = []
-    for row in per_learner:
-        last = lasts[row["last_id"]]
-        maximum = float(last["score_maximum"] or 0.0)
+        .filter(rank=1)
+        .values(
+            "user_id",
+            "user__name",
+            "n",
+            "best",
+            "score",
+            "score_maximum",
+            "started_at",
+            "submitted_at",
+            "needs_review",
+            "score_state",
+        )
+    )
+    out = []
+    for row in rows:
+        maximum = float(row["score_maximum"] or 0.0)
         taken = None
-        if last["submitted_at"] and last["started_at"]:
-            taken = max(0, int((last["submitted_at"] - last["started_at"]) / timedelta(seconds=1)))
-        rows.append(
+        if row["submitted_at"] and row["started_at"]:
+            taken = max(0, int((row["submitted_at"] - row["started_at"]) / timedelta(seconds=1)))
+        out.append(
             LearnerRow(
                 user_id=row["user_id"],
-                name=names.get(row["user_id"]) or "(no name given)",
+                name=row["user__name"] or "(no name given)",
                 attempts=row["n"],
                 best=row["best"],
-                last=(last["score"] / maximum) if maximum and last["score"] is not None else None,
-                last_points=last["score"],
+                last=(row["score"] / maximum) if maximum and row["score"] is not None else None,
+                last_points=row["score"],
                 maximum=maximum,
                 seconds=taken,
-                state=_state(states.get(last["score_ref"] or 0), bool(last["needs_review"])),
+                state=_state(row["score_state"], bool(row["needs_review"])),
             )
         )
-    rows.sort(key=lambda r: (r.name.casefold(), r.user_id))
-    return rows
+    out.sort(key=lambda r: (r.name.casefold(), r.user_id))
+    return out
 
 
 @dataclass(frozen=True)
