@@ -22,7 +22,7 @@ from lms_tool.quizzes.errors import QuizError
 from lms_tool.quizzes.models import Question, Quiz
 
 from . import items as item_analysis
-from .results import CHART_HEIGHT, CHART_WIDTH, Filters, State, quiz_results, score_distribution
+from .results import CHART_HEIGHT, CHART_WIDTH, Filters, State, names_fill, quiz_results, score_distribution
 from .results import results_csv as csv_of
 
 logger = logging.getLogger(__name__)
@@ -68,10 +68,13 @@ def _filters(request: HttpRequest) -> Filters:
 def results(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = _quiz(request, quiz_id)
-    rows = quiz_results(quiz=quiz)
     filters = _filters(request)
+    # Names only where needed (they are decrypted one by one): all of them to search by name, else the page's.
+    rows = quiz_results(quiz=quiz, with_names=bool(filters.name))
     shown = [row for row in rows if filters.keep(row)]
     page = Paginator(shown, PAGE_SIZE).get_page(request.GET.get("page"))
+    if not filters.name:
+        names_fill(list(page.object_list))
     query = _query(request)
     return render(
         request,
