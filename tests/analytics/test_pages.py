@@ -4,7 +4,9 @@ item analysis, preview as a student, the regrade action; and who may not see the
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 
 import pytest
 
@@ -15,7 +17,7 @@ from lms_tool.quizzes.models import Attempt, Question, Quiz
 from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
 
 from ..quizzes.flow import Seat, seat
-from .builders import learner, quiz_with, take, worked_example
+from .builders import learner, quiz_with, take, worked_example, wrong_key_quiz
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,35 +121,53 @@ def test_out_of_reach_quizzes_answer_like_missing_and_learners_are_refused(
     assert "Worked example" not in home.text and 'data-testid="attention-empty"' in home.text
 
 
-def test_the_regrade_button_regrades_and_reposts(teacher, tool_url):
+def test_a_key_fixed_from_the_flag_comes_back_to_the_flags_and_the_regrade_reposts(teacher, tool_url):
     link = ResourceLink.objects.get(pk=teacher.lti.resource_link_pk)
-    quiz = quiz_with(teacher.context, [{"type": "single", "options": ["A", "B"], "correct": [1]}], title="Key")
-    for name in ("Uma", "Vic", "Wes"):
-        take(quiz, learner(teacher.context, name), link, [0])
-    old = quiz.questions.get()
-    Question.objects.filter(pk=old.pk).update(is_current=False)
-    Question.objects.create(
-        quiz=quiz,
-        position=1,
-        type="single",
-        prompt=old.prompt,
-        options=["A", "B"],
-        correct=[0],
-        supersedes=old,
-        revision=2,
-        status=Question.Status.APPROVED,
-    )
-    offered = _get(teacher, tool_url, f"/analytics/quizzes/{quiz.pk}/items/")
-    assert 'data-testid="regrade"' in offered.text
+    quiz = wrong_key_quiz(teacher.context, link)
+    old = quiz.questions.get(position=2)
+    flags = _get(teacher, tool_url, f"/analytics/quizzes/{quiz.pk}/items/")
+    edit_links = re.findall(r'href="([^"]+)" data-testid="fix-edit"', flags.text)
+    edit_url = next(html.unescape(u) for u in edit_links if f"/questions/{old.pk}/edit/" in u)
 
+    saved = teacher.session.post(
+        tool_url + edit_url,
+        data={
+            "launch": teacher.launch_id,
+            "prompt": "Where is ATP made?",
+            "options": "\n".join(old.options),
+            "correct": "1",  # Mitochondria, counting from 1
+            "points": "1",
+            "explanation": "In the mitochondria.",
+        },
+        timeout=15,
+    )
+
+    assert saved.status_code == 200 and 'data-view="quiz-items"' in saved.text  # back on the flags
+    assert f'action="/analytics/quizzes/{quiz.pk}/questions/{old.pk}/regrade/' in saved.text
     done = teacher.session.post(
         f"{tool_url}/analytics/quizzes/{quiz.pk}/questions/{old.pk}/regrade/",
         data={"launch": teacher.launch_id},
         timeout=15,
     )
-
     assert done.status_code == 200 and 'data-testid="regrade-done"' in done.text
-    assert "3 attempt(s) changed, 3 score(s) sent to the gradebook again" in done.text
-    assert set(Attempt.objects.filter(quiz=quiz).values_list("score", flat=True)) == {1.0}
+    assert "11 attempt(s) changed, 11 score(s) sent to the gradebook again" in done.text
     assert AuditEvent.objects.filter(action="quiz.question.regrade", object_id=str(old.pk)).count() == 1
     assert 'data-testid="regrade"' not in done.text and 'data-testid="regraded"' in done.text
+    # The six strong learners now have every point; the old revision keeps its (wrong) key for the record.
+    assert Attempt.objects.filter(quiz=quiz, score=5.0).count() == 6
+    assert Question.objects.get(pk=old.pk).correct == [1]
+
+
+def test_the_edit_page_goes_back_only_to_a_path_of_this_tool(teacher, tool_url):
+    quiz = quiz_with(teacher.context, [{"type": "single", "options": ["A", "B"], "correct": [0]}], title="Safe")
+    question = quiz.questions.get()
+    form = {"launch": teacher.launch_id, "prompt": "P", "options": "A\nB", "correct": "1", "points": "1"}
+    for back in ("//evil.example/x", "https://evil.example/", "/ok?x=1"):
+        answer = teacher.session.post(
+            f"{tool_url}/quizzes/{quiz.pk}/questions/{question.pk}/edit/",
+            params={"launch": teacher.launch_id, "back": back},
+            data=form,
+            allow_redirects=False,
+            timeout=15,
+        )
+        assert answer.status_code == 303 and answer.headers["Location"].startswith(f"/quizzes/{quiz.pk}/manage/")
