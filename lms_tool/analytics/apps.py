@@ -9,6 +9,11 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import risk_hooks
+        from lms_tool.lti import course_home
 
+        from . import risk_hooks
+        from .panels import overview_panel
+
+        # Above the lists of quizzes and decks: the figures and what needs attention first.
+        course_home.register_home_panel(course_home.HomePanel(key="overview", render=overview_panel, order=10))
         risk_hooks.register()

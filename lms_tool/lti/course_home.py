@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.http import HttpRequest
+
 from .decorators import page_url
 from .types import LtiLaunch
 
@@ -48,8 +50,18 @@ class NavLink:
     order: int = 50
 
 
+@dataclass(frozen=True)
+class HomePanel:
+    """A block of the course home above the sections (the analytics app's figures): rendered HTML."""
+
+    key: str
+    render: Callable[[HttpRequest, LtiLaunch], str]
+    order: int = 50
+
+
 _SECTIONS: dict[str, CourseSection] = {}
 _LINKS: dict[str, NavLink] = {}
+_PANELS: dict[str, HomePanel] = {}
 
 
 def register_course_section(section: CourseSection) -> None:
@@ -58,6 +70,15 @@ def register_course_section(section: CourseSection) -> None:
 
 def register_nav_link(link: NavLink) -> None:
     _LINKS[link.key] = link
+
+
+def register_home_panel(panel: HomePanel) -> None:
+    _PANELS[panel.key] = panel
+
+
+def home_panels(request: HttpRequest, launch: LtiLaunch) -> list[str]:
+    """The registered panels' HTML, in order (each renders through the app's own template, escaped there)."""
+    return [panel.render(request, launch) for panel in sorted(_PANELS.values(), key=lambda item: item.order)]
 
 
 def course_sections(launch: LtiLaunch) -> list[tuple[CourseSection, list[CourseItem]]]:

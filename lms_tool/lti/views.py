@@ -167,7 +167,13 @@ def _course_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "lti/course_home.html",
-        {"launch": launch, "sections": sections, "resource_link": launch.resource_link_claim, "picking": picking},
+        {
+            "launch": launch,
+            "sections": sections,
+            "resource_link": launch.resource_link_claim,
+            "picking": picking,
+            "panels": home.home_panels(request, launch),
+        },
     )
 
 

@@ -164,6 +164,10 @@ def review_queue(*, launch: LtiLaunch) -> QuerySet[Answer]:
         .filter(
             attempt__quiz__context_id=_course(launch),
             attempt__quiz__context__registration_id=launch.registration_id,
+            # Implied by an answer awaiting review (scoring.attempt_grade sets it, the last review clears it);
+            # said here so the database starts from the few flagged attempts, not every answer of the course:
+            # this count is on every staff page's navigation (bench/analytics.py).
+            attempt__needs_review=True,
         )
         .select_related("question", "attempt", "attempt__user", "attempt__quiz")
         .order_by("attempt__submitted_at", "pk")

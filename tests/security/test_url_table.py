@@ -152,6 +152,13 @@ CASES: dict[str, Case] = {
     "analytics/risk/learners/<int:user_id>/": tool(user_id="student_user"),
     "analytics/retention/": tool(),
     "api/v1/analytics/at-risk": api(),
+    "analytics/quizzes/<int:quiz_id>/results/": tool(quiz_id="quiz"),
+    "analytics/quizzes/<int:quiz_id>/results.csv": tool(quiz_id="quiz"),
+    "analytics/quizzes/<int:quiz_id>/items/": tool(quiz_id="quiz"),
+    "analytics/quizzes/<int:quiz_id>/preview/": tool(quiz_id="quiz"),
+    "analytics/quizzes/<int:quiz_id>/questions/<int:question_id>/regrade/": tool(
+        quiz_id="quiz", question_id="question"
+    ),
     "api/v1/users": api(),
     "api/v1/users/<int:pk>": api(pk="student_user"),
     "api/v1/users/<int:pk>/export": api(pk="student_user"),

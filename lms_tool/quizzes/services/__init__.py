@@ -16,9 +16,11 @@ from .authoring import (
 )
 from .generation import generation_execute, generation_start, run_explained
 from .material import text_checked, text_from_upload
+from .regrade import RegradeResult, question_regrade, question_successor
 from .review import answer_review_decide
 
 __all__ = [
+    "RegradeResult",
     "answer_review_decide",
     "answer_save",
     "attempt_start",
@@ -32,6 +34,8 @@ __all__ = [
     "question_delete",
     "question_draft_from_form",
     "question_regenerate",
+    "question_regrade",
+    "question_successor",
     "question_update",
     "questions_approve_all",
     "quiz_copy",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
 from django import forms
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -170,6 +173,15 @@ def _question(request: HttpRequest, quiz_id: int, question_id: int) -> tuple[Qui
     return quiz, question
 
 
+# A path of this tool only: no scheme, host or query (never an open redirect, RFC 3986 §4.2 "//host" included).
+_BACK_PATH = re.compile(r"/[A-Za-z0-9/_.-]*")
+
+
+def _back_path(request: HttpRequest) -> str:
+    value = request.GET.get("back", "")
+    return value if _BACK_PATH.fullmatch(value) and not value.startswith("//") else ""
+
+
 @staff_page
 @require_http_methods(["GET", "POST"])
 def question_edit(request: HttpRequest, quiz_id: int, question_id: int) -> HttpResponse:
@@ -182,6 +194,9 @@ def question_edit(request: HttpRequest, quiz_id: int, question_id: int) -> HttpR
             services.question_update(
                 question=question, user=user_of(request), draft=draft, points=form.cleaned_data["points"]
             )
+            back = _back_path(request)
+            if back:  # opened from another page of the tool (the question-quality flags): back there
+                return HttpResponseRedirect(back + "?" + urlencode({"launch": launch.launch_id}), status=303)
             return page_redirect("quizzes:manage", launch, quiz.pk)
         except (QuizError, forms.ValidationError) as error:
             form.add_error(None, getattr(error, "user_message", None) or "; ".join(error.messages))  # type: ignore[union-attr]
