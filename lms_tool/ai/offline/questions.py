@@ -1,18 +1,27 @@
 """Honest questions from stated facts: every answer is in the text, every distractor is a same-kind term of it.
 
 Each builder returns an item in the same JSON shape the OpenAI-compatible provider asks a model for,
-so offline items pass through exactly the validation that model answers do.
+so offline items pass through exactly the validation and the quality gate (lms_tool/ai/quality.py) that
+model answers do. What the gate showed the first version got wrong is avoided here at the source
+(docs/generation.md): sentences that lean on the one before them are never used, the blank hides a
+key term (a name, a number, a term the text repeats or defines) rather than a common word, distractors
+agree with the key in kind, number and article, and tables are asked about cell by cell.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
-from .text import PRONOUN_START, Sentence, Term, TextIndex, blank_out, stable_order, swap_term
+from ..quality import FILLER_WORDS, Source, check_lifted
+from ..tables import Table
+from .text import Sentence, Term, TextIndex, blank_out, stable_order, swap_term
 
 OPTIONS_BY_DIFFICULTY = {"easy": 3, "medium": 4, "hard": 5}
 DEFINITION_VERBS = (" is ", " are ", " was ", " were ", " called ", " known as ", " refers to ", " means ")
+_BECAUSE = re.compile(r"^(?P<claim>[A-Z][^;:]{12,}?),? because (?P<why>[^;:]{8,})\.$")
+_DEFINITION = re.compile(r"^(?P<det>The |A |An )?(?P<subject>[a-zA-Z][\w -]{2,50}?) (?P<verb>is|are) (?:a|an|the) ")
 Item = dict[str, Any]
 
 
@@ -24,16 +33,31 @@ def candidates(index: TextIndex, difficulty: str) -> list[tuple[Sentence, Term]]
     """Every (sentence, term) pair worth asking about, best first; a sentence may offer several terms."""
     pairs: list[tuple[float, str, Sentence, Term]] = []
     for sentence in index.sentences:
-        first = sentence.text.split(" ", 1)[0].lower().strip("\"'(")
-        if not 6 <= sentence.words <= 45 or first in PRONOUN_START:
+        if not 6 <= sentence.words <= 45 or check_lifted(sentence.text) is not None:
             continue
         for term in sentence.terms:
-            if blank_out(sentence.text, term.text) is None:
+            if term.text.lower() in FILLER_WORDS or blank_out(sentence.text, term.text) is None:
+                continue
+            if _splits_term(sentence.text, term.text, index):
                 continue
             rank = _rank(index, sentence, term, difficulty)
             pairs.append((rank, stable_order(sentence.text + term.text), sentence, term))
     pairs.sort(key=lambda p: (-p[0], p[1]))
     return [(sentence, term) for _, _, sentence, term in pairs]
+
+
+def _splits_term(sentence: str, term: str, index: TextIndex) -> bool:
+    """Whether the term sits inside a longer term of the sentence ("acid" in "citric acid cycle")."""
+    lowered = sentence.lower()
+    for other in sentence_terms(index, sentence):
+        if other != term.lower() and term.lower() in other.split() and other in lowered:
+            return True
+    return False
+
+
+def sentence_terms(index: TextIndex, sentence: str) -> list[str]:
+    found = next((s for s in index.sentences if s.text == sentence), None)
+    return [t.text.lower() for t in found.terms] if found else []
 
 
 def _use(available: list[tuple[Sentence, Term]], sentences: set[int]) -> None:
@@ -45,6 +69,8 @@ def _rank(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -> 
     rank = 2.0 if any(v in f" {sentence.text.lower()} " for v in DEFINITION_VERBS) else 0.0
     rank += min(len(index.by_kind.get(term.kind, [])), 6) / 3  # enough same-kind distractors
     frequency = index.frequency.get(term.text.lower(), 1)
+    # A key term is what the text is about: a name, a number, a multi-word term, or a word it repeats.
+    rank += {"phrase": 1.5, "name": 1.0, "year": 1.0, "number": 0.8}.get(term.kind, min(frequency, 4) / 4)
     if difficulty == "easy":
         rank += min(frequency, 5) / 2 - sentence.words / 30
     elif difficulty == "hard":
@@ -52,12 +78,44 @@ def _rank(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -> 
     return rank
 
 
-def single(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
+def _agrees(term: Term, candidate: str, sentence: str) -> bool:
+    """A distractor fits where the key stood: same plural or singular last word, same article."""
+    if term.kind == "phrase":
+        key_last, other_last = term.text.split()[-1], candidate.split()[-1]
+        if _plural(key_last) != _plural(other_last):
+            return False
+    article = re.search(rf"\b(an?)\s+{re.escape(term.text)}\b", sentence, re.IGNORECASE)
+    if article:
+        vowel = candidate[:1].lower() in "aeiou"
+        return vowel == (article.group(1).lower() == "an")
+    return True
+
+
+def _plural(word: str) -> bool:
+    return word.endswith("s") and not word.endswith(("ss", "us", "is", "sis"))
+
+
+def distractors(index: TextIndex, source: Source, sentence: Sentence, term: Term, count: int, hard: bool) -> list[str]:
+    """Same-kind terms of the text that fit the sentence and do not make it a true statement."""
+    chosen = []
+    for candidate in index.distractors(term, sentence, count * 3, hard=hard):
+        if not _agrees(term, candidate, sentence.text) or candidate.lower() in FILLER_WORDS:
+            continue
+        filled = swap_term(sentence.text, term.text, candidate)
+        if filled is None or source.states(filled):
+            continue
+        chosen.append(candidate)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def single(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
     wanted = OPTIONS_BY_DIFFICULTY[difficulty] - 1
-    distractors = index.distractors(term, sentence, wanted, hard=difficulty == "hard")
-    if len(distractors) < 2:
+    found = distractors(index, source, sentence, term, wanted, hard=difficulty == "hard")
+    if len(found) < 2:
         return None
-    options = sorted([term.text, *distractors], key=lambda o: stable_order(sentence.text + o))
+    options = sorted([term.text, *found], key=lambda o: stable_order(sentence.text + o))
     return {
         "type": "single",
         "question": "Which word or phrase completes this statement from the text? "
@@ -69,9 +127,9 @@ def single(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) ->
     }
 
 
-def true_false(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
+def true_false(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
     statement, explanation = sentence.text, f"The text states: {_quote(sentence.text)}"
-    swapped = _false_version(index, sentence, term) if int(stable_order(sentence.text)[:2], 16) % 2 else None
+    swapped = _false_version(index, source, sentence, term) if int(stable_order(sentence.text)[:2], 16) % 2 else None
     if swapped is not None:
         statement = swapped[0]
         explanation += f" The statement has {_quote(swapped[1])} where the text has {_quote(term.text)}."
@@ -84,16 +142,17 @@ def true_false(index: TextIndex, sentence: Sentence, term: Term, difficulty: str
     }
 
 
-def _false_version(index: TextIndex, sentence: Sentence, term: Term) -> tuple[str, str] | None:
-    """The sentence with its term swapped for a same-kind term of the text, and that term."""
-    for replacement in index.distractors(term, sentence, 3):
+def _false_version(index: TextIndex, source: Source, sentence: Sentence, term: Term) -> tuple[str, str] | None:
+    """The sentence with its term swapped for a same-kind term of the text (a statement the text does not
+    make), and that term."""
+    for replacement in distractors(index, source, sentence, term, 1, hard=False):
         swapped = swap_term(sentence.text, term.text, replacement)
         if swapped is not None:
             return swapped, replacement
     return None
 
 
-def cloze(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
+def cloze(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
     blanked = blank_out(sentence.text, term.text)
     if blanked is None or (term.kind in ("number", "year") and difficulty == "easy"):
         return None
@@ -106,7 +165,7 @@ def cloze(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -> 
     }
 
 
-def numeric(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
+def numeric(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
     if term.kind not in ("number", "year"):
         return None
     blanked = blank_out(sentence.text, term.text)
@@ -122,19 +181,44 @@ def numeric(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -
     }
 
 
-def free_text(index: TextIndex, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
-    if term.kind in ("number", "year") or sentence.words < 10:
-        return None
+def free_text(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
+    """An open question the sentence answers: "Explain why ..." for a stated cause, "what X is" for a
+    definition of a term the text names more than once; never "what the text says about X"."""
+    because = _BECAUSE.match(sentence.text)
+    if because is not None:
+        claim = _sentence_case(because.group("claim"), index)
+        question = f"Explain why {claim}."
+    else:
+        definition = _DEFINITION.match(sentence.text)
+        if definition is None or definition.group("subject").lower() != term.text.lower():
+            return None
+        if index.frequency.get(term.text.split()[-1].lower(), 1) < 2 and term.kind != "phrase":
+            return None
+        article = (definition.group("det") or "").strip().lower()
+        subject = term.text if term.kind == "name" else term.text.lower()
+        question = (
+            f"In your own words, explain what {f'{article} ' if article else ''}{subject} {definition.group('verb')}."
+        )
     return {
         "type": "free_text",
-        "question": f"In your own words, explain what the text says about {term.text}.",
+        "question": question,
         "answer": sentence.text,
         "explanation": f"The text states: {_quote(sentence.text)}",
         "source_passage": sentence.text,
     }
 
 
-def multiple(index: TextIndex, available: list[tuple[Sentence, Term]], difficulty: str) -> tuple[Item, set[int]] | None:
+def _sentence_case(clause: str, index: TextIndex) -> str:
+    """The clause's first letter in lower case, unless its first word is a name (the text capitalises it
+    inside sentences too)."""
+    first = clause.split()[0]
+    names = {t.text.split()[0] for t in index.by_kind.get("name", [])}
+    return clause if first in names else clause[:1].lower() + clause[1:]
+
+
+def multiple(
+    index: TextIndex, source: Source, available: list[tuple[Sentence, Term]], difficulty: str
+) -> tuple[Item, set[int]] | None:
     """ "Which of these does the text state?": two true statements and two with a same-kind term swapped.
 
     Returns the item and the sentences it used, or None when the text has too little.
@@ -145,7 +229,7 @@ def multiple(index: TextIndex, available: list[tuple[Sentence, Term]], difficult
     for sentence, term in available:
         if sentence.words > 25 or sentence.index in used:
             continue
-        swapped = _false_version(index, sentence, term) if len(false_ones) < 2 else None
+        swapped = _false_version(index, source, sentence, term) if len(false_ones) < 2 else None
         if swapped is not None:
             false_ones.append((swapped[0], sentence))
         elif len(true_ones) < 2:
@@ -170,27 +254,96 @@ def multiple(index: TextIndex, available: list[tuple[Sentence, Term]], difficult
     return item, used
 
 
-def next_item(kind: str, index: TextIndex, available: list[tuple[Sentence, Term]], difficulty: str) -> Item | None:
+# ---- tables: each cell is a stated fact, its column gives same-kind distractors -------------------------
+
+
+def table_cells(index: TextIndex) -> list[tuple[Table, int, int]]:
+    """(table, row, column) of every value cell, spread over rows and columns in a stable order."""
+    cells = [
+        (table, r, c)
+        for table in index.tables
+        for r in range(len(table.rows))
+        for c in range(1, len(table.columns))
+        if table.rows[r][c].strip()
+    ]
+    return sorted(cells, key=lambda cell: stable_order(f"{cell[0].caption}{cell[1]}{cell[2]}"))
+
+
+def _cell_question(table: Table, row: int, column: int) -> str:
+    return (
+        f"According to {table.label()}, what is the value in the \u201c{table.columns[column]}\u201d column "
+        f"for {table.rows[row][0]}?"
+    )
+
+
+def _cell_source(table: Table, row: int) -> str:
+    return f"{table.label()[:1].upper()}{table.label()[1:]}: " + "; ".join(
+        f"{name} {value}" for name, value in zip(table.columns, table.rows[row], strict=False)
+    )
+
+
+def table_item(kind: str, table: Table, row: int, column: int, difficulty: str) -> Item | None:
+    value = table.rows[row][column]
+    others = list(dict.fromkeys(r[column] for r in table.rows if r[column] != value and r[column].strip()))
+    common = {
+        "explanation": f"{_cell_source(table, row)}.",
+        "source_passage": " ".join(table.rows[row]),
+    }
+    if kind == "numeric":
+        try:
+            number = float(value.replace(",", "").replace("\u2212", "-").rstrip("%"))
+        except ValueError:
+            return None
+        return {"type": "numeric", "question": _cell_question(table, row, column), "answer": number, **common}
+    if kind == "single":
+        wanted = OPTIONS_BY_DIFFICULTY[difficulty] - 1
+        picked = sorted(others, key=lambda o: stable_order(o + value))[:wanted]
+        if len(picked) < 2:
+            return None
+        options = sorted([value, *picked], key=lambda o: stable_order(table.caption + o))
+        return {
+            "type": "single",
+            "question": _cell_question(table, row, column),
+            "options": options,
+            "answer_index": options.index(value),
+            **common,
+        }
+    if kind == "true_false":
+        shown = value
+        if others and int(stable_order(f"{row}{column}")[:2], 16) % 2:
+            shown = sorted(others, key=lambda o: stable_order(o + value))[0]
+        statement = (
+            f"According to {table.label()}, the value in the \u201c{table.columns[column]}\u201d column "
+            f"for {table.rows[row][0]} is {shown}."
+        )
+        return {"type": "true_false", "question": f"True or false? {statement}", "answer": shown == value, **common}
+    return None
+
+
+def next_item(
+    kind: str, index: TextIndex, source: Source, available: list[tuple[Sentence, Term]], difficulty: str
+) -> Item | None:
     """The next item of ``kind`` from the sentences not used yet (removing those it uses), or None."""
     if kind == "multiple":
-        found = multiple(index, available, difficulty)
+        found = multiple(index, source, available, difficulty)
         if found is None:
             return None
         _use(available, found[1])
         return found[0]
     builder = BUILDERS[kind]
     for sentence, term in available:
-        item = builder(index, sentence, term, difficulty)
+        item = builder(index, source, sentence, term, difficulty)
         if item is not None:
             _use(available, {sentence.index})
             return item
     return None
 
 
-BUILDERS: dict[str, Callable[[TextIndex, Sentence, Term, str], Item | None]] = {
+BUILDERS: dict[str, Callable[[TextIndex, Source, Sentence, Term, str], Item | None]] = {
     "single": single,
     "true_false": true_false,
     "short": cloze,
     "numeric": numeric,
     "free_text": free_text,
 }
+TABLE_KINDS = ("numeric", "single", "true_false")
