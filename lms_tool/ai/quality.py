@@ -50,7 +50,7 @@ FILLER_WORDS = frozenset(
     """site sites part parts way ways kind kinds type types process processes thing things place places role roles
     use uses form forms amount amounts number numbers area areas level levels result results point points fact facts
     case cases idea ideas example examples group groups side sides end ends time times day days week weeks year years
-    lot lots set sets range ranges unit units piece pieces member members method methods means aspect aspects
+    lot lots set sets range ranges material materials unit units piece pieces member members method methods means aspect aspects
     feature features factor factors effect effects change changes matter matters rest source sources system systems
     structure structures region regions layer layers shape shapes size sizes state states stage stages step steps
     important different main major minor small large big great high low long short common similar certain various
@@ -90,6 +90,9 @@ _AN_BEFORE_CONSONANT = re.compile(
 )
 _WHAT_IS = re.compile(r"^what is ([a-z][a-z-]+)\?$", re.IGNORECASE)
 _DOUBLED = re.compile(r"\b(\w+)\s+\1\b", re.IGNORECASE)
+MONTHS = frozenset(
+    "january february march april may june july august september october november december".split()  # noqa: SIM905
+)
 _DETERMINERS = frozenset("a an the this that these those each every its their his her our your my one".split())  # noqa: SIM905
 
 
@@ -171,6 +174,16 @@ class Source:
         if not wanted:
             return False
         return any(len(wanted - have) == 0 for have in self.unit_content)
+
+    def name_class(self, name: str) -> str:
+        """What sort of name: a month, one the text writes after "the" (an institution, an event, a
+        body), or one it writes bare (a person, a place); and one word or several."""
+        words = "one" if " " not in name.strip() else "several"
+        if name.strip().lower() in MONTHS:
+            return "month"
+        after_the = len(re.findall(rf"\bthe\s+{re.escape(name)}\b", self.text, re.IGNORECASE))
+        total = len(re.findall(rf"\b{re.escape(name)}\b", self.text))
+        return f"{'the' if total and after_the * 2 >= total else 'bare'}-{words}"
 
     def bare(self, word: str) -> bool:
         """Whether the text ever uses ``word`` without an article or a word before it ("photosynthesis is")."""
@@ -307,7 +320,7 @@ def _modifier(word: str) -> bool:
     return bool(word) and word.islower() and word not in FUNCTION_WORDS and not word.endswith(_ADJECTIVE_ENDINGS)
 
 
-def check_options(draft: QuestionDraft) -> Refusal | None:
+def check_options(draft: QuestionDraft, source: Source) -> Refusal | None:
     """Short-answer options must be the key's kind (a number for a number...) and real terms."""
     if draft.type != "single" or not draft.correct:
         return None
@@ -360,6 +373,8 @@ def check_lifted(statement: str) -> Refusal | None:
 
 def check_grammar(text: str, source: Source, key: str = "") -> Refusal | None:
     filled = text.replace(BLANK, key) if key else text
+    if text[:1].islower():
+        return Refusal("grammar", f"\u201c{text[:40]}\u2026\u201d does not start as a sentence does")
     for pattern in (_A_BEFORE_VOWEL, _AN_BEFORE_CONSONANT):
         match = pattern.search(filled)
         if match:
@@ -458,7 +473,7 @@ class Gate:
                 if found:
                     return found
         checks = [check_grammar(s, self.source, key) for s in [draft.prompt, *_statements(draft)]]
-        checks += [check_options(draft), check_vague(draft), check_support(draft, self.source)]
+        checks += [check_options(draft, self.source), check_vague(draft), check_support(draft, self.source)]
         return next((c for c in checks if c is not None), None)
 
     def card(self, card: CardDraft) -> Refusal | None:

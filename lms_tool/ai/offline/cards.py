@@ -100,7 +100,8 @@ def _cloze_card(sentence: str, term: Term) -> dict | None:  # type: ignore[type-
 def _table_card(table, row: int, column: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
     label = table.rows[row][0]
     return {
-        "front": f"According to {table.label()}, what is the \u201c{table.columns[column]}\u201d of {label}?",
+        "front": f"According to {table.label()}, what is the value in the \u201c{table.columns[column]}\u201d column "
+        f"for {label}?",
         "back": table.rows[row][column],
         "source_passage": " ".join(table.rows[row]),
         "tags": [label],

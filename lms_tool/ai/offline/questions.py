@@ -20,8 +20,16 @@ from .text import Sentence, Term, TextIndex, blank_out, stable_order, swap_term
 
 OPTIONS_BY_DIFFICULTY = {"easy": 3, "medium": 4, "hard": 5}
 DEFINITION_VERBS = (" is ", " are ", " was ", " were ", " called ", " known as ", " refers to ", " means ")
-_BECAUSE = re.compile(r"^(?P<claim>[A-Z][^;:]{12,}?),? because (?P<why>[^;:]{8,})\.$")
-_DEFINITION = re.compile(r"^(?P<det>The |A |An )?(?P<subject>[a-zA-Z][\w -]{2,50}?) (?P<verb>is|are) (?:a|an|the) ")
+_BECAUSE = re.compile(r"^(?P<claim>[A-Z][^;:,]{12,}?),? because (?P<why>[^;:]{8,})\.$")
+_BY = re.compile(r"^(?P<claim>[A-Z][^;:,]{12,}?) by (?P<how>[^;:]{4,})\.$")
+_CLAIMED = re.compile(
+    r"(?:^|, )(?P<who>[A-Z][\w.-]*(?: [A-Z][\w.-]*)*) (?P<verb>argued|proposed|claimed|stated|showed|"
+    r"noticed|discovered|described|believed|invented|developed|patented|built|wrote|added|studied|attacked) "
+)
+_SUPERLATIVE = re.compile(r"\b(?:the|its) (?:most|least|\w+est)\b")
+_DEFINITION = re.compile(
+    r"^(?P<det>The |A |An )?(?P<subject>[a-zA-Z][\w -]{2,50}?) (?P<verb>is|are|was|were) (?:a|an|the) "
+)
 Item = dict[str, Any]
 
 
@@ -98,9 +106,12 @@ def _plural(word: str) -> bool:
 def distractors(index: TextIndex, source: Source, sentence: Sentence, term: Term, count: int, hard: bool) -> list[str]:
     """Same-kind terms of the text that fit the sentence and do not make it a true statement."""
     chosen = []
-    for candidate in index.distractors(term, sentence, count * 3, hard=hard):
+    sort = source.name_class(term.text) if term.kind == "name" else ""
+    for candidate in index.distractors(term, sentence, count * 6, hard=hard):
         if not _agrees(term, candidate, sentence.text) or candidate.lower() in FILLER_WORDS:
             continue
+        if sort and source.name_class(candidate) != sort:
+            continue  # a month for a month, a person or place for a person or place
         filled = swap_term(sentence.text, term.text, candidate)
         if filled is None or source.states(filled):
             continue
@@ -184,21 +195,9 @@ def numeric(index: TextIndex, source: Source, sentence: Sentence, term: Term, di
 def free_text(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
     """An open question the sentence answers: "Explain why ..." for a stated cause, "what X is" for a
     definition of a term the text names more than once; never "what the text says about X"."""
-    because = _BECAUSE.match(sentence.text)
-    if because is not None:
-        claim = _sentence_case(because.group("claim"), index)
-        question = f"Explain why {claim}."
-    else:
-        definition = _DEFINITION.match(sentence.text)
-        if definition is None or definition.group("subject").lower() != term.text.lower():
-            return None
-        if index.frequency.get(term.text.split()[-1].lower(), 1) < 2 and term.kind != "phrase":
-            return None
-        article = (definition.group("det") or "").strip().lower()
-        subject = term.text if term.kind == "name" else term.text.lower()
-        question = (
-            f"In your own words, explain what {f'{article} ' if article else ''}{subject} {definition.group('verb')}."
-        )
+    question = _open_question(index, sentence, term)
+    if question is None:
+        return None
     return {
         "type": "free_text",
         "question": question,
@@ -206,6 +205,27 @@ def free_text(index: TextIndex, source: Source, sentence: Sentence, term: Term, 
         "explanation": f"The text states: {_quote(sentence.text)}",
         "source_passage": sentence.text,
     }
+
+
+def _open_question(index: TextIndex, sentence: Sentence, term: Term) -> str | None:
+    text = sentence.text
+    because = _BECAUSE.match(text)
+    if because is not None:
+        return f"Explain why {_sentence_case(because.group('claim'), index)}."
+    claimed = _CLAIMED.search(text)
+    names = {word for t in index.by_kind.get("name", []) for word in t.text.split()}
+    if claimed is not None and claimed.group("who").split()[-1] in names:
+        return f"Explain in your own words what {claimed.group('who')} {claimed.group('verb')}, according to the text."
+    by = _BY.match(text)
+    # "... by diffusion", "... by burning coal": a process (not a passive's agent, "executed by Robespierre").
+    if by is not None and by.group("how").split()[0].strip(",").endswith(("ing", "ion", "sis")):
+        return f"Explain how {_sentence_case(by.group('claim'), index)}."
+    definition = _DEFINITION.match(text)
+    if definition is None or definition.group("subject").lower() != term.text.lower() or _SUPERLATIVE.search(text):
+        return None
+    article = (definition.group("det") or "").strip().lower()
+    subject = term.text if term.kind == "name" else term.text.lower()
+    return f"In your own words, explain what {f'{article} ' if article else ''}{subject} {definition.group('verb')}."
 
 
 def _sentence_case(clause: str, index: TextIndex) -> str:
@@ -226,14 +246,19 @@ def multiple(
     true_ones: list[Sentence] = []
     false_ones: list[tuple[str, Sentence]] = []
     used: set[int] = set()
-    for sentence, term in available:
-        if sentence.words > 25 or sentence.index in used:
+    # A sentence may serve two select-all items (a short text has few), never twice in one role.
+    pairs = sorted(available, key=lambda pair: index.statement_uses[pair[0].index])
+    for sentence, term in pairs:
+        uses = index.statement_roles[sentence.index]
+        if sentence.words > 25 or sentence.index in used or len(uses) >= 2:
             continue
-        swapped = _false_version(index, source, sentence, term) if len(false_ones) < 2 else None
+        swapped = _false_version(index, source, sentence, term) if len(false_ones) < 2 and "false" not in uses else None
         if swapped is not None:
             false_ones.append((swapped[0], sentence))
-        elif len(true_ones) < 2:
+            uses.append("false")
+        elif len(true_ones) < 2 and "true" not in uses:
             true_ones.append(sentence)
+            uses.append("true")
         else:
             continue
         used.add(sentence.index)
@@ -328,13 +353,17 @@ def next_item(
         found = multiple(index, source, available, difficulty)
         if found is None:
             return None
-        _use(available, found[1])
+        for used in found[1]:
+            index.statement_uses[used] += 1
         return found[0]
     builder = BUILDERS[kind]
-    for sentence, term in available:
+    # A key the run has asked about already comes last: ten questions on "nucleus" teach one thing.
+    asked = {term.text.lower() for term in index.asked}
+    for sentence, term in sorted(available, key=lambda pair: pair[1].text.lower() in asked):
         item = builder(index, source, sentence, term, difficulty)
         if item is not None:
             _use(available, {sentence.index})
+            index.asked.append(term)
             return item
     return None
 

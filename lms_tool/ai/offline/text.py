@@ -168,6 +168,9 @@ class TextIndex:
         self.sentences = [Sentence(i, s) for i, s in enumerate(split_sentences(prose))]
         self.by_kind: dict[str, list[Term]] = defaultdict(list)
         self.frequency: Counter[str] = Counter()
+        self.asked: list[Term] = []  # the keys questions were written on so far, for variety
+        self.statement_uses: Counter[int] = Counter()  # select-all items each sentence served in
+        self.statement_roles: defaultdict[int, list[str]] = defaultdict(list)  # ... as "true" or "false"
         self._index_terms()
 
     def _index_terms(self) -> None:
@@ -273,7 +276,10 @@ class TextIndex:
             # Hard questions: the distractors closest in shape (length) to the answer come first.
             pool.sort(key=lambda t: (abs(len(t) - len(term.text)), stable_order(t + sentence.text)))
         else:
-            pool.sort(key=lambda t: stable_order(t + sentence.text))
+            # The terms the text keeps coming back to first: they are its concepts, plausible to a learner.
+            pool.sort(
+                key=lambda t: (-min(self.frequency.get(t.lower().split()[-1], 1), 3), stable_order(t + sentence.text))
+            )
         return pool[:count]
 
 
@@ -290,6 +296,6 @@ def swap_term(text: str, term: str, replacement: str) -> str | None:
     blanked = blank_out(text, term)
     if blanked is None:
         return None
-    if term[:1].isupper() and not replacement[:1].isupper() and blanked.startswith(BLANK):
+    if blanked.startswith(BLANK) and not replacement[:1].isupper():
         replacement = replacement[:1].upper() + replacement[1:]
     return blanked.replace(BLANK, replacement)
