@@ -287,15 +287,15 @@ def check_blank(statement: str, key: str, source: Source) -> Refusal | None:
     earlier = _words(before)[-2:-1] if prev else []
     if " " not in word and key.islower() and earlier and earlier[0] in _DETERMINERS and _modifier(prev):
         return Refusal("filler_blank", f"the blank hides only part of the term \u201c{prev} {key}\u201d")
-    if (
-        " " not in word
-        and word[:1].isalpha()
-        and re.search(rf"\b{re.escape(word)}\s+(?:the|a|an)\b", source.text, re.I)
-    ):
+    if " " not in word and word[:1].isalpha() and re.search(rf"\b(?i:{re.escape(word)}) (?:the|a|an)\b", source.text):
         return Refusal("filler_blank", f"the blank hides \u201c{key}\u201d, a verb, not the point")
+    if " " not in word and word.endswith(_DESCRIBING) and nxt and nxt not in FUNCTION_WORDS and nxt.islower():
+        return Refusal("filler_blank", f"the blank hides \u201c{key}\u201d, a describing word, not the point")
     return None
 
 
+# Endings of describing words: "a _____ substance" hiding "harmless" asks for an adjective, not the point.
+_DESCRIBING = ("less", "ful", "ous", "ive", "al", "ic", "able", "ible", "ish")
 _ADJECTIVE_ENDINGS = (
     "al",
     "ic",

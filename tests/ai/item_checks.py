@@ -41,11 +41,12 @@ FLAW_OF_CHECK = {
 WORD_CLASSES = {"singular", "plural", "phrase", "year", "number", "name", "noun", "verb", "adjective", "term"}
 # The commonest English words and the vague nouns teachers named; a blank hiding one of them misses the point.
 COMMON = set(
-    """the of and to in is was for on that by with as at from it an be are this which or have has had not but
+    """a the of and to in is was for on that by with as at from it an be are this which or have has had not but
     were been their its can more also other some such these than into only most may first two one new used use
     way ways part parts site sites kind type types thing things place role form amount area level example
     process result fact case idea group side end time day week year lot set unit piece number point shape size
-    important different main major large small high low long good great same whole free common similar""".split()  # noqa: SIM905
+    important different main major large small high low long good great same whole free common similar
+    all any each every many much no""".split()  # noqa: SIM905
 )
 OPENERS = {
     "this",
@@ -105,7 +106,7 @@ def item_of_card(c: CardDraft) -> Item:
 
 
 def _flat(text: str) -> str:
-    text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower().replace("\u2019", "'"))
     return " " + " ".join(re.findall(r"-?\d+(?:[.,]\d+)*|[a-z][a-z'-]*", text)) + " "
 
 
@@ -133,11 +134,17 @@ def blank_is_key(item: Item, text: str) -> bool:
         return True
     if item.answer.lower() in COMMON:
         return False
+    # "a _____ substance" hiding "harmless": a describing word before its noun.
+    if re.search(r"(less|ful|ous|ive|able|ible)$", item.answer) and re.match(
+        r"\s+[a-z]{3,}", after := statement.split(BLANK, 1)[1]
+    ):
+        return not bool(after)
     before, after = statement.split(BLANK, 1)
     left = re.findall(r"[a-z]+", before.lower())[-1:] if re.search(r"[a-z]\s*$", before.lower()) else []
     right = re.findall(r"[a-z]+", after.lower())[:1] if re.match(r"\s*[a-z]", after) else []
     # Hiding the middle of a term, or a word the text always writes with its neighbour.
-    if left and right and left[0] not in COMMON and right[0] not in COMMON:
+    number = bool(re.fullmatch(r"[\d,.]+", item.answer))  # a number before its unit is where numbers go
+    if left and right and left[0] not in COMMON and right[0] not in COMMON and not number:
         return False
     # "a plasma _____": a noun (not an adjective) between an article and the blank is half of the term.
     noun_before = re.search(r"\b(?:a|an|the)\s+([a-z]+)\s+$", before)
@@ -161,10 +168,24 @@ def _shape(option: str) -> str:
     return "common-plural" if option.endswith("s") and not option.endswith(("ss", "us", "is")) else "common"
 
 
+MONTHS = "january february march april may june july august september october november december".split()  # noqa: SIM905
+
+
+def _after_the(name: str, text: str) -> bool:
+    """Whether the text mostly writes this name as "the Name" (an institution, an event), not bare."""
+    return text.count(f"the {name}") * 2 >= max(text.count(name), 1)
+
+
 def options_same_kind(item: Item, text: str) -> bool:
     if item.kind != "single" or len(item.answer.split()) > 6:
         return True
     key_shape = _shape(item.answer)
+    if key_shape == "proper":
+        month = item.answer.lower() in MONTHS
+        if any(
+            (o.lower() in MONTHS) != month or _after_the(o, text) != _after_the(item.answer, text) for o in item.options
+        ):
+            return False
     for option in item.options:
         if re.search(r"\b(so|very|too)\b", option) or option.split()[0].lower() in {"a", "an", "the", "of"}:
             return False  # not a term but a piece of a sentence
@@ -222,7 +243,7 @@ def _row_says(label: str, value: str, text: str) -> bool:
     return any(label in line and any(_same_number(value, cell) for cell in line.split()) for line in text.splitlines())
 
 
-_CELL = re.compile(r"\u201c(?P<column>[^\u201d]+)\u201d column for (?P<label>.+?) (?:is (?P<value>\S+?)\.|\?)$")
+_CELL = re.compile(r"\u201c(?P<column>[^\u201d]+)\u201d column for (?P<label>.+?)(?: is (?P<value>\S+?)\.|\?)$")
 
 
 def false_is_false(item: Item, text: str) -> bool:

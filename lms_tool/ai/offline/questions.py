@@ -44,7 +44,7 @@ def candidates(index: TextIndex, difficulty: str) -> list[tuple[Sentence, Term]]
         if not 6 <= sentence.words <= 45 or check_lifted(sentence.text) is not None:
             continue
         for term in sentence.terms:
-            if term.text.lower() in FILLER_WORDS or blank_out(sentence.text, term.text) is None:
+            if term.text.lower() in FILLER_WORDS or "'" in term.text or blank_out(sentence.text, term.text) is None:
                 continue
             if _splits_term(sentence.text, term.text, index):
                 continue
@@ -232,7 +232,7 @@ def _sentence_case(clause: str, index: TextIndex) -> str:
     """The clause's first letter in lower case, unless its first word is a name (the text capitalises it
     inside sentences too)."""
     first = clause.split()[0]
-    names = {t.text.split()[0] for t in index.by_kind.get("name", [])}
+    names = {t.text.split()[0] for t in index.by_kind.get("name", [])} - {"The", "A", "An", "In", "On", "At"}
     return clause if first in names else clause[:1].lower() + clause[1:]
 
 

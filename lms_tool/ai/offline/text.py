@@ -70,7 +70,7 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]|[.,;:!?()]")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w,]*\d)(?!\.\d)")
 _NAME = re.compile(
-    r"(?<![\w-])([A-Z][a-z]+(?:-[a-z]+)*(?:\s+(?:(?:of|de|von|van|the)\s+)?[A-Z][a-z]+(?:-[a-z]+)*)*)(?![\w-])"
+    r"(?<![\w-])([A-Z][a-z]+(?:-[a-z]+)*(?:\s+(?:(?:of|de|von|van|the)\s+){0,2}[A-Z][a-z]+(?:-[a-z]+)*)*)(?![\w-])"
 )
 BLANK = "_____"
 
