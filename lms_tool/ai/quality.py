@@ -549,6 +549,16 @@ def held_back_summary(rejected: Iterable[dict[str, Any]]) -> list[dict[str, Any]
     return [{"check": c, "label": CHECK_LABELS[c], "count": n} for c, n in counts.most_common()]
 
 
+def held_back_sentence(rejected: Iterable[dict[str, Any]], noun: str = "item") -> str:
+    """The summary a generation page shows: "3 questions held back by the quality check: 2 because ..."."""
+    summary = held_back_summary(rejected)
+    total = sum(s["count"] for s in summary)
+    if not total:
+        return ""
+    parts = "; ".join(f"{s['count']} because {s['label']}" for s in summary)
+    return f"{total} {noun}{'' if total == 1 else 's'} held back by the quality check: {parts}."
+
+
 class GatedProvider:
     """A provider whose every question and card has passed the gate (get_provider() hands out this)."""
 
