@@ -16,7 +16,7 @@ from typing import Any
 
 from ..quality import FILLER_WORDS, Source, check_lifted
 from ..tables import Table
-from .text import Sentence, Term, TextIndex, blank_out, stable_order, swap_term
+from .text import PRONOUN_START, Sentence, Term, TextIndex, blank_out, stable_order, swap_term
 
 OPTIONS_BY_DIFFICULTY = {"easy": 3, "medium": 4, "hard": 5}
 DEFINITION_VERBS = (" is ", " are ", " was ", " were ", " called ", " known as ", " refers to ", " means ")
@@ -26,6 +26,52 @@ _CLAIMED = re.compile(
     r"(?:^|, )(?P<who>[A-Z][\w.-]*(?: [A-Z][\w.-]*)*) (?P<verb>argued|proposed|claimed|stated|showed|"
     r"noticed|discovered|described|believed|invented|developed|patented|built|wrote|added|studied|attacked) "
 )
+_ACTIONS = [
+    "protect",
+    "control",
+    "store",
+    "carrie",
+    "produce",
+    "release",
+    "break",
+    "hold",
+    "measure",
+    "cause",
+    "attack",
+    "destroy",
+    "defend",
+    "oppose",
+    "convert",
+    "transfer",
+    "supplie",
+    "form",
+    "make",
+    "use",
+    "contain",
+    "capture",
+    "give",
+    "keep",
+    "bring",
+    "trap",
+    "move",
+    "share",
+    "attract",
+    "engulf",
+    "kill",
+    "coordinate",
+    "mark",
+    "bind",
+    "cross",
+    "ride",
+    "slide",
+    "shape",
+    "rise",
+    "absorb",
+    "reflect",
+    "carry",
+    "supply",
+]
+_DOES = re.compile(r"^(?P<det>The |A |An )?(?P<subject>[A-Za-z][\w -]{2,40}?)(?:, [^,]{3,60},)? (?P<verb>[a-z]+) ")
 _SUPERLATIVE = re.compile(r"\b(?:the|its) (?:most|least|\w+est)\b")
 _DEFINITION = re.compile(
     r"^(?P<det>The |A |An )?(?P<subject>[a-zA-Z][\w -]{2,50}?) (?P<verb>is|are|was|were) (?:a|an|the) "
@@ -220,20 +266,44 @@ def _open_question(index: TextIndex, sentence: Sentence, term: Term) -> str | No
     # "... by diffusion", "... by burning coal": a process (not a passive's agent, "executed by Robespierre").
     if by is not None and by.group("how").split()[0].strip(",").endswith(("ing", "ion", "sis")):
         return f"Explain how {_sentence_case(by.group('claim'), index)}."
+    does = _DOES.match(text)
+    if does is not None and _concept(index, does.group("subject")):
+        verb = does.group("verb")
+        stem = verb[:-1] if verb.endswith("s") else verb
+        if stem in _ACTIONS or stem.rstrip("e") in _ACTIONS:
+            auxiliary = "does" if verb.endswith("s") else "do"
+            return f"In your own words, explain what {_subject(does, index)} {auxiliary}."
     definition = _DEFINITION.match(text)
-    if definition is None or definition.group("subject").lower() != term.text.lower() or _SUPERLATIVE.search(text):
+    # A definition introduces its concept: the text need not repeat it.
+    if definition is None or not _concept(index, definition.group("subject"), 1) or _SUPERLATIVE.search(text):
         return None
-    article = (definition.group("det") or "").strip().lower()
-    subject = term.text if term.kind == "name" else term.text.lower()
-    return f"In your own words, explain what {f'{article} ' if article else ''}{subject} {definition.group('verb')}."
+    return f"In your own words, explain what {_subject(definition, index)} {definition.group('verb')}."
+
+
+def _concept(index: TextIndex, subject: str, mentions: int = 2) -> bool:
+    """A subject worth an open question: a few words the text comes back to (or a name), not a pronoun."""
+    words = subject.split()
+    if not 1 <= len(words) <= 4 or words[0].lower() in PRONOUN_START or words[-1].lower() in FILLER_WORDS:
+        return False
+    return index.frequency.get(words[-1].lower(), 1) >= mentions or (subject[:1].isupper() and len(words) > 1)
+
+
+def _subject(match: re.Match[str], index: TextIndex) -> str:
+    """The sentence's subject with its article, as the text writes it inside a sentence."""
+    article = (match.group("det") or "").strip().lower()
+    return f"{article} " * bool(article) + _sentence_case(match.group("subject"), index)
 
 
 def _sentence_case(clause: str, index: TextIndex) -> str:
-    """The clause's first letter in lower case, unless its first word is a name (the text capitalises it
-    inside sentences too)."""
+    """The clause's first letter in lower case, unless the text capitalises that word inside sentences
+    too (a name: "Senate", "Locke")."""
     first = clause.split()[0]
-    names = {t.text.split()[0] for t in index.by_kind.get("name", [])} - {"The", "A", "An", "In", "On", "At"}
-    return clause if first in names else clause[:1].lower() + clause[1:]
+    if first.isupper():  # "B cells", "DNA"
+        return clause
+    upper = any(re.search(rf"(?<=[a-z,] ){re.escape(first)}\b", s.text) for s in index.sentences)
+    lower = any(re.search(rf"\b{re.escape(first.lower())}\b", s.text) for s in index.sentences)
+    keep = upper and not lower and first not in {"The", "A", "An", "In", "On", "At"}
+    return clause if keep else clause[:1].lower() + clause[1:]
 
 
 def multiple(
@@ -250,7 +320,7 @@ def multiple(
     pairs = sorted(available, key=lambda pair: index.statement_uses[pair[0].index])
     for sentence, term in pairs:
         uses = index.statement_roles[sentence.index]
-        if sentence.words > 25 or sentence.index in used or len(uses) >= 2:
+        if sentence.words > 32 or sentence.index in used or len(uses) >= 2:
             continue
         swapped = _false_version(index, source, sentence, term) if len(false_ones) < 2 and "false" not in uses else None
         if swapped is not None:
