@@ -176,14 +176,26 @@ class Source:
         return any(len(wanted - have) == 0 for have in self.unit_content)
 
     def name_class(self, name: str) -> str:
-        """What sort of name: a month, one the text writes after "the" (an institution, an event, a
-        body), or one it writes bare (a person, a place); and one word or several."""
+        """What sort of name, from how the text writes it: a month; after "the" (an institution, an event,
+        a body); after "in", "at", "from" (a place); before a lower-case noun ("European music", a
+        describing name); else bare (mostly people). Plus one word or several."""
         words = "one" if " " not in name.strip() else "several"
         if name.strip().lower() in MONTHS:
             return "month"
-        after_the = len(re.findall(rf"\bthe\s+{re.escape(name)}\b", self.text, re.IGNORECASE))
-        total = len(re.findall(rf"\b{re.escape(name)}\b", self.text))
-        return f"{'the' if total and after_the * 2 >= total else 'bare'}-{words}"
+        uses = [m for m in re.finditer(rf"(\w+)?\s*\b{re.escape(name)}\b(\s+[a-z]+)?", self.text)]
+        if not uses:
+            return f"bare-{words}"
+        before = Counter((m.group(1) or "").lower() for m in uses)
+        half = len(uses) / 2
+        if sum(1 for m in uses if m.group(2) and m.group(2).strip() not in FUNCTION_WORDS) >= half:
+            sort = "describing"
+        elif before["the"] >= half:
+            sort = "the"
+        elif sum(before[w] for w in ("in", "at", "from", "to", "near", "across")) >= half:
+            sort = "place"
+        else:
+            sort = "bare"
+        return f"{sort}-{words}"
 
     def bare(self, word: str) -> bool:
         """Whether the text ever uses ``word`` without an article or a word before it ("photosynthesis is")."""

@@ -256,7 +256,13 @@ class TextIndex:
                     terms.append(Term(phrase, "phrase"))
                     taken += f" {phrase}"
         for word in dict.fromkeys(words):
-            if word in nouns and word not in STOPWORDS and len(word) > 3 and word not in taken.split():
+            if (
+                word in nouns
+                and word not in STOPWORDS
+                and len(word) > 3
+                and word not in taken.split()
+                and not word.endswith("ly")
+            ):
                 terms.append(Term(word, _singular_kind(word)))
         return terms
 
