@@ -187,7 +187,12 @@ class Source:
             return f"bare-{words}"
         before = Counter((m.group(1) or "").lower() for m in uses)
         half = len(uses) / 2
-        if sum(1 for m in uses if m.group(2) and m.group(2).strip() not in FUNCTION_WORDS) >= half:
+        if re.search(r"(?:ans|ese|ians)$", name.strip()):
+            sort = "people"  # "Romans", "Chinese": never among places or persons
+        elif (
+            re.search(r"(?:an|ese|ish|ch|ic|al|que)$", name.strip())
+            and sum(1 for m in uses if m.group(2) and _noun_after(m.group(2).strip())) >= half
+        ):
             sort = "describing"
         elif before["the"] >= half:
             sort = "the"
@@ -212,6 +217,16 @@ class Source:
 _LEAD_WORDS = frozenset(
     "according table text value column row true false statement select apply which what how many much".split()  # noqa: SIM905
 )
+
+
+_VERBS_AFTER_NAMES = frozenset(
+    "was were is are had has have took made wrote won became gave led built drew saw said went came began".split()  # noqa: SIM905
+)
+
+
+def _noun_after(word: str) -> bool:
+    """Whether the word after a name is a noun it describes ("French monarchy"), not its verb ("Locke argued")."""
+    return word not in FUNCTION_WORDS and word not in _VERBS_AFTER_NAMES and not word.endswith("ed")
 
 
 def _variants(word: str) -> list[str]:
