@@ -71,7 +71,8 @@ _CONTEXT_PHRASES = re.compile(
     r"\b(?:above|below)(?=\s*[,.;:)]|\s*$)|\b(?:the|these|those)\s+(?:following|preceding|previous)\b"
     r"|\bas\s+(?:shown|seen|mentioned|described|noted)\b|\b(?:mentioned|aforementioned)\b|\bas we saw\b"
     r"|\bthe (?:table|figure|chart|graph|diagram|list|passage|example)s? (?:above|below)\b"
-    r"|\bin this (?:chapter|section|case|way|passage|table|figure)\b",
+    r"|\bin this (?:chapter|section|case|way|passage|table|figure)\b"
+    r"|\b(?:confirmed|rejected|supports?|explains?) (?:the|this|that) (?:idea|theory|view|claim)\.",
     re.IGNORECASE,
 )
 _VAGUE = re.compile(
@@ -194,6 +195,8 @@ class Source:
             and sum(1 for m in uses if m.group(2) and _noun_after(m.group(2).strip())) >= half
         ):
             sort = "describing"
+        elif sum(1 for m in uses if m.group(2) and _verb_after(m.group(2).strip())) >= half:
+            sort = "agent"  # "Wegener proposed", "Hannibal crossed": a person (or a body acting as one)
         elif before["the"] >= half:
             sort = "the"
         elif sum(before[w] for w in ("in", "at", "from", "to", "near", "across")) >= half:
@@ -222,6 +225,10 @@ _LEAD_WORDS = frozenset(
 _VERBS_AFTER_NAMES = frozenset(
     "was were is are had has have took made wrote won became gave led built drew saw said went came began".split()  # noqa: SIM905
 )
+
+
+def _verb_after(word: str) -> bool:
+    return word in _VERBS_AFTER_NAMES or (word.endswith("ed") and not word.endswith("eed"))
 
 
 def _noun_after(word: str) -> bool:
@@ -311,6 +318,14 @@ def check_blank(statement: str, key: str, source: Source) -> Refusal | None:
         content = left and right and left not in FUNCTION_WORDS and right not in FUNCTION_WORDS
         if content and source.bigrams[(left, right)] >= 2:
             return Refusal("filler_blank", f"the blank hides only part of the term \u201c{left} {right}\u201d")
+    raw_prev = re.findall(r"[A-Za-z][\w'-]*", before)[-1:]
+    raw_next = re.findall(r"[A-Za-z][\w'-]*", after)[:1]
+    starts = not before.strip() or before.rstrip().endswith((".", ":", "\u201c"))
+    beside_name = (raw_prev and raw_prev[0][:1].isupper() and len(_words(before)) > 1) or (
+        raw_next and raw_next[0][:1].isupper() and after[:1] == " "
+    )
+    if key[:1].islower() and beside_name and not starts:
+        return Refusal("filler_blank", "the blank hides part of a name")
     earlier = _words(before)[-2:-1] if prev else []
     if " " not in word and key.islower() and earlier and earlier[0] in _DETERMINERS and _modifier(prev):
         return Refusal("filler_blank", f"the blank hides only part of the term \u201c{prev} {key}\u201d")

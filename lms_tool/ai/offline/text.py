@@ -261,7 +261,7 @@ class TextIndex:
                 and word not in STOPWORDS
                 and len(word) > 3
                 and word not in taken.split()
-                and not word.endswith("ly")
+                and not word.endswith(("ly", "ed"))  # adverbs and participles ("connected") are not terms
             ):
                 terms.append(Term(word, _singular_kind(word)))
         return terms
