@@ -53,6 +53,30 @@ def corpus(quick: bool) -> dict[str, str]:
     return {name: corpus_text(name) for name in names}
 
 
+def spot_check(provider: Any, texts: dict[str, str]) -> None:
+    """The person's reading (tests/data/spot_check.json) of the items the gated provider offers now."""
+    import json
+
+    read = json.loads((BASE_DIR / "tests" / "data" / "spot_check.json").read_text())
+    # Select-all items share their prompt: an item is known by its prompt and its options.
+    by_prompt = {(r["text"], r["shown"], tuple(r.get("options", []))): r for r in read}
+    kept = seen = unread = 0
+    for name in sorted({r["text"] for r in read} & set(texts)):
+        for question in provider.generate_questions(text=texts[name], count=ASKED, types=TYPES).items:
+            options = tuple(question.options) if question.type in ("single", "multiple") else ()
+            label = by_prompt.get((name, question.prompt, options))
+            if label is None:
+                unread += 1
+                continue
+            seen += 1
+            kept += label["keep"]
+    if seen:
+        print(
+            f"spot-check by a person (tests/data/spot_check.json, mixed questions of {len(read)} read): "
+            f"{kept} of the {seen} offered now were kept as they are ({kept / seen:.0%}); {unread} offered now were not read"
+        )
+
+
 def run(provider: Any, texts: dict[str, str], show: int, label: str) -> dict[str, dict[str, Any]]:
     """Per type: asked, offered, and per check how many offered items pass it (and pass all)."""
     from tests.ai.item_checks import CHECKS, checks_run, item_of_card, item_of_question
@@ -139,6 +163,7 @@ def main() -> None:
     table(ours, "With the quality gate (the tool)")
     table(base, "Baseline: the generator before the gate")
     print(f"\ngeneration with the gate: {elapsed:.1f} s for {len(texts)} texts")
+    spot_check(GatedProvider(OfflineProvider()), texts)
     results(ours, base)
 
 

@@ -72,7 +72,8 @@ _CONTEXT_PHRASES = re.compile(
     r"|\bas\s+(?:shown|seen|mentioned|described|noted)\b|\b(?:mentioned|aforementioned)\b|\bas we saw\b"
     r"|\bthe (?:table|figure|chart|graph|diagram|list|passage|example)s? (?:above|below)\b"
     r"|\bin this (?:chapter|section|case|way|passage|table|figure)\b"
-    r"|\b(?:confirmed|rejected|supports?|explains?) (?:the|this|that) (?:idea|theory|view|claim)\.",
+    r"|\b(?:confirmed|rejected|supports?|explains?) (?:the|this|that) (?:idea|theory|view|claim)\."
+    r"|(?<=\w )(?<!of )(?:this|these|those) (?!is\b|are\b|was\b|were\b)[a-z]+",
     re.IGNORECASE,
 )
 _VAGUE = re.compile(

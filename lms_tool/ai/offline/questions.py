@@ -72,6 +72,8 @@ _ACTIONS = [
     "supply",
 ]
 _DOES = re.compile(r"^(?P<det>The |A |An )?(?P<subject>[A-Za-z][\w -]{2,40}?)(?:, [^,]{3,60},)? (?P<verb>[a-z]+) ")
+_REPORTED = re.compile(r"\b(?:states?|argued|claimed|said|showed|believed) that\b")
+_DESCRIBING = ("less", "ful", "ous", "ive", "ible", "able")
 _SUPERLATIVE = re.compile(r"\b(?:the|its) (?:most|least|\w+est)\b")
 _DEFINITION = re.compile(
     r"^(?P<det>The |A |An )?(?P<subject>[a-zA-Z][\w -]{2,50}?) (?P<verb>is|are|was|were) (?:a|an|the) "
@@ -154,8 +156,10 @@ def distractors(index: TextIndex, source: Source, sentence: Sentence, term: Term
     chosen = []
     sort = source.name_class(term.text) if term.kind == "name" else ""
     for candidate in index.distractors(term, sentence, count * 6, hard=hard):
-        if not _agrees(term, candidate, sentence.text) or candidate.lower() in FILLER_WORDS:
+        if not _agrees(term, candidate, sentence.text) or candidate.lower() in FILLER_WORDS or "'" in candidate:
             continue
+        if term.kind in ("singular", "plural") and candidate.endswith(_DESCRIBING):
+            continue  # "harmless" is not a noun to put where "blood" stood
         if sort and source.name_class(candidate) != sort:
             continue  # a month for a month, a person or place for a person or place
         filled = swap_term(sentence.text, term.text, candidate)
@@ -256,7 +260,7 @@ def free_text(index: TextIndex, source: Source, sentence: Sentence, term: Term, 
 def _open_question(index: TextIndex, sentence: Sentence, term: Term) -> str | None:
     text = sentence.text
     because = _BECAUSE.match(text)
-    if because is not None:
+    if because is not None and not _REPORTED.search(because.group("claim")):
         return f"Explain why {_sentence_case(because.group('claim'), index)}."
     claimed = _CLAIMED.search(text)
     names = {word for t in index.by_kind.get("name", []) for word in t.text.split()}
