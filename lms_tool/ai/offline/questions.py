@@ -193,7 +193,7 @@ def true_false(index: TextIndex, source: Source, sentence: Sentence, term: Term,
     swapped = _false_version(index, source, sentence, term) if int(stable_order(sentence.text)[:2], 16) % 2 else None
     if swapped is not None:
         statement = swapped[0]
-        explanation += f" The statement has {_quote(swapped[1])} where the text has {_quote(term.text)}."
+        explanation += f" The statement has {_quote(swapped[1])} where the text has {_quote(swapped[2])}."
     return {
         "type": "true_false",
         "question": f"True or false? {statement}",
@@ -203,13 +203,21 @@ def true_false(index: TextIndex, source: Source, sentence: Sentence, term: Term,
     }
 
 
-def _false_version(index: TextIndex, source: Source, sentence: Sentence, term: Term) -> tuple[str, str] | None:
-    """The sentence with its term swapped for a same-kind term of the text (a statement the text does not
-    make), and that term."""
-    for replacement in distractors(index, source, sentence, term, 1, hard=False):
-        swapped = swap_term(sentence.text, term.text, replacement)
-        if swapped is not None:
-            return swapped, replacement
+def _false_version(
+    index: TextIndex, source: Source, sentence: Sentence, term: Term
+) -> tuple[str, str, str] | None:
+    """The sentence with one term swapped for a same-kind term of the text (a statement the text does not
+    make), the term put in, and the term taken out. A date or a number is swapped first: "in 1812" is a
+    plausible error, where a swapped noun can be an absurd one ("destroys many lungs")."""
+    order = {"year": 0, "number": 1}
+    terms = sorted(sentence.terms, key=lambda t: (order.get(t.kind, 2), t != term))
+    for candidate in terms:
+        if candidate.kind not in order and candidate != term:
+            continue
+        for replacement in distractors(index, source, sentence, candidate, 1, hard=False):
+            swapped = swap_term(sentence.text, candidate.text, replacement)
+            if swapped is not None:
+                return swapped, replacement, candidate.text
     return None
 
 
