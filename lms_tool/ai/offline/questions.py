@@ -203,9 +203,7 @@ def true_false(index: TextIndex, source: Source, sentence: Sentence, term: Term,
     }
 
 
-def _false_version(
-    index: TextIndex, source: Source, sentence: Sentence, term: Term
-) -> tuple[str, str, str] | None:
+def _false_version(index: TextIndex, source: Source, sentence: Sentence, term: Term) -> tuple[str, str, str] | None:
     """The sentence with one term swapped for a same-kind term of the text (a statement the text does not
     make), the term put in, and the term taken out. A date or a number is swapped first: "in 1812" is a
     plausible error, where a swapped noun can be an absurd one ("destroys many lungs")."""
