@@ -118,10 +118,27 @@ def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+# Numbers a text writes in words ("the heart has four chambers") read as the digits a model may give.
+_SMALL_NUMBERS = """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty""".split()  # noqa: SIM905 - a word list reads better as prose
+NUMBER_WORDS = {word: value for value, word in enumerate(_SMALL_NUMBERS)} | {
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+}
+
+
 def _content(text: str) -> set[str]:
     """The words that carry meaning (and the numbers), lowercased, with a crude plural ending removed."""
-    words = {_stem(w) for w in _words(text) if w not in FUNCTION_WORDS and len(w) > 2}
-    return words | {n.replace(",", "") for n in _NUMBER.findall(text)}
+    words = _words(text)
+    meaning = {_stem(w) for w in words if w not in FUNCTION_WORDS and len(w) > 2 and w not in NUMBER_WORDS}
+    digits = {str(NUMBER_WORDS[w]) for w in words if w in NUMBER_WORDS and w != "one"}
+    return meaning | digits | {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
 def _stem(word: str) -> str:
@@ -133,7 +150,7 @@ def _stem(word: str) -> str:
 
 
 def _numbers(text: str) -> list[float]:
-    out = []
+    out = [float(NUMBER_WORDS[w]) for w in _words(text) if w in NUMBER_WORDS and w != "one"]
     for match in _NUMBER.findall(text):
         try:
             out.append(float(match.replace(",", "")))

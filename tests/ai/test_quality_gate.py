@@ -27,3 +27,49 @@ def test_the_gate_refuses_each_hand_labelled_flawed_item_for_its_flaw(entry):
 
     assert refusal is not None, entry["why"]
     assert refusal.check == entry["flaw"], (refusal, entry["why"])
+
+
+def test_a_model_answer_in_digits_is_supported_by_a_number_the_text_writes_in_words():
+    gate = Gate.of("The human heart has four chambers. The two upper chambers are called atria.")
+
+    stated = question({"type": "numeric", "question": "How many chambers does the human heart have?", "answer": 4})
+    wrong = question({"type": "numeric", "question": "How many chambers does the human heart have?", "answer": 3})
+
+    assert gate.question(stated) is None
+    refusal = gate.question(wrong)
+    assert refusal is not None and refusal.check == "unsupported"
+
+
+def test_model_output_that_is_sound_passes_untouched():
+    text = corpus_text("cell_biology.md")
+    gate = Gate.of(text)
+    items = [
+        question(
+            {
+                "type": "single",
+                "question": "Which organelles are the sites of protein synthesis?",
+                "options": ["ribosomes", "lysosomes", "chloroplasts", "vacuoles"],
+                "answer_index": 0,
+                "source_passage": "Ribosomes are the sites of protein synthesis.",
+            }
+        ),
+        question(
+            {"type": "true_false", "question": "Prokaryotic cells, such as bacteria, have no nucleus.", "answer": True}
+        ),
+        question(
+            {
+                "type": "free_text",
+                "question": "Explain why cells that work hard contain many mitochondria.",
+                "answer": "Mitochondria release energy from food, and cells that work hard, such as muscle cells, "
+                "contain thousands of mitochondria.",
+            }
+        ),
+    ]
+
+    assert [gate.question(item) for item in items] == [None, None, None]
+    assert (
+        gate.card(
+            card({"front": "What are ribosomes?", "back": "the sites of protein synthesis", "tags": ["ribosomes"]})
+        )
+        is None
+    )
