@@ -72,6 +72,7 @@ _ACTIONS = [
     "supply",
 ]
 _DOES = re.compile(r"^(?P<det>The |A |An )?(?P<subject>[A-Za-z][\w -]{2,40}?)(?:, [^,]{3,60},)? (?P<verb>[a-z]+) ")
+_ARTICLES = frozenset({"the", "a", "an", "and", "of", "in", "to", "is", "are"})
 _REPORTED = re.compile(r"\b(?:states?|argued|claimed|said|showed|believed) that\b")
 _DESCRIBING = ("less", "ful", "ous", "ive", "ible", "able")
 _SUPERLATIVE = re.compile(r"\b(?:the|its) (?:most|least|\w+est)\b")
@@ -190,7 +191,12 @@ def single(index: TextIndex, source: Source, sentence: Sentence, term: Term, dif
 
 def true_false(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
     statement, explanation = sentence.text, f"The text states: {_quote(sentence.text)}"
-    swapped = _false_version(index, source, sentence, term) if int(stable_order(sentence.text)[:2], 16) % 2 else None
+    # About half the statements are false: a sentence drawn for a false one that has no plausible false
+    # version is left for another type, so the answers do not all come out "true".
+    want_false = bool(int(stable_order(sentence.text)[:2], 16) % 2)
+    swapped = _false_version(index, source, sentence, term) if want_false else None
+    if want_false and swapped is None:
+        return None
     if swapped is not None:
         statement = swapped[0]
         explanation += f" The statement has {_quote(swapped[1])} where the text has {_quote(swapped[2])}."
@@ -212,11 +218,28 @@ def _false_version(index: TextIndex, source: Source, sentence: Sentence, term: T
     for candidate in terms:
         if candidate.kind not in order and candidate != term:
             continue
-        for replacement in distractors(index, source, sentence, candidate, 1, hard=False):
+        for replacement in distractors(index, source, sentence, candidate, 4, hard=False):
+            if candidate.kind not in order and not _same_slot(source, candidate.text, replacement):
+                continue  # a noun the text never uses where this one stands reads as nonsense, not as an error
             swapped = swap_term(sentence.text, candidate.text, replacement)
             if swapped is not None:
                 return swapped, replacement, candidate.text
     return None
+
+
+def _same_slot(source: Source, term: str, other: str) -> bool:
+    """Whether the text writes both terms after the same word or before the same word ("immune response",
+    "immune system"), articles aside: then one in the other's place is a plausible error."""
+
+    def neighbours(word: str) -> set[str]:
+        found: set[str] = set()
+        for match in re.finditer(rf"(\w+)?\s*\b{re.escape(word)}\b\s*(\w+)?", source.text, re.IGNORECASE):
+            before, after = (match.group(1) or "").lower(), (match.group(2) or "").lower()
+            found |= {f"<{before}" for _ in [0] if before and before not in _ARTICLES}
+            found |= {f">{after}" for _ in [0] if after and after not in _ARTICLES}
+        return found
+
+    return bool(neighbours(term) & neighbours(other))
 
 
 def cloze(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
