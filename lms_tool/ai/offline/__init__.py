@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from ..injection import answer_clean, grade_screened
 from ..quality import Gate
+from ..tables import Table
 from ..types import CardGenerationResult, GenerationResult, GradeResult, QuestionDraft, Rejected
 from ..validation import question_from_raw
 from . import cards, grading
 from .questions import BUILDERS, TABLE_KINDS, Item, candidates, next_item, table_cells, table_item
-from .text import TextIndex
+from .text import Sentence, Term, TextIndex
 
 MODEL = "offline-v1"  # the name items and grades record; the gate is named in the run's prompt
 GATED = "quality-gate-v1"
@@ -63,8 +64,8 @@ class OfflineProvider:
         kind: str,
         index: TextIndex,
         gate: Gate,
-        available: list,  # type: ignore[type-arg]
-        cells: list,  # type: ignore[type-arg]
+        available: list[tuple[Sentence, Term]],
+        cells: list[tuple[Table, int, int]],
         difficulty: str,
         *,
         prefer_table: bool,

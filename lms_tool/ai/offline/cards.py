@@ -8,11 +8,14 @@ show tags as concepts (docs/generation.md). Cards pass the same quality gate as 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 from ..quality import Gate
+from ..tables import Table
 from ..types import CardDraft, CardGenerationResult, Rejected
 from ..validation import card_from_raw
-from .questions import _quote, candidates, table_cells
+from .questions import candidates, table_cells
 from .text import Sentence, Term, TextIndex, blank_out
 
 _DEFINITION = re.compile(
@@ -48,7 +51,7 @@ def generate(*, text: str, count: int, model: str) -> CardGenerationResult:
     return CardGenerationResult(items=items, rejected=rejected, model=model, prompt=f"{model}: cards count={count}")
 
 
-def _candidates(index: TextIndex, used: set[int]):  # type: ignore[no-untyped-def]
+def _candidates(index: TextIndex, used: set[int]) -> Iterator[dict[str, Any]]:
     """Card drafts, best first: prose facts, with a table cell every third card while there are any."""
     cells = table_cells(index)
     n = 0
@@ -79,7 +82,7 @@ def _tags(index: TextIndex, sentence: Sentence, term: Term) -> list[str]:
     return [concepts[0].text if concepts[0].kind == "name" else concepts[0].text.lower()] if concepts else []
 
 
-def _definition_card(sentence: str, term: Term) -> dict | None:  # type: ignore[type-arg]
+def _definition_card(sentence: str, term: Term) -> dict[str, Any] | None:
     match = _DEFINITION.match(sentence)
     if match is None or match.group("subject").lower() != term.text.lower():
         return None
@@ -90,14 +93,14 @@ def _definition_card(sentence: str, term: Term) -> dict | None:  # type: ignore[
     return {"front": front, "back": sentence, "source_passage": sentence}
 
 
-def _cloze_card(sentence: str, term: Term) -> dict | None:  # type: ignore[type-arg]
+def _cloze_card(sentence: str, term: Term) -> dict[str, Any] | None:
     blanked = blank_out(sentence, term.text)
     if blanked is None:
         return None
     return {"front": blanked, "back": term.text, "source_passage": sentence}
 
 
-def _table_card(table, row: int, column: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _table_card(table: Table, row: int, column: int) -> dict[str, Any]:
     label = table.rows[row][0]
     return {
         "front": f"According to {table.label()}, what is the value in the \u201c{table.columns[column]}\u201d column "
@@ -106,6 +109,3 @@ def _table_card(table, row: int, column: int) -> dict:  # type: ignore[no-untype
         "source_passage": " ".join(table.rows[row]),
         "tags": [label],
     }
-
-
-__all__ = ["_quote", "generate"]
