@@ -73,7 +73,8 @@ _CONTEXT_PHRASES = re.compile(
     r"|\bthe (?:table|figure|chart|graph|diagram|list|passage|example)s? (?:above|below)\b"
     r"|\bin this (?:chapter|section|case|way|passage|table|figure)\b"
     r"|\b(?:confirmed|rejected|supports?|explains?) (?:the|this|that) (?:idea|theory|view|claim)\."
-    r"|(?<=\w )(?<!of )(?:this|these|those) (?!is\b|are\b|was\b|were\b)[a-z]+",
+    r"|(?<=\w )(?<!of )(?:this|these|those) (?!is\b|are\b|was\b|were\b)[a-z]+"
+    r"|\b(?:much|far|even|still) (?:\w+er|more \w+|less \w+)\.$",  # "much larger." than what?
     re.IGNORECASE,
 )
 _VAGUE = re.compile(
