@@ -33,7 +33,15 @@ __all__ = [
 
 
 def get_provider() -> Provider:
-    """The provider the settings choose (a new one per call: cheap, and settings may change in tests)."""
+    """The provider the settings choose, behind the quality gate (docs/generation.md): a new one per call,
+    cheap, and settings may change in tests."""
+    from .quality import GatedProvider
+
+    return GatedProvider(provider_chosen())
+
+
+def provider_chosen() -> Provider:
+    """The provider the settings choose, without the gate (the gate's own tests and the bench compare)."""
     config = getattr(settings, "AI", {})
     if config.get("BASE_URL") and config.get("MODEL"):
         from .openai_compatible import OpenAICompatibleProvider

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from . import get_provider, moderation, prompts
 from .offline import OfflineProvider
+from .quality import GatedProvider
 from .types import CardGenerationResult, GenerationResult, GradeResult, Provider, QuestionDraft, Rejected
 
 OFFLINE = "offline"
@@ -73,7 +74,8 @@ class ControlledProvider:
         # The configured provider is the model, unless it is the offline one already (no model configured).
         offline = getattr(configured, "name", OFFLINE) == OFFLINE
         self.model_provider: Provider | None = None if offline else configured
-        self.offline: Provider = configured if offline else OfflineProvider()
+        # The fallback passes the same quality gate as the configured provider (docs/generation.md).
+        self.offline: Provider = configured if offline else GatedProvider(OfflineProvider())
         self.notice = ""
         self.provenance = Provenance(OFFLINE, "", "")
         chosen = self._choose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-VERSION = "quiz-prompts-v1"
+VERSION = "quiz-prompts-v2"
 
 QUESTIONS_SYSTEM = """You write quiz questions for a course, strictly from the course text you are given.
 Rules:
@@ -13,6 +13,12 @@ Rules:
 - Options are distinct and non-empty. answer_index / answer_indices count options from 0.
 - "source_passage" quotes the sentence(s) of the text the answer comes from, word for word.
 - "explanation" says in one or two sentences why the answer is right.
+- Each question stands on its own: never start from a sentence that leans on another ("This", "They",
+  "Some ...", "For the scores above").
+- A blank hides the key term of its sentence (a concept, a name, a number), never a common word or half a term.
+- Free-text questions ask something specific ("Explain why ..."), never "what the text says about X".
+- In "select all that apply", every statement marked wrong must contradict the text.
+Every item is checked against these rules and the text before a teacher sees it; items that break one are dropped.
 Answer with JSON only: {"questions": [...]} following the given schema."""
 
 QUESTIONS_USER = """Write {count} {difficulty} questions of these types: {types}.
@@ -27,7 +33,10 @@ Course text:
 
 CARDS_SYSTEM = """You write flashcards for a course, strictly from the course text you are given.
 Each card has a "front" (a question or a cue) and a "back" (the answer stated in the text), the
-"source_passage" it comes from, word for word, and a few short "tags". Answer with JSON only: {"cards": [...]}."""
+"source_passage" it comes from, word for word, and one to three "tags": the concepts the card is about, as
+the text names them (e.g. "mitochondria"), never word classes such as "noun" or "plural". A card stands on
+its own (no "This", "They" or "Some ..." from the sentence before) and a blank hides the key term, not a
+common word. Answer with JSON only: {"cards": [...]}."""
 
 CARDS_USER = """Write {count} flashcards from this course text:
 <<<

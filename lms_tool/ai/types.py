@@ -34,6 +34,7 @@ class Rejected:
 
     reason: str
     raw: Any = None
+    check: str = ""  # the quality check that held it back (lms_tool/ai/quality.py CHECK_LABELS), if any
 
 
 @dataclass

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from lms_tool.ai.quality import held_back_sentence
 from lms_tool.core.errors import ToolError
 from lms_tool.lti.models import Context, LtiUser
 from lms_tool.lti.selectors import launch_scope
@@ -112,14 +113,17 @@ class DeckPage:
     cards: QuerySet[Card]
     proposed: int
     generations: list[DeckGeneration]
+    held_back: dict[int, str]  # generation id -> how many cards the quality check held back, and why
 
 
 def deck_page(*, deck: Deck) -> DeckPage:
     cards = Card.objects.filter(deck=deck)
+    generations = list(DeckGeneration.objects.filter(deck=deck)[:5])
     return DeckPage(
         cards=cards,
         proposed=cards.filter(status=Card.Status.PROPOSED).count(),
-        generations=list(DeckGeneration.objects.filter(deck=deck)[:5]),
+        generations=generations,
+        held_back={g.pk: held_back_sentence(g.rejected, "card") for g in generations},
     )
 
 

@@ -272,7 +272,11 @@ def _generation_store(generation: DeckGeneration, result: Any, provider: Any) ->
     generation.model, generation.prompt = result.model[:200], result.prompt
     generation.created_count = len(result.items)
     generation.ai_notice = provider.notice
-    generation.rejected = [{"reason": r.reason, "raw": str(r.raw)[:500]} for r in result.rejected]
+    # "check" names the quality check that held a card back (lms_tool/ai/quality.py), for the deck page.
+    generation.rejected = [
+        {"reason": r.reason, "raw": str(r.raw)[:500], **({"check": r.check} if getattr(r, "check", "") else {})}
+        for r in result.rejected
+    ]
     generation.save()
     audit_record(
         actor_type="system",

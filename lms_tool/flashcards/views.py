@@ -50,7 +50,8 @@ def _detail_context(request: HttpRequest, deck, **extra) -> dict:  # type: ignor
         "deck": deck,
         "cards": page.cards,
         "proposed": page.proposed,
-        "generations": page.generations,
+        # Each request with what the quality check held back, in words (lms_tool/ai/quality.py).
+        "generations": [(g, page.held_back.get(g.pk, "")) for g in page.generations],
         # Opened to add an activity: publishing also adds the deck to the course, in one step.
         "picking": launch.message_type == "LtiDeepLinkingRequest",
         "settings_form": extra.pop("settings_form", None) or DeckForm.for_deck(deck),

@@ -45,7 +45,7 @@ def test_a_valid_answer_becomes_drafts_with_model_and_prompt(chat_server):
     assert result.items[0].correct == [0] and result.items[1].correct == [0]
     assert result.rejected == []
     assert result.model == "test-model"
-    assert "quiz-prompts-v1" in result.prompt and "<course text: 73 characters" in result.prompt
+    assert "quiz-prompts-v2" in result.prompt and "<course text: 73 characters" in result.prompt
     sent = chat_server.requests[0]
     assert sent["path"] == "/v1/chat/completions"
     assert sent["auth"] == "Bearer sk-test"

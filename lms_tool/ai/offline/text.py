@@ -8,10 +8,12 @@ same kind from the same text (a year against years, a plural noun against plural
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+
+from ..quality import CONTEXT_OPENERS, FILLER_WORDS
+from ..tables import Table, tables_extract
 
 STOPWORDS = frozenset(
     """a about above after again against all almost also although always am among an and another any are as at
@@ -60,14 +62,15 @@ DETERMINERS = frozenset(
         "called",
     ]
 )
-PRONOUN_START = frozenset("it this that they these those he she its their his her such".split())  # noqa: SIM905
+# A sentence opening with one of these leans on the one before it: never asked about on its own.
+PRONOUN_START = CONTEXT_OPENERS
 _ABBREVIATIONS = re.compile(r"\b(?:e\.g|i\.e|etc|Dr|Mr|Mrs|Ms|St|vs|cf|approx|ca|No|Fig)\.$|\b[A-Z]\.$")
 _SPLIT = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]|[.,;:!?()]")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w,]*\d)(?!\.\d)")
 _NAME = re.compile(
-    r"(?<![\w-])([A-Z][a-z]+(?:-[a-z]+)*(?:\s+(?:(?:of|de|von|van|the)\s+)?[A-Z][a-z]+(?:-[a-z]+)*)*)(?![\w-])"
+    r"(?<![\w-])([A-Z][a-z]+(?:-[a-z]+)*(?:\s+(?:(?:of|de|von|van|the)\s+){0,2}[A-Z][a-z]+(?:-[a-z]+)*)*)(?![\w-])"
 )
 BLANK = "_____"
 
@@ -94,9 +97,21 @@ def stable_order(key: str) -> str:
     return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
 
 
+def _heading(line: str) -> bool:
+    """A title line (no full stop, short, its words capitalised), as a PDF gives it without a blank line."""
+    words = [w for w in line.split() if w.lower() not in STOPWORDS]
+    return (
+        bool(words)
+        and len(line.split()) <= 10
+        and not line.rstrip().endswith((".", ",", ";", ":", "!", "?"))
+        and all(w[:1].isupper() or w[:1].isdigit() for w in words)
+    )
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of running text; headings, list bullets and fragments without a full stop are skipped."""
     out: list[str] = []
+    text = "\n".join(f"\n{line}\n" if _heading(line) else line for line in text.split("\n"))
     for block in re.split(r"\n\s*\n", text):
         block = re.sub(r"\s+", " ", block).strip()
         if not block:
@@ -148,9 +163,14 @@ class TextIndex:
     """The sentences of a text and the terms each one states, with every term grouped by kind."""
 
     def __init__(self, text: str):
-        self.sentences = [Sentence(i, s) for i, s in enumerate(split_sentences(text))]
+        self.tables: list[Table]
+        self.tables, prose = tables_extract(text)
+        self.sentences = [Sentence(i, s) for i, s in enumerate(split_sentences(prose))]
         self.by_kind: dict[str, list[Term]] = defaultdict(list)
         self.frequency: Counter[str] = Counter()
+        self.asked: list[Term] = []  # the keys questions were written on so far, for variety
+        self.statement_uses: Counter[int] = Counter()  # select-all items each sentence served in
+        self.statement_roles: defaultdict[int, list[str]] = defaultdict(list)  # ... as "true" or "false"
         self._index_terms()
 
     def _index_terms(self) -> None:
@@ -182,8 +202,13 @@ class TextIndex:
                         bigrams_ok.add(pair)
                     if after in DETERMINERS:
                         bigrams_bad.add(pair)  # "pumps the ...": the second word is a verb
-        phrases = {p for p, n in bigrams.items() if n >= 2 and p in bigrams_ok and p not in bigrams_bad}
-        nouns = (after_determiner & ends_phrase) - verbs
+        phrases = {
+            p
+            for p, n in bigrams.items()
+            if n >= 2 and p in bigrams_ok and p not in bigrams_bad and not set(p.split()) & FILLER_WORDS
+        }
+        phrases = self._longer(phrases, bigrams, tokens)
+        nouns = (after_determiner & ends_phrase) - verbs - FILLER_WORDS
         names = self._names()
         seen: set[Term] = set()
         for sentence, words in zip(self.sentences, lowered, strict=True):
@@ -193,6 +218,23 @@ class TextIndex:
                 if term not in seen:
                     seen.add(term)
                     self.by_kind[term.kind].append(term)
+
+    @staticmethod
+    def _longer(phrases: set[str], bigrams: Counter[str], tokens: list[list[str]]) -> set[str]:
+        """A two-word phrase always followed by the same content word is part of a three-word term
+        ("rough endoplasmic" of "rough endoplasmic reticulum"): the term is the three words."""
+        following: dict[str, Counter[str]] = defaultdict(Counter)
+        for ts in tokens:
+            for a, b, c in zip(ts, ts[1:], ts[2:], strict=False):
+                if f"{a} {b}" in phrases:
+                    following[f"{a} {b}"][c] += 1
+        out = set(phrases)
+        for phrase, after in following.items():
+            word, n = after.most_common(1)[0]
+            if n == bigrams[phrase] and _content(word) and word not in FILLER_WORDS:
+                out.discard(phrase)
+                out.add(f"{phrase} {word}")
+        return out
 
     def _names(self) -> set[str]:
         """Capitalised words and runs that also appear capitalised inside a sentence (not just first)."""
@@ -208,12 +250,19 @@ class TextIndex:
         terms += [Term(m.group(1), "number") for m in _NUMBER.finditer(text) if not _YEAR.fullmatch(m.group(1))]
         terms += [Term(m.group(1), "name") for m in _NAME.finditer(text) if m.group(1) in names]
         taken = " ".join(t.text.lower() for t in terms)
-        for a, b in itertools.pairwise(words):
-            if f"{a} {b}" in phrases:
-                terms.append(Term(f"{a} {b}", "phrase"))
-                taken += f" {a} {b}"
+        for a, b, c in zip(words, [*words[1:], ""], [*words[2:], "", ""], strict=True):
+            for phrase in (f"{a} {b} {c}", f"{a} {b}"):
+                if phrase in phrases and phrase not in taken:
+                    terms.append(Term(phrase, "phrase"))
+                    taken += f" {phrase}"
         for word in dict.fromkeys(words):
-            if word in nouns and word not in STOPWORDS and len(word) > 3 and word not in taken.split():
+            if (
+                word in nouns
+                and word not in STOPWORDS
+                and len(word) > 3
+                and word not in taken.split()
+                and not word.endswith(("ly", "ed"))  # adverbs and participles ("connected") are not terms
+            ):
                 terms.append(Term(word, _singular_kind(word)))
         return terms
 
@@ -233,7 +282,10 @@ class TextIndex:
             # Hard questions: the distractors closest in shape (length) to the answer come first.
             pool.sort(key=lambda t: (abs(len(t) - len(term.text)), stable_order(t + sentence.text)))
         else:
-            pool.sort(key=lambda t: stable_order(t + sentence.text))
+            # The terms the text keeps coming back to first: they are its concepts, plausible to a learner.
+            pool.sort(
+                key=lambda t: (-min(self.frequency.get(t.lower().split()[-1], 1), 3), stable_order(t + sentence.text))
+            )
         return pool[:count]
 
 
@@ -250,6 +302,6 @@ def swap_term(text: str, term: str, replacement: str) -> str | None:
     blanked = blank_out(text, term)
     if blanked is None:
         return None
-    if term[:1].isupper() and not replacement[:1].isupper() and blanked.startswith(BLANK):
+    if blanked.startswith(BLANK) and not replacement[:1].isupper():
         replacement = replacement[:1].upper() + replacement[1:]
     return blanked.replace(BLANK, replacement)

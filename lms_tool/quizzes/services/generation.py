@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from lms_tool.ai import ProviderError, QuestionDraft, get_provider
 from lms_tool.ai.policy import ControlledProvider, provider_for
+from lms_tool.ai.quality import held_back_sentence
 from lms_tool.ai.types import DIFFICULTIES, QUESTION_TYPES
 from lms_tool.core.leases import lease_claim, lease_release, lease_renew
 from lms_tool.core.queue import task_send
@@ -110,7 +111,7 @@ def generation_execute(*, run_id: int) -> GenerationRun | None:
             result = provider.generate_questions(text=part, count=wanted, types=run.types, difficulty=run.difficulty)
         except ProviderError as exc:
             return _fail(run, str(exc), lease)
-        rejected = [{"reason": r.reason, "raw": _jsonable(r.raw)} for r in result.rejected]
+        rejected = [_rejected(r) for r in result.rejected]
         _part_done(run, result.items, rejected, result.model, result.prompt, provider=provider)
     return _finish(run, lease)
 
@@ -156,7 +157,7 @@ def _regenerate(run: GenerationRun, provider: Any, lease: str) -> GenerationRun:
     except ProviderError as exc:
         return _fail(run, str(exc), lease)
     fresh = [d for d in result.items if d.prompt not in existing][:1]
-    rejected = [{"reason": r.reason, "raw": _jsonable(r.raw)} for r in result.rejected]
+    rejected = [_rejected(r) for r in result.rejected]
     if not fresh:
         rejected.append({"reason": "the provider wrote no question the quiz does not already have", "raw": None})
     with transaction.atomic():
@@ -241,8 +242,10 @@ def _plain(reason: str) -> str:
 
 def run_explained(run: GenerationRun | None) -> dict[str, Any]:
     """What the manage page says about a run: each asked-for type not written and why, reasons in plain words."""
+    held_back = held_back_sentence(run.rejected if run else [], "question")
     if run is None or not run.is_finished or run.replaces_id is not None:
-        return {"missing": [], "reasons": [_plain(str(r.get("reason", ""))) for r in (run.rejected if run else [])]}
+        reasons = [_plain(str(r.get("reason", ""))) for r in (run.rejected if run else [])]
+        return {"missing": [], "reasons": reasons, "held_back": held_back}
     labels = dict(Question.Type.choices)
     written = set(Question.objects.filter(generation_run=run).values_list("type", flat=True))
     reasons = [_plain(str(r.get("reason", ""))) for r in run.rejected]
@@ -255,7 +258,13 @@ def run_explained(run: GenerationRun | None) -> dict[str, Any]:
         if not why and run.count < len(set(run.types)):
             why = f"{run.count} question{'' if run.count == 1 else 's'} were asked for {len(set(run.types))} types"
         missing.append({"type": kind, "label": label, "why": why or "no usable question of this type was written"})
-    return {"missing": missing, "reasons": reasons}
+    return {"missing": missing, "reasons": reasons, "held_back": held_back}
+
+
+def _rejected(rejected: Any) -> dict[str, Any]:
+    # "check" names the quality check that held a draft back (lms_tool/ai/quality.py), for the summary.
+    check = getattr(rejected, "check", "")
+    return {"reason": rejected.reason, "raw": _jsonable(rejected.raw), **({"check": check} if check else {})}
 
 
 def _jsonable(value: Any) -> Any:
