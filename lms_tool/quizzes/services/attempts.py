@@ -22,6 +22,7 @@ from lms_tool.lti.types import LtiLaunch
 
 from ..errors import QuizError
 from ..models import Answer, Attempt, Question, Quiz
+from .delivery import attempt_draw, attempt_questions_record
 from .grading import FreeTextGrade, grade_free_text
 
 # Answers that arrive with the submit a little after the deadline (the network) still count.
@@ -64,14 +65,15 @@ def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
     used = mine.count()
     if quiz.max_attempts and used >= quiz.max_attempts and not preview:
         raise QuizError(f"You have used all {quiz.max_attempts} attempt(s) at this quiz.", status=409)
-    question_ids = list(quiz.questions.approved().values_list("pk", flat=True))
+    drawn = attempt_draw(quiz=quiz)  # the draw and orders, recorded below (services/delivery.py)
+    question_ids = [d.question_id for d in drawn]
     if not question_ids:
         raise QuizError("This quiz has no approved questions yet.", status=409)
     now = timezone.now()
     deadline = now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
     try:
         with transaction.atomic():
-            return Attempt.objects.create(
+            attempt = Attempt.objects.create(
                 quiz=quiz,
                 user=user,
                 resource_link=resource_link,
@@ -82,6 +84,8 @@ def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
                 deadline=deadline,
                 is_preview=preview,
             )
+            attempt_questions_record(attempt=attempt, drawn=drawn)
+            return attempt
     except IntegrityError:  # a double click that raced past the lock on another database
         return mine.get(number=used + 1)
 

@@ -20,6 +20,7 @@ from lms_tool.lti.models import Context, LtiUser
 
 from ..errors import QuizError
 from ..models import GenerationRun, Question, Quiz
+from .delivery import integrity_of, quiz_draw_check
 from .generation import generation_check, generation_start
 from .questions import question_retire, quiz_version_bump
 
@@ -212,6 +213,7 @@ def quiz_publish(*, quiz: Quiz, user: LtiUser) -> Quiz:
             f"{pending} question{'' if pending == 1 else 's'} still need{'s' if pending == 1 else ''} your review. "
             "Approve, edit or delete them first."
         )
+    quiz_draw_check(quiz)  # a draw larger than the approved questions (docs/assessment-integrity.md)
     quiz.status = Quiz.Status.PUBLISHED
     quiz.published_at = quiz.published_at or timezone.now()
     quiz.save(update_fields=["status", "published_at", "updated_at"])
@@ -267,6 +269,7 @@ def quiz_copy(*, original: Quiz, context: Context, actor: LtiUser | None) -> Qui
         max_attempts=original.max_attempts,
         review_threshold=original.review_threshold,
         published_at=original.published_at,
+        **integrity_of(original),
     )
     questions = [
         Question(quiz=copy, **{name: getattr(q, name) for name in QUESTION_FIELDS})
