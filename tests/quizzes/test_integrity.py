@@ -322,3 +322,6 @@ def test_one_question_per_page_saves_on_every_move_and_refuses_a_page_that_is_no
     assert not attempt.answers.filter(question_id=second).exists()
     assert all(r.status_code == 404 and "its questions are 1 to 3" in r.text for r in missing)
     assert bad_goto.status_code == 404
+    submitted = s.post(f"{page_url}submit/", data={"launch": launch_id, "page": "2", f"q{second}": "valve"})
+    assert submitted.status_code == 200 and 'data-view="result"' in submitted.text
+    assert attempt.answers.get(question_id=second).response == "valve"
