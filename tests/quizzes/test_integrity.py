@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from lms_tool.lti.models import LtiUser
+from lms_tool.lti.models import Context, LtiUser
 from lms_tool.quizzes import selectors, services
 from lms_tool.quizzes.errors import QuizError
 from lms_tool.quizzes.models import AnswerRelease, Attempt, AttemptQuestion, Question, Quiz
@@ -155,6 +155,19 @@ def test_a_question_an_open_attempt_drew_is_retired_not_deleted_and_still_graded
     question.refresh_from_db()
     assert not question.is_current and submitted.score_maximum == 2
     assert quiz.questions.current().count() == 1
+
+
+@pytest.mark.django_db
+def test_a_courses_copy_of_a_quiz_keeps_its_integrity_settings():
+    course = make_course()
+    quiz = integrity(make_quiz(course, count=3), draw_count=2, shuffle_options=True, show_answers="never")
+    other = Context.objects.create(
+        registration=course.registration, deployment=course.context.deployment, context_id="c-2", title="Bio 2"
+    )
+
+    copy = services.quiz_copy(original=quiz, context=other, actor=None)
+
+    assert delivery.integrity_of(copy) == delivery.integrity_of(quiz) and copy.draw_count == 2
 
 
 # -- pages ---------------------------------------------------------------------------------------------------
