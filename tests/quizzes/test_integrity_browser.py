@@ -34,6 +34,11 @@ def test_a_shuffled_attempt_keeps_its_order_on_reload_and_answers_show_once_rele
         shuffle_options=True,
         show_answers="never",
     )
+    page.goto(f"{tool_url}/quizzes/{quiz.pk}/manage/?launch={teacher.launch_id}")
+    page.get_by_text("Settings", exact=True).click()
+    assert page.get_by_label("Shuffle the options of choice questions").is_checked()
+    assert page.get_by_label("Show correct answers and explanations").input_value() == "never"
+    axe_check(page, what="the quiz's settings with the integrity fieldset")
     learner = seat(canvas, LaunchSpec(student, course, custom={"activity": f"quiz:{quiz.pk}"}))
     page.goto(f"{tool_url}/quizzes/{quiz.pk}/?launch={learner.launch_id}")
     page.get_by_test_id("start").click()
