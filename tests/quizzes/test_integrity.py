@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -139,7 +139,9 @@ def test_answers_are_released_by_the_rule_and_a_missing_date_means_not_yet():
     quiz.show_answers = AnswerRelease.AFTER_CLOSE
     assert not delivery.quiz_answers_released(quiz, attempt, now + timedelta(hours=2))
     assert delivery.quiz_answers_released(quiz, attempt, now + timedelta(days=2))
-    assert "after the quiz closes" in delivery.answers_release_note(quiz, attempt)
+    note = delivery.answers_release_note(quiz, attempt)
+    assert note.startswith("Correct answers and explanations will be shown here after the quiz closes (")
+    assert note.endswith(f"{quiz.close_at.astimezone(UTC):%H:%M} UTC).")  # type: ignore[attr-defined]
 
 
 @pytest.mark.django_db

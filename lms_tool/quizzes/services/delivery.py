@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
@@ -216,7 +216,8 @@ def answers_release_note(quiz: Quiz, attempt: Attempt) -> str:
         moment, what = quiz_due_at(quiz, attempt), "the due date"
     else:
         moment, what = quiz_close_at(quiz, attempt), "the quiz closes"
-    when = f" ({moment:%d %b %Y, %H:%M} UTC)" if moment is not None else ""
+    # In UTC, named; the person's own zone is the timing work's to add (issue 17, part 1).
+    when = f" ({moment.astimezone(UTC):%d %b %Y, %H:%M} UTC)" if moment is not None else ""
     return f"Correct answers and explanations will be shown here after {what}{when}."
 
 
