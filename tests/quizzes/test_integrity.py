@@ -132,7 +132,7 @@ def test_answers_are_released_by_the_rule_and_a_missing_date_means_not_yet():
     assert released == {"never": False, "after_submit": True, "after_due": False, "after_close": False}
 
     # The timing work's dates, read through the seam only (delivery.quiz_due_at / quiz_close_at).
-    quiz.due_at, quiz.close_at = now + timedelta(hours=1), now + timedelta(days=1)  # type: ignore[attr-defined]
+    quiz.due_at, quiz.closes_at = now + timedelta(hours=1), now + timedelta(days=1)  # type: ignore[attr-defined]
     quiz.show_answers = AnswerRelease.AFTER_DUE
     assert not delivery.quiz_answers_released(quiz, attempt, now)
     assert delivery.quiz_answers_released(quiz, attempt, now + timedelta(hours=2))
@@ -141,7 +141,11 @@ def test_answers_are_released_by_the_rule_and_a_missing_date_means_not_yet():
     assert delivery.quiz_answers_released(quiz, attempt, now + timedelta(days=2))
     note = delivery.answers_release_note(quiz, attempt)
     assert note.startswith("Correct answers and explanations will be shown here after the quiz closes (")
-    assert note.endswith(f"{quiz.close_at.astimezone(UTC):%H:%M} UTC).")  # type: ignore[attr-defined]
+    assert note.endswith(f"{quiz.closes_at.astimezone(UTC):%H:%M} UTC).")  # type: ignore[attr-defined]
+    # The attempt's own date (the window it started under) counts too: the later one releases.
+    attempt.closes_at = now + timedelta(days=3)  # type: ignore[attr-defined]
+    assert not delivery.quiz_answers_released(quiz, attempt, now + timedelta(days=2))
+    assert delivery.quiz_answers_released(quiz, attempt, now + timedelta(days=4))
 
 
 @pytest.mark.django_db

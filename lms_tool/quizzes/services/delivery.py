@@ -179,16 +179,21 @@ def attempt_page_number(value: str | None, count: int) -> int:
 
 
 def quiz_due_at(quiz: Quiz, attempt: Attempt) -> datetime | None:
-    """The due date that releases answers ``after_due``. SEAM: the timing work adds the quiz's dates (and a
-    learner's own, with accommodations); read them here and only here. No date means "not yet"."""
-    value = getattr(quiz, "due_at", None)
-    return value if isinstance(value, datetime) else None
+    """The due date that releases answers ``after_due``. SEAM with the timing work (issue 17, parts 1-2): its
+    ``due_at`` on the quiz and on the attempt (the window the attempt started under, the platform's dates
+    winning); read here and only here. The later of the two, so moving a due date later holds answers back for
+    everyone; no date means "not yet"."""
+    return _latest(getattr(attempt, "due_at", None), getattr(quiz, "due_at", None))
 
 
 def quiz_close_at(quiz: Quiz, attempt: Attempt) -> datetime | None:
-    """The close (availability end) that releases answers ``after_close``: the same seam as ``quiz_due_at``."""
-    value = getattr(quiz, "close_at", None)
-    return value if isinstance(value, datetime) else None
+    """The close that releases answers ``after_close``: ``closes_at``, by the same rule as ``quiz_due_at``."""
+    return _latest(getattr(attempt, "closes_at", None), getattr(quiz, "closes_at", None))
+
+
+def _latest(*values: object) -> datetime | None:
+    moments = [v for v in values if isinstance(v, datetime)]
+    return max(moments) if moments else None
 
 
 def quiz_answers_released(quiz: Quiz, attempt: Attempt, now: datetime) -> bool:
