@@ -3,11 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Ralph (the LRS of the xAPI tests) in a virtual env of its own: its dependencies never meet ours.
+RALPH_VENV := .venv-ralph
+RALPH_STAMP := $(RALPH_VENV)/.installed
 PORT ?= 8000
 # The sandbox platforms (Canvas-like, Moodle-like) beside the tool; `make run SANDBOX=0` leaves them off.
 SANDBOX ?= 1
 
-.PHONY: run test check lint format typecheck migrations-check bench clean
+.PHONY: run test check lint format typecheck migrations-check bench clean ralph messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@# pip is quiet, so say what the minute of silence is (and that it happens once).
@@ -19,11 +22,23 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 	@echo "Packages installed."
 
-run: $(STAMP)  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat) and the sandbox
+$(RALPH_STAMP): requirements-ralph.txt
+	@echo "Setting up $(RALPH_VENV): Ralph, the Learning Record Store the xAPI tests send statements to (once)..."
+	test -x $(RALPH_VENV)/bin/python || $(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RALPH_VENV)/bin/python -m pip install --quiet -r requirements-ralph.txt
+	touch $(RALPH_STAMP)
+
+ralph: $(RALPH_STAMP)  ## Ralph LRS in .venv-ralph (the xAPI tests and bench/xapi.py start it)
+
+messages: $(STAMP)  ## compile locale/*/LC_MESSAGES/*.po to .mo in Python (no GNU gettext needed; docs/translation.md)
+	$(BIN)/python -m lms_tool.core.messages locale
+
+run: $(STAMP) messages  ## serve the tool with the embedded default (SQLite, filesystem broker, worker + beat) and the sandbox
 	LMS_TOOL_MODE=development $(BIN)/python manage.py secret_init
 	LMS_TOOL_MODE=development PORT=$(PORT) SANDBOX=$(SANDBOX) $(BIN)/python manage.py run_embedded
 
-test: $(STAMP)  ## run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: $(STAMP) $(RALPH_STAMP) messages  ## run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 	@# Tests keep their own var/ (secret, SQLite files, the filesystem broker's queue): tasks that test
 	@# launches queue must never reach the worker of `make run`.
 	rm -rf var/test && mkdir -p var/test
@@ -45,8 +60,8 @@ migrations-check: $(STAMP)
 
 check: lint typecheck migrations-check test  ## ruff, mypy, migrations check, tests
 
-bench: $(STAMP)  ## benchmarks against stock pylti1p3; figures go in docs/benchmarks.md
+bench: $(STAMP) $(RALPH_STAMP)  ## benchmarks against stock pylti1p3; figures go in docs/benchmarks.md
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache staticfiles
+	rm -rf $(VENV) $(RALPH_VENV) var .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -6,7 +6,8 @@ webhook deliveries or a long AI generation never waits in front of a grade:
 
 * ``passback``: grade passback and roster syncs (a dropped student loses access through them);
 * ``generation``: AI generation of quiz questions and flashcards (minutes each);
-* ``webhooks``: signed webhook fan-out and deliveries (retries of a failing subscriber pile up here);
+* ``webhooks``: signed webhook fan-out and deliveries, and xAPI statements to an LRS (retries of a failing
+  subscriber or LRS pile up here);
 * ``housekeeping``: the beat's sweeps, purges and the optimiser; anything not routed lands here.
 """
 
@@ -68,6 +69,7 @@ app.conf.task_routes = {
     "flashcards.generation_run": {"queue": "generation"},
     "lms_tool.webhooks.tasks.webhook_fan_out": {"queue": "webhooks"},
     "lms_tool.webhooks.tasks.webhook_deliver": {"queue": "webhooks"},
+    "lms_tool.xapi.tasks.xapi_send": {"queue": "webhooks"},
 }
 app.autodiscover_tasks()
 

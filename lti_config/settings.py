@@ -127,6 +127,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "lms_tool.lti.middleware.LtiLaunchMiddleware",
+    # After the launch is known: its locale claim picks the language (docs/translation.md).
+    "lms_tool.lti.language.LaunchLanguageMiddleware",
 ]
 
 ROOT_URLCONF = "lti_config.urls"
@@ -141,6 +143,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -267,9 +270,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The interface's languages (docs/translation.md): the launch's locale claim picks one, else the browser's
+# Accept-Language, else English. A language is listed only with a catalog in locale/ (a listed language
+# without one would show English text laid out for that language).
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # LTI behaviour -------------------------------------------------------------------------------
@@ -383,6 +391,22 @@ AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 400)
 MIDDLEWARE.append("lms_tool.core.origin.RequestOriginMiddleware")
 if AUDIT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 1")
+# xAPI learning records (lms_tool/xapi, docs/xapi.md): each registration's LRS is set in the admin.
+XAPI = {
+    # Activity ids, pseudonymous actors' homePage and extension IRIs live under this URL; set TOOL_BASE_URL.
+    "ACTIVITY_BASE_URL": env("XAPI_ACTIVITY_BASE_URL", TOOL_BASE_URL or "https://lms-tool.invalid"),
+    # Attempts before a statement is dead-lettered (the first try included).
+    "MAX_ATTEMPTS": envint("XAPI_MAX_ATTEMPTS", 10),
+    "RETRY_BASE_SECONDS": float(env("XAPI_RETRY_BASE_SECONDS", "30")),
+    "RETRY_CAP_SECONDS": float(env("XAPI_RETRY_CAP_SECONDS", "3600")),
+    "TIMEOUT_SECONDS": float(env("XAPI_TIMEOUT_SECONDS", "15")),
+    "LEASE_SECONDS": envint("XAPI_LEASE_SECONDS", 120),
+    # Statements recorded within this many seconds go out in one batch.
+    "SEND_DELAY_SECONDS": float(env("XAPI_SEND_DELAY_SECONDS", "2")),
+    # Statements the LRS took are deleted from the outbox after this many days (the LRS keeps them).
+    "KEEP_SENT_DAYS": envint("XAPI_KEEP_SENT_DAYS", 14),
+}
+CELERY_BEAT_SCHEDULE["xapi-sweep"] = {"task": "lms_tool.xapi.tasks.xapi_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {"task": "lms_tool.webhooks.tasks.webhooks_sweep", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {"task": "lms_tool.api.tasks.idempotency_purge", "schedule": 3600.0}
 
@@ -417,7 +441,13 @@ AI = {
     "MAX_RETRIES": envint("AI_MAX_RETRIES", 2),
     # json_schema (structured output), json_object, or none, for servers that support less.
     "RESPONSE_FORMAT": env("AI_RESPONSE_FORMAT", "json_schema"),
+    # Generated content also goes to the server's /moderations where it has one (auto), or never (off);
+    # the offline word list runs either way (docs/ai-control.md, "Moderation").
+    "MODERATION": env("AI_MODERATION", "auto"),
+    "MODERATION_MODEL": env("AI_MODERATION_MODEL", ""),
 }
+# A school's own word list for moderation, same format as lms_tool/ai/data/unsafe_terms.txt (blank: that one).
+AI_MODERATION_TERMS_FILE = env("AI_MODERATION_TERMS_FILE", "")
 QUIZZES = {
     "MAX_UPLOAD_BYTES": envint("QUIZ_MAX_UPLOAD_BYTES", 5 * 1024 * 1024),
     "MAX_TEXT_CHARS": envint("QUIZ_MAX_TEXT_CHARS", 200_000),
@@ -465,15 +495,26 @@ FLASHCARDS = {
     "GRADE_REFRESH_SECONDS": envint("FLASHCARDS_GRADE_REFRESH_SECONDS", 3600),
     "MAX_IMPORT_BYTES": envint("FLASHCARDS_MAX_IMPORT_BYTES", 2 * 1024 * 1024),
     "MAX_IMPORT_ROWS": envint("FLASHCARDS_MAX_IMPORT_ROWS", 5000),
-    # The optional per-learner optimiser (pip install "fsrs[optimizer]") fits learners with this many reviews.
+    # FSRS weights are fitted to a learner with this many reviews (lms_tool/flashcards/optimizer.py), and to a
+    # deck once its learners without weights of their own have this many between them.
     "OPTIMIZER_MIN_REVIEWS": envint("FLASHCARDS_OPTIMIZER_MIN_REVIEWS", 400),
+    "OPTIMIZER_MIN_DECK_REVIEWS": envint("FLASHCARDS_OPTIMIZER_MIN_DECK_REVIEWS", 1000),
+    # Of the days FSRS's fuzz allows for a card, pick the one with the fewest of the learner's cards due.
+    "LOAD_BALANCING": envbool("FLASHCARDS_LOAD_BALANCING", True),
 }
 CELERY_BEAT_SCHEDULE["flashcards-grades-flush"] = {
     "task": "flashcards.grades_flush",
     "schedule": float(max(5, FLASHCARDS["GRADE_INTERVAL_SECONDS"] // 2)),
 }
-# Does nothing (one log line) unless the optimiser extra is installed.
+# Fits FSRS weights for the learners and decks due for it (lms_tool/flashcards/optimizer.py).
 CELERY_BEAT_SCHEDULE["flashcards-optimize-parameters"] = {"task": "flashcards.optimize_parameters", "schedule": 86400.0}
+# Learners who need help: every course with something published is assessed this often; a change of a
+# learner's state publishes learner.at_risk / learner.recovered (docs/analytics.md, "Learners who need help").
+ANALYTICS_RISK_REFRESH_SECONDS = envint("ANALYTICS_RISK_REFRESH_SECONDS", 3600)
+CELERY_BEAT_SCHEDULE["analytics-risk-refresh"] = {
+    "task": "analytics.risk_refresh",
+    "schedule": float(ANALYTICS_RISK_REFRESH_SECONDS),
+}
 
 # Sandbox -------------------------------------------------------------------------------------
 # A Canvas-like and a Moodle-like LTI platform beside the tool (lms_tool/sandbox), to try it without an

@@ -56,6 +56,10 @@ class OpenAICompatibleProvider:
         temperature: float = 0.2,
     ):
         self.model = model
+        self.base_url = base_url
+        # Tokens the server reported in its ``usage`` field, summed over this provider's requests: the
+        # per-registration monthly budget counts them (lms_tool/ai/policy.py, docs/ai-control.md).
+        self.tokens_used = 0
         self.response_format = response_format
         self.temperature = temperature
         # Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
@@ -90,6 +94,9 @@ class OpenAICompatibleProvider:
             raise ProviderError(f"the model server refused the request: HTTP {exc.status_code}") from exc
         except openai.APIResponseValidationError as exc:
             raise ProviderError(f"the model server's answer is not a chat completion ({exc})") from exc
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            self.tokens_used += int(getattr(usage, "total_tokens", 0) or 0)
         if not response.choices:
             return ""
         return response.choices[0].message.content or ""

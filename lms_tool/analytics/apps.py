@@ -7,3 +7,8 @@ class AnalyticsConfig(AppConfig):
     name = "lms_tool.analytics"
     label = "analytics"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import risk_hooks
+
+        risk_hooks.register()

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import assessments, grading, log, privacy, roster, webhooks
+from .views import analytics_risk, assessments, grading, log, privacy, roster, webhooks
 
 app_name = "api"
 
@@ -13,6 +13,7 @@ v1 = [
     path("users/<int:pk>/export", privacy.UserExportApi.as_view(), name="user-export"),
     path("users/<int:pk>/erase", privacy.UserEraseApi.as_view(), name="user-erase"),
     path("analytics/enrollments", privacy.AnalyticsEnrollmentListApi.as_view(), name="analytics-enrollment-list"),
+    path("analytics/at-risk", analytics_risk.AtRiskListApi.as_view(), name="analytics-at-risk-list"),
     path("courses", roster.CourseListApi.as_view(), name="course-list"),
     path("courses/<int:pk>", roster.CourseDetailApi.as_view(), name="course-detail"),
     path("enrollments", roster.EnrollmentListApi.as_view(), name="enrollment-list"),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 
 class ToolError(Exception):
     """An expected failure: shown to the user with ``user_message`` and ``admin_hint``."""
 
     status = 400
-    title = "The request could not be completed"
+    title: str | Promise = _("The request could not be completed")  # lazy: shown in the language of the request
 
     def __init__(self, user_message: str, *, admin_hint: str = "", detail: str = "", status: int | None = None):
         super().__init__(user_message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -16,6 +17,7 @@ def event_record(
     event = DomainEvent.objects.create(
         type=type, subject_type=subject_type, subject_id=str(subject_id), data=data, context_pk=context_pk
     )
+    _record([event])
     transaction.on_commit(lambda: _publish(event.pk))
     return event
 
@@ -35,6 +37,7 @@ def event_record_many(*, events: list[dict[str, Any]]) -> list[DomainEvent]:
             for e in events
         ]
     )
+    _record(created)
     pks = [event.pk for event in created if event.pk is not None]
 
     def publish_all() -> None:
@@ -53,6 +56,13 @@ def event_record_many(*, events: list[dict[str, Any]]) -> list[DomainEvent]:
     return created
 
 
+def _record(events: list[DomainEvent]) -> None:
+    # Recorders write their own outbox rows in the event's transaction (xapi statements): the rows
+    # commit or roll back with the change that caused them, which a publisher after commit cannot promise.
+    for recorder in RECORDERS:
+        recorder(events)
+
+
 def _publish(event_pk: int) -> None:
     # The webhooks app registers its dispatcher here; without it events wait in the table.
     for hook in PUBLISHERS:
@@ -60,3 +70,6 @@ def _publish(event_pk: int) -> None:
 
 
 PUBLISHERS: list[Any] = []
+# Called with the new events inside their transaction (before commit); a higher app registers in its
+# AppConfig.ready(). A recorder must not fail the domain write: it guards itself (savepoint, log).
+RECORDERS: list[Callable[[list[DomainEvent]], None]] = []

@@ -16,7 +16,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import serializers
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import AuditEvent
@@ -109,6 +109,16 @@ def _scoped(registration_id: int) -> list[tuple[str, QuerySet[Any]]]:
         ("flashcards.CardState", {"deck__context__registration_id": r}),
         ("flashcards.ReviewLog", {"deck__context__registration_id": r}),
         ("flashcards.LearnerParameters", {"learner__registration_id": r}),
+        ("flashcards.DeckParameters", {"deck__context__registration_id": r}),
+        # A fit is of a learner or of a deck: either way, of this registration.
+        (
+            "flashcards.ParameterFit",
+            {
+                "pk__in": _model("flashcards.ParameterFit")
+                .objects.filter(Q(learner__registration_id=r) | Q(deck__context__registration_id=r))
+                .values("pk")
+            },
+        ),
         ("flashcards.DeckGrade", {"deck__context__registration_id": r}),
         ("flashcards.DeckGeneration", {"deck__context__registration_id": r}),
         ("core.DomainEvent", {"context_pk__in": contexts}),

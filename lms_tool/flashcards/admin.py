@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Card, Deck, DeckGeneration, DeckGrade, LearnerParameters, ReviewLog
+from .models import Card, Deck, DeckGeneration, DeckGrade, DeckParameters, LearnerParameters, ParameterFit, ReviewLog
 
 
 class CardInline(admin.TabularInline):
@@ -52,3 +52,24 @@ class DeckGradeAdmin(admin.ModelAdmin):
 class LearnerParametersAdmin(admin.ModelAdmin):
     list_display = ("learner", "review_count", "optimized_at")
     raw_id_fields = ("learner",)
+
+
+@admin.register(DeckParameters)
+class DeckParametersAdmin(admin.ModelAdmin):
+    list_display = ("deck", "review_count", "learner_count", "optimized_at")
+    raw_id_fields = ("deck",)
+
+
+@admin.register(ParameterFit)
+class ParameterFitAdmin(admin.ModelAdmin):
+    """Read-only: every fitting try, kept or not, and how each weight set predicted the held-out reviews."""
+
+    list_display = ("fitted_at", "learner", "deck", "review_count", "candidate_log_loss", "current_log_loss", "kept")
+    list_filter = ("kept",)
+    raw_id_fields = ("learner", "deck")
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

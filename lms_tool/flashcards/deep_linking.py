@@ -7,7 +7,13 @@ from django.utils import timezone
 
 from lms_tool.lti.course_home import CourseItem, CourseSection, register_course_section
 from lms_tool.lti.decorators import page_url
-from lms_tool.lti.deep_linking import PickableItem, ReviewTable, SubmissionReview, register_activity_source
+from lms_tool.lti.deep_linking import (
+    ItemWindow,
+    PickableItem,
+    ReviewTable,
+    SubmissionReview,
+    register_activity_source,
+)
 from lms_tool.lti.models import LtiUser
 from lms_tool.lti.types import LtiLaunch
 
@@ -18,6 +24,13 @@ from .models import Card, CardState, Deck, DeckGrade
 
 def _cards(count: int) -> str:
     return f"{count} card{'' if count == 1 else 's'}"
+
+
+def deck_item_window(deck: Deck) -> ItemWindow | None:
+    """The deck's dates for the Deep Linking item: studied from ``opens_at`` to ``closes_at`` (windows.py)."""
+    if not (deck.opens_at or deck.due_at or deck.closes_at):
+        return None
+    return ItemWindow(available_start=deck.opens_at, available_end=deck.closes_at, due_at=deck.due_at)
 
 
 def list_items(launch: LtiLaunch) -> list[PickableItem]:
@@ -36,6 +49,7 @@ def list_items(launch: LtiLaunch) -> list[PickableItem]:
             tag="flashcards",
             text=f"{_cards(deck.approved_count)} · {deck.grading_description}",  # type: ignore[attr-defined]
             submission_review=grades.is_graded(deck),
+            window=deck_item_window(deck),
         )
         for deck in selectors.decks_counted(launch=launch, published_only=True)
     ]

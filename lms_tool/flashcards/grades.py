@@ -79,7 +79,9 @@ def deck_progress(*, deck: Deck, learner: LtiUser, now: datetime) -> Progress:
         return Progress(0.0, 0, 0)
     if deck.grading_rule == Rule.RECALL:
         arrays = selectors._arrays(states)
-        r_now, _ = selectors._predict(arrays, now, 0)
+        # The default forgetting curve, not the learner's fitted one: a refit must not move a posted grade
+        # (optimizer, docs/flashcards.md "Fitted memory"); the stability is still the learner's own.
+        r_now, _ = selectors._predict(arrays, now, 0, personal=False)
         # A hair of tolerance: a threshold of 0.9 must count a recall computed as 0.8999999.
         known = int((r_now >= deck.grading_threshold - 1e-9).sum())
         return Progress(known / total, studied, total)
@@ -116,6 +118,7 @@ def _post(grade: DeckGrade, progress: Progress, now: datetime) -> bool:
         line_item_label=deck.title,
         line_item_resource_id=f"deck:{deck.pk}",
         line_item_tag="flashcards",
+        line_item_end=deck.due_at,
     )
     # After a reset nothing is in the column: the next rating posts again, as a first one would.
     grade.posted_progress, grade.posted_at = (progress.share if progress.studied else None), now

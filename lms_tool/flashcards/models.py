@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
 
@@ -63,6 +65,10 @@ class Deck(models.Model):
         validators=[MinValueValidator(0.5), MaxValueValidator(0.99)],
         help_text="Recall rule: a card counts when the learner's predicted recall now is at least this (0.50-0.99).",
     )
+    # Dates (UTC; a platform's dates sent with the launch win, flashcards/windows.py, docs/assessment.md).
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="Learners may study from then.")
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Shown to learners; study goes on after it.")
+    closes_at = models.DateTimeField(null=True, blank=True, help_text="No study after it.")
     created_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # A course's own copy of a deck of another course of the same registration, made at the first launch of a
     # link the LMS copied along with its course (the link still names the original).
@@ -86,20 +92,20 @@ class Deck(models.Model):
     @property
     def grading_description(self) -> str:
         """How the deck's gradebook column is computed (flashcards/grades.py), in words for the picker and pages."""
+        # Shown on learners' review pages: in the interface's language (docs/translation.md).
         if self.grading_rule == self.GradingRule.NONE:
-            return "Not graded: no gradebook column; study is not sent to the gradebook."
+            return _("Not graded: no gradebook column; study is not sent to the gradebook.")
         if self.grading_rule == self.GradingRule.COMPLETION:
-            what = "the share of the deck's cards the learner has studied at least once"
+            what = _("the share of the deck's cards the learner has studied at least once")
         else:
-            what = (
-                f"the share of the deck's cards the learner would recall today with a probability of at least "
-                f"{self.grading_threshold:.0%} (predicted from their reviews: it falls as memories fade and rises "
-                "with study)"
-            )
-        return (
-            f"Graded out of 100: {what}. Nothing is sent before the learner's first rating; after a rating the "
+            what = _(
+                "the share of the deck's cards the learner would recall today with a probability of at least "
+                "%(threshold)s%% (predicted from their reviews: it falls as memories fade and rises with study)"
+            ) % {"threshold": number_format(round(self.grading_threshold * 100))}
+        return _(
+            "Graded out of 100: %(what)s. Nothing is sent before the learner's first rating; after a rating the "
             "gradebook is updated within a minute."
-        )
+        ) % {"what": what}
 
     def learning_deltas(self) -> tuple[timedelta, ...]:
         return tuple(timedelta(seconds=int(s)) for s in self.learning_steps)
@@ -138,6 +144,10 @@ class Card(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
     origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.MANUAL)
     position = models.PositiveIntegerField(default=0)
+    # A generated card's provenance, kept for appeals (docs/ai-control.md); blank for a person's card.
+    model = models.CharField(max_length=200, blank=True)
+    ai_provider = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -244,7 +254,8 @@ class ReviewLog(models.Model):
 
 
 class LearnerParameters(models.Model):
-    """FSRS weights fitted to one learner's review log by the optional optimiser."""
+    """FSRS weights fitted to one learner's review log (``optimizer``), kept because they predicted the
+    learner's held-out reviews better than the weights they replaced."""
 
     learner = models.OneToOneField(LtiUser, on_delete=models.CASCADE, related_name="fsrs_parameters")
     parameters = models.JSONField(help_text="The 21 FSRS weights.")
@@ -258,6 +269,60 @@ class LearnerParameters(models.Model):
 
     def __str__(self) -> str:
         return f"FSRS parameters of {self.learner_id} ({self.review_count} reviews)"
+
+
+class DeckParameters(models.Model):
+    """FSRS weights fitted to the pooled reviews of a deck's learners, for those with too few reviews of
+    their own to fit (``optimizer``)."""
+
+    deck = models.OneToOneField(Deck, on_delete=models.CASCADE, related_name="fsrs_parameters")
+    parameters = models.JSONField(help_text="The 21 FSRS weights.")
+    review_count = models.PositiveIntegerField(help_text="Reviews the fit was made from.")
+    learner_count = models.PositiveIntegerField(help_text="Learners whose reviews were pooled.")
+    optimized_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "deck's FSRS parameters"
+        verbose_name_plural = "decks' FSRS parameters"
+
+    def __str__(self) -> str:
+        return f"FSRS parameters of deck {self.deck_id} ({self.review_count} reviews)"
+
+
+class ParameterFit(models.Model):
+    """One fitting attempt, kept or not: what was fitted, from how much, and how each weight set predicted
+    the held-out reviews. Also what tells the schedule when a learner or deck is due for the next try."""
+
+    learner = models.ForeignKey(LtiUser, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    fitted_at = models.DateTimeField()
+    review_count = models.PositiveIntegerField()
+    train_items = models.PositiveIntegerField()
+    test_items = models.PositiveIntegerField()
+    parameters = models.JSONField(help_text="The candidate weights.")
+    candidate_log_loss = models.FloatField()
+    candidate_rmse = models.FloatField()
+    current_log_loss = models.FloatField(help_text="The weights in use before, on the same held-out reviews.")
+    current_rmse = models.FloatField()
+    kept = models.BooleanField(help_text="True when the candidate predicted better and replaced the weights.")
+    trainer = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = "FSRS fit"
+        ordering = ["-fitted_at", "-id"]
+        indexes = [
+            models.Index(fields=["learner", "-fitted_at"], name="flashcard_fit_learner"),
+            models.Index(fields=["deck", "-fitted_at"], name="flashcard_fit_deck"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(learner__isnull=False) | models.Q(deck__isnull=False), name="flashcard_fit_subject"
+            )
+        ]
+
+    def __str__(self) -> str:
+        subject = f"learner {self.learner_id}" if self.learner_id else f"deck {self.deck_id}"
+        return f"FSRS fit of {subject} at {self.fitted_at:%Y-%m-%d %H:%M} ({'kept' if self.kept else 'not kept'})"
 
 
 class DeckGrade(models.Model):
@@ -299,6 +364,8 @@ class DeckGeneration(models.Model):
     prompt = models.TextField(blank=True)
     created_count = models.PositiveIntegerField(default=0)
     rejected = models.JSONField(default=list, blank=True)
+    # Why the institution's model was not used: AI turned off, or this month's budget used up.
+    ai_notice = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from fsrs import Card as FsrsCard
 from fsrs import Rating
 from fsrs import State as FsrsState
 
 from lms_tool.core.errors import ToolError
+from lms_tool.core.events import event_record
 from lms_tool.lti.models import LtiUser, ResourceLink
 
-from . import grades, scheduling
-from .models import Card, CardState, Deck, LearnerParameters, ReviewLog, State
+from . import grades, optimizer, scheduling
+from .models import Card, CardState, Deck, ReviewLog, State
 
 TOKEN_SALT = "flashcards.review"
 TOKEN_MAX_AGE = 7 * 24 * 3600
@@ -46,8 +49,31 @@ class ShownCard:
         return self.state is None
 
 
+def load_of(learner: LtiUser, now: datetime) -> scheduling.Load | None:
+    """The learner's cards already due on each coming day (all their decks: the day's load is theirs), for
+    load balancing; None when it is turned off (``FLASHCARDS["LOAD_BALANCING"]``)."""
+    if not getattr(django_settings, "FLASHCARDS", {}).get("LOAD_BALANCING", True):
+        return None
+
+    def load(first: int, last: int) -> dict[int, int]:
+        rows = CardState.objects.filter(
+            learner=learner,
+            state=State.REVIEW,
+            due__gte=now + timedelta(days=first) - timedelta(hours=12),
+            due__lt=now + timedelta(days=last) + timedelta(hours=12),
+        ).values_list("due", flat=True)
+        # Day d is the 24 hours around now + d days: a card due then is due on the same study day.
+        counts: dict[int, int] = {}
+        for due in rows:
+            day = round((due - now) / timedelta(days=1))
+            counts[day] = counts.get(day, 0) + 1
+        return counts
+
+    return load
+
+
 def settings_for(deck: Deck, learner: LtiUser) -> scheduling.Settings:
-    fitted = LearnerParameters.objects.filter(learner=learner).values_list("parameters", flat=True).first()
+    fitted = optimizer.parameters_for(learner=learner, deck=deck)
     return scheduling.Settings(
         desired_retention=deck.desired_retention,
         learning_steps=tuple(int(s) for s in deck.learning_steps),
@@ -80,36 +106,39 @@ def _token_read(token: str, *, deck: Deck, learner: LtiUser) -> dict[str, int]:
         data: dict[str, Any] = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
     except signing.SignatureExpired as error:
         raise ReviewRefused(
-            "token_expired", "This card was shown too long ago. Reload to continue.", status=409, detail=str(error)
+            "token_expired", _("This card was shown too long ago. Reload to continue."), status=409, detail=str(error)
         ) from error
     except signing.BadSignature as error:
         raise ReviewRefused(
-            "bad_token", "This rating could not be matched to a card shown to you.", status=400, detail=str(error)
+            "bad_token", _("This rating could not be matched to a card shown to you."), status=400, detail=str(error)
         ) from error
     if data.get("l") != learner.pk:
         raise ReviewRefused(
             "not_yours",
-            "This card was not shown to you, so it cannot be rated by you.",
+            _("This card was not shown to you, so it cannot be rated by you."),
             status=403,
             detail=f"token for learner {data.get('l')}, request by {learner.pk}",
         )
     if data.get("d") != deck.pk:
         raise ReviewRefused(
             "wrong_deck",
-            "This card belongs to another deck.",
+            _("This card belongs to another deck."),
             status=403,
             detail=f"token for deck {data.get('d')}, posted to deck {deck.pk}",
         )
     return {"c": int(data["c"]), "r": int(data["r"])}
 
 
-def _start_of_day(now: datetime) -> datetime:
-    local = timezone.localtime(now)
+def _start_of_day(now: datetime, zone: tzinfo | None = None) -> datetime:
+    """The learner's last midnight: the daily limit of new cards resets then, not at the server's (UTC) midnight
+    (docs/assessment.md, "Dates and time zones"). ``zone``: the learner's (lti/timezones.launch_zone)."""
+    local = timezone.localtime(now, zone)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def new_cards_left(*, deck: Deck, learner: LtiUser, now: datetime) -> int:
-    started_today = CardState.objects.filter(deck=deck, learner=learner, created_at__gte=_start_of_day(now)).count()
+def new_cards_left(*, deck: Deck, learner: LtiUser, now: datetime, zone: tzinfo | None = None) -> int:
+    since = _start_of_day(now, zone)
+    started_today = CardState.objects.filter(deck=deck, learner=learner, created_at__gte=since).count()
     return max(0, deck.new_cards_per_day - started_today)
 
 
@@ -135,22 +164,27 @@ def _new_cards(deck: Deck, learner: LtiUser):  # type: ignore[no-untyped-def]
     return Card.objects.approved().filter(deck=deck).exclude(Exists(seen)).order_by("position", "id")
 
 
-def queue_counts(*, deck: Deck, learner: LtiUser, now: datetime | None = None) -> dict[str, int]:
+def queue_counts(
+    *, deck: Deck, learner: LtiUser, now: datetime | None = None, zone: tzinfo | None = None
+) -> dict[str, int]:
     now = now or timezone.now()
     new_total = _new_cards(deck, learner).count()
     return {
         "due": due_states(deck=deck, learner=learner, now=now).count(),
-        "new": min(new_total, new_cards_left(deck=deck, learner=learner, now=now)),
+        "new": min(new_total, new_cards_left(deck=deck, learner=learner, now=now, zone=zone)),
         "unseen": new_total,
     }
 
 
-def next_card(*, deck: Deck, learner: LtiUser, now: datetime | None = None) -> ShownCard | None:
-    """Due cards first, then new ones within today's limit, then learning cards due shortly; else None."""
+def next_card(
+    *, deck: Deck, learner: LtiUser, now: datetime | None = None, zone: tzinfo | None = None
+) -> ShownCard | None:
+    """Due cards first, then new ones within today's limit (the learner's day, ``zone``), then learning cards
+    due shortly; else None."""
     now = now or timezone.now()
     state = due_first(deck=deck, learner=learner, now=now)
     card = state.card if state else None
-    if card is None and new_cards_left(deck=deck, learner=learner, now=now) > 0:
+    if card is None and new_cards_left(deck=deck, learner=learner, now=now, zone=zone) > 0:
         card = _new_cards(deck, learner).first()
     if card is None:
         state = (
@@ -168,7 +202,7 @@ def next_card(*, deck: Deck, learner: LtiUser, now: datetime | None = None) -> S
     draw = scheduling.fuzz_draw(learner.pk, card.pk, reps)
     intervals = {
         r: scheduling.human_interval(d)
-        for r, d in scheduling.preview(settings, fsrs_card, now.astimezone(UTC), draw).items()
+        for r, d in scheduling.preview(settings, fsrs_card, now.astimezone(UTC), draw, load_of(learner, now)).items()
     }
     return ShownCard(card, state, token_make(deck=deck, card=card, learner=learner, reps=reps), intervals)
 
@@ -185,7 +219,7 @@ def _replayed(*, learner: LtiUser, client_id: str, card_pk: int) -> CardState | 
     if recorded.card_id != card_pk:
         raise ReviewRefused(
             "bad_client_id",
-            "This rating could not be read; reload the page.",
+            _("This rating could not be read; reload the page."),
             status=400,
             detail=f"client id reused for card {card_pk} (recorded for {recorded.card_id})",
         )
@@ -202,13 +236,18 @@ def _state_advance(
     if reps != shown_at_reps:
         raise ReviewRefused(
             "already_rated",
-            "This card was already rated; your first answer counts.",
+            _("This card was already rated; your first answer counts."),
             status=409,
             detail=f"shown at review {shown_at_reps}, now at {reps}",
         )
     before = to_fsrs(state) if state else scheduling.new_card(card.pk, now)
     after = scheduling.review(
-        settings_for(deck, learner), before, Rating(rating), now, scheduling.fuzz_draw(learner.pk, card.pk, reps)
+        settings_for(deck, learner),
+        before,
+        Rating(rating),
+        now,
+        scheduling.fuzz_draw(learner.pk, card.pk, reps),
+        load_of(learner, now),
     )
     if state is None:
         state = CardState(learner=learner, card=card, deck=deck, due=now, created_at=now)
@@ -226,7 +265,7 @@ def _state_advance(
     except IntegrityError as error:  # the same card rated at the same moment in another request
         raise ReviewRefused(
             "already_rated",
-            "This card was already rated; your first answer counts.",
+            _("This card was already rated; your first answer counts."),
             status=409,
             detail="concurrent first rating",
         ) from error
@@ -255,16 +294,18 @@ def review_record(
     column in the same transaction (grades.progress_record).
     """
     if rating not in (1, 2, 3, 4):
-        raise ReviewRefused("bad_rating", "Choose Again, Hard, Good or Easy.", status=400, detail=f"rating={rating!r}")
+        raise ReviewRefused(
+            "bad_rating", _("Choose Again, Hard, Good or Easy."), status=400, detail=f"rating={rating!r}"
+        )
     if len(client_id) > 64 or not all(ch.isalnum() or ch == "-" for ch in client_id):
-        raise ReviewRefused("bad_client_id", "This rating could not be read; reload the page.", status=400)
+        raise ReviewRefused("bad_client_id", _("This rating could not be read; reload the page."), status=400)
     claims = _token_read(token, deck=deck, learner=learner)
     replayed = _replayed(learner=learner, client_id=client_id, card_pk=claims["c"]) if client_id else None
     if replayed is not None:
         return replayed
     card = Card.objects.approved().filter(deck=deck, pk=claims["c"]).first()
     if card is None:
-        raise ReviewRefused("card_gone", "This card is no longer in the deck.", status=404)
+        raise ReviewRefused("card_gone", _("This card is no longer in the deck."), status=404)
     now = (now or timezone.now()).astimezone(UTC)
     state = _state_advance(deck=deck, learner=learner, card=card, shown_at_reps=claims["r"], rating=rating, now=now)
     ReviewLog.objects.create(
@@ -279,6 +320,23 @@ def review_record(
         difficulty_after=state.difficulty or 0.0,
         due_after=state.due,
         client_id=client_id,
+    )
+    # For learning records (xAPI "answered" and deck progress, docs/xapi.md): what was rated and the
+    # interval FSRS chose, in the rating's transaction.
+    event_record(
+        type="flashcards.card_reviewed",
+        subject_type="card",
+        subject_id=card.pk,
+        context_pk=deck.context_id,
+        data={
+            "deck": deck.pk,
+            "user": learner.pk,
+            "rating": rating,
+            "reps": state.reps,
+            "interval_seconds": max(0, int((state.due - now).total_seconds())),
+            "duration_ms": duration_ms,
+            "resource_link": resource_link.pk if resource_link is not None else None,
+        },
     )
     if resource_link is not None:
         grades.progress_record(deck=deck, learner=learner, resource_link=resource_link, now=now)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
 from fsrs import State as FsrsState
@@ -55,32 +57,63 @@ def fuzz_draw(learner_pk: int, card_pk: int, reps: int) -> float:
     return random.Random(f"fsrs-fuzz:{learner_pk}:{card_pk}:{reps}").random()
 
 
+def fuzz_range(interval_days: int, maximum_interval: int) -> tuple[int, int]:
+    """The days fsrs 6.3.2's fuzz may pick for this interval (``Scheduler._get_fuzzed_interval``)."""
+    delta = 1.0
+    for fuzz in FUZZ_RANGES:
+        delta += fuzz["factor"] * max(min(float(interval_days), fuzz["end"]) - fuzz["start"], 0.0)
+    min_ivl = max(2, round(interval_days - delta))
+    max_ivl = min(round(interval_days + delta), maximum_interval)
+    return min(min_ivl, max_ivl), max_ivl
+
+
 def fuzzed_days(interval_days: int, maximum_interval: int, draw: float) -> int:
     """fsrs 6.3.2 ``Scheduler._get_fuzzed_interval`` with ``random()`` replaced by ``draw``."""
     if interval_days < 2.5:
         return interval_days
-    delta = 1.0
-    for fuzz_range in FUZZ_RANGES:
-        delta += fuzz_range["factor"] * max(min(float(interval_days), fuzz_range["end"]) - fuzz_range["start"], 0.0)
-    min_ivl = max(2, round(interval_days - delta))
-    max_ivl = min(round(interval_days + delta), maximum_interval)
-    min_ivl = min(min_ivl, max_ivl)
+    min_ivl, max_ivl = fuzz_range(interval_days, maximum_interval)
     return min(round(draw * (max_ivl - min_ivl + 1) + min_ivl), maximum_interval)
 
 
-def review(settings: Settings, card: FsrsCard, rating: Rating, now: datetime, draw: float) -> FsrsCard:
-    """The card after ``rating`` at ``now``: fsrs's review, then fsrs's fuzz with ``draw``."""
+# (first day, last day) -> cards already due on each of those days (days from now), for load balancing.
+Load = Callable[[int, int], Mapping[int, int]]
+
+
+def balanced_days(interval_days: int, maximum_interval: int, draw: float, load: Load) -> int:
+    """Load balancing (like Anki's): of the days fsrs's fuzz allows, the one with the fewest cards already due;
+    on a tie, the one nearest the day the fuzz alone would pick. Never outside fsrs's own range, so the
+    interval stays one fsrs could have given; only which of those days is chosen spreads the load."""
+    fuzzed = fuzzed_days(interval_days, maximum_interval, draw)
+    if interval_days < 2.5:
+        return fuzzed
+    first, last = fuzz_range(interval_days, maximum_interval)
+    due = load(first, last)
+    return min(range(first, last + 1), key=lambda day: (due.get(day, 0), abs(day - fuzzed), day))
+
+
+def review(
+    settings: Settings, card: FsrsCard, rating: Rating, now: datetime, draw: float, load: Load | None = None
+) -> FsrsCard:
+    """The card after ``rating`` at ``now``: fsrs's review, then fsrs's fuzz with ``draw`` (balanced by ``load``
+    when given)."""
     reviewed, _ = unfuzzed_scheduler(settings).review_card(card, rating, review_datetime=now)
     if settings.enable_fuzzing and reviewed.state == FsrsState.Review:
         # In Review state fsrs schedules whole days: due - now is exactly the unfuzzed interval.
         days = (reviewed.due - now).days
-        reviewed.due = now + timedelta(days=fuzzed_days(days, settings.maximum_interval, draw))
+        chosen = (
+            fuzzed_days(days, settings.maximum_interval, draw)
+            if load is None
+            else balanced_days(days, settings.maximum_interval, draw, load)
+        )
+        reviewed.due = now + timedelta(days=chosen)
     return reviewed
 
 
-def preview(settings: Settings, card: FsrsCard, now: datetime, draw: float) -> dict[int, timedelta]:
+def preview(
+    settings: Settings, card: FsrsCard, now: datetime, draw: float, load: Load | None = None
+) -> dict[int, timedelta]:
     """The interval each rating would give now, for the buttons."""
-    return {int(r): review(settings, card, r, now, draw).due - now for r in RATINGS}
+    return {int(r): review(settings, card, r, now, draw, load).due - now for r in RATINGS}
 
 
 def new_card(card_pk: int, now: datetime) -> FsrsCard:
@@ -90,19 +123,20 @@ def new_card(card_pk: int, now: datetime) -> FsrsCard:
 
 def human_interval(delta: timedelta) -> str:
     """Short form for a button: ``<1m``, ``10m``, ``5h``, ``3d``, ``2.1mo``, ``1.5y``."""
+    # The units and the decimal sign follow the interface's language (docs/translation.md).
     seconds = delta.total_seconds()
     if seconds < 60:
-        return "<1m"
+        return _("<1m")
     if seconds < 3600:
-        return f"{math.floor(seconds / 60 + 0.5)}m"
+        return _("%(n)sm") % {"n": math.floor(seconds / 60 + 0.5)}
     if seconds < 86400:
-        return f"{math.floor(seconds / 3600 + 0.5)}h"
+        return _("%(n)sh") % {"n": math.floor(seconds / 3600 + 0.5)}
     days = seconds / 86400
     if days < 30:
-        return f"{math.floor(days + 0.5)}d"
+        return _("%(n)sd") % {"n": math.floor(days + 0.5)}
     if days < 365:
-        return f"{days / 30:.1f}mo"
-    return f"{days / 365:.1f}y"
+        return _("%(n)smo") % {"n": number_format(days / 30, 1)}
+    return _("%(n)sy") % {"n": number_format(days / 365, 1)}
 
 
 def parameters_or_default(parameters: Sequence[float] | None) -> tuple[float, ...]:

@@ -196,8 +196,11 @@ def _decay_factor(learners: np.ndarray) -> tuple[float | np.ndarray, float | np.
     return decay, factor
 
 
-def _predict(arrays: retention.StateArrays, now: datetime, days: int) -> tuple[np.ndarray, np.ndarray]:
-    decay, factor = _decay_factor(arrays.learner)
+def _predict(
+    arrays: retention.StateArrays, now: datetime, days: int, *, personal: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recall now and in ``days`` days; ``personal=False`` uses fsrs's default forgetting curve for everyone."""
+    decay, factor = _decay_factor(arrays.learner) if personal else retention.decay_factor()
     at = retention.epoch_us(now)
     later = retention.epoch_us(now + timedelta(days=days))
     return (
@@ -260,6 +263,19 @@ def concept_retention(*, context: Context, now: datetime | None = None, days: in
             acc[3] += row.lapses
     rows = [Retention(c, c, a[0] / a[2], a[1] / a[2], int(a[2]), int(a[3])) for c, a in sums.items() if a[2]]
     return sorted(rows, key=lambda r: r.now)
+
+
+def course_predictions(
+    *, context: Context, now: datetime | None = None, days: int = 7, learner: LtiUser | None = None
+) -> tuple[retention.StateArrays, np.ndarray, np.ndarray]:
+    """Every card state of the course's decks (or one learner's) with its predicted recall now and ``days``
+    later, in one query: for the analytics app's per-learner and per-concept figures."""
+    states = CardState.objects.filter(deck__context=context)
+    if learner is not None:
+        states = states.filter(learner=learner)
+    arrays = _arrays(states)
+    r_now, r_later = _predict(arrays, now or timezone.now(), days)
+    return arrays, r_now, r_later
 
 
 def _by_key(keys: np.ndarray, r_now: np.ndarray, r_later: np.ndarray, lapses: np.ndarray) -> dict[int, Retention]:

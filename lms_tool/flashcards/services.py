@@ -208,6 +208,8 @@ def generation_request(*, deck: Deck, actor: LtiUser, text: str, count: int) -> 
 def generation_run(*, generation: DeckGeneration) -> DeckGeneration:
     """Ask the AI provider for cards; store the usable ones as proposed cards for the instructor to review."""
     from lms_tool.ai import ProviderError, get_provider
+    from lms_tool.ai.policy import provider_for
+    from lms_tool.lti.ai_control import ai_control_of
 
     if generation.status != DeckGeneration.Status.PENDING:
         return generation  # a redelivered task: the work is done
@@ -219,22 +221,27 @@ def generation_run(*, generation: DeckGeneration) -> DeckGeneration:
         logger.info("card generation %s is held by another worker; this delivery does nothing", generation.pk)
         return generation
     try:
+        # The registration's AI decision (docs/ai-control.md): off or over budget, the offline provider writes.
+        provider = provider_for(ai_control_of(generation.deck.context.registration_id), get_provider())
         try:
-            result = get_provider().generate_cards(text=generation.text, count=generation.count)
+            result = provider.generate_cards(text=generation.text, count=generation.count)
         except ProviderError as error:
             logger.warning("card generation %s failed: %s", generation.pk, error)
             DeckGeneration.objects.filter(pk=generation.pk, status=DeckGeneration.Status.PENDING).update(
-                status=DeckGeneration.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+                status=DeckGeneration.Status.FAILED,
+                error=str(error)[:2000],
+                finished_at=timezone.now(),
+                ai_notice=provider.notice,
             )
             generation.refresh_from_db()
             return generation
-        return _generation_store(generation, result)
+        return _generation_store(generation, result, provider)
     finally:
         lease_release(lease_name, lease)
 
 
 @transaction.atomic
-def _generation_store(generation: DeckGeneration, result: Any) -> DeckGeneration:
+def _generation_store(generation: DeckGeneration, result: Any, provider: Any) -> DeckGeneration:
     # Claimed with a conditional UPDATE: of two workers that both got here (a lease that expired under
     # a slow model), only the first stores its cards.
     if not DeckGeneration.objects.filter(pk=generation.pk, status=DeckGeneration.Status.PENDING).update(
@@ -255,12 +262,16 @@ def _generation_store(generation: DeckGeneration, result: Any) -> DeckGeneration
             status=Card.Status.PROPOSED,
             origin=Card.Origin.AI,
             position=start + i,
+            model=result.model[:200],
+            ai_provider=provider.provenance.provider,
+            prompt_version=provider.provenance.prompt_version,
         )
         for i, d in enumerate(result.items)
     )
     generation.status, generation.finished_at = DeckGeneration.Status.DONE, timezone.now()
     generation.model, generation.prompt = result.model[:200], result.prompt
     generation.created_count = len(result.items)
+    generation.ai_notice = provider.notice
     generation.rejected = [{"reason": r.reason, "raw": str(r.raw)[:500]} for r in result.rejected]
     generation.save()
     audit_record(
@@ -274,7 +285,19 @@ def _generation_store(generation: DeckGeneration, result: Any) -> DeckGeneration
     return generation
 
 
-CARD_FIELDS = ("kind", "front", "back", "source_passage", "tags", "status", "origin", "position")
+CARD_FIELDS = (
+    "kind",
+    "front",
+    "back",
+    "source_passage",
+    "tags",
+    "status",
+    "origin",
+    "position",
+    "model",
+    "ai_provider",
+    "prompt_version",
+)
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_review
+from . import views, views_dates, views_review
 
 app_name = "flashcards"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("decks/", views.deck_list, name="deck_list"),
     path("decks/<int:pk>/", views.deck_detail, name="deck_detail"),
     path("decks/<int:pk>/settings", views.deck_settings, name="deck_settings"),
+    path("decks/<int:pk>/dates", views_dates.deck_dates, name="deck_dates"),
     path("decks/<int:pk>/publish", views.deck_publish, name="deck_publish"),
     path("decks/<int:pk>/cards/new", views.card_add, name="card_add"),
     path("decks/<int:pk>/cards/<int:card_pk>/edit", views.card_edit, name="card_edit"),

@@ -7,33 +7,46 @@ import logging
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from lms_tool.lti.decorators import launch_of, page_redirect, tool_page, user_of, wants_json
+from lms_tool.lti.timezones import launch_zone
 
-from . import reviews, selectors
+from . import reviews, selectors, windows
 from .access import deck_in_course, grade_link, url
 from .markdown import render_answer, render_question
 from .models import Card
 
 logger = logging.getLogger(__name__)
-RATING_LABELS = ((1, "Again"), (2, "Hard"), (3, "Good"), (4, "Easy"))
+# (value, stable key for tests and scripts, the label people read: translated, docs/translation.md)
+RATING_LABELS = ((1, "again", _("Again")), (2, "hard", _("Hard")), (3, "good", _("Good")), (4, "easy", _("Easy")))
 
 
 @tool_page
 @never_cache
 @require_GET
 def review(request: HttpRequest, pk: int) -> HttpResponse:
-    deck = deck_in_course(request, pk, published_only=not launch_of(request).is_staff)
+    launch = launch_of(request)
+    deck = deck_in_course(request, pk, published_only=not launch.is_staff)
     learner = user_of(request)
     now = timezone.now()
-    shown = reviews.next_card(deck=deck, learner=learner, now=now)
+    zone, window = launch_zone(launch), windows.deck_window(deck=deck, launch=launch)
+    dated = {"zone": zone, "window": window}
+    if not launch.is_staff:
+        try:
+            windows.study_check(window=window, zone=zone, now=now)
+        except windows.StudyClosed as closed:
+            page = {"launch": launch, "deck": deck, "closed": closed, **dated}
+            return render(request, "flashcards/review_closed.html", page)
+    shown = reviews.next_card(deck=deck, learner=learner, now=now, zone=zone.zone)
     context = {
-        "launch": launch_of(request),
+        "launch": launch,
         "deck": deck,
-        "counts": reviews.queue_counts(deck=deck, learner=learner, now=now),
+        "counts": reviews.queue_counts(deck=deck, learner=learner, now=now, zone=zone.zone),
         "shown": shown,
+        **dated,
     }
     if shown is None:
         context["next_due"] = reviews.next_due_at(deck=deck, learner=learner)
@@ -42,7 +55,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(
         question=render_question(shown.card.front, cloze=cloze),
         answer=render_answer(shown.card.front, shown.card.back, cloze=cloze),
-        buttons=[(value, label, shown.intervals[value]) for value, label in RATING_LABELS],
+        buttons=[(value, key, label, shown.intervals[value]) for value, key, label in RATING_LABELS],
     )
     return render(request, "flashcards/review.html", context)
 
@@ -67,6 +80,12 @@ def review_rate(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         rating = 0
     try:
+        if not launch.is_staff:
+            window = windows.deck_window(deck=deck, launch=launch)
+            try:
+                windows.study_check(window=window, zone=launch_zone(launch))
+            except windows.StudyClosed as closed:
+                raise reviews.ReviewRefused(closed.code, closed.user_message, status=closed.status) from None
         state = reviews.review_record(
             deck=deck,
             learner=user_of(request),

@@ -91,6 +91,7 @@ def line_item_url_ensure(*, line_item: LineItem) -> str:
             resource_link_id=line_item.resource_link.resource_link_id,
             resource_id=line_item.resource_id,
             tag=line_item.tag,
+            end_date_time=line_item.end_date_time,
         )
         audit_record(
             actor_type="system",

@@ -38,6 +38,8 @@ class LineItem(models.Model):
     resource_id = models.CharField(max_length=255, blank=True)
     tag = models.CharField(max_length=255, blank=True)
     score_maximum = models.FloatField(default=1)
+    # The activity's due date, sent as the column's endDateTime when the tool creates it (AGS §3.2.5).
+    end_date_time = models.DateTimeField(null=True, blank=True)
     # Set before a creation request: if its answer is lost, the next attempt looks the item up
     # (filtered by resource link) instead of creating a second column.
     create_attempted_at = models.DateTimeField(null=True, blank=True)

@@ -78,7 +78,13 @@ def _plan(family: str, needs_review: bool, score_given: float | None) -> tuple[s
 
 
 def _line_item_for(
-    resource_link: ResourceLink, *, label: str, resource_id: str, tag: str, score_maximum: float
+    resource_link: ResourceLink,
+    *,
+    label: str,
+    resource_id: str,
+    tag: str,
+    score_maximum: float,
+    end_date_time: datetime | None = None,
 ) -> LineItem:
     line_item, created = LineItem.objects.get_or_create(
         resource_link=resource_link,
@@ -88,6 +94,7 @@ def _line_item_for(
             "resource_id": resource_id,
             "tag": tag,
             "score_maximum": score_maximum,
+            "end_date_time": end_date_time,
         },
     )
     # The launch's lineitem claim names the link's column; it wins over one we created.
@@ -142,6 +149,7 @@ def score_submit(
     line_item_label: str = "",
     line_item_resource_id: str = "",
     line_item_tag: str = "",
+    line_item_end: datetime | None = None,
 ) -> Score:
     """Write a score to the outbox in the caller's transaction; it is posted after commit."""
     _check_submission(
@@ -164,6 +172,7 @@ def score_submit(
         resource_id=line_item_resource_id,
         tag=line_item_tag,
         score_maximum=score_maximum,
+        end_date_time=line_item_end,
     )
     needs_review = source == Source.AI and confidence is not None and confidence < review_threshold
     state, progress = _plan(registration.family, needs_review, score_given)

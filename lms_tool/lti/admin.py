@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
 
 from lms_tool.core.services import request_origin
 
-from . import dynamic_registration, framing, keys, registry, selectors
+from . import ai_control, dynamic_registration, framing, keys, registry, selectors
 from .models import (
     Context,
     Deployment,
@@ -23,6 +24,19 @@ class DeploymentInline(admin.TabularInline):
 
 
 class RegistrationForm(forms.ModelForm):
+    # A plain integer field: its own clean gives the one clear message for 0 and negatives (docs/ai-control.md).
+    ai_monthly_token_budget = forms.IntegerField(
+        required=False,
+        label="Monthly AI token budget",
+        help_text=Registration._meta.get_field("ai_monthly_token_budget").help_text,
+    )
+
+    def clean_ai_monthly_token_budget(self) -> int | None:
+        try:
+            return ai_control.budget_clean(self.cleaned_data.get("ai_monthly_token_budget"))
+        except ai_control.AiSettingsInvalid as exc:
+            raise forms.ValidationError(str(exc)) from None
+
     def clean_frame_origins(self) -> list[str]:
         """A list of origins (``https://school.instructure.com``), normalised; each bad one named (docs/security.md)."""
         value = self.cleaned_data.get("frame_origins") or []
@@ -44,11 +58,35 @@ class RegistrationForm(forms.ModelForm):
 @admin.register(Registration)
 class RegistrationAdmin(admin.ModelAdmin):
     form = RegistrationForm
-    list_display = ("__str__", "issuer", "client_id", "family", "deployment_policy", "is_active", "pending_approval")
-    list_filter = ("pending_approval", "family", "is_active", "deployment_policy")
+    list_display = (
+        "__str__",
+        "issuer",
+        "client_id",
+        "family",
+        "deployment_policy",
+        "is_active",
+        "pending_approval",
+        "ai_enabled",
+    )
+    list_filter = ("pending_approval", "family", "is_active", "deployment_policy", "ai_enabled")
     search_fields = ("issuer", "client_id", "name")
     inlines = [DeploymentInline]
     actions = ["approve"]
+    readonly_fields = ("ai_data_flow",)
+
+    @admin.display(description="What leaves the tool (AI)")
+    def ai_data_flow(self, obj: Registration) -> str:
+        """Where the admin decides, what the decision means: each field of each content, and to which URL."""
+        return format_html_join("", "<p>{}</p>", ((line,) for line in ai_control.data_flow(obj)))
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        fields = ("ai_enabled", "ai_monthly_token_budget")
+        before = Registration.objects.filter(pk=obj.pk).values(*fields).first() if change else {}
+        super().save_model(request, obj, form, change)
+        # Turning AI off or on is a data-processing decision: audited like the other admin decisions.
+        ai_control.settings_audit(
+            registration=obj, actor=request.user.get_username(), source="admin", before=dict(before or {})
+        )
 
     @admin.action(description="Approve: activate registrations that await approval (uninvited Dynamic Registration)")
     def approve(self, request, queryset):  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ be updated and deleted, and nothing here scans every line item to find one (filt
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -86,12 +87,17 @@ def line_item_create(
     resource_link_id: str = "",
     resource_id: str = "",
     tag: str = "",
+    end_date_time: datetime | None = None,
 ) -> dict[str, Any]:
-    """Create a line item (§3.2.6); the answer carries its ``id``, the URL to use from then on."""
+    """Create a line item (§3.2.6); the answer carries its ``id``, the URL to use from then on.
+
+    ``end_date_time``: the activity's due date (§3.2.5 ``endDateTime``, ISO 8601 with an offset)."""
     body: dict[str, Any] = {"label": label, "scoreMaximum": score_maximum}
     body.update(
         {k: v for k, v in (("resourceLinkId", resource_link_id), ("resourceId", resource_id), ("tag", tag)) if v}
     )
+    if end_date_time is not None:
+        body["endDateTime"] = end_date_time.astimezone(UTC).isoformat().replace("+00:00", "Z")
     response = sc.call(
         registration,
         "POST",

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
@@ -34,7 +35,7 @@ class NotFound(ToolError):
     """Missing, or out of the launch's reach: both answer the same, so ids cannot be probed."""
 
     status = 404
-    title = "Not found"
+    title = _("Not found")
 
 
 def launch_of(request: HttpRequest) -> LtiLaunch:

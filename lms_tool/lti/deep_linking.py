@@ -16,6 +16,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pylti1p3.deep_link_resource import DeepLinkResource
@@ -34,6 +35,27 @@ RESPONSE_TTL_SECONDS = 600
 
 
 @dataclass(frozen=True)
+class ItemWindow:
+    """An activity's dates for the platform (DL 2.0 §3.1 ltiResourceLink ``available`` and ``submission``; the
+    due date as the column's ``endDateTime``, AGS §3.2.5), all UTC-aware or None."""
+
+    available_start: datetime | None = None
+    available_end: datetime | None = None
+    submission_start: datetime | None = None
+    submission_end: datetime | None = None
+    due_at: datetime | None = None
+
+
+def _iso(value: datetime) -> str:
+    # ISO 8601 with an offset, as DL §3.1 asks; UTC spelled Z, as the platforms send theirs.
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _span(start: datetime | None, end: datetime | None) -> dict[str, str]:
+    return {k: _iso(v) for k, v in (("startDateTime", start), ("endDateTime", end)) if v is not None}
+
+
+@dataclass(frozen=True)
 class PickableItem:
     kind: str
     id: str
@@ -48,6 +70,7 @@ class PickableItem:
     submission_review: bool = True
     # The activityProgress values at which there is something to review (Submission Review 1.0 §3.1).
     reviewable_status: tuple[str, ...] = ("InProgress", "Submitted", "Completed")
+    window: ItemWindow | None = None
 
     @property
     def activity(self) -> str:
@@ -236,7 +259,22 @@ def content_item(item: PickableItem, *, url: str, registration_id: int) -> dict[
         }
     if item.text:
         data["text"] = item.text
+    if item.window is not None:
+        _window_put(data, item.window)
     return data
+
+
+def _window_put(data: dict[str, Any], window: ItemWindow) -> None:
+    """The activity's dates into its content item: when it can be opened and when submitted (DL §3.1), and its
+    due date as the column's end (a platform that keeps line items' dates shows it in its gradebook)."""
+    available = _span(window.available_start, window.available_end)
+    submission = _span(window.submission_start, window.submission_end)
+    if available:
+        data["available"] = available
+    if submission:
+        data["submission"] = submission
+    if window.due_at is not None and isinstance(data.get("lineItem"), dict):
+        data["lineItem"]["endDateTime"] = _iso(window.due_at)
 
 
 def _check_items(settings: dict[str, Any], items: list[PickableItem]) -> None:
@@ -325,6 +363,7 @@ def _signed(launch: LtiLaunch, settings: dict[str, Any], items: list[dict[str, A
 
 __all__ = [
     "ActivitySource",
+    "ItemWindow",
     "PickableItem",
     "ReviewTable",
     "SignedResponse",

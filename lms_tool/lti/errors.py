@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from lms_tool.core.errors import ToolError
 
 
 class LaunchError(ToolError):
     """A login or launch that is refused. ``code`` names the check that failed (logged, tested)."""
 
-    title = "This tool could not be launched"
+    title = _("This tool could not be launched")
 
     def __init__(self, code: str, user_message: str, *, admin_hint: str = "", detail: str = "", status: int = 400):
         super().__init__(user_message, admin_hint=admin_hint, detail=detail, status=status)

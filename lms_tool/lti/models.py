@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -22,6 +23,12 @@ class DeploymentPolicy(models.TextChoices):
     # usually has to accept deployment ids it has not seen; a stricter school lists them.
     ACCEPT_NEW = "accept", "Accept new deployments of this registration"
     REFUSE_NEW = "refuse", "Only accept deployments listed here"
+
+
+BUDGET_TOO_SMALL = (
+    "A monthly token budget must be at least 1 token. To stop sending anything to the model, turn the AI provider "
+    "off instead; leave the budget blank for no limit."
+)
 
 
 class Registration(models.Model):
@@ -52,11 +59,32 @@ class Registration(models.Model):
     retention_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Days answers, review logs and webhook deliveries are kept (blank: default)."
     )
+    # AI under the institution's control (docs/ai-control.md): off is a data-processing opt-out, only the
+    # offline provider runs and nothing leaves the tool; the budget caps the model's tokens per UTC month.
+    ai_enabled = models.BooleanField(
+        "AI provider on",
+        default=True,
+        help_text="Off: only the offline generator and grader run, and no course text or answer leaves the tool.",
+    )
+    ai_monthly_token_budget = models.PositiveIntegerField(
+        "monthly AI token budget",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1, message=BUDGET_TOO_SMALL)],
+        help_text="Model tokens per calendar month (UTC); once used up, the offline provider takes over until the "
+        "1st. Blank: no limit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["issuer", "client_id"], name="uniq_registration_iss_client")]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "client_id"], name="uniq_registration_iss_client"),
+            models.CheckConstraint(
+                condition=models.Q(ai_monthly_token_budget__isnull=True) | models.Q(ai_monthly_token_budget__gte=1),
+                name="registration_ai_budget_positive",
+            ),
+        ]
         ordering = ["issuer", "client_id"]
 
     def __str__(self) -> str:
@@ -243,3 +271,20 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.context}"
+
+
+class RegistrationAiUsage(models.Model):
+    """Model tokens one registration used in one calendar month (UTC), as the provider's ``usage`` reported them."""
+
+    registration = models.ForeignKey(Registration, on_delete=models.CASCADE, related_name="ai_usage")
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    tokens = models.BigIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["registration", "month"], name="uniq_ai_usage_month")]
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.registration_id} {self.month:%Y-%m}: {self.tokens} tokens"

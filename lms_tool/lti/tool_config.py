@@ -52,7 +52,15 @@ CANVAS_CUSTOM_FIELDS = {
     "canvas_user_sisid": "$Canvas.user.sisid",
     "canvas_user_id": "$Canvas.user.id",
     "canvas_course_id": "$Canvas.course.id",
+    # The person's zone and the assignment's dates (lti/timezones.py, docs/canvas.md "Dates and time zones"):
+    # Canvas expands them where an assignment holds the link, and sends the "$..." text unexpanded elsewhere.
+    "person_timezone": "$Person.address.timezone",
+    "due_at": "$Canvas.assignment.dueAt.iso8601",
+    "unlock_at": "$Canvas.assignment.unlockAt.iso8601",
+    "lock_at": "$Canvas.assignment.lockAt.iso8601",
 }
+# Other platforms (Moodle): the LTI 1.3 core substitution for the person's time zone only.
+PLAIN_CUSTOM_FIELDS = {"person_timezone": "$Person.address.timezone"}
 DESCRIPTION = (
     "AI-generated quizzes and FSRS spaced-repetition flashcards, graded back to the gradebook, "
     "with instructor review of AI-produced grades."
@@ -203,6 +211,9 @@ def client_registration(
         "claims": list(CLAIMS),
         "messages": _canvas_messages(tool, supported) if family == "canvas" else _plain_messages(tool, supported),
     }
+    if family != "canvas":
+        # Moodle expands it to the person's zone (or "99", its server default: ignored, lti/timezones.py).
+        lti_config["custom_parameters"] = dict(PLAIN_CUSTOM_FIELDS)
     if family == "canvas":
         lti_config["custom_parameters"] = dict(CANVAS_CUSTOM_FIELDS)
         lti_config[CANVAS_EXT + "privacy_level"] = CANVAS_PRIVACY_LEVEL

@@ -87,6 +87,14 @@ class LtiLaunch:
         return dict(self.claims.get(c.FOR_USER) or {})
 
     @property
+    def locale(self) -> str:
+        """The language the platform shows this person (LTI 1.3 launch_presentation ``locale``; Canvas also
+        sends a top-level ``locale``): a BCP 47 tag such as ``es-MX``, or "" when none was sent."""
+        presentation = self.claims.get(c.LAUNCH_PRESENTATION) or {}
+        value = presentation.get("locale") if isinstance(presentation, dict) else None
+        return str(value or self.claims.get("locale") or "")
+
+    @property
     def return_url(self) -> str:
         return str((self.claims.get(c.LAUNCH_PRESENTATION) or {}).get("return_url") or "")
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_registration
+from . import views, views_registration, views_timezone
 
 app_name = "lti"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("activity/", views.resource, name="resource"),
     path("course/", views.course_home, name="course_home"),
     path("deep-link/", views.deep_link, name="deep_link"),
+    path("timezone/", views_timezone.timezone_report, name="timezone"),
     path("submission-review/", views.submission_review, name="submission_review"),
     path("register/", views_registration.register, name="register"),
     path("register/<str:invitation>/", views_registration.register, name="register_invited"),

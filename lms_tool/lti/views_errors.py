@@ -15,6 +15,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from lms_tool.core.errors import ToolError
 
@@ -86,9 +87,11 @@ def _handled(request: HttpRequest, error: _PageError, *, code: str, detail: obje
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     error = _PageError(
-        "Page not found",
-        "There is no page at this address. If you followed a link from your course, go back to the course and "
-        "open the activity again; if it still does not open, ask your instructor to check that it is published.",
+        _("Page not found"),
+        _(
+            "There is no page at this address. If you followed a link from your course, go back to the course and "
+            "open the activity again; if it still does not open, ask your instructor to check that it is published."
+        ),
         status=404,
     )
     return _handled(request, error, code="not_found", detail=exception.__class__.__name__ if exception else "")
@@ -96,9 +99,11 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     error = _PageError(
-        "The request could not be read",
-        "The tool received a request it cannot process (for example, one far too large, or from an address "
-        "this tool does not serve). Go back to your course and try again.",
+        _("The request could not be read"),
+        _(
+            "The tool received a request it cannot process (for example, one far too large, or from an address "
+            "this tool does not serve). Go back to your course and try again."
+        ),
         status=400,
         admin_hint="The detail is in the tool's log (Django refused the request before any page saw it; "
         "check ALLOWED_HOSTS and the upload limits).",
@@ -108,9 +113,11 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     error = _PageError(
-        "Not allowed",
-        "You cannot open this page with the access you have. Go back to your course and open the tool from "
-        "there; if you think you should have access, ask your instructor or platform administrator.",
+        _("Not allowed"),
+        _(
+            "You cannot open this page with the access you have. Go back to your course and open the tool from "
+            "there; if you think you should have access, ask your instructor or platform administrator."
+        ),
         status=403,
     )
     return _handled(request, error, code="forbidden", detail=repr(exception) if exception else "")
@@ -124,18 +131,22 @@ def method_not_allowed(request: HttpRequest, allowed: Iterable[str]) -> HttpResp
     allowed = sorted(set(allowed))
     if request.path in LAUNCH_PATHS:
         error = _PageError(
-            "Open the tool from your course",
-            "This address is where your course platform signs you in to the tool; it cannot be opened on its "
-            "own. Go to your course and open the activity (or the tool in the course menu) from there.",
+            _("Open the tool from your course"),
+            _(
+                "This address is where your course platform signs you in to the tool; it cannot be opened on its "
+                "own. Go to your course and open the activity (or the tool in the course menu) from there."
+            ),
             status=405,
             admin_hint="Register this URL in the platform as the tool's redirect (launch) URL; the platform "
             f"posts to it. A browser opening it directly sends {request.method}, which it does not take.",
         )
     else:
         error = _PageError(
-            "This page cannot be opened this way",
-            "This address takes the answer of a form, not a visit. Go back to the previous page and use its "
-            "button, or open the tool again from your course.",
+            _("This page cannot be opened this way"),
+            _(
+                "This address takes the answer of a form, not a visit. Go back to the previous page and use its "
+                "button, or open the tool again from your course."
+            ),
             status=405,
         )
     response = _handled(request, error, code="method_not_allowed", detail=f"allowed: {', '.join(allowed)}")

@@ -44,7 +44,7 @@ COURSE_OF: dict[str, str] = {
     "grading.ScoreSlot": "line_item__resource_link__context",
     "grading.Score": "resource_link__context",
 }
-PERSONAL = frozenset({"flashcards.LearnerParameters"})
+PERSONAL = frozenset({"flashcards.LearnerParameters", "flashcards.ParameterFit"})
 
 # None: every course, and the person's own row.
 Courses: TypeAlias = "models.QuerySet[Context] | None"

@@ -72,7 +72,7 @@ class QuizSettingsForm(forms.Form):
 
 
 class QuizIntegrityForm(forms.Form):
-    """The integrity settings, on the quiz's settings form (docs/assessment-integrity.md).
+    """The integrity settings, on the quiz's settings form (docs/assessment.md, "Integrity settings").
 
     Posted with the marker field ``integrity``: a settings post without it (an older page) leaves them as they
     are, since an unticked box and a missing one look the same."""

@@ -26,6 +26,12 @@ class AnswerRelease(models.TextChoices):
     AFTER_CLOSE = "after_close", "After the quiz closes"
 
 
+class LatePolicy(models.TextChoices):
+    REFUSE = "refuse", "Refuse late submissions: the attempt ends at the due date"
+    FLAG = "flag", "Accept late submissions and mark them late"
+    PENALTY = "penalty", "Accept late submissions with a penalty"
+
+
 class Quiz(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -43,12 +49,20 @@ class Quiz(models.Model):
     max_attempts = models.PositiveIntegerField(default=1, help_text="0 means unlimited.")
     review_threshold = models.FloatField(default=default_threshold)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Dates (UTC; a platform's dates sent with the launch win, services/windows.py, docs/assessment.md).
+    opens_at = models.DateTimeField(null=True, blank=True, help_text="Learners may start from then.")
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Submissions after it are late.")
+    closes_at = models.DateTimeField(null=True, blank=True, help_text="Nothing can be started or submitted after.")
+    late_policy = models.CharField(max_length=16, choices=LatePolicy.choices, default=LatePolicy.FLAG)
+    late_penalty_percent = models.PositiveSmallIntegerField(default=0, help_text="Taken off a late score (penalty).")
+    # WCAG 2.2.1 (Timing Adjustable): minutes a learner may add to their own timer, up to MAX_EXTENSIONS times.
+    timer_extension_minutes = models.PositiveSmallIntegerField(default=0, help_text="0: learners cannot extend.")
     # A course's own copy of a quiz of another course of the same registration, made at the first launch of a
     # link the LMS copied along with its course (the link still names the original).
     copied_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies", db_index=True
     )
-    # Integrity settings (docs/assessment-integrity.md); applied when an attempt starts (services/delivery.py).
+    # Integrity settings (docs/assessment.md); applied when an attempt starts (services/delivery.py).
     shuffle_questions = models.BooleanField(
         default=False, help_text="Each learner gets the questions in their own order."
     )
@@ -98,6 +112,8 @@ class GenerationRun(models.Model):
     prompt = models.TextField(blank=True)
     rejected = models.JSONField(default=list, blank=True, help_text="[{reason, raw}] of unusable model output.")
     error = models.TextField(blank=True)
+    # Why the institution's model was not used for (part of) this run: AI turned off, or the budget used up.
+    ai_notice = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -160,6 +176,9 @@ class Question(models.Model):
     is_current = models.BooleanField(default=True)
     generation_run = models.ForeignKey(GenerationRun, on_delete=models.SET_NULL, null=True, blank=True)
     model = models.CharField(max_length=200, blank=True, help_text="The model that wrote it; blank if a person did.")
+    # With the model: who wrote it and with which prompt, kept with every revision for appeals (docs/ai-control.md).
+    ai_provider = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -216,6 +235,13 @@ class Attempt(models.Model):
     needs_review = models.BooleanField(default=False)
     # Staff trying their own quiz: graded and shown, never sent to the gradebook.
     is_preview = models.BooleanField(default=False)
+    # Timing (services/windows.py): the due date and the hard end this attempt started under (the platform's
+    # dates come with a launch, the beat that closes attempts has none), whether it was late and what it cost.
+    due_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    is_late = models.BooleanField(default=False)
+    late_penalty_percent = models.PositiveSmallIntegerField(default=0)
+    extensions_used = models.PositiveSmallIntegerField(default=0)
     # The grading app's Score row (outbox) for this attempt; an id, so the apps' migrations stay independent.
     score_ref = models.BigIntegerField(null=True, blank=True)
 
@@ -240,6 +266,28 @@ class Attempt(models.Model):
         return max(0, int((self.deadline - (now or timezone.now())).total_seconds()))
 
 
+class Accommodation(models.Model):
+    """One learner's allowance in one course, set by its instructors (services/accommodations.py)."""
+
+    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="quiz_accommodations")
+    user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="quiz_accommodations")
+    time_factor = models.FloatField(null=True, blank=True, help_text="1.5: half as much time again.")
+    extra_minutes = models.PositiveIntegerField(default=0)
+    extra_attempts = models.PositiveIntegerField(default=0)
+    updated_by = models.ForeignKey(LtiUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["context", "user"], name="uniq_accommodation")]
+
+    def __str__(self) -> str:
+        return f"allowance of {self.user} in {self.context}"
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.time_factor and self.time_factor != 1) and not self.extra_minutes and not self.extra_attempts
+
+
 class AnswerQuerySet(models.QuerySet["Answer"]):
     def awaiting_review(self) -> AnswerQuerySet:
         return self.filter(needs_review=True, reviewed_at__isnull=True, attempt__state=Attempt.State.SUBMITTED)
@@ -261,6 +309,9 @@ class Answer(models.Model):
     confidence = models.FloatField(null=True, blank=True)
     rationale = models.TextField(blank=True)
     model = models.CharField(max_length=200, blank=True)
+    # Who graded it (an AI grade): kept after an instructor's review, for appeals (docs/ai-control.md).
+    ai_provider = models.CharField(max_length=200, blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
     needs_review = models.BooleanField(default=False)
     reviewer = models.ForeignKey(LtiUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     feedback = models.TextField(blank=True)

@@ -5,13 +5,20 @@ from __future__ import annotations
 from lms_tool.lti.activities import activity_locate
 from lms_tool.lti.course_home import CourseItem, CourseSection, NavLink, register_course_section, register_nav_link
 from lms_tool.lti.decorators import page_url
-from lms_tool.lti.deep_linking import PickableItem, ReviewTable, SubmissionReview, register_activity_source
+from lms_tool.lti.deep_linking import (
+    ItemWindow,
+    PickableItem,
+    ReviewTable,
+    SubmissionReview,
+    register_activity_source,
+)
 from lms_tool.lti.models import LtiUser
 from lms_tool.lti.types import LtiLaunch
 
 from . import selectors, services
-from .models import Answer, Attempt, Quiz
+from .models import Answer, Attempt, LatePolicy, Quiz
 from .services.delivery import quiz_points_possible
+from .services.windows import late_comment
 
 
 def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
@@ -31,9 +38,25 @@ def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
                 text=f"{quiz.question_count} questions",  # type: ignore[attr-defined]
                 # Submission Review 1.0 §3.1: a grader's link once the learner has submitted an attempt.
                 reviewable_status=("Submitted", "Completed"),
+                window=quiz_item_window(quiz),
             )
         )
     return items
+
+
+def quiz_item_window(quiz: Quiz) -> ItemWindow | None:
+    """The quiz's own dates for the Deep Linking item: open from ``opens_at`` to ``closes_at``; submissions until
+    the due date when late work is refused, else until the close (services/windows.py)."""
+    if not (quiz.opens_at or quiz.due_at or quiz.closes_at):
+        return None
+    submission_end = quiz.due_at if quiz.late_policy == LatePolicy.REFUSE and quiz.due_at else quiz.closes_at
+    return ItemWindow(
+        available_start=quiz.opens_at,
+        available_end=quiz.closes_at,
+        submission_start=quiz.opens_at,
+        submission_end=submission_end,
+        due_at=quiz.due_at,
+    )
 
 
 def quiz_locate(launch: LtiLaunch, item_id: str, proven: bool) -> str | None:
@@ -109,7 +132,8 @@ def quiz_review(launch: LtiLaunch, item_id: str, learner: LtiUser) -> Submission
         tables.append(
             ReviewTable(
                 f"Attempt {attempt.number}: {attempt.get_state_display()}, {score}"
-                + (" (awaiting review)" if attempt.needs_review else ""),
+                + (" (awaiting review)" if attempt.needs_review else "")
+                + (f" ({late_comment(attempt).rstrip('.')})" if attempt.is_late else ""),
                 ["Question", "Answer", "Score", "Graded by", "Feedback"],
                 [
                     [
@@ -153,5 +177,14 @@ def register() -> None:
             url=lambda launch: page_url("quizzes:review", launch),
             count=review_count,
             order=10,
+        )
+    )
+    # Beside the roster (order 30): a learner's extra time and attempts (docs/assessment.md, "Accommodations").
+    register_nav_link(
+        NavLink(
+            key="accommodations",
+            label="Accommodations",
+            url=lambda launch: page_url("quizzes:accommodations", launch),
+            order=35,
         )
     )

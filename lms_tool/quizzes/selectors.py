@@ -137,15 +137,20 @@ class TakeState:
     open_attempt: Attempt | None
     left: int | None
     question_count: int
+    allowed: int = 0  # attempts allowed with the learner's allowance (services/accommodations.py); 0: no limit
 
 
 def quiz_take_state(*, quiz: Quiz, launch: LtiLaunch) -> TakeState:
+    from .services.accommodations import attempts_allowed
+
     attempts = list(attempts_of(quiz=quiz, launch=launch))
+    allowed = attempts_allowed(quiz=quiz, user_id=launch.user_pk) if not launch.is_staff else quiz.max_attempts
     return TakeState(
         attempts=attempts,
         open_attempt=next((a for a in attempts if a.is_open), None),
-        left=None if not quiz.max_attempts else max(0, quiz.max_attempts - len(attempts)),
+        left=None if not allowed else max(0, allowed - len(attempts)),
         question_count=quiz_question_count(quiz, quiz.questions.approved().count()),
+        allowed=allowed,
     )
 
 

@@ -1,7 +1,13 @@
 """A small chat-completions server on 127.0.0.1 for the OpenAI-compatible provider's tests.
 
 Each request takes the next scripted answer: ``{"content": "..."}`` (a completion with that message),
-``{"status": 500}``, or ``{"sleep": 2.0, "content": ...}`` (answers late). Requests are recorded.
+``{"status": 500}``, or ``{"sleep": 2.0, "content": ...}`` (answers late); ``"usage"`` in a step replaces the
+reported token usage. Requests are recorded.
+
+``POST .../moderations`` never takes a scripted step: with ``moderation = None`` (the default) it answers 404,
+as servers without that endpoint do (vLLM, Ollama); with a set of words it answers like OpenAI's endpoint,
+flagging each input that contains one of them (category "hate"), or ``moderation_status`` if set. Those
+requests go to ``moderation_requests``.
 
 ``obey`` makes it a grader that a learner can talk round, so tests prove the prompt and the checks around
 it neutralise that, not that the fake happens to be sturdy: with ``obey="outside"`` it gives full marks
@@ -46,6 +52,9 @@ def obeyed(body: dict[str, Any], mode: str | None) -> str | None:
 class ChatServer:
     def __init__(self) -> None:
         self.obey: str | None = None
+        self.moderation: set[str] | None = None
+        self.moderation_status: int | None = None
+        self.moderation_requests: list[dict[str, Any]] = []
         self.script: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         server = self
@@ -56,6 +65,11 @@ class ChatServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                if self.path.endswith("/moderations"):
+                    server.moderation_requests.append({"path": self.path, "body": body})
+                    status, payload = server.moderate(body)
+                    self._send(status, payload)
+                    return
                 server.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
                 step = server.script.pop(0) if server.script else {"content": "{}"}
                 talked_round = obeyed(body, server.obey)
@@ -79,9 +93,12 @@ class ChatServer:
                                 "message": {"role": "assistant", "content": step.get("content")},
                             }
                         ],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                        "usage": step.get("usage", {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}),
                     }
                 )
+                self._send(status, payload)
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(status)
@@ -95,6 +112,19 @@ class ChatServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def moderate(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self.moderation_status is not None:
+            return self.moderation_status, {"error": {"message": "scripted moderation failure"}}
+        if self.moderation is None:
+            return 404, {"error": {"message": "no such endpoint"}}
+        texts = body.get("input") or []
+        texts = [texts] if isinstance(texts, str) else texts
+        results = []
+        for text in texts:
+            hit = any(word in str(text).lower() for word in self.moderation)
+            results.append({"flagged": hit, "categories": {"hate": hit, "violence": False}, "category_scores": {}})
+        return 200, {"id": "modr-test", "model": "omni-moderation-latest", "results": results}
 
     @property
     def base_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Integrity settings: draw, shuffle, answer release, one question per page, review (docs/assessment-integrity.md).
+"""Integrity settings: draw, shuffle, answer release, one question per page, review (docs/assessment.md).
 
 The services directly for what needs many attempts; the pages over HTTP with real launches from the sandbox
 platform for what a learner or an instructor can ask for, including what they must not get.

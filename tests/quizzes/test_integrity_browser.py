@@ -1,5 +1,5 @@
 """In a real browser: a shuffled attempt keeps its order across reloads, answers show only once released, and one
-question per page keeps what was typed when moving between pages (docs/assessment-integrity.md)."""
+question per page keeps what was typed when moving between pages (docs/assessment.md, "Integrity settings")."""
 
 from __future__ import annotations
 

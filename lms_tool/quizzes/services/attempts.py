@@ -14,14 +14,18 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from lms_tool.ai import ProviderError, get_provider
+from lms_tool.ai import ProviderError
+from lms_tool.ai.policy import provider_for
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
+from lms_tool.lti.ai_control import ai_control_of
 from lms_tool.lti.models import LtiUser, ResourceLink
+from lms_tool.lti.timezones import PersonZone, launch_zone
 from lms_tool.lti.types import LtiLaunch
 
 from ..errors import QuizError
 from ..models import Answer, Attempt, Question, Quiz
+from . import accommodations, windows
 from .delivery import attempt_draw, attempt_questions_record
 from .grading import FreeTextGrade, grade_free_text
 
@@ -53,8 +57,18 @@ def attempts_used(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
 
 
 @transaction.atomic
-def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | None, preview: bool = False) -> Attempt:
-    """The open attempt, or a new one if the quiz allows another."""
+def attempt_start(
+    *,
+    quiz: Quiz,
+    user: LtiUser,
+    resource_link: ResourceLink | None,
+    preview: bool = False,
+    window: windows.QuizWindow | None = None,
+    zone: PersonZone | None = None,
+) -> Attempt:
+    """The open attempt, or a new one if the quiz (its dates, the learner's allowance) allows another.
+
+    ``window``: the dates of the launch (the platform's win, services/windows.py); the quiz's own without one."""
     if not quiz.is_published and not preview:
         raise QuizError("This quiz is not published yet.", status=409)
     Quiz.objects.select_for_update().filter(pk=quiz.pk).first()  # serialises starts of this quiz
@@ -63,14 +77,21 @@ def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
     if open_attempt is not None:
         return open_attempt
     used = mine.count()
-    if quiz.max_attempts and used >= quiz.max_attempts and not preview:
-        raise QuizError(f"You have used all {quiz.max_attempts} attempt(s) at this quiz.", status=409)
+    now = timezone.now()
+    window = window if window is not None else windows.window_of(quiz=quiz, launch=None)
+    allowance = None if preview else accommodations.accommodation_of(context_id=quiz.context_id, user_id=user.pk)
+    allowed = accommodations.attempts_allowed(quiz=quiz, user_id=user.pk, allowance=allowance)
+    if allowed and used >= allowed and not preview:
+        raise QuizError(f"You have used all {allowed} attempt(s) at this quiz.", status=409)
+    if not preview:
+        windows.start_check(quiz=quiz, window=window, zone=zone, now=now)
     drawn = attempt_draw(quiz=quiz)  # the draw and orders, recorded below (services/delivery.py)
     question_ids = [d.question_id for d in drawn]
     if not question_ids:
         raise QuizError("This quiz has no approved questions yet.", status=409)
-    now = timezone.now()
-    deadline = now + timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
+    end = None if preview else windows.hard_end(quiz=quiz, window=window)
+    limit = accommodations.time_limit_for(quiz=quiz, user_id=user.pk, allowance=allowance)
+    deadline = windows.attempt_deadline(limit=limit, end=end, now=now)
     try:
         with transaction.atomic():
             attempt = Attempt.objects.create(
@@ -82,12 +103,22 @@ def attempt_start(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
                 question_ids=question_ids,
                 started_at=now,
                 deadline=deadline,
+                due_at=None if preview else window.due_at,
+                closes_at=end,
                 is_preview=preview,
             )
             attempt_questions_record(attempt=attempt, drawn=drawn)
-            return attempt
     except IntegrityError:  # a double click that raced past the lock on another database
         return mine.get(number=used + 1)
+    # Learning records start here (xAPI "attempted", docs/xapi.md); a preview is the instructor trying it out.
+    event_record(
+        type="attempt.started",
+        subject_type="quiz_attempt",
+        subject_id=attempt.pk,
+        context_pk=resource_link.context_id if resource_link is not None else None,
+        data={"quiz": quiz.pk, "user": user.pk, "number": attempt.number, "preview": preview},
+    )
+    return attempt
 
 
 def response_clean(question: Question, value: Any) -> Any:
@@ -124,7 +155,14 @@ def attempt_open(*, quiz: Quiz, launch: LtiLaunch, user: LtiUser) -> Attempt:
     link = None
     if launch.resource_link_pk is not None:
         link = ResourceLink.objects.filter(pk=launch.resource_link_pk, context_id=quiz.context_id).first()
-    return attempt_start(quiz=quiz, user=user, resource_link=link, preview=launch.is_staff)
+    return attempt_start(
+        quiz=quiz,
+        user=user,
+        resource_link=link,
+        preview=launch.is_staff,
+        window=windows.window_of(quiz=quiz, launch=launch),
+        zone=launch_zone(launch),
+    )
 
 
 def attempt_current(*, attempt: Attempt) -> Attempt:
@@ -194,11 +232,14 @@ def _responses_check(attempt: Attempt, responses: dict[int, Any]) -> None:
 
 
 def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:
-    answers = Answer.objects.filter(attempt=attempt, question__type=Question.Type.FREE_TEXT).select_related("question")
+    answers = list(
+        Answer.objects.filter(attempt=attempt, question__type=Question.Type.FREE_TEXT).select_related("question")
+    )
     grades: dict[tuple[int, str], FreeTextGrade] = {}
-    if not attempt.is_open:
+    if not attempt.is_open or not answers:
         return grades
-    provider = get_provider()
+    # Graded as the registration allows (docs/ai-control.md): off or over budget, the offline grader grades.
+    provider = provider_for(ai_control_of(attempt.quiz.context.registration_id))
     for answer in answers:
         text = str(answer.response or "")
         try:

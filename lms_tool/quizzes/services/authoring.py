@@ -129,6 +129,8 @@ def question_update(*, question: Question, user: LtiUser, draft: QuestionDraft, 
             difficulty=question.difficulty,
             generation_run=question.generation_run,
             model=question.model,
+            ai_provider=question.ai_provider,
+            prompt_version=question.prompt_version,
         )
         quiz_version_bump(quiz=question.quiz)
     for name in (
@@ -213,7 +215,7 @@ def quiz_publish(*, quiz: Quiz, user: LtiUser) -> Quiz:
             f"{pending} question{'' if pending == 1 else 's'} still need{'s' if pending == 1 else ''} your review. "
             "Approve, edit or delete them first."
         )
-    quiz_draw_check(quiz)  # a draw larger than the approved questions (docs/assessment-integrity.md)
+    quiz_draw_check(quiz)  # a draw larger than the approved questions (docs/assessment.md, "Integrity settings")
     quiz.status = Quiz.Status.PUBLISHED
     quiz.published_at = quiz.published_at or timezone.now()
     quiz.save(update_fields=["status", "published_at", "updated_at"])
@@ -244,6 +246,8 @@ QUESTION_FIELDS = (
     "difficulty",
     "status",
     "model",
+    "ai_provider",
+    "prompt_version",
 )
 
 
@@ -269,6 +273,10 @@ def quiz_copy(*, original: Quiz, context: Context, actor: LtiUser | None) -> Qui
         max_attempts=original.max_attempts,
         review_threshold=original.review_threshold,
         published_at=original.published_at,
+        # The policies travel with a course copy; the dates do not (a copy is for another term: docs/assessment.md).
+        late_policy=original.late_policy,
+        late_penalty_percent=original.late_penalty_percent,
+        timer_extension_minutes=original.timer_extension_minutes,
         **integrity_of(original),
     )
     questions = [

@@ -4,7 +4,7 @@ Everything a learner is given is decided once, when the attempt starts, and reco
 rows and ``Attempt.question_ids``): which questions were drawn, in which order, and the order of each question's
 options. A reload, Back, or a new launch shows the same thing; grading reads the same draw, so the maximum is the
 drawn questions' points. Options keep their index as written (the form sends that index, never a position on the
-page), so a shuffled order cannot change a grade. See docs/assessment-integrity.md.
+page), so a shuffled order cannot change a grade. See docs/assessment.md, "Integrity settings".
 """
 
 from __future__ import annotations

@@ -17,9 +17,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from lms_tool.ai import ProviderError, QuestionDraft, get_provider
+from lms_tool.ai.policy import ControlledProvider, provider_for
 from lms_tool.ai.types import DIFFICULTIES, QUESTION_TYPES
 from lms_tool.core.leases import lease_claim, lease_release, lease_renew
 from lms_tool.core.queue import task_send
+from lms_tool.lti.ai_control import ai_control_of
 
 from ..errors import QuizError
 from ..models import GenerationRun, Question, Quiz
@@ -90,7 +92,8 @@ def generation_execute(*, run_id: int) -> GenerationRun | None:
     lease = _claim(run)
     if lease is None:  # a re-delivered message while another worker writes this run
         return run
-    provider = get_provider()
+    # The registration's AI decision (docs/ai-control.md): off or over budget, the offline provider writes.
+    provider = provider_for(ai_control_of(run.quiz.context.registration_id), get_provider())
     if run.replaces is not None:
         return _regenerate(run, provider, lease)
     parts = split_text(run.quiz.source_text, provider.chunk_chars)  # type: ignore[attr-defined]
@@ -108,7 +111,7 @@ def generation_execute(*, run_id: int) -> GenerationRun | None:
         except ProviderError as exc:
             return _fail(run, str(exc), lease)
         rejected = [{"reason": r.reason, "raw": _jsonable(r.raw)} for r in result.rejected]
-        _part_done(run, result.items, rejected, result.model, result.prompt)
+        _part_done(run, result.items, rejected, result.model, result.prompt, provider=provider)
     return _finish(run, lease)
 
 
@@ -157,7 +160,9 @@ def _regenerate(run: GenerationRun, provider: Any, lease: str) -> GenerationRun:
     if not fresh:
         rejected.append({"reason": "the provider wrote no question the quiz does not already have", "raw": None})
     with transaction.atomic():
-        created = _part_done(run, fresh, rejected, result.model, result.prompt, position=old.position)
+        created = _part_done(
+            run, fresh, rejected, result.model, result.prompt, position=old.position, provider=provider
+        )
         if created:
             question_retire(question=old)
     return _finish(run, lease)
@@ -171,19 +176,24 @@ def _part_done(
     prompt: str,
     *,
     position: int | None = None,
+    provider: ControlledProvider | None = None,
 ) -> list[Question]:
+    provenance = {}
+    if provider is not None:
+        provenance = {"ai_provider": provider.provenance.provider, "prompt_version": provider.provenance.prompt_version}
     with transaction.atomic():
         locked = GenerationRun.objects.select_for_update().get(pk=run.pk)
         start = position if position is not None else _next_position(run.quiz)
         questions = Question.objects.bulk_create(
-            [_question(run, draft, start + i, model) for i, draft in enumerate(drafts)]
+            [_question(run, draft, start + i, model, **provenance) for i, draft in enumerate(drafts)]
         )
         locked.parts_done += 1
         locked.created_count += len(questions)
         locked.rejected = [*locked.rejected, *rejected]
         locked.model = model or locked.model
         locked.prompt = locked.prompt or prompt
-        locked.save(update_fields=["parts_done", "created_count", "rejected", "model", "prompt"])
+        locked.ai_notice = (provider.notice if provider is not None else "") or locked.ai_notice
+        locked.save(update_fields=["parts_done", "created_count", "rejected", "model", "prompt", "ai_notice"])
     return questions
 
 
@@ -191,9 +201,15 @@ def _next_position(quiz: Quiz) -> int:
     return (quiz.questions.aggregate(m=Max("position"))["m"] or 0) + 1
 
 
-def _question(run: GenerationRun, draft: QuestionDraft, position: int, model: str) -> Question:
+def _question(run: GenerationRun, draft: QuestionDraft, position: int, model: str, **provenance: str) -> Question:
     return Question.from_draft(
-        draft, quiz=run.quiz, position=position, difficulty=draft.difficulty, generation_run=run, model=model
+        draft,
+        quiz=run.quiz,
+        position=position,
+        difficulty=draft.difficulty,
+        generation_run=run,
+        model=model,
+        **provenance,
     )
 
 

@@ -51,6 +51,9 @@ class FreeTextGrade:
     confidence: float
     rationale: str
     model: str
+    # Who graded (docs/ai-control.md): stored on the answer with the model, kept for appeals.
+    ai_provider: str = ""
+    prompt_version: str = ""
 
 
 def grade_free_text(provider: Provider, question: Question, text: str) -> FreeTextGrade:
@@ -71,4 +74,6 @@ def grade_free_text(provider: Provider, question: Question, text: str) -> FreeTe
         confidence=min(max(confidence, 0.0), 1.0),
         rationale=result.rationale,
         model=result.model,
+        ai_provider=getattr(getattr(provider, "provenance", None), "provider", ""),
+        prompt_version=getattr(getattr(provider, "provenance", None), "prompt_version", ""),
     )

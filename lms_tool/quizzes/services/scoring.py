@@ -7,12 +7,15 @@ from collections import defaultdict
 from django.db.models import Sum
 from django.utils import timezone
 
-from lms_tool.ai import ProviderError, get_provider
+from lms_tool.ai import ProviderError
+from lms_tool.ai.policy import provider_for
 from lms_tool.grading.services import score_review_decide, score_submit
+from lms_tool.lti.ai_control import ai_control_of
 from lms_tool.lti.models import LtiUser
 
 from ..models import Answer, Attempt, Question
 from .grading import FreeTextGrade, grade_free_text, grade_objective
+from .windows import late_apply, late_comment, late_score
 
 
 def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeTextGrade]) -> None:
@@ -39,13 +42,14 @@ def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeText
         text = str(answer.response or "")
         grade = ai_grades.get((question.pk, text))
         if grade is None:  # changed after the grading pass: grade it now
-            provider = provider or get_provider()
+            provider = provider or provider_for(ai_control_of(attempt.quiz.context.registration_id))
             try:
                 grade = grade_free_text(provider, question, text)
             except ProviderError as exc:
                 grade = FreeTextGrade(0.0, 0.0, f"Not graded: {exc}. Please grade it.", "")
         answer.score, answer.confidence = grade.score, grade.confidence
         answer.rationale, answer.model, answer.graded_by = grade.rationale, grade.model, Answer.GradedBy.AI
+        answer.ai_provider, answer.prompt_version = grade.ai_provider, grade.prompt_version
         answer.needs_review = bool(text.strip()) and grade.confidence < attempt.quiz.review_threshold
         if text.strip():
             confidences.append(grade.confidence)
@@ -54,6 +58,7 @@ def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeText
     attempt.score_maximum = sum(q.points for q in questions.values())
     attempt.needs_review = any(a.needs_review for a in answers)
     attempt.state, attempt.submitted_at = Attempt.State.SUBMITTED, timezone.now()
+    late_apply(attempt=attempt)  # the late policy, before the score goes to the gradebook (windows.py)
     if attempt.resource_link is not None and not attempt.is_preview and attempt.score_maximum > 0:
         ai_used = bool(confidences)
         score = score_submit(
@@ -68,9 +73,16 @@ def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeText
             line_item_label=attempt.quiz.title,
             line_item_resource_id=f"quiz:{attempt.quiz_id}",
             line_item_tag="quiz",
+            line_item_end=attempt.due_at,
+            comment=late_comment(attempt),
         )
         attempt.score_ref = score.pk
-    attempt.save(update_fields=["score", "score_maximum", "needs_review", "state", "submitted_at", "score_ref"])
+    attempt.save(
+        update_fields=[
+            *("score", "score_maximum", "needs_review", "state", "submitted_at", "score_ref"),
+            *("is_late", "late_penalty_percent"),
+        ]
+    )
 
 
 def _write_grades(answers: list[Answer]) -> None:
@@ -83,7 +95,17 @@ def _write_grades(answers: list[Answer]) -> None:
             groups[(answer.score, answer.max_score)].append(answer.pk)
         else:
             answer.save(
-                update_fields=["score", "max_score", "graded_by", "confidence", "rationale", "model", "needs_review"]
+                update_fields=[
+                    "score",
+                    "max_score",
+                    "graded_by",
+                    "confidence",
+                    "rationale",
+                    "model",
+                    "ai_provider",
+                    "prompt_version",
+                    "needs_review",
+                ]
             )
     for (score, max_score), pks in groups.items():
         Answer.objects.filter(pk__in=pks).update(score=score, max_score=max_score, graded_by=Answer.GradedBy.EXACT)
@@ -92,7 +114,8 @@ def _write_grades(answers: list[Answer]) -> None:
 def attempt_review_complete(*, attempt: Attempt, reviewer: LtiUser, comment: str) -> None:
     """All flagged answers decided: the attempt's new total goes to the gradebook as the reviewed grade."""
     total = Answer.objects.filter(attempt=attempt).aggregate(s=Sum("score"))["s"] or 0.0
-    attempt.score, attempt.needs_review = float(total), False
+    # A late attempt keeps its penalty after a review (windows.late_apply).
+    attempt.score, attempt.needs_review = late_score(float(total), attempt.late_penalty_percent), False
     attempt.save(update_fields=["score", "needs_review"])
     if attempt.score_ref is None:
         return

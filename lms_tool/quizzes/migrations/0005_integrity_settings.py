@@ -27,7 +27,7 @@ def seen_backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('quizzes', '0002_quiz_copied_from'),
+        ('quizzes', '0004_aictl_provenance'),
     ]
 
     operations = [

@@ -1,0 +1,3 @@
+from .risk_models import LearnerRisk, RiskSettings
+
+__all__ = ["LearnerRisk", "RiskSettings"]
