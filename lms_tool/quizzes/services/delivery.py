@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -213,17 +213,16 @@ def quiz_answers_released(quiz: Quiz, attempt: Attempt, now: datetime) -> bool:
     return moment is not None and now >= moment
 
 
-def answers_release_note(quiz: Quiz, attempt: Attempt) -> str:
-    """What a learner is told while the answers are held back."""
+def answers_release_note(quiz: Quiz, attempt: Attempt) -> tuple[str, datetime | None]:
+    """What a learner is told while the answers are held back (a sentence without its full stop), and the moment
+    they will be shown, if known: the page shows it in the person's zone, named (``{% local_time %}``)."""
     if quiz.show_answers == AnswerRelease.NEVER:
-        return "Correct answers and explanations are not shown for this quiz."
+        return "Correct answers and explanations are not shown for this quiz", None
     if quiz.show_answers == AnswerRelease.AFTER_DUE:
         moment, what = quiz_due_at(quiz, attempt), "the due date"
     else:
         moment, what = quiz_close_at(quiz, attempt), "the quiz closes"
-    # In UTC, named; the person's own zone is the timing work's to add (issue 17, part 1).
-    when = f" ({moment.astimezone(UTC):%d %b %Y, %H:%M} UTC)" if moment is not None else ""
-    return f"Correct answers and explanations will be shown here after {what}{when}."
+    return f"Correct answers and explanations will be shown here after {what}", moment
 
 
 def quiz_points_possible(quiz: Quiz) -> float:

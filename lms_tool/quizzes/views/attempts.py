@@ -174,6 +174,6 @@ def attempt_result(request: HttpRequest, attempt_id: int) -> HttpResponse:
             "time_up": time_up,
             "review": review,
             "released": released,
-            "release_note": "" if released else delivery.answers_release_note(quiz, attempt),
+            "release": None if released else delivery.answers_release_note(quiz, attempt),
         },
     )
