@@ -11,7 +11,8 @@ from django.template.defaultfilters import pluralize
 
 from lms_tool.ai.types import DIFFICULTIES
 
-from .models import Question
+from .models import AnswerRelease, Question, Quiz
+from .services.delivery import integrity_of
 
 TYPE_CHOICES = Question.Type.choices
 DEFAULT_TYPES = ["single", "true_false", "short"]
@@ -68,6 +69,45 @@ class QuizSettingsForm(forms.Form):
         label="Review AI grades below this confidence",
         help_text="Between 0 and 1; 0.8 by default.",
     )
+
+
+class QuizIntegrityForm(forms.Form):
+    """The integrity settings, on the quiz's settings form (docs/assessment.md, "Integrity settings").
+
+    Posted with the marker field ``integrity``: a settings post without it (an older page) leaves them as they
+    are, since an unticked box and a missing one look the same."""
+
+    integrity = forms.CharField(widget=forms.HiddenInput, initial="1")
+    shuffle_questions = forms.BooleanField(required=False, label="Shuffle the questions for each learner")
+    shuffle_options = forms.BooleanField(required=False, label="Shuffle the options of choice questions")
+    draw_count = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Questions each learner draws",
+        help_text="Leave empty to give every approved question. A number draws that many at random from them.",
+    )
+    show_answers = forms.ChoiceField(choices=AnswerRelease.choices, label="Show correct answers and explanations")
+    one_per_page = forms.TypedChoiceField(
+        choices=[("0", "All questions on one page"), ("1", "One question per page")],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        label="Layout",
+    )
+    allow_review = forms.BooleanField(
+        required=False,
+        label="Learners may review their submitted attempts",
+        help_text="Off: after submitting, a learner sees the score only.",
+    )
+
+    def __init__(self, *args: Any, pool: int | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if pool is not None:
+            self.fields["draw_count"].help_text += f" This quiz has {pool} approved question{pluralize(pool)}."
+            self.fields["draw_count"].widget.attrs["max"] = max(pool, 1)
+
+    @staticmethod
+    def initial_for(quiz: Quiz) -> dict[str, Any]:
+        return {**integrity_of(quiz), "one_per_page": "1" if quiz.one_per_page else "0"}
 
 
 class QuestionEditForm(forms.Form):

@@ -17,6 +17,15 @@ def default_threshold() -> float:
     return float(settings.QUIZZES["REVIEW_THRESHOLD"])
 
 
+class AnswerRelease(models.TextChoices):
+    """When a learner sees the correct answers and explanations of a submitted attempt."""
+
+    NEVER = "never", "Never"
+    AFTER_SUBMIT = "after_submit", "As soon as the attempt is submitted"
+    AFTER_DUE = "after_due", "After the due date"
+    AFTER_CLOSE = "after_close", "After the quiz closes"
+
+
 class LatePolicy(models.TextChoices):
     REFUSE = "refuse", "Refuse late submissions: the attempt ends at the due date"
     FLAG = "flag", "Accept late submissions and mark them late"
@@ -53,6 +62,17 @@ class Quiz(models.Model):
     copied_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies", db_index=True
     )
+    # Integrity settings (docs/assessment.md); applied when an attempt starts (services/delivery.py).
+    shuffle_questions = models.BooleanField(
+        default=False, help_text="Each learner gets the questions in their own order."
+    )
+    shuffle_options = models.BooleanField(default=False, help_text="Each learner gets the options in their own order.")
+    draw_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Questions drawn per attempt from the approved ones; blank: all of them."
+    )
+    show_answers = models.CharField(max_length=16, choices=AnswerRelease.choices, default=AnswerRelease.AFTER_SUBMIT)
+    one_per_page = models.BooleanField(default=False, help_text="One question per page instead of all at once.")
+    allow_review = models.BooleanField(default=True, help_text="Learners may look at their submitted attempts.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -315,3 +335,26 @@ class Answer(models.Model):
         if self.score is None:
             return None
         return self.score >= self.max_score
+
+
+class AttemptQuestion(models.Model):
+    """One question an attempt was given, in the order it was shown, with the order its options were shown in.
+
+    Written once, when the attempt starts, with ``Attempt.question_ids`` (the same draw, kept there for the code
+    that reads the list): this table is the fact to query, e.g. item analysis counts a question over the attempts
+    that saw it (``selectors.attempt_questions``, ``selectors.question_seen_counts``)."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="seen")
+    # PROTECT: a question an attempt saw is retired, never deleted (services/questions.py question_retire).
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="seen_by")
+    position = models.PositiveIntegerField()
+    option_order = models.JSONField(
+        default=list, blank=True, help_text="Option indices as written, in the order shown; empty: as written."
+    )
+
+    class Meta:
+        ordering = ["attempt", "position"]
+        constraints = [models.UniqueConstraint(fields=["attempt", "question"], name="uniq_attempt_question")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.attempt_id} saw {self.question_id} at {self.position}"

@@ -17,6 +17,7 @@ from lms_tool.lti.types import LtiLaunch
 
 from . import selectors, services
 from .models import Answer, Attempt, LatePolicy, Quiz
+from .services.delivery import quiz_points_possible
 from .services.windows import late_comment
 
 
@@ -25,7 +26,7 @@ def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
         return []
     items = []
     for quiz in selectors.quizzes_for_picker(launch=launch).filter(status=Quiz.Status.PUBLISHED):
-        points = sum(q.points for q in quiz.questions.approved())
+        points = quiz_points_possible(quiz)  # a draw's share of the pool (services/delivery.py)
         items.append(
             PickableItem(
                 kind="quiz",

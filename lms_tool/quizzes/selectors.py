@@ -14,7 +14,8 @@ from lms_tool.lti.selectors import launch_scope
 from lms_tool.lti.types import LtiLaunch
 
 from .errors import QuizError
-from .models import Answer, Attempt, GenerationRun, Quiz
+from .models import Answer, Attempt, AttemptQuestion, GenerationRun, Question, Quiz
+from .services.delivery import quiz_question_count
 
 NO_QUIZ = "There is no such quiz in this course."
 NO_ATTEMPT = "There is no such attempt of yours in this course."
@@ -148,7 +149,7 @@ def quiz_take_state(*, quiz: Quiz, launch: LtiLaunch) -> TakeState:
         attempts=attempts,
         open_attempt=next((a for a in attempts if a.is_open), None),
         left=None if not allowed else max(0, allowed - len(attempts)),
-        question_count=quiz.questions.approved().count(),
+        question_count=quiz_question_count(quiz, quiz.questions.approved().count()),
         allowed=allowed,
     )
 
@@ -187,3 +188,31 @@ def review_answer(*, launch: LtiLaunch, answer_id: int) -> Answer:
     if answer is None:
         raise QuizError("There is no such answer to review in this course.", status=404)
     return answer
+
+
+def attempt_seen(*, attempt: Attempt) -> list[AttemptQuestion]:
+    """What ``attempt`` was given, in order, with each question and its option order. An attempt without rows
+    (made outside ``attempt_start``) saw ``question_ids`` with options as written."""
+    rows = list(AttemptQuestion.objects.filter(attempt=attempt).select_related("question").order_by("position"))
+    if rows or not attempt.question_ids:
+        return rows
+    questions = Question.objects.in_bulk(attempt.question_ids)
+    return [
+        AttemptQuestion(attempt=attempt, question=questions[qid], position=n, option_order=[])
+        for n, qid in enumerate(attempt.question_ids, start=1)
+        if qid in questions
+    ]
+
+
+def attempt_questions(*, attempt: Attempt) -> list[Question]:
+    """The questions ``attempt`` saw (its draw), in the order it saw them: what item analysis counts it for."""
+    return [row.question for row in attempt_seen(attempt=attempt)]
+
+
+def question_seen_counts(*, quiz: Quiz, submitted_only: bool = True) -> dict[int, int]:
+    """{question id: number of (submitted, non-preview) attempts that saw it} for ``quiz``: the denominator of a
+    question's item statistics when each learner draws a subset. The caller has scoped ``quiz`` to its launch."""
+    rows = AttemptQuestion.objects.filter(attempt__quiz=quiz, attempt__is_preview=False)
+    if submitted_only:
+        rows = rows.filter(attempt__state=Attempt.State.SUBMITTED)
+    return dict(rows.values("question_id").annotate(n=Count("attempt_id")).values_list("question_id", "n"))

@@ -26,6 +26,7 @@ from lms_tool.lti.types import LtiLaunch
 from ..errors import QuizError
 from ..models import Answer, Attempt, Question, Quiz
 from . import accommodations, windows
+from .delivery import attempt_draw, attempt_questions_record
 from .grading import FreeTextGrade, grade_free_text
 
 # Answers that arrive with the submit a little after the deadline (the network) still count.
@@ -84,7 +85,8 @@ def attempt_start(
         raise QuizError(f"You have used all {allowed} attempt(s) at this quiz.", status=409)
     if not preview:
         windows.start_check(quiz=quiz, window=window, zone=zone, now=now)
-    question_ids = list(quiz.questions.approved().values_list("pk", flat=True))
+    drawn = attempt_draw(quiz=quiz)  # the draw and orders, recorded below (services/delivery.py)
+    question_ids = [d.question_id for d in drawn]
     if not question_ids:
         raise QuizError("This quiz has no approved questions yet.", status=409)
     end = None if preview else windows.hard_end(quiz=quiz, window=window)
@@ -105,6 +107,7 @@ def attempt_start(
                 closes_at=end,
                 is_preview=preview,
             )
+            attempt_questions_record(attempt=attempt, drawn=drawn)
     except IntegrityError:  # a double click that raced past the lock on another database
         return mine.get(number=used + 1)
     # Learning records start here (xAPI "attempted", docs/xapi.md); a preview is the instructor trying it out.

@@ -20,6 +20,7 @@ from lms_tool.lti.models import Context, LtiUser
 
 from ..errors import QuizError
 from ..models import GenerationRun, Question, Quiz
+from .delivery import integrity_of, quiz_draw_check
 from .generation import generation_check, generation_start
 from .questions import question_retire, quiz_version_bump
 
@@ -214,6 +215,7 @@ def quiz_publish(*, quiz: Quiz, user: LtiUser) -> Quiz:
             f"{pending} question{'' if pending == 1 else 's'} still need{'s' if pending == 1 else ''} your review. "
             "Approve, edit or delete them first."
         )
+    quiz_draw_check(quiz)  # a draw larger than the approved questions (docs/assessment.md, "Integrity settings")
     quiz.status = Quiz.Status.PUBLISHED
     quiz.published_at = quiz.published_at or timezone.now()
     quiz.save(update_fields=["status", "published_at", "updated_at"])
@@ -275,6 +277,7 @@ def quiz_copy(*, original: Quiz, context: Context, actor: LtiUser | None) -> Qui
         late_policy=original.late_policy,
         late_penalty_percent=original.late_penalty_percent,
         timer_extension_minutes=original.timer_extension_minutes,
+        **integrity_of(original),
     )
     questions = [
         Question(quiz=copy, **{name: getattr(q, name) for name in QUESTION_FIELDS})

@@ -13,8 +13,10 @@ def quiz_version_bump(*, quiz: Quiz) -> None:
 
 
 def question_retire(*, question: Question) -> None:
-    """Take a question out of the quiz: deleted if unanswered, else kept (not current) for its attempts."""
-    if question.given_answers.exists():
+    """Take a question out of the quiz: deleted if no attempt has it, else kept (not current) for its attempts.
+
+    An attempt that drew it but has no answer yet still grades it (0 points) and shows it on its pages."""
+    if question.given_answers.exists() or question.seen_by.exists():
         Question.objects.filter(pk=question.pk).update(is_current=False)
         quiz_version_bump(quiz=question.quiz)
     else:

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,6 +22,7 @@ from lms_tool.lti.decorators import launch_of, page_redirect, page_url, tool_pag
 from .. import selectors, services
 from ..models import Attempt, Question
 from ..services import attempts as attempt_services
+from ..services import delivery
 
 
 @tool_page
@@ -71,20 +73,40 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     )
     if not attempt.is_open:
         return page_redirect("quizzes:result", launch, attempt.pk)
+    seen = selectors.attempt_seen(attempt=attempt)  # this learner's draw and orders, as recorded at the start
+    paged = attempt.quiz.one_per_page and len(seen) > 1
+    page = delivery.attempt_page_number(request.POST.get("page") or request.GET.get("page"), len(seen)) if paged else 0
     saved = False
-    if request.method == "POST":  # "Save" without scripts: keep every answer on the form
+    if request.method == "POST":  # "Save" without scripts, or a move to another question page: keep the answers
         attempt_services.answers_save(attempt=attempt, responses=_responses(request, attempt))
         saved = True
-    questions = Question.objects.in_bulk(attempt.question_ids)
+        if paged and request.POST.get("goto"):
+            goto = delivery.attempt_page_number(request.POST["goto"], len(seen))
+            return page_redirect("quizzes:attempt", launch, attempt.pk, page=str(goto))
     answers = {a.question_id: a.response for a in attempt.answers.all()}
     items = [
-        {"q": questions[qid], "response": answers.get(qid), "number": n}
-        for n, qid in enumerate(attempt.question_ids, start=1)
+        {
+            "q": row.question,
+            "response": answers.get(row.question_id),
+            "number": n,
+            "options": delivery.options_shown(row.question, row.option_order),
+            "answered": answers.get(row.question_id) not in (None, "", []),
+        }
+        for n, row in enumerate(seen, start=1)
     ]
     return render(
         request,
         "quizzes/attempt.html",
-        {"launch": launch, "attempt": attempt, "quiz": attempt.quiz, "items": items, "saved": saved},
+        {
+            "launch": launch,
+            "attempt": attempt,
+            "quiz": attempt.quiz,
+            "items": items[page - 1 : page] if paged else items,
+            "saved": saved,
+            "pages": items if paged else [],
+            "page": page,
+            "question_ids": ",".join(str(row.question_id) for row in seen),
+        },
     )
 
 
@@ -127,11 +149,31 @@ def attempt_result(request: HttpRequest, attempt_id: int) -> HttpResponse:
     )
     if attempt.is_open:
         return page_redirect("quizzes:attempt", launch, attempt.pk)
-    answers = {a.question_id: a for a in attempt.answers.select_related("question")}
-    items = [answers[qid] for qid in attempt.question_ids if qid in answers]
+    quiz = attempt.quiz
+    # What a learner may see of a submitted attempt is decided here, on the server (services/delivery.py):
+    # with review off, the score only; answers and explanations only once released. Staff see everything.
+    review = launch.is_staff or quiz.allow_review
+    released = review and (launch.is_staff or delivery.quiz_answers_released(quiz, attempt, timezone.now()))
+    items = []
+    if review:
+        answers = {a.question_id: a for a in attempt.answers.select_related("question")}
+        items = [
+            {"a": answers[row.question_id], "options": delivery.options_shown(row.question, row.option_order)}
+            for row in selectors.attempt_seen(attempt=attempt)
+            if row.question_id in answers
+        ]
     time_up = bool(request.GET.get("timeup")) or attempt.is_past_deadline(attempt.submitted_at)
     return render(
         request,
         "quizzes/result.html",
-        {"launch": launch, "attempt": attempt, "quiz": attempt.quiz, "items": items, "time_up": time_up},
+        {
+            "launch": launch,
+            "attempt": attempt,
+            "quiz": quiz,
+            "items": items,
+            "time_up": time_up,
+            "review": review,
+            "released": released,
+            "release": None if released else delivery.answers_release_note(quiz, attempt),
+        },
     )

@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlencode
 
 from django import forms
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,8 +17,9 @@ from lms_tool.lti.models import Context
 
 from .. import selectors, services
 from ..errors import QuizError
-from ..forms import QuestionEditForm, QuestionNewForm, QuizCreateForm, QuizSettingsForm
+from ..forms import QuestionEditForm, QuestionNewForm, QuizCreateForm, QuizIntegrityForm, QuizSettingsForm
 from ..models import Question, Quiz
+from ..services import delivery
 
 
 def _context(request: HttpRequest) -> Context:
@@ -87,10 +89,13 @@ def _manage_page(request: HttpRequest, quiz: Quiz, *, error: str = "", status: i
             "review_threshold": quiz.review_threshold,
         }
     )
+    pool = delivery.quiz_pool_size(quiz)
     return render(
         request,
         "quizzes/quiz_manage.html",
         {
+            "integrity_form": QuizIntegrityForm(initial=QuizIntegrityForm.initial_for(quiz), pool=pool),
+            "drawn": delivery.quiz_question_count(quiz, pool),
             "launch": launch,
             "quiz": quiz,
             "questions": questions,
@@ -132,13 +137,21 @@ def quiz_settings(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = selectors.quiz_for_staff(launch=launch, quiz_id=quiz_id)
     form = QuizSettingsForm(request.POST)
-    if not form.is_valid():
-        raise QuizError(
-            "The settings were not saved: "
-            + "; ".join(f"{form.fields[k].label or k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
-        )
-    services.quiz_settings_update(quiz=quiz, user=user_of(request), **form.cleaned_data)
+    # The integrity settings come with the same form; an older post without them leaves them as they are.
+    integrity = QuizIntegrityForm(request.POST) if request.POST.get("integrity") else None
+    for checked in (form, integrity):
+        if checked is not None and not checked.is_valid():
+            raise QuizError("The settings were not saved: " + _errors_in_words(checked))
+    with transaction.atomic():  # all the settings, or none (a draw larger than the pool refuses everything)
+        services.quiz_settings_update(quiz=quiz, user=user_of(request), **form.cleaned_data)
+        if integrity is not None:
+            fields = {k: v for k, v in integrity.cleaned_data.items() if k != "integrity"}
+            delivery.quiz_integrity_update(quiz=quiz, user=user_of(request), **fields)
     return page_redirect("quizzes:manage", launch, quiz.pk)
+
+
+def _errors_in_words(form: forms.Form) -> str:
+    return "; ".join(f"{form.fields[k].label or k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items())
 
 
 @staff_page
