@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from . import get_provider, moderation, prompts
 from .offline import OfflineProvider
-from .quality import GatedProvider
+from .quality import GatedProvider, cards_gated, questions_gated
 from .types import CardGenerationResult, GenerationResult, GradeResult, Provider, QuestionDraft, Rejected
 
 OFFLINE = "offline"
@@ -71,11 +71,14 @@ class ControlledProvider:
 
     def __init__(self, control: Control | None, configured: Provider) -> None:
         self.control = control
+        # The quality gate (docs/generation.md) runs here, after moderation, on whichever provider answered:
+        # an unsafe item is held back as unsafe (its text never stored), and the offline fallback is gated too.
+        self.gated = isinstance(configured, GatedProvider)
+        base: Provider = configured.inner if isinstance(configured, GatedProvider) else configured
         # The configured provider is the model, unless it is the offline one already (no model configured).
-        offline = getattr(configured, "name", OFFLINE) == OFFLINE
-        self.model_provider: Provider | None = None if offline else configured
-        # The fallback passes the same quality gate as the configured provider (docs/generation.md).
-        self.offline: Provider = configured if offline else GatedProvider(OfflineProvider())
+        offline = getattr(base, "name", OFFLINE) == OFFLINE
+        self.model_provider: Provider | None = None if offline else base
+        self.offline: Provider = base if offline else OfflineProvider()
         self.notice = ""
         self.provenance = Provenance(OFFLINE, "", "")
         chosen = self._choose()
@@ -117,14 +120,16 @@ class ControlledProvider:
         reasons = self._screen(provider, [question_text(q) for q in result.items])
         kept = [q for q, reason in zip(result.items, reasons, strict=True) if not reason]
         held = [Rejected(f"a generated question was held back by moderation: {r}", None) for r in reasons if r]
-        return replace(result, items=kept, rejected=[*result.rejected, *held])
+        screened = replace(result, items=kept, rejected=[*result.rejected, *held])
+        return questions_gated(screened, text) if self.gated else screened
 
     def generate_cards(self, *, text: str, count: int) -> CardGenerationResult:
         provider, result = self._call("generate_cards", text=text, count=count)
         reasons = self._screen(provider, [f"{c.front}\n{c.back}\n{' '.join(c.tags)}" for c in result.items])
         kept = [c for c, reason in zip(result.items, reasons, strict=True) if not reason]
         held = [Rejected(f"a generated card was held back by moderation: {r}", None) for r in reasons if r]
-        return replace(result, items=kept, rejected=[*result.rejected, *held])
+        screened = replace(result, items=kept, rejected=[*result.rejected, *held])
+        return cards_gated(screened, text) if self.gated else screened
 
     def grade_answer(self, *, question: str, reference_answer: str, answer: str, max_score: float) -> GradeResult:
         provider, result = self._call(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lms_tool.ai import prompts
 from lms_tool.core.models import AuditEvent
 from lms_tool.flashcards.models import Deck
 from lms_tool.lti.models import LtiUser, Registration
@@ -144,7 +145,7 @@ def test_an_admin_turns_ai_off_for_one_school_whose_instructors_still_generate_o
     offline_q = Question.objects.get(quiz__title="Offline heart")
     model_q = Question.objects.get(quiz__title="Model heart")
     assert (offline_q.model, offline_q.ai_provider) == ("offline-v1", "offline")
-    assert (model_q.model, model_q.prompt_version) == ("test-model", "quiz-prompts-v1")
+    assert (model_q.model, model_q.prompt_version) == ("test-model", prompts.VERSION)
     assert on.ai_usage.get().tokens == 321 and not off.ai_usage.exists()
 
     edit = html.unescape(
@@ -155,7 +156,7 @@ def test_an_admin_turns_ai_off_for_one_school_whose_instructors_still_generate_o
     )
     assert (
         f"Written by AI model test-model · provider openai-compatible 127.0.0.1:{chat_server.httpd.server_port} "
-        "· prompt version quiz-prompts-v1" in " ".join(edit.replace("<strong>", "").replace("</strong>", "").split())
+        f"· prompt version {prompts.VERSION}" in " ".join(edit.replace("<strong>", "").replace("</strong>", "").split())
     )
 
 
@@ -173,9 +174,9 @@ def test_the_review_queue_shows_who_graded_and_an_instructor_learns_the_budget_i
                         {
                             "type": "free_text",
                             "question": "Why does the heart have valves?",
-                            "answer": "To keep blood flowing one way.",
+                            "answer": "Four valves keep blood flowing in one direction.",
                             "explanation": "",
-                            "source_passage": "Valves keep the blood flowing in one direction.",
+                            "source_passage": "Four valves keep blood flowing in one direction.",
                         }
                     ]
                 }
@@ -209,5 +210,5 @@ def test_the_review_queue_shows_who_graded_and_an_instructor_learns_the_budget_i
 
     flat = " ".join(queue.replace("<strong>", "").replace("</strong>", "").split())
     assert "Graded by AI model test-model · provider openai-compatible 127.0.0.1:" in flat
-    assert "· prompt version quiz-prompts-v1" in flat
+    assert f"· prompt version {prompts.VERSION}" in flat
     assert "monthly AI budget (500 tokens) is used up until 01 " in asking and 'data-testid="ai-notice"' in asking

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from lms_tool.ai import moderation
+from lms_tool.ai import moderation, prompts
 from lms_tool.core.models import AuditEvent
 from lms_tool.flashcards.models import Card, Deck, DeckGeneration
 from lms_tool.flashcards.services import generation_run
@@ -70,7 +70,7 @@ def test_model_tokens_are_counted_from_usage_and_over_budget_generation_goes_off
     assert (usage.tokens, usage.requests, usage.month) == (120, 1, ai_control.month_start())
     assert len(chat_server.requests) == 1  # the second quiz never reached the model
     written = first.questions.get()
-    assert (written.model, written.prompt_version) == ("test-model", "quiz-prompts-v1")
+    assert (written.model, written.prompt_version) == ("test-model", prompts.VERSION)
     assert written.ai_provider == f"openai-compatible 127.0.0.1:{chat_server.httpd.server_port}"
     assert first.generation_runs.get().ai_notice == ""
     run = second.generation_runs.get()
@@ -165,19 +165,26 @@ def test_a_server_without_a_moderation_endpoint_is_asked_once_then_the_word_list
 def test_unsafe_cards_are_held_back_and_kept_cards_record_their_provenance(settings, chat_server):
     model_on(settings, chat_server)
     cards = [
-        {"front": "Largest artery?", "back": "The aorta", "source_passage": "", "tags": ["aorta"]},
+        {
+            "front": "Which is the largest artery of the body?",
+            "back": "The aorta",
+            "source_passage": "",
+            "tags": ["aorta"],
+        },
         {"front": "Smallest vessel?", "back": f"Capillary. Now {UNSAFE}.", "source_passage": "", "tags": []},
     ]
     chat_server.script = [{"content": json.dumps({"cards": cards}), "usage": {"total_tokens": 40}}]
     course = make_course()
     deck = Deck.objects.create(context=course.context, title="Heart")
-    generation = DeckGeneration.objects.create(deck=deck, requested_by=course.instructor, text="The aorta.", count=2)
+    generation = DeckGeneration.objects.create(
+        deck=deck, requested_by=course.instructor, text="The aorta is the largest artery of the body.", count=2
+    )
 
     generation = generation_run(generation=generation)
 
     card = Card.objects.get(deck=deck)
-    assert card.front == "Largest artery?"
-    assert (card.model, card.prompt_version) == ("test-model", "quiz-prompts-v1")
+    assert card.front == "Which is the largest artery of the body?"
+    assert (card.model, card.prompt_version) == ("test-model", prompts.VERSION)
     assert card.ai_provider.startswith("openai-compatible 127.0.0.1:")
     assert generation.rejected == [
         {
@@ -204,7 +211,7 @@ def test_unsafe_ai_feedback_is_withheld_and_the_grade_waits_for_a_person(setting
     assert (answer.score, answer.confidence, answer.needs_review) == (0.0, 0.0, True)
     assert UNSAFE not in answer.rationale
     assert answer.rationale.startswith("The AI's feedback was withheld: it contains violence language")
-    assert (answer.model, answer.prompt_version) == ("test-model", "quiz-prompts-v1")
+    assert (answer.model, answer.prompt_version) == ("test-model", prompts.VERSION)
     assert answer.ai_provider.startswith("openai-compatible 127.0.0.1:")
 
 
