@@ -18,7 +18,7 @@ from lms_tool.quizzes.errors import QuizError
 from lms_tool.quizzes.models import Attempt, Question
 
 from ..quizzes.factories import make_course
-from .builders import worked_example, wrong_key_quiz
+from .builders import quiz_with, worked_example, wrong_key_quiz
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +125,35 @@ def test_a_corrected_key_regrades_old_attempts_reposts_changed_scores_and_is_aud
     assert Question.objects.get(pk=old.pk).correct == [1]
     analysis = quiz_item_analysis(quiz=quiz)
     assert next(item for item in analysis.items if item.question.pk == old.pk).regraded
+
+
+def test_a_pooled_quiz_counts_each_question_over_the_attempts_that_drew_it():
+    """Issue 17's pools meet issue 16's item analysis: a question no attempt drew is not scored 0 for it."""
+    from lms_tool.quizzes.selectors import question_seen_counts
+
+    from .builders import learner
+
+    course = make_course()
+    quiz = quiz_with(
+        course.context,
+        [{"type": "true_false", "options": ["True", "False"], "correct": [0]} for _ in range(4)],
+        title="Pool",
+    )
+    quiz.draw_count = 2
+    quiz.save(update_fields=["draw_count"])
+    attempts = []
+    for n in range(8):
+        attempt = services.attempt_start(quiz=quiz, user=learner(course.context, f"p{n}"), resource_link=course.link)
+        attempts.append(services.attempt_submit(attempt=attempt, responses={q: 0 for q in attempt.question_ids}))
+
+    drawn: dict[int, int] = {}
+    for attempt in attempts:
+        assert len(attempt.question_ids) == 2
+        for question_id in attempt.question_ids:
+            drawn[question_id] = drawn.get(question_id, 0) + 1
+    analysis = quiz_item_analysis(quiz=quiz)
+
+    by_question = {item.question.pk: item for item in analysis.items if item.attempts}
+    assert {pk: item.attempts for pk, item in by_question.items()} == drawn == question_seen_counts(quiz=quiz)
+    assert all(item.facility == 1.0 for item in by_question.values())  # every drawn answer was right
+    assert sum(drawn.values()) == 16 and len(drawn) >= 2
