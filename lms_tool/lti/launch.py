@@ -12,6 +12,7 @@ Nothing here writes to the database: a refused launch leaves no trace but a log 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -23,9 +24,9 @@ from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 
 from . import claims as c
-from . import oidc, platform_keys, selectors, tokens
+from . import oidc, platform_keys, registry_memo, selectors, tokens
 from .errors import LaunchError
-from .models import Deployment, DeploymentPolicy, Registration
+from .models import Deployment, DeploymentPolicy, Membership, Registration
 
 SUPPORTED_MESSAGE_TYPES = {
     "LtiResourceLinkRequest",
@@ -58,16 +59,34 @@ SERVICE_URLS = (
 )
 
 
+_UNREAD: Any = object()
+
+
 @dataclass
 class ValidatedLaunch:
     claims: dict[str, Any]
     registration: Registration
     # None when the deployment is new and the registration's policy accepts it: created on record.
     deployment: Deployment | None
+    _membership: Any = dataclasses.field(default=_UNREAD, repr=False, compare=False)
 
     @property
     def deployment_id(self) -> str:
         return str(self.claims[c.DEPLOYMENT_ID])
+
+    def membership(self) -> Membership | None:
+        """The person's membership of the launch's course as it is now, active or not (None outside a course or
+        before their first launch). One query, read once: the roster's revocation check (a launch check) and
+        the record of a repeat launch (``services.launch_record``) share it."""
+        if self._membership is _UNREAD:
+            context, sub = self.claims.get(c.CONTEXT), self.claims.get("sub")
+            if isinstance(context, dict) and context.get("id") and isinstance(sub, str) and sub:
+                self._membership = selectors.membership_by_claims(
+                    registration_id=self.registration.pk, context_id=str(context["id"]), sub=sub
+                )
+            else:
+                self._membership = None
+        return self._membership  # type: ignore[no-any-return]
 
 
 def _audiences(claims: dict[str, Any]) -> list[str]:
@@ -79,7 +98,7 @@ def _audiences(claims: dict[str, Any]) -> list[str]:
     raise LaunchError("token_missing_claim", "The launch message has no audience.", detail=f"aud={aud!r}")
 
 
-def _registration(claims: dict[str, Any]) -> Registration:
+def _registration(claims: dict[str, Any], version: str | None) -> Registration:
     iss = claims.get("iss")
     if not isinstance(iss, str) or not iss:
         raise LaunchError("token_missing_claim", "The launch message does not name its platform.", detail="iss missing")
@@ -102,9 +121,9 @@ def _registration(claims: dict[str, Any]) -> Registration:
             status=401,
         )
     client_id = azp if azp is not None else audiences[0]
-    registration = selectors.registration_get(issuer=iss, client_id=client_id)
+    registration = selectors.registration_get(issuer=iss, client_id=client_id, version=version)
     if registration is None:
-        known = selectors.registrations_for(issuer=iss, client_id=None)
+        known = selectors.registrations_for(issuer=iss, client_id=None, version=version)
         if known:
             raise LaunchError(
                 "token_wrong_audience",
@@ -122,13 +141,13 @@ def _registration(claims: dict[str, Any]) -> Registration:
     return registration
 
 
-def _deployment(registration: Registration, claims: dict[str, Any]) -> Deployment | None:
+def _deployment(registration: Registration, claims: dict[str, Any], version: str | None) -> Deployment | None:
     deployment_id = claims.get(c.DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
         raise LaunchError("token_missing_claim", "The launch message has no deployment id.", detail="deployment_id")
     if len(deployment_id) > MAX_ID:
         raise _bad_claim(c.DEPLOYMENT_ID, f"is longer than {MAX_ID} characters")
-    deployment = selectors.deployment_get(registration=registration, deployment_id=deployment_id)
+    deployment = selectors.deployment_get(registration=registration, deployment_id=deployment_id, version=version)
     if deployment is None:
         if registration.deployment_policy == DeploymentPolicy.ACCEPT_NEW:
             return None
@@ -271,11 +290,17 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
             admin_hint="The platform posted to the launch URL without an id_token.",
         )
     token = tokens.parse(id_token, max_bytes=settings.LTI["MAX_ID_TOKEN_BYTES"])
-    registration = _registration(token.claims)
+    # One cache round trip for the registry version (vouching for this process's memo of registrations and
+    # deployments, ``registry_memo``) and the login's state (consumed below, after the signature).
+    state_key = oidc.state_key(state)
+    found = cache.get_many([registry_memo.VERSION_KEY, state_key]) if state else {}
+    version = found.get(registry_memo.VERSION_KEY)
+    version = version if isinstance(version, str) else None
+    registration = _registration(token.claims, version)
     tokens.verify_signature(token, platform_keys.public_key(registration.key_set_url, token.header.get("kid")))
     claims = token.claims
     tokens.check_times(claims, now=now, leeway=settings.LTI["LEEWAY_SECONDS"])
-    login = oidc.state_consume(state=state, cookies=cookies)
+    login = oidc.state_consume(state=state, cookies=cookies, stored=found.get(state_key))
     if (login["iss"], login["client_id"]) != (registration.issuer, registration.client_id):
         raise LaunchError(
             "state_mismatch",
@@ -283,6 +308,6 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
             admin_hint="The login was started for another platform registration.",
         )
     _nonce_consume(claims, login["nonce"], now)
-    deployment = _deployment(registration, claims)
+    deployment = _deployment(registration, claims, version)
     _check_message(claims)
     return ValidatedLaunch(claims=claims, registration=registration, deployment=deployment)

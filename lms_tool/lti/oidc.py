@@ -192,18 +192,29 @@ def storage_bindings(*, state: str, value: str, cookies: dict[str, str]) -> dict
     return {**cookies, COOKIE_PREFIX + state: value}
 
 
-def state_consume(*, state: str, cookies: dict[str, str]) -> dict[str, Any]:
-    """Take the login's state (single use) and check it belongs to this browser."""
+_UNREAD: Any = object()
+
+
+def state_key(state: str) -> str:
+    return STATE_PREFIX + state
+
+
+def state_consume(*, state: str, cookies: dict[str, str], stored: Any = _UNREAD) -> dict[str, Any]:
+    """Take the login's state (single use) and check it belongs to this browser.
+
+    ``stored``: the state's cache entry when the caller already read it (the launch reads it in the same
+    round trip as the registry version); the delete below still decides which of two racing requests wins."""
     if not state:
         raise LaunchError(
             "state_missing",
             "The launch is missing its login state. Go back to your course and open the tool again.",
             admin_hint="The platform did not return 'state' with the id_token.",
         )
-    key = STATE_PREFIX + state
-    stored = cache.get(key)
+    key = state_key(state)
+    if stored is _UNREAD:
+        stored = cache.get(key)
     # delete() reports whether the key was there: of two racing requests only one wins.
-    if stored is None or not cache.delete(key):
+    if not isinstance(stored, dict) or not cache.delete(key):
         raise LaunchError(
             "state_unknown",
             "This launch has expired or was already used. Go back to your course and open the tool again.",
