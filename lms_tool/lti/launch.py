@@ -23,6 +23,8 @@ from django.core.cache import cache
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 
+from lms_tool.core import cache as core_cache
+
 from . import claims as c
 from . import oidc, platform_keys, registry_memo, selectors, tokens
 from .errors import LaunchError
@@ -253,7 +255,8 @@ def _check_message(claims: dict[str, Any]) -> None:
         )
 
 
-def _nonce_consume(claims: dict[str, Any], expected: str, now: float) -> None:
+def _nonce_checked(claims: dict[str, Any], expected: str, now: float) -> tuple[str, int]:
+    """The nonce's cache key and how long to keep it, once it matches the login's (``_nonce_consume``)."""
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         raise LaunchError("token_missing_claim", "The launch message has no nonce.", detail="nonce")
@@ -271,13 +274,44 @@ def _nonce_consume(claims: dict[str, Any], expected: str, now: float) -> None:
     ttl = max(int(lifetime) + settings.LTI["LEEWAY_SECONDS"], 1)
     # Hashed: the issuer can be 255 characters, more than a database cache key holds.
     key = NONCE_PREFIX + hashlib.sha256(f"{claims['iss']}\n{nonce}".encode()).hexdigest()
-    if not cache.add(key, 1, ttl):
-        raise LaunchError(
-            "nonce_replayed",
-            "This launch was already used. Go back to your course and open the tool again.",
-            admin_hint="The id_token's nonce has been seen before: a replayed launch was refused.",
-            status=401,
-        )
+    return key, ttl
+
+
+def _nonce_replayed() -> LaunchError:
+    return LaunchError(
+        "nonce_replayed",
+        "This launch was already used. Go back to your course and open the tool again.",
+        admin_hint="The id_token's nonce has been seen before: a replayed launch was refused.",
+        status=401,
+    )
+
+
+def _state_and_nonce_consume(
+    *, state: str, cookies: dict[str, str], stored: Any, registration: Registration, claims: dict[str, Any], now: float
+) -> None:
+    """The login's state single-use and bound to this browser, the token's nonce that of the login and single-use.
+
+    Every check runs on the state read with the registry version; then one cache round trip deletes the state
+    (of two racing launches, only the one whose delete found it goes on) and adds the nonce (a replayed token is
+    refused). A launch refused after its state was found consumes the state all the same, as before."""
+    login = oidc.state_check(state=state, cookies=cookies, stored=stored)
+    key = oidc.state_key(state)
+    try:
+        if (login["iss"], login["client_id"]) != (registration.issuer, registration.client_id):
+            raise LaunchError(
+                "state_mismatch",
+                "The launch does not match the login that started it. Open the tool again from your course.",
+                admin_hint="The login was started for another platform registration.",
+            )
+        nonce_key, ttl = _nonce_checked(claims, login["nonce"], now)
+    except LaunchError:
+        cache.delete(key)
+        raise
+    deleted, added = core_cache.delete_then_add(key, nonce_key, 1, ttl)
+    if not deleted:
+        raise oidc.state_unknown()
+    if not added:
+        raise _nonce_replayed()
 
 
 def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: float | None = None) -> ValidatedLaunch:
@@ -300,14 +334,14 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
     tokens.verify_signature(token, platform_keys.public_key(registration.key_set_url, token.header.get("kid")))
     claims = token.claims
     tokens.check_times(claims, now=now, leeway=settings.LTI["LEEWAY_SECONDS"])
-    login = oidc.state_consume(state=state, cookies=cookies, stored=found.get(state_key))
-    if (login["iss"], login["client_id"]) != (registration.issuer, registration.client_id):
-        raise LaunchError(
-            "state_mismatch",
-            "The launch does not match the login that started it. Open the tool again from your course.",
-            admin_hint="The login was started for another platform registration.",
-        )
-    _nonce_consume(claims, login["nonce"], now)
+    _state_and_nonce_consume(
+        state=state,
+        cookies=cookies,
+        stored=found.get(state_key),
+        registration=registration,
+        claims=claims,
+        now=now,
+    )
     deployment = _deployment(registration, claims, version)
     _check_message(claims)
     return ValidatedLaunch(claims=claims, registration=registration, deployment=deployment)
