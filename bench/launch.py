@@ -240,6 +240,38 @@ def run_stock(platform: Any, conf: Any, tokens: list[tuple[str, str]], warmup: i
     return Series(label, samples, fetches, len(samples), cpu)
 
 
+def statements_per_pair(platform: Any, spec: Any, pairs: int = 20) -> float:
+    """Database statements of one repeat login + launch pair through the whole Django stack (test client, the
+    configured database and cache), counted with ``connection.execute_wrapper``; the platform's part is not a
+    request to the tool and is left out."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    count = [0]
+
+    def counter(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        count[0] += 1
+        return execute(sql, params, many, context)
+
+    def pair() -> None:
+        client = Client(HTTP_HOST="127.0.0.1:8000")
+        url = urlparse(platform.login_initiation_url(spec))
+        login = client.get(url.path, {k: v[0] for k, v in parse_qs(url.query).items()})
+        assert login.status_code == 302, re.findall(r"error-code\">([^<]*)<", login.content.decode())
+        query = {k: v[0] for k, v in parse_qs(urlparse(login["Location"]).query).items()}
+        _, fields = platform.authorize(query)
+        launch = client.post("/lti/launch/", fields)
+        assert launch.status_code == 302 and "launch=" in launch["Location"], launch.content[:300]
+
+    with override_settings(ALLOWED_HOSTS=["127.0.0.1"], TOOL_BASE_URL=TOOL):
+        pair()  # the first launch records the person, course and link
+        with connection.execute_wrapper(counter):
+            for _ in range(pairs):
+                pair()
+    return count[0] / pairs
+
+
 # 2. Signing -----------------------------------------------------------------------------------------
 
 
@@ -655,6 +687,10 @@ def main() -> None:
                     f"     {s.label:<45} median {med:7.1f} us  p99 {p99:8.1f} us  CPU {s.cpu_us:7.1f} us/launch  "
                     f"JWKS fetches/1000 launches {s.fetches_per_1000:6.1f}  (n={s.launches})"
                 )
+
+        with bc.use_cache("redis" if os.environ.get("REDIS_URL") else "database"):
+            per_pair = statements_per_pair(platform, spec)
+        print(f"   database statements per repeat login + launch pair (whole Django stack): {per_pair:.1f}")
 
         print("\n2. Signing (RS256, RSA-2048), per signature")
         signing = run_signing(platform, conf, n_ours=100 if args.quick else 300, n_stock=5 if args.quick else 15)
