@@ -53,7 +53,7 @@ class KeepAliveServer:
     """The sandbox platform's routes over HTTP/1.1 with keep-alive (wsgiref closes every connection),
     plus the tool's JWKS at ``/tool-jwks`` for the platform's token endpoint."""
 
-    def __init__(self, routes: Any, jwks: dict[str, Any]):
+    def __init__(self, routes: Any, jwks: dict[str, Any], latency: float = 0.0):
         jwks_body = json.dumps(jwks).encode()
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,6 +61,8 @@ class KeepAliveServer:
             disable_nagle_algorithm = True  # headers and body go out separately: no 40 ms delayed-ACK stall
 
             def serve(self) -> None:
+                if latency:
+                    time.sleep(latency)  # a platform across a network: the round trip and its own work
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
@@ -95,7 +97,7 @@ class KeepAliveServer:
         self.base_url = f"http://127.0.0.1:{self.httpd.server_port}"
 
 
-def setup(scores: int) -> dict[str, Any]:
+def setup(scores: int, latency: float = 0.0) -> dict[str, Any]:
     """A Canvas-like platform with learners and columns, and the same course as the tool knows it."""
     from lms_tool.lti import keys
     from lms_tool.lti.models import Context, Deployment, LtiUser, ResourceLink
@@ -105,7 +107,7 @@ def setup(scores: int) -> dict[str, Any]:
 
     keys.key_create()
     routes = PlatformServer()  # its routing only; served by the keep-alive server
-    server = KeepAliveServer(routes, keys.jwks())
+    server = KeepAliveServer(routes, keys.jwks(), latency)
     base = server.base_url
     platform, registration = bc.platform_registered(
         base, tool=(f"{base}/login", f"{base}/launch", f"{base}/tool-jwks"), family="canvas"
@@ -253,6 +255,9 @@ def main() -> None:
     parser.add_argument("--stock-scores", type=int, default=150, help="scores posted by the stock loops")
     parser.add_argument("--outage", type=float, default=10.0, help="seconds the platform answers 503")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of ours and the kept connector")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay the platform adds to every request (a network, its work)"
+    )
     parser.add_argument("--quick", action="store_true", help="200 scores, 50 stock, 3 s outage: a smoke run")
     args = parser.parse_args()
     if args.quick:
@@ -267,9 +272,13 @@ def _run(args: argparse.Namespace) -> None:
         from django.conf import settings
 
         settings.GRADING_PASSBACK_ENABLED = False  # the bench is the worker: nothing goes to a broker
-        world = setup(args.scores)
+        world = setup(args.scores, args.latency_ms / 1000)
         print(f"machine: {bc.machine()}")
         print(f"database: {settings.DATABASES['default']['ENGINE']}, cache: {settings.CACHES['default']['BACKEND']}")
+        print(
+            f"posts in flight per worker and platform (GRADING_POSTS_IN_FLIGHT): {settings.GRADING_POSTS_IN_FLIGHT}; "
+            f"platform latency added per request: {args.latency_ms:.0f} ms"
+        )
         # Rounds interleave ours and the baseline, so machine load (shared: other jobs run) hits both alike.
         ours_runs, shared_runs, tokens = [], [], 0
         for n in range(args.rounds):
