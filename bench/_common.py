@@ -144,7 +144,23 @@ def result(name: str, value: float, unit: str, baseline: float, ratio_value: flo
     _results.append(f"RESULT {name} {fmt(value)} {unit} baseline={fmt(baseline)} ratio={fmt(ratio_value)}")
 
 
+_spreads: list[str] = []
+
+
+def spread(label: str, values: Sequence[float]) -> Sequence[float]:
+    """Note the runs behind a median figure (printed with the results); returns ``values``."""
+    shown = ", ".join(fmt(v) for v in values)
+    _spreads.append(f"  {label}: {len(values)} runs [{shown}], spread {fmt(min(values))}..{fmt(max(values))}")
+    return values
+
+
 def print_results() -> None:
+    if _spreads:
+        print("runs behind the medians below:")
+        for line in _spreads:
+            print(line)
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
     for line in _results:
         print(line)
 

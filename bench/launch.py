@@ -30,6 +30,7 @@ import json
 import os
 import re
 import secrets
+import statistics
 import sys
 import threading
 import time
@@ -239,6 +240,38 @@ def run_stock(platform: Any, conf: Any, tokens: list[tuple[str, str]], warmup: i
     return Series(label, samples, fetches, len(samples), cpu)
 
 
+def statements_per_pair(platform: Any, spec: Any, pairs: int = 20) -> float:
+    """Database statements of one repeat login + launch pair through the whole Django stack (test client, the
+    configured database and cache), counted with ``connection.execute_wrapper``; the platform's part is not a
+    request to the tool and is left out."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    count = [0]
+
+    def counter(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        count[0] += 1
+        return execute(sql, params, many, context)
+
+    def pair() -> None:
+        client = Client(HTTP_HOST="127.0.0.1:8000")
+        url = urlparse(platform.login_initiation_url(spec))
+        login = client.get(url.path, {k: v[0] for k, v in parse_qs(url.query).items()})
+        assert login.status_code == 302, re.findall(r"error-code\">([^<]*)<", login.content.decode())
+        query = {k: v[0] for k, v in parse_qs(urlparse(login["Location"]).query).items()}
+        _, fields = platform.authorize(query)
+        launch = client.post("/lti/launch/", fields)
+        assert launch.status_code == 302 and "launch=" in launch["Location"], launch.content[:300]
+
+    with override_settings(ALLOWED_HOSTS=["127.0.0.1"], TOOL_BASE_URL=TOOL):
+        pair()  # the first launch records the person, course and link
+        with connection.execute_wrapper(counter):
+            for _ in range(pairs):
+                pair()
+    return count[0] / pairs
+
+
 # 2. Signing -----------------------------------------------------------------------------------------
 
 
@@ -270,20 +303,44 @@ def time_calls(fn: Callable[[], Any], n: int, warmup: int = 2) -> list[int]:
 def run_signing(platform: Any, conf: Any, n_ours: int, n_stock: int) -> dict[str, list[int]]:
     from pylti1p3.deep_link import DeepLink
     from pylti1p3.deep_link_resource import DeepLinkResource
+    from pylti1p3.lineitem import LineItem
     from pylti1p3.service_connector import ServiceConnector
 
-    from lms_tool.lti import keys, service_client
+    from lms_tool.lti import claims as c
+    from lms_tool.lti import deep_linking, service_client
     from lms_tool.lti.models import Registration
+    from lms_tool.lti.types import LtiLaunch
 
     registration = Registration.objects.get(issuer=platform.issuer, client_id=platform.client_id)
     stock_reg = conf.find_registration(platform.issuer)
     dl_settings = {"deep_link_return_url": platform.base_url + "/deep-link-return", "data": "dl-data"}
-    resource = DeepLinkResource().set_url(f"{TOOL}/lti/launch/").set_title("Quiz 1").set_custom_params({"quiz": "1"})
+    resource = (
+        DeepLinkResource()
+        .set_url(f"{TOOL}/lti/launch/")
+        .set_title("Quiz 1")
+        .set_custom_params({"quiz": "1"})
+        .set_lineitem(LineItem().set_score_maximum(10).set_label("Quiz 1"))  # type: ignore[arg-type]
+    )
     deep_link = DeepLink(stock_reg, "deployment-1", dl_settings)
 
+    # The product's own path: ``deep_linking.response_build`` for a deep-linking launch of this registration
+    # (settings check, content item with its activity proof, the registration read, claims, signature).
+    dl_launch = LtiLaunch(
+        launch_id="bench",
+        claims={
+            "iss": platform.issuer,
+            c.MESSAGE_TYPE: "LtiDeepLinkingRequest",
+            c.DEPLOYMENT_ID: "deployment-1",
+            c.DL_SETTINGS: {**dl_settings, "accept_types": ["ltiResourceLink"], "accept_multiple": False},
+        },
+        registration_id=registration.pk,
+        deployment_pk=registration.deployments.get().pk,
+        user_pk=0,
+    )
+    item = deep_linking.PickableItem(kind="quiz", id="1", title="Quiz 1", score_maximum=10)
+
     def ours_deep_link() -> str:
-        # The same claims pylti1p3 builds, signed with our key handling.
-        return keys.sign(deep_link.get_message_jwt([resource]))
+        return deep_linking.response_build(launch=dl_launch, items=[item], url=f"{TOOL}/lti/launch/").jwt
 
     return {
         "ours_assertion": time_calls(lambda: service_client.client_assertion(registration), n_ours),
@@ -474,7 +531,7 @@ def run_http(args: argparse.Namespace, tool_pems: tuple[str, str]) -> list[HttpR
     finally:
         server.stop()
 
-    for caching in [False, True] if args.stock_cached_http else [False]:
+    for caching in [True, False] if args.stock_as_shipped_http else [True]:
         server = PlatformServer().start()
         port = bc.free_port()
         tool = f"http://127.0.0.1:{port}"
@@ -552,15 +609,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="time limit of each HTTP run")
     parser.add_argument("--warmup-pairs", type=int, default=40)
     parser.add_argument("--concurrency", type=int, default=4, help="load generator threads")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; figures are their median")
     parser.add_argument(
-        "--no-stock-cached-http",
-        dest="stock_cached_http",
-        action="store_false",
-        help="skip the HTTP run of stock pylti1p3 with public-key caching",
+        "--stock-as-shipped-http",
+        action="store_true",
+        help="also serve stock pylti1p3 as shipped (JWKS per launch) over HTTP; the baseline is key caching",
     )
     args = parser.parse_args()
     if args.quick:
         args.tokens, args.warmup, args.pairs, args.seconds, args.warmup_pairs = 200, 20, 100, 10.0, 10
+        args.rounds = 3
     return args
 
 
@@ -605,28 +663,34 @@ def main() -> None:
         )
         pems = tool_key_pems()
         conf = stock_tool_conf(platform, *pems)
-        tokens = mint_tokens(platform, LaunchSpec(person, course), args.tokens)
+        spec = LaunchSpec(person, course)
+        kinds = ["locmem", "database"] + (["redis"] if os.environ.get("REDIS_URL") else [])
         print(
-            f"\n1. In-process launch validation: {len(tokens)} id_tokens "
-            f"({len(tokens[0][0])} bytes each) from the sandbox platform, first {args.warmup} of each series "
-            "left out"
+            f"\n1. In-process launch validation: {args.rounds} interleaved rounds of {args.tokens} id_tokens "
+            f"from the sandbox platform (fresh tokens each round: ours spends their nonces), first {args.warmup} "
+            "of each series left out"
         )
+        rounds: list[dict[str, Series]] = []
+        for n in range(args.rounds):
+            tokens = mint_tokens(platform, spec, args.tokens)
+            found = {
+                "stock": run_stock(platform, conf, tokens, args.warmup, key_caching=False),
+                "stock_cached": run_stock(platform, conf, tokens, args.warmup, key_caching=True),
+            }
+            for kind in kinds:
+                found[kind] = run_ours(kind, platform, tokens, args.warmup)
+            rounds.append(found)
+            print(f"   round {n + 1} ({len(tokens[0][0])}-byte id_tokens; load average {os.getloadavg()[0]:.2f})")
+            for s in found.values():
+                med, p99 = s.median_p99
+                print(
+                    f"     {s.label:<45} median {med:7.1f} us  p99 {p99:8.1f} us  CPU {s.cpu_us:7.1f} us/launch  "
+                    f"JWKS fetches/1000 launches {s.fetches_per_1000:6.1f}  (n={s.launches})"
+                )
 
-        series = [
-            run_stock(platform, conf, tokens, args.warmup, key_caching=False),
-            run_stock(platform, conf, tokens, args.warmup, key_caching=True),
-            run_ours("locmem", platform, tokens, args.warmup),
-            run_ours("database", platform, tokens, args.warmup),
-        ]
-        if os.environ.get("REDIS_URL"):
-            series.append(run_ours("redis", platform, tokens, args.warmup))
-        stock, stock_cached, ours, ours_db = series[:4]
-        for s in series:
-            med, p99 = s.median_p99
-            print(
-                f"   {s.label:<45} median {med:7.1f} us  p99 {p99:8.1f} us  CPU {s.cpu_us:7.1f} us/launch  "
-                f"JWKS fetches/1000 launches {s.fetches_per_1000:6.1f}  (n={s.launches})"
-            )
+        with bc.use_cache("redis" if os.environ.get("REDIS_URL") else "database"):
+            per_pair = statements_per_pair(platform, spec)
+        print(f"   database statements per repeat login + launch pair (whole Django stack): {per_pair:.1f}")
 
         print("\n2. Signing (RS256, RSA-2048), per signature")
         signing = run_signing(platform, conf, n_ours=100 if args.quick else 300, n_stock=5 if args.quick else 15)
@@ -636,61 +700,100 @@ def main() -> None:
 
         print("\n3. Platform JWKS fetches per 1,000 launches in steady state: see the column above")
 
-        http_runs: list[HttpRun] = []
+        http_rounds: list[list[HttpRun]] = []
         if not args.no_http:
             cache_kind = "Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "database cache"
             print(
                 f"\n4. HTTP: gunicorn, 2 sync workers each; ours on {db} + {cache_kind}; "
-                f"{args.concurrency} client threads, up to {args.pairs} pairs or {args.seconds:.0f} s per run"
+                f"{args.concurrency} client threads, up to {args.pairs} pairs or {args.seconds:.0f} s per run; "
+                f"{args.rounds} rounds, ours and stock interleaved"
             )
-            http_runs = run_http(args, pems)
-            for run in http_runs:
-                lat = [s * 1000 for s in run.latencies_s]
-                print(
-                    f"   {run.label:<40} CPU/pair {run.cpu_ms_per_pair:6.2f} ms   pair p50 "
-                    f"{bc.percentile(lat, 50):6.2f} ms   p99 {bc.percentile(lat, 99):6.2f} ms   "
-                    f"{run.pairs} pairs in {run.wall_s:.1f} s, {run.errors} errors"
-                )
-                if run.first_error:
-                    print(f"      first error: {run.first_error}")
-                if run.server_errors:
-                    print("      the server logged errors:\n" + run.server_errors)
+            for n in range(args.rounds):
+                http_runs = run_http(args, pems)
+                http_rounds.append(http_runs)
+                print(f"   round {n + 1} (load average {os.getloadavg()[0]:.2f})")
+                for run in http_runs:
+                    lat = [s * 1000 for s in run.latencies_s]
+                    print(
+                        f"     {run.label:<40} CPU/pair {run.cpu_ms_per_pair:6.2f} ms   pair p50 "
+                        f"{bc.percentile(lat, 50):6.2f} ms   p99 {bc.percentile(lat, 99):6.2f} ms   "
+                        f"{run.pairs} pairs in {run.wall_s:.1f} s, {run.errors} errors"
+                    )
+                    if run.first_error:
+                        print(f"        first error: {run.first_error}")
+                    if run.server_errors:
+                        print("        the server logged errors:\n" + run.server_errors)
         server.stop()
 
-        (o_med, o_p99), (s_med, s_p99) = ours.median_p99, stock.median_p99
-        c_med = stock_cached.median_p99[0]
-        d_med = ours_db.median_p99[0]
-        bc.result("launch_validate_median_locmem", o_med, "us", s_med, bc.ratio(s_med, o_med))
-        bc.result("launch_validate_p99_locmem", o_p99, "us", s_p99, bc.ratio(s_p99, o_p99))
-        bc.result("launch_validate_median_vs_stock_key_caching", o_med, "us", c_med, bc.ratio(c_med, o_med))
-        bc.result("launch_validate_median_database_cache", d_med, "us", s_med, bc.ratio(s_med, d_med))
+        def medians(label: str, pick: Callable[[dict[str, Series]], float]) -> float:
+            values = [pick(r) for r in rounds]
+            bc.spread(label, values)
+            return statistics.median(values)
+
+        stock_med = medians("stock as shipped", lambda r: r["stock"].median_p99[0])
+        cached_med = medians("stock key caching", lambda r: r["stock_cached"].median_p99[0])
+        for kind in kinds:
+            ours_med = medians(f"ours {kind}", lambda r, k=kind: r[k].median_p99[0])  # type: ignore[misc]
+            suffix = "" if kind == "locmem" else f"_{kind}_cache"
+            bc.result(
+                f"launch_validate_median{suffix}_vs_stock_key_caching",
+                ours_med,
+                "us",
+                cached_med,
+                bc.ratio(cached_med, ours_med),
+            )
+            if kind == "locmem":
+                bc.result(
+                    "launch_validate_median_vs_stock_as_shipped_jwks_per_launch",
+                    ours_med,
+                    "us",
+                    stock_med,
+                    bc.ratio(stock_med, ours_med),
+                )
         for name, ours_key, stock_key in (
-            ("sign_client_assertion", "ours_assertion", "stock_assertion"),
-            ("sign_deep_linking_response", "ours_deep_link", "stock_deep_link"),
+            ("sign_client_assertion_vs_stock_service_connector", "ours_assertion", "stock_assertion"),
+            ("sign_deep_linking_response_build_vs_stock_deep_link", "ours_deep_link", "stock_deep_link"),
         ):
             o, s = sig[ours_key][0] / 1000, sig[stock_key][0] / 1000
             bc.result(name, o, "ms", s, bc.ratio(s, o))
-        ours_fetches = max(s.fetches_per_1000 for s in series[2:])
+        ours_fetches = max(r[k].fetches_per_1000 for r in rounds for k in kinds)
+        cached_fetches = max(r["stock_cached"].fetches_per_1000 for r in rounds)
         bc.result(
-            "jwks_fetches_per_1000_launches",
+            "jwks_fetches_per_1000_launches_vs_stock_key_caching",
             ours_fetches,
             "fetches",
-            stock.fetches_per_1000,
-            bc.ratio(stock.fetches_per_1000, ours_fetches),
+            cached_fetches,
+            bc.ratio(cached_fetches, ours_fetches),
         )
-        if http_runs:
-            ours_http, stock_http = http_runs[0], http_runs[1]
-            bc.result(
-                "http_cpu_per_pair",
-                ours_http.cpu_ms_per_pair,
-                "ms",
-                stock_http.cpu_ms_per_pair,
-                bc.ratio(stock_http.cpu_ms_per_pair, ours_http.cpu_ms_per_pair),
-            )
-            for q in (50, 99):
-                o = bc.percentile([s * 1000 for s in ours_http.latencies_s], q)
-                s = bc.percentile([s * 1000 for s in stock_http.latencies_s], q)
-                bc.result(f"http_pair_p{q}", o, "ms", s, bc.ratio(s, o))
+        if http_rounds:
+            tag = "pg" if db == "postgresql" else db
+            by_label = {run.label: i for i, run in enumerate(http_rounds[0])}
+            for label, key in (("stock pylti1p3, set_public_key_caching", "key_caching"),):
+                if label not in by_label:
+                    continue
+                j = by_label[label]
+                ours_cpu = statistics.median(bc.spread("ours CPU/pair", [r[0].cpu_ms_per_pair for r in http_rounds]))
+                base_cpu = statistics.median(bc.spread("stock CPU/pair", [r[j].cpu_ms_per_pair for r in http_rounds]))
+                bc.result(
+                    f"http_cpu_per_pair_{tag}_vs_stock_{key}", ours_cpu, "ms", base_cpu, bc.ratio(base_cpu, ours_cpu)
+                )
+                for q in (50, 99):
+                    o = statistics.median(
+                        bc.spread(
+                            f"ours p{q}",
+                            [bc.percentile([x * 1000 for x in r[0].latencies_s], q) for r in http_rounds],
+                        )
+                    )
+                    s = statistics.median(
+                        bc.spread(
+                            f"stock p{q}",
+                            [bc.percentile([x * 1000 for x in r[j].latencies_s], q) for r in http_rounds],
+                        )
+                    )
+                    bc.result(f"http_pair_p{q}_{tag}_vs_stock_{key}", o, "ms", s, bc.ratio(s, o))
+            errors = sum(run.errors for r in http_rounds for run in r)
+            if errors:
+                print(f"\nHTTP errors over all rounds: {errors}")
         print(f"\n(total {time.monotonic() - started:.0f} s; load average now {os.getloadavg()[0]:.1f})")
         bc.print_results()
     finally:

@@ -477,6 +477,11 @@ GRADING_SWEEP_SECONDS = envint("GRADING_SWEEP_SECONDS", 60)
 # A worker posts the score it was given with other due scores of the same platform, this many at
 # most, over one connection and one token, recording them in one transaction.
 GRADING_POST_BATCH = envint("GRADING_POST_BATCH", 50)
+# Posts of one batch (one platform) a worker keeps in flight at once, each over its own kept connection: the cap
+# on how hard one worker presses one platform. 1 on the embedded SQLite default (one writer at a time there).
+GRADING_POSTS_IN_FLIGHT = envint(
+    "GRADING_POSTS_IN_FLIGHT", 1 if str(DATABASES["default"]["ENGINE"]).endswith("sqlite3") else 4
+)
 # After an outage, the first retried score that gets through makes this many waiting scores of the
 # same platform due at once (each of those pulls the next batch), instead of waiting out their backoff.
 GRADING_RECOVERY_BATCH = envint("GRADING_RECOVERY_BATCH", 100)

@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from lms_tool.lti import keys, platform_keys, registry, service_client
+from lms_tool.lti import keys, platform_keys, registry, registry_memo, service_client
 from lms_tool.lti.models import Registration
 from lms_tool.sandbox.platform import ROLE, Course, Person, Platform
 from lms_tool.sandbox.server import PlatformServer
@@ -31,6 +31,7 @@ def _fresh_state() -> Iterator[None]:
     platform_keys.forget()
     service_client.forget()
     keys.forget()
+    registry_memo.forget()
     yield
     # The database cache table may be gone with a rolled-back test database.
     with contextlib.suppress(Exception):

@@ -81,3 +81,37 @@ def exists(model: type[Model], where: dict[str, Any]) -> bool:
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+@functools.lru_cache(maxsize=32)
+def _shape(
+    model: type[Model], db_alias: str
+) -> tuple[list[str], list[str], list[tuple[Any, tuple[Callable[..., Any], ...]]]]:
+    connection = connections[db_alias]
+    opts = model._meta
+    fields = list(opts.concrete_fields)
+    converters = []
+    for f in fields:
+        col = f.get_col(opts.db_table)
+        converters.append((col, tuple(connection.ops.get_db_converters(col) + f.get_db_converters(connection))))
+    return [connection.ops.quote_name(str(f.column)) for f in fields], [f.attname for f in fields], converters
+
+
+def rows_from(model: type[M], table_alias: str, tail: str, params: list[Any]) -> list[M]:
+    """Rows of ``model`` from ``SELECT <table_alias>.<each column of model> <tail>``: a fixed join written once
+    by the caller (identifiers from model metadata only, values as parameters), rows made as the ORM makes them."""
+    alias = router.db_for_read(model)
+    connection = connections[alias]
+    columns, names, converters = _shape(model, alias)
+    select = ", ".join(f"{table_alias}.{column}" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} {tail}", params)
+        fetched = cursor.fetchall()
+    result = []
+    for row in fetched:
+        values = list(row)
+        for i, (col, funcs) in enumerate(converters):
+            for func in funcs:
+                values[i] = func(values[i], col, connection)
+        result.append(model.from_db(alias, names, values))
+    return result

@@ -16,9 +16,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Max
@@ -26,6 +29,7 @@ from django.utils import timezone
 
 from lms_tool.lti import ags
 from lms_tool.lti import service_client as sc
+from lms_tool.lti.models import Registration
 
 from .line_items import LineItemUnknown, line_item_url_ensure
 from .models import PassbackState, Score
@@ -85,7 +89,28 @@ def attempt_post(score: Score) -> Attempt:
     registration = score.line_item.resource_link.context.registration
     try:
         url = line_item_url_ensure(line_item=score.line_item)
-        status = ags.score_post(registration, url, score.as_ags_score(family=registration.family))
+    except LineItemUnknown as exc:
+        return Attempt(PassbackState.FAILED, error=str(exc))
+    except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:  # creating the line item met the platform's error
+        return attempt_sort(score, exc)
+    return attempt_sort(score, _send(registration, url, score.as_ags_score(family=registration.family)))
+
+
+def _send(registration: Registration, url: str, payload: dict[str, Any]) -> int | Exception:
+    """The HTTP part of a post, safe in a thread (no database: the token is in the process's memo, the
+    connection is the thread's own in ``core.http``): the status, or the service error to sort."""
+    try:
+        return ags.score_post(registration, url, payload)
+    except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:
+        return exc
+
+
+def attempt_sort(score: Score, sent: int | Exception) -> Attempt:
+    """What the platform's answer (or the failure to reach it) means for this score."""
+    try:
+        if isinstance(sent, Exception):
+            raise sent
+        status = sent
     except sc.ServiceUnavailable as exc:
         if score.attempts >= settings.GRADING_MAX_ATTEMPTS:
             error = f"gave up after {score.attempts} attempts: {exc}"
@@ -116,8 +141,6 @@ def attempt_post(score: Score) -> Attempt:
             exc.body,
             REASONS.get(exc.status or 0, f"The platform refused the score ({exc})."),
         )
-    except LineItemUnknown as exc:
-        return Attempt(PassbackState.FAILED, error=str(exc))
     return Attempt(PassbackState.POSTED, status)
 
 
@@ -129,14 +152,65 @@ def score_post(*, score_id: int) -> PostOutcome:
     newest = _newest_in_slots(batch)
     attempts: dict[int, Attempt] = {}
     deadline = time.monotonic() + settings.GRADING_LEASE_SECONDS / 2  # record well before the lease ends
+    in_flight = max(1, int(settings.GRADING_POSTS_IN_FLIGHT))
+    to_post: list[Score] = []
     for score in batch:
-        if time.monotonic() > deadline:
-            break
         if newest.get((score.line_item_id, score.user_id), score.pk) > score.pk:
             attempts[score.pk] = Attempt(PassbackState.SUPERSEDED, error="a newer score of this learner replaced it")
-            continue
-        attempts[score.pk] = attempt_post(score)
-        if attempts[score.pk].unavailable:
-            break
+        else:
+            to_post.append(score)
+    if in_flight == 1:
+        for score in to_post:
+            if time.monotonic() > deadline:
+                break
+            attempts[score.pk] = attempt_post(score)
+            if attempts[score.pk].unavailable:
+                break
+    else:
+        _post_in_flight(to_post, attempts, in_flight=in_flight, deadline=deadline)
     outcomes = batch_settle(batch, attempts)
     return outcomes.get(score_id, PostOutcome("skipped"))
+
+
+def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flight: int, deadline: float) -> None:
+    """Post ``batch`` (one platform's) with up to ``in_flight`` posts at once, in rounds of that many.
+
+    The first score goes alone, as a probe: a platform that is down costs one request per batch, as one at a
+    time. The database work (line item URLs, sorting the answers) stays on this thread; the other threads only
+    send, each over its own kept connection with the token this thread fetched first. A platform that is
+    unavailable (5xx, 429 with its Retry-After, timeouts) ends the batch after the round that met it: the rest
+    waits untried. The cap holds per worker process and platform (a batch is one platform's)."""
+    if not batch:
+        return
+    probe, batch = batch[0], batch[1:]
+    attempts[probe.pk] = attempt_post(probe)
+    if attempts[probe.pk].unavailable or not batch:
+        return
+    registration = probe.line_item.resource_link.context.registration
+    # The token once here, so no sending thread asks for it; a failure is met again and sorted by the first post.
+    with contextlib.suppress(sc.ServiceUnavailable, sc.ServiceRefused):
+        sc.access_token(registration, (sc.SCOPE_SCORE,))
+    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="passback") as pool:
+        for start in range(0, len(batch), in_flight):
+            if time.monotonic() > deadline:
+                return
+            ready: list[tuple[Score, str, dict[str, Any]]] = []
+            for score in batch[start : start + in_flight]:
+                try:
+                    url = line_item_url_ensure(line_item=score.line_item)
+                except LineItemUnknown as exc:
+                    attempts[score.pk] = Attempt(PassbackState.FAILED, error=str(exc))
+                    continue
+                except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:
+                    attempts[score.pk] = attempt_sort(score, exc)
+                    if attempts[score.pk].unavailable:
+                        return
+                    continue
+                ready.append((score, url, score.as_ags_score(family=registration.family)))
+            sent = list(pool.map(lambda item: _send(registration, item[1], item[2]), ready))
+            unavailable = False
+            for (score, _, _), answer in zip(ready, sent, strict=True):
+                attempts[score.pk] = attempt_sort(score, answer)
+                unavailable = unavailable or attempts[score.pk].unavailable
+            if unavailable:
+                return

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
@@ -57,6 +58,14 @@ def _loopback(host: str) -> bool:
 
 def _origin(url: str, *, strict: bool) -> str:
     """``scheme://host[:port]`` of ``url``; ValueError (an admin-readable message) when it has none."""
+    return _origin_parsed(str(url), strict, bool(settings.LTI_DEV_ALLOW_HTTP))
+
+
+# Every launch and page parses the same few URLs (issuer, login URL, return and service URLs, the registration's
+# stored origins): the answer depends only on the arguments, so each process keeps the last ones it parsed.
+# A refusal (ValueError) is not kept: it is raised again on every call.
+@functools.lru_cache(maxsize=2048)
+def _origin_parsed(url: str, strict: bool, allow_http: bool) -> str:
     try:
         parsed = http.parse_url(str(url).strip())
     except http.AmbiguousUrlError as exc:
@@ -68,7 +77,7 @@ def _origin(url: str, *, strict: bool) -> str:
         raise ValueError(f"{url!r} is a URL, not an origin: give only scheme://host[:port], with no path.")
     # Plain HTTP framing is only for loopback (the sandbox, tests) or development: on a network, any
     # machine on the path could inject a page into it.
-    if parsed.scheme == "http" and not (_loopback(host) or settings.LTI_DEV_ALLOW_HTTP):
+    if parsed.scheme == "http" and not (_loopback(host) or allow_http):
         raise ValueError(f"{url!r} does not use HTTPS (plain HTTP is accepted only with LTI_DEV_ALLOW_HTTP=1).")
     port = parsed.port
     scheme = str(parsed.scheme)

@@ -12,6 +12,7 @@ Nothing here writes to the database: a refused launch leaves no trace but a log 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
@@ -22,10 +23,12 @@ from django.core.cache import cache
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 
+from lms_tool.core import cache as core_cache
+
 from . import claims as c
-from . import oidc, platform_keys, selectors, tokens
+from . import oidc, platform_keys, registry_memo, selectors, tokens
 from .errors import LaunchError
-from .models import Deployment, DeploymentPolicy, Registration
+from .models import Deployment, DeploymentPolicy, Membership, Registration
 
 SUPPORTED_MESSAGE_TYPES = {
     "LtiResourceLinkRequest",
@@ -58,16 +61,34 @@ SERVICE_URLS = (
 )
 
 
+_UNREAD: Any = object()
+
+
 @dataclass
 class ValidatedLaunch:
     claims: dict[str, Any]
     registration: Registration
     # None when the deployment is new and the registration's policy accepts it: created on record.
     deployment: Deployment | None
+    _membership: Any = dataclasses.field(default=_UNREAD, repr=False, compare=False)
 
     @property
     def deployment_id(self) -> str:
         return str(self.claims[c.DEPLOYMENT_ID])
+
+    def membership(self) -> Membership | None:
+        """The person's membership of the launch's course as it is now, active or not (None outside a course or
+        before their first launch). One query, read once: the roster's revocation check (a launch check) and
+        the record of a repeat launch (``services.launch_record``) share it."""
+        if self._membership is _UNREAD:
+            context, sub = self.claims.get(c.CONTEXT), self.claims.get("sub")
+            if isinstance(context, dict) and context.get("id") and isinstance(sub, str) and sub:
+                self._membership = selectors.membership_by_claims(
+                    registration_id=self.registration.pk, context_id=str(context["id"]), sub=sub
+                )
+            else:
+                self._membership = None
+        return self._membership  # type: ignore[no-any-return]
 
 
 def _audiences(claims: dict[str, Any]) -> list[str]:
@@ -79,7 +100,7 @@ def _audiences(claims: dict[str, Any]) -> list[str]:
     raise LaunchError("token_missing_claim", "The launch message has no audience.", detail=f"aud={aud!r}")
 
 
-def _registration(claims: dict[str, Any]) -> Registration:
+def _registration(claims: dict[str, Any], version: str | None) -> Registration:
     iss = claims.get("iss")
     if not isinstance(iss, str) or not iss:
         raise LaunchError("token_missing_claim", "The launch message does not name its platform.", detail="iss missing")
@@ -102,9 +123,9 @@ def _registration(claims: dict[str, Any]) -> Registration:
             status=401,
         )
     client_id = azp if azp is not None else audiences[0]
-    registration = selectors.registration_get(issuer=iss, client_id=client_id)
+    registration = selectors.registration_get(issuer=iss, client_id=client_id, version=version)
     if registration is None:
-        known = selectors.registrations_for(issuer=iss, client_id=None)
+        known = selectors.registrations_for(issuer=iss, client_id=None, version=version)
         if known:
             raise LaunchError(
                 "token_wrong_audience",
@@ -122,13 +143,13 @@ def _registration(claims: dict[str, Any]) -> Registration:
     return registration
 
 
-def _deployment(registration: Registration, claims: dict[str, Any]) -> Deployment | None:
+def _deployment(registration: Registration, claims: dict[str, Any], version: str | None) -> Deployment | None:
     deployment_id = claims.get(c.DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
         raise LaunchError("token_missing_claim", "The launch message has no deployment id.", detail="deployment_id")
     if len(deployment_id) > MAX_ID:
         raise _bad_claim(c.DEPLOYMENT_ID, f"is longer than {MAX_ID} characters")
-    deployment = selectors.deployment_get(registration=registration, deployment_id=deployment_id)
+    deployment = selectors.deployment_get(registration=registration, deployment_id=deployment_id, version=version)
     if deployment is None:
         if registration.deployment_policy == DeploymentPolicy.ACCEPT_NEW:
             return None
@@ -234,7 +255,8 @@ def _check_message(claims: dict[str, Any]) -> None:
         )
 
 
-def _nonce_consume(claims: dict[str, Any], expected: str, now: float) -> None:
+def _nonce_checked(claims: dict[str, Any], expected: str, now: float) -> tuple[str, int]:
+    """The nonce's cache key and how long to keep it, once it matches the login's (``_nonce_consume``)."""
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:
         raise LaunchError("token_missing_claim", "The launch message has no nonce.", detail="nonce")
@@ -252,13 +274,44 @@ def _nonce_consume(claims: dict[str, Any], expected: str, now: float) -> None:
     ttl = max(int(lifetime) + settings.LTI["LEEWAY_SECONDS"], 1)
     # Hashed: the issuer can be 255 characters, more than a database cache key holds.
     key = NONCE_PREFIX + hashlib.sha256(f"{claims['iss']}\n{nonce}".encode()).hexdigest()
-    if not cache.add(key, 1, ttl):
-        raise LaunchError(
-            "nonce_replayed",
-            "This launch was already used. Go back to your course and open the tool again.",
-            admin_hint="The id_token's nonce has been seen before: a replayed launch was refused.",
-            status=401,
-        )
+    return key, ttl
+
+
+def _nonce_replayed() -> LaunchError:
+    return LaunchError(
+        "nonce_replayed",
+        "This launch was already used. Go back to your course and open the tool again.",
+        admin_hint="The id_token's nonce has been seen before: a replayed launch was refused.",
+        status=401,
+    )
+
+
+def _state_and_nonce_consume(
+    *, state: str, cookies: dict[str, str], stored: Any, registration: Registration, claims: dict[str, Any], now: float
+) -> None:
+    """The login's state single-use and bound to this browser, the token's nonce that of the login and single-use.
+
+    Every check runs on the state read with the registry version; then one cache round trip deletes the state
+    (of two racing launches, only the one whose delete found it goes on) and adds the nonce (a replayed token is
+    refused). A launch refused after its state was found consumes the state all the same, as before."""
+    login = oidc.state_check(state=state, cookies=cookies, stored=stored)
+    key = oidc.state_key(state)
+    try:
+        if (login["iss"], login["client_id"]) != (registration.issuer, registration.client_id):
+            raise LaunchError(
+                "state_mismatch",
+                "The launch does not match the login that started it. Open the tool again from your course.",
+                admin_hint="The login was started for another platform registration.",
+            )
+        nonce_key, ttl = _nonce_checked(claims, login["nonce"], now)
+    except LaunchError:
+        cache.delete(key)
+        raise
+    deleted, added = core_cache.delete_then_add(key, nonce_key, 1, ttl)
+    if not deleted:
+        raise oidc.state_unknown()
+    if not added:
+        raise _nonce_replayed()
 
 
 def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: float | None = None) -> ValidatedLaunch:
@@ -271,18 +324,24 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
             admin_hint="The platform posted to the launch URL without an id_token.",
         )
     token = tokens.parse(id_token, max_bytes=settings.LTI["MAX_ID_TOKEN_BYTES"])
-    registration = _registration(token.claims)
+    # One cache round trip for the registry version (vouching for this process's memo of registrations and
+    # deployments, ``registry_memo``) and the login's state (consumed below, after the signature).
+    state_key = oidc.state_key(state)
+    found = cache.get_many([registry_memo.VERSION_KEY, state_key]) if state else {}
+    version = found.get(registry_memo.VERSION_KEY)
+    version = version if isinstance(version, str) else None
+    registration = _registration(token.claims, version)
     tokens.verify_signature(token, platform_keys.public_key(registration.key_set_url, token.header.get("kid")))
     claims = token.claims
     tokens.check_times(claims, now=now, leeway=settings.LTI["LEEWAY_SECONDS"])
-    login = oidc.state_consume(state=state, cookies=cookies)
-    if (login["iss"], login["client_id"]) != (registration.issuer, registration.client_id):
-        raise LaunchError(
-            "state_mismatch",
-            "The launch does not match the login that started it. Open the tool again from your course.",
-            admin_hint="The login was started for another platform registration.",
-        )
-    _nonce_consume(claims, login["nonce"], now)
-    deployment = _deployment(registration, claims)
+    _state_and_nonce_consume(
+        state=state,
+        cookies=cookies,
+        stored=found.get(state_key),
+        registration=registration,
+        claims=claims,
+        now=now,
+    )
+    deployment = _deployment(registration, claims, version)
     _check_message(claims)
     return ValidatedLaunch(claims=claims, registration=registration, deployment=deployment)

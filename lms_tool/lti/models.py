@@ -11,6 +11,34 @@ from django.utils import timezone
 from lms_tool.core import crypto
 from lms_tool.core.fields import BlindIndexedField, EncryptedTextField, blind_index_expression
 
+from . import registry_memo
+
+
+class RegistryQuerySet(models.QuerySet):  # type: ignore[type-arg]
+    """Writes that bypass ``save()`` (``update``, ``delete``, bulk writes) still tell every process its memo of
+    registrations and deployments is stale (``registry_memo``); ``save()`` and deletes send signals
+    (``registry_memo_invalidate`` below)."""
+
+    def update(self, **kwargs: object) -> int:
+        count = super().update(**kwargs)
+        registry_memo.version_bump()
+        return count
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        result = super().delete()
+        registry_memo.version_bump()
+        return result
+
+    def bulk_create(self, *args: object, **kwargs: object) -> list:  # type: ignore[type-arg,override]
+        created = super().bulk_create(*args, **kwargs)  # type: ignore[arg-type]
+        registry_memo.version_bump()
+        return created
+
+    def bulk_update(self, *args: object, **kwargs: object) -> int:  # type: ignore[override]
+        count = super().bulk_update(*args, **kwargs)  # type: ignore[arg-type]
+        registry_memo.version_bump()
+        return count
+
 
 class Family(models.TextChoices):
     CANVAS = "canvas", "Canvas"
@@ -77,6 +105,8 @@ class Registration(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = RegistryQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["issuer", "client_id"], name="uniq_registration_iss_client"),
@@ -139,6 +169,8 @@ class Deployment(models.Model):
     deployment_id = models.CharField(max_length=255)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RegistryQuerySet.as_manager()
 
     class Meta:
         constraints = [

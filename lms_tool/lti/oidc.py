@@ -192,31 +192,44 @@ def storage_bindings(*, state: str, value: str, cookies: dict[str, str]) -> dict
     return {**cookies, COOKIE_PREFIX + state: value}
 
 
-def state_consume(*, state: str, cookies: dict[str, str]) -> dict[str, Any]:
-    """Take the login's state (single use) and check it belongs to this browser."""
+def state_key(state: str) -> str:
+    return STATE_PREFIX + state
+
+
+def state_check(*, state: str, cookies: dict[str, str], stored: Any) -> dict[str, Any]:
+    """The login's state, read by the caller (``stored``: the launch reads it in the same round trip as the
+    registry version), checked to belong to this browser. A state presented by another browser is consumed
+    here; a good one is consumed by the caller, whose delete decides which of two racing launches wins
+    (``launch.launch_validate``)."""
     if not state:
         raise LaunchError(
             "state_missing",
             "The launch is missing its login state. Go back to your course and open the tool again.",
             admin_hint="The platform did not return 'state' with the id_token.",
         )
-    key = STATE_PREFIX + state
-    stored = cache.get(key)
-    # delete() reports whether the key was there: of two racing requests only one wins.
-    if stored is None or not cache.delete(key):
-        raise LaunchError(
-            "state_unknown",
-            "This launch has expired or was already used. Go back to your course and open the tool again.",
-            admin_hint="The state is unknown: it expired, was used before, or the login went to another tool server "
-            "that does not share this cache (set REDIS_URL for all processes).",
-        )
+    if not isinstance(stored, dict):
+        raise state_unknown()
     cookie = cookies.get(COOKIE_PREFIX + state)
     if cookie is None or not secrets.compare_digest(_hash(cookie), stored["binding"]):
-        raise LaunchError(
-            "state_mismatch",
-            "Your browser did not keep this tool's login cookie, so the launch cannot be completed here. "
-            "Try opening the tool in a new window.",
-            admin_hint="The state cookie was missing or did not match: third-party cookies may be blocked in the "
-            "platform's iframe, or the launch was replayed from another browser.",
-        )
+        cache.delete(state_key(state))
+        raise _state_mismatch()
     return dict(stored)
+
+
+def state_unknown() -> LaunchError:
+    return LaunchError(
+        "state_unknown",
+        "This launch has expired or was already used. Go back to your course and open the tool again.",
+        admin_hint="The state is unknown: it expired, was used before, or the login went to another tool server "
+        "that does not share this cache (set REDIS_URL for all processes).",
+    )
+
+
+def _state_mismatch() -> LaunchError:
+    return LaunchError(
+        "state_mismatch",
+        "Your browser did not keep this tool's login cookie, so the launch cannot be completed here. "
+        "Try opening the tool in a new window.",
+        admin_hint="The state cookie was missing or did not match: third-party cookies may be blocked in the "
+        "platform's iframe, or the launch was replayed from another browser.",
+    )

@@ -5,26 +5,43 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.http import HttpRequest
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from lms_tool.core import lean
 
-from . import roles
+from . import registry_memo, roles
 from .errors import LaunchError
 from .models import Context, Deployment, LtiUser, Membership, Registration
 from .types import LtiLaunch
 
+# The active registrations and deployments are read through a per-process memo that any write to them
+# invalidates everywhere (``registry_memo``). ``version``: the registry version the caller already read from
+# the cache (the launch reads it with its login state); by default it is read here.
+READ_VERSION: Any = object()
 
-def registrations_for(*, issuer: str, client_id: str | None) -> list[Registration]:
-    if client_id:
-        return lean.rows(Registration, {"issuer": issuer, "client_id": client_id, "is_active": True}, limit=2)
-    return lean.rows(Registration, {"issuer": issuer, "is_active": True}, limit=2)
+
+def registrations_for(*, issuer: str, client_id: str | None, version: Any = READ_VERSION) -> list[Registration]:
+    def load() -> list[Registration]:
+        if client_id:
+            return lean.rows(Registration, {"issuer": issuer, "client_id": client_id, "is_active": True}, limit=2)
+        return lean.rows(Registration, {"issuer": issuer, "is_active": True}, limit=2)
+
+    return registry_memo.memo_get(("registrations", issuer, client_id), _version(version), load)
 
 
-def registration_get(*, issuer: str, client_id: str) -> Registration | None:
-    return lean.first(Registration, {"issuer": issuer, "client_id": client_id, "is_active": True})
+def registration_get(*, issuer: str, client_id: str, version: Any = READ_VERSION) -> Registration | None:
+    return registry_memo.memo_get(
+        ("registration", issuer, client_id),
+        _version(version),
+        lambda: lean.first(Registration, {"issuer": issuer, "client_id": client_id, "is_active": True}),
+    )
+
+
+def _version(version: Any) -> str | None:
+    return registry_memo.version_read() if version is READ_VERSION else version
 
 
 def registration_awaits_approval(*, issuer: str, client_id: str | None) -> bool:
@@ -33,8 +50,12 @@ def registration_awaits_approval(*, issuer: str, client_id: str | None) -> bool:
     return (pending.filter(client_id=client_id) if client_id else pending).exists()
 
 
-def deployment_get(*, registration: Registration, deployment_id: str) -> Deployment | None:
-    return lean.first(Deployment, {"registration": registration.pk, "deployment_id": deployment_id})
+def deployment_get(*, registration: Registration, deployment_id: str, version: Any = READ_VERSION) -> Deployment | None:
+    return registry_memo.memo_get(
+        ("deployment", registration.pk, deployment_id),
+        _version(version),
+        lambda: lean.first(Deployment, {"registration": registration.pk, "deployment_id": deployment_id}),
+    )
 
 
 def base_url(request: HttpRequest | None = None) -> str:
@@ -63,6 +84,28 @@ def tool_urls(request: HttpRequest | None = None) -> dict[str, str]:
 # The membership rule: a roster read (NRPS 2.0 §2.3, member status) revokes only people it has listed,
 # and keeps when (``Membership.revoked_at``). A signed launch issued after that, saying the person is an active member of the
 # course, restores access; anything taken before the revocation stays refused.
+
+
+def membership_by_claims(*, registration_id: int, context_id: str, sub: str) -> Membership | None:
+    """The membership of the person ``sub`` in the course ``context_id`` of the registration, active or not.
+
+    Read once per launch (``ValidatedLaunch.membership``): the roster's revocation check and the launch's
+    record of a repeat launch share it (docs/benchmarks.md, Launch)."""
+    found = lean.rows_from(
+        Membership, "m", _membership_by_claims_tail(), [registration_id, context_id, registration_id, sub]
+    )
+    return found[0] if found else None
+
+
+@functools.cache
+def _membership_by_claims_tail() -> str:  # built once, when the models are ready
+    m, x, u = (model._meta for model in (Membership, Context, LtiUser))
+    return (
+        f"FROM {m.db_table} m JOIN {x.db_table} x ON m.context_id = x.id "
+        f"JOIN {u.db_table} u ON m.user_id = u.id "
+        "WHERE x.registration_id = %s AND x.context_id = %s AND u.registration_id = %s AND u.sub = %s "
+        "ORDER BY m.id LIMIT 1"
+    )
 
 
 def claims_say_active_member(claim_roles: list[str]) -> bool:

@@ -158,15 +158,16 @@ def _recorded_key(launch: ValidatedLaunch) -> tuple[str, str]:
     return RECORDED_PREFIX + key, fingerprint.hexdigest()
 
 
-def _recorded_again(key: str, fingerprint: str) -> dict[str, Any] | None:
+def _recorded_again(launch: ValidatedLaunch, key: str, fingerprint: str) -> dict[str, Any] | None:
     """The rows the same launch recorded last time, if its claims are unchanged and the membership is still
-    there and active (one lean query: a dropped member was refused before this, a deleted one is recorded anew)."""
+    there and active (the launch's one membership read, shared with the roster's revocation check: a dropped
+    member was refused before this, a deleted one is recorded anew)."""
     known = cache.get(key)
     if not isinstance(known, dict) or known.get("fingerprint") != fingerprint:
         return None
     if known["membership_pk"] is not None:
-        membership = lean.first(Membership, {"id": known["membership_pk"]})
-        if membership is None or not membership.is_active:
+        membership = launch.membership()
+        if membership is None or membership.pk != known["membership_pk"] or not membership.is_active:
             return None
         _touch(membership)
     return known
@@ -177,7 +178,7 @@ def launch_record(*, launch: ValidatedLaunch, posted_from: str = "") -> LtiLaunc
 
     ``posted_from``: the Origin (or Referer) of the launch POST, a frame origin to learn when it is the platform's."""
     key, fingerprint = _recorded_key(launch)
-    known = _recorded_again(key, fingerprint) if launch.deployment is not None else None
+    known = _recorded_again(launch, key, fingerprint) if launch.deployment is not None else None
     if known is None:
         lti_launch = _launch_upsert(launch=launch)
         known = {"fingerprint": fingerprint, **{k: v for k, v in lti_launch.to_cache().items() if k.endswith("_pk")}}

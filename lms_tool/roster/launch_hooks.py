@@ -13,7 +13,7 @@ from lms_tool.lti.models import Context
 from lms_tool.lti.selectors import claims_say_active_member
 from lms_tool.lti.types import LtiLaunch
 
-from . import selectors, services
+from . import services
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +28,11 @@ def refuse_revoked_member(validated: ValidatedLaunch) -> None:
     if not isinstance(context, dict) or not context.get("id"):
         return
     registration = validated.registration
-    revoked_at = selectors.membership_revoked_at(
-        registration=registration, context_id=str(context["id"]), sub=str(validated.claims.get("sub", ""))
-    )
-    if revoked_at is None:
+    # The membership row the launch reads once (its record of a repeat launch uses the same row).
+    membership = validated.membership()
+    if membership is None or membership.is_active:
         return
+    revoked_at = membership.revoked_at or membership.updated_at  # revoked before the time was kept: its last change
     issued_at = datetime.fromtimestamp(float(validated.claims["iat"]), tz=UTC)
     if issued_at > revoked_at and claims_say_active_member(list(validated.claims.get(c.ROLES) or [])):
         logger.info("a launch newer than the revocation names a dropped member active again: access restored")

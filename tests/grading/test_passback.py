@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -430,3 +431,48 @@ def test_a_line_item_is_renamed_rescaled_and_deleted_in_the_platform(platform, c
         "line_item.updated",
         "line_item.deleted",
     ]
+
+
+def test_one_worker_keeps_several_posts_in_flight_to_a_platform_and_never_more_than_its_cap(
+    platform_server, canvas, course, settings
+):
+    settings.GRADING_POSTS_IN_FLIGHT = 3
+    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
+    seats = [
+        seat(
+            canvas,
+            LaunchSpec(
+                canvas.enrol(course, Person(f"s-{n}", f"Learner {n}", f"s{n}@example.edu", [ROLE + "Learner"])),
+                course,
+                resource_link_id="rl-1",
+                lineitem_url=url,
+            ),
+        )
+        for n in range(7)
+    ]
+    # The platform answers each score slowly and counts how many it is answering at once.
+    lock, busy, most = threading.Lock(), [0], [0]
+    handle = platform_server.handle
+
+    def slow_scores(environ, path):  # type: ignore[no-untyped-def]
+        if not path.endswith("/scores"):
+            return handle(environ, path)
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        try:
+            time.sleep(0.05)
+            return handle(environ, path)
+        finally:
+            with lock:
+                busy[0] -= 1
+
+    platform_server.handle = slow_scores
+    for n, learner in enumerate(seats):
+        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+    drain()
+
+    assert most[0] == 3, "posts in flight at once: the cap, and more than one"
+    assert len(_scores_posts(canvas)) == 7, "each score posted exactly once"
+    assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(7)) == list(range(7))
+    assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
