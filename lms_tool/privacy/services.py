@@ -36,6 +36,8 @@ COURSE_OF: dict[str, str] = {
     "quizzes.Quiz": "context",
     "quizzes.Attempt": "quiz__context",
     "quizzes.Answer": "attempt__quiz__context",
+    "quizzes.Accommodation": "context",
+    "analytics.LearnerRisk": "context",
     "flashcards.Deck": "context",
     "flashcards.CardState": "deck__context",
     "flashcards.ReviewLog": "deck__context",
