@@ -93,6 +93,7 @@ def _scoped(registration_id: int) -> list[tuple[str, QuerySet[Any]]]:
         ("lti.ResourceLink", {"context__registration_id": r}),
         ("lti.LtiUser", {"registration_id": r}),
         ("lti.Membership", {"context__registration_id": r}),
+        ("lti.RegistrationAiUsage", {"registration_id": r}),
         ("grading.AgsEndpoint", {"context__registration_id": r}),
         ("grading.LineItem", {"resource_link__context__registration_id": r}),
         ("grading.ScoreSlot", {"line_item__resource_link__context__registration_id": r}),
@@ -104,6 +105,8 @@ def _scoped(registration_id: int) -> list[tuple[str, QuerySet[Any]]]:
         ("quizzes.Question", {"quiz__context__registration_id": r}),
         ("quizzes.Attempt", {"quiz__context__registration_id": r}),
         ("quizzes.Answer", {"attempt__quiz__context__registration_id": r}),
+        ("quizzes.AttemptQuestion", {"attempt__quiz__context__registration_id": r}),
+        ("quizzes.Accommodation", {"context__registration_id": r}),
         ("flashcards.Deck", {"context__registration_id": r}),
         ("flashcards.Card", {"deck__context__registration_id": r}),
         ("flashcards.CardState", {"deck__context__registration_id": r}),
@@ -121,6 +124,10 @@ def _scoped(registration_id: int) -> list[tuple[str, QuerySet[Any]]]:
         ),
         ("flashcards.DeckGrade", {"deck__context__registration_id": r}),
         ("flashcards.DeckGeneration", {"deck__context__registration_id": r}),
+        ("analytics.RiskSettings", {"context__registration_id": r}),
+        ("analytics.LearnerRisk", {"context__registration_id": r}),
+        ("xapi.LrsEndpoint", {"registration_id": r}),
+        ("xapi.Statement", {"endpoint__registration_id": r}),
         ("core.DomainEvent", {"context_pk__in": contexts}),
         ("webhooks.Delivery", {"event__context_pk__in": contexts}),
     ]
@@ -161,9 +168,10 @@ def tenant_delete(*, registration_id: int) -> dict[str, int]:
     if not counts["lti.Registration"]:
         raise ValueError(f"There is no registration {registration_id}.")
     contexts = _context_pks(registration_id)
-    # Answers protect the questions they answered: they go first. Events and deliveries name their course by
+    # Answers and the record of which questions an attempt drew protect those questions: they go first. Events and deliveries name their course by
     # pk, not by a foreign key, so the cascade from the registration does not reach them.
     _model("quizzes.Answer").objects.filter(attempt__quiz__context__registration_id=registration_id).delete()
+    _model("quizzes.AttemptQuestion").objects.filter(attempt__quiz__context__registration_id=registration_id).delete()
     _model("webhooks.Delivery").objects.filter(event__context_pk__in=contexts).delete()
     _model("core.DomainEvent").objects.filter(context_pk__in=contexts).delete()
     _model("lti.Registration").objects.filter(pk=registration_id).delete()

@@ -15,7 +15,7 @@ from lms_tool.flashcards.models import Card, Deck, ReviewLog
 from lms_tool.grading import services as grading
 from lms_tool.grading.models import Score
 from lms_tool.lti.models import Context, LtiUser, Registration
-from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
+from lms_tool.quizzes.models import Accommodation, Answer, Attempt, AttemptQuestion, Question, Quiz
 from lms_tool.webhooks.models import Delivery, Subscription
 
 from ..quizzes.factories import make_course, make_quiz
@@ -38,8 +38,11 @@ def _school(suffix: str = "", *, age_days: int = 0):  # type: ignore[no-untyped-
     attempt = Attempt.objects.create(
         quiz=quiz, user=course.student, number=1, quiz_version=1, state="submitted", submitted_at=when
     )
-    for question in Question.objects.filter(quiz=quiz):
+    for position, question in enumerate(Question.objects.filter(quiz=quiz), start=1):
         Answer.objects.create(attempt=attempt, question=question, response=[0])
+        # The draw protects its questions (PROTECT): offboarding must still delete the course.
+        AttemptQuestion.objects.create(attempt=attempt, question=question, position=position)
+    Accommodation.objects.create(context=course.context, user=course.student, extra_minutes=10)
     deck = Deck.objects.create(context=course.context, title="Heart")
     card = Card.objects.create(deck=deck, front="Q?", back="A", position=1)
     ReviewLog.objects.create(
@@ -111,6 +114,7 @@ def test_offboarding_exports_every_row_then_deletes_only_that_registration(tmp_p
     assert sorted(p["fields"]["name"] for p in people) == ["Ada", "Sam"]  # decrypted for the school
     manifest = json.loads((export / "manifest.json").read_text())
     assert manifest["rows"]["quizzes.Answer"] == 2 and manifest["rows"]["webhooks.Delivery"] == 1
+    assert manifest["rows"]["quizzes.AttemptQuestion"] == 2 and manifest["rows"]["quizzes.Accommodation"] == 1
 
     call_command(
         "tenant_offboard",
