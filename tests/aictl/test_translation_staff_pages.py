@@ -34,6 +34,7 @@ def test_an_instructor_with_a_spanish_locale_manages_a_quiz_in_spanish(
         context=ada.context, user=ada.user, title="Corazón", text=course_text(), count=2, types=["single"]
     )
     services.generation_execute(run_id=run.pk)
+    services.questions_approve_all(quiz=quiz, user=ada.user)
     quiz.refresh_from_db()
     quiz.due_at, quiz.timer_extension_minutes = datetime(2030, 1, 15, 9, 30, tzinfo=UTC), 5
     quiz.save()
@@ -52,6 +53,7 @@ def test_an_instructor_with_a_spanish_locale_manages_a_quiz_in_spanish(
     manage = pages["quiz management"].text
     assert "Fechas y horas" in manage and "Listo: 2 preguntas escritas." in manage
     assert "mar 15 ene 2030, 10:30 (Europe/Madrid)" in manage  # a Tuesday; 09:30 UTC in Madrid's winter time
+    assert "Mezclar las preguntas para cada estudiante" in manage and "Este cuestionario tiene 2 preguntas aprobadas." in manage
     assert "Los estudiantes pueden añadir 5 minutos a su temporizador, hasta 10 veces." in manage
     assert "No hay nada pendiente de revisión." in pages["review queue"].text
     assert "Aquí aparece todo lo que esta herramienta guarda para el curso" in pages["course home"].text
