@@ -53,7 +53,10 @@ def test_an_instructor_with_a_spanish_locale_manages_a_quiz_in_spanish(
     manage = pages["quiz management"].text
     assert "Fechas y horas" in manage and "Listo: 2 preguntas escritas." in manage
     assert "mar 15 ene 2030, 10:30 (Europe/Madrid)" in manage  # a Tuesday; 09:30 UTC in Madrid's winter time
-    assert "Mezclar las preguntas para cada estudiante" in manage and "Este cuestionario tiene 2 preguntas aprobadas." in manage
+    assert (
+        "Mezclar las preguntas para cada estudiante" in manage
+        and "Este cuestionario tiene 2 preguntas aprobadas." in manage
+    )
     assert "Los estudiantes pueden añadir 5 minutos a su temporizador, hasta 10 veces." in manage
     assert "No hay nada pendiente de revisión." in pages["review queue"].text
     assert "Aquí aparece todo lo que esta herramienta guarda para el curso" in pages["course home"].text
