@@ -1,5 +1,5 @@
 """Issue 17, part 5, step 3: an instructor launching with a Spanish locale gets the course home, the quiz's
-management page and the review queue in Spanish (generated questions stay in their source's language)."""
+management, dates and accommodations pages and the review queue in Spanish (generated questions stay in their source's language)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ ENGLISH = (
     "course home", "Everything this tool holds", "None yet.", "Dates and time", "No due date", "Learners may add",
     "Change dates and late policy", "Accommodations (extra time", "Integrity", "Each learner keeps",
     "Done: ", "Write a question", "Approve all", "Keep published", "Save settings", "Regenerate", "Delete",
-    "Answers awaiting your review", "Nothing is waiting for review.", "Times are shown",
+    "Answers awaiting your review", "Nothing is waiting for review.", "Times are shown", "Type times in", "Save dates",
+    "Late penalty", "Extra time and extra attempts", "Time factor", "Extra minutes", "Learners and their allowances",
 )  # fmt: skip
 
 
@@ -43,6 +44,8 @@ def test_an_instructor_with_a_spanish_locale_manages_a_quiz_in_spanish(
         "course home": ada.get("/lti/course/"),
         "quiz management": ada.get(f"/quizzes/{quiz.pk}/manage/"),
         "review queue": ada.get("/quizzes/review/"),
+        "quiz dates": ada.get(f"/quizzes/{quiz.pk}/dates/"),
+        "accommodations": ada.get("/quizzes/accommodations/"),
     }
     for name, response in pages.items():
         assert response.status_code == 200, (name, response.text[:300])
@@ -60,3 +63,5 @@ def test_an_instructor_with_a_spanish_locale_manages_a_quiz_in_spanish(
     assert "Los estudiantes pueden añadir 5 minutos a su temporizador, hasta 10 veces." in manage
     assert "No hay nada pendiente de revisión." in pages["review queue"].text
     assert "Aquí aparece todo lo que esta herramienta guarda para el curso" in pages["course home"].text
+    assert "Escribe las horas en Europe/Madrid." in pages["quiz dates"].text
+    assert 'data-view="accommodations">Adaptaciones</h1>' in pages["accommodations"].text
