@@ -1,5 +1,5 @@
 """Issue 17, part 5, step 3: an instructor launching with a Spanish locale gets the course home, the quiz's
-management, dates and accommodations pages and the review queue in Spanish (generated questions stay in their source's language)."""
+management, dates and accommodations pages, the review queue and the roster in Spanish (generated questions stay in their source's language)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ ENGLISH = (
     "Done: ", "Write a question", "Approve all", "Keep published", "Save settings", "Regenerate", "Delete",
     "Answers awaiting your review", "Nothing is waiting for review.", "Times are shown", "Type times in", "Save dates",
     "Late penalty", "Extra time and extra attempts", "Time factor", "Extra minutes", "Learners and their allowances",
+    "Sync with the platform", "Last launch", "No members yet.", "Roster of",
 )  # fmt: skip
 
 
@@ -46,6 +47,7 @@ def test_an_instructor_with_a_spanish_locale_manages_a_quiz_in_spanish(
         "review queue": ada.get("/quizzes/review/"),
         "quiz dates": ada.get(f"/quizzes/{quiz.pk}/dates/"),
         "accommodations": ada.get("/quizzes/accommodations/"),
+        "roster": ada.get("/roster/"),
     }
     for name, response in pages.items():
         assert response.status_code == 200, (name, response.text[:300])
@@ -65,3 +67,4 @@ def test_an_instructor_with_a_spanish_locale_manages_a_quiz_in_spanish(
     assert "Aquí aparece todo lo que esta herramienta guarda para el curso" in pages["course home"].text
     assert "Escribe las horas en Europe/Madrid." in pages["quiz dates"].text
     assert 'data-view="accommodations">Adaptaciones</h1>' in pages["accommodations"].text
+    assert "Sincronización con la plataforma" in pages["roster"].text and "Último acceso" in pages["roster"].text
