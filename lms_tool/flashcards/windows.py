@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from lms_tool.core.errors import ToolError
 from lms_tool.core.services import audit_record
@@ -58,9 +59,13 @@ def study_check(*, window: DeckWindow, zone: PersonZone, now: datetime | None = 
     """Refuse study before the open or after the close (staff preview is not checked: the caller decides)."""
     now = now or timezone.now()
     if window.opens_at is not None and now < window.opens_at:
-        raise StudyClosed(f"This deck opens on {local_format(window.opens_at, zone)}.", "not_open")
+        raise StudyClosed(
+            gettext("This deck opens on %(when)s.") % {"when": local_format(window.opens_at, zone)}, "not_open"
+        )
     if window.closes_at is not None and now >= window.closes_at:
-        raise StudyClosed(f"This deck closed on {local_format(window.closes_at, zone)}.", "closed")
+        raise StudyClosed(
+            gettext("This deck closed on %(when)s.") % {"when": local_format(window.closes_at, zone)}, "closed"
+        )
 
 
 def dates_check(*, opens_at: datetime | None, due_at: datetime | None, closes_at: datetime | None) -> None:

@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import dateformat
+from django.utils.translation import pgettext
 
 from .types import LtiLaunch
 
@@ -134,4 +136,7 @@ def local_format(value: datetime | None, zone: PersonZone) -> str:
     if value is None:
         return ""
     local = value.astimezone(zone.zone)
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} ({zone.name})"
+    # The pattern is Django's date format syntax and a message of its own, so each language orders the parts
+    # and picks its abbreviations (Spanish "jue 3 dic 2026, 14:05"); Django translates the day and month names.
+    pattern = pgettext("a date and time shown with its time zone; Django date format", "D j M Y, H:i")
+    return f"{dateformat.format(local, pattern)} ({zone.name})"

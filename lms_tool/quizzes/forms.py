@@ -8,6 +8,8 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from lms_tool.ai.types import DIFFICULTIES
 
@@ -60,14 +62,14 @@ class QuizCreateForm(forms.Form):
 
 
 class QuizSettingsForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    time_limit_minutes = forms.IntegerField(min_value=1, required=False, label="Time limit (minutes)")
-    max_attempts = forms.IntegerField(min_value=0, label="Attempts allowed (0 = unlimited)")
+    title = forms.CharField(max_length=200, label=_("Title"))
+    time_limit_minutes = forms.IntegerField(min_value=1, required=False, label=_("Time limit (minutes)"))
+    max_attempts = forms.IntegerField(min_value=0, label=_("Attempts allowed (0 = unlimited)"))
     review_threshold = forms.FloatField(
         min_value=0,
         max_value=1,
-        label="Review AI grades below this confidence",
-        help_text="Between 0 and 1; 0.8 by default.",
+        label=_("Review AI grades below this confidence"),
+        help_text=_("Between 0 and 1; 0.8 by default."),
     )
 
 
@@ -78,31 +80,41 @@ class QuizIntegrityForm(forms.Form):
     are, since an unticked box and a missing one look the same."""
 
     integrity = forms.CharField(widget=forms.HiddenInput, initial="1")
-    shuffle_questions = forms.BooleanField(required=False, label="Shuffle the questions for each learner")
-    shuffle_options = forms.BooleanField(required=False, label="Shuffle the options of choice questions")
+    shuffle_questions = forms.BooleanField(required=False, label=_("Shuffle the questions for each learner"))
+    shuffle_options = forms.BooleanField(required=False, label=_("Shuffle the options of choice questions"))
     draw_count = forms.IntegerField(
         min_value=1,
         required=False,
-        label="Questions each learner draws",
-        help_text="Leave empty to give every approved question. A number draws that many at random from them.",
+        label=_("Questions each learner draws"),
+        help_text=_("Leave empty to give every approved question. A number draws that many at random from them."),
     )
-    show_answers = forms.ChoiceField(choices=AnswerRelease.choices, label="Show correct answers and explanations")
+    show_answers = forms.ChoiceField(choices=AnswerRelease.choices, label=_("Show correct answers and explanations"))
     one_per_page = forms.TypedChoiceField(
-        choices=[("0", "All questions on one page"), ("1", "One question per page")],
+        choices=[("0", _("All questions on one page")), ("1", _("One question per page"))],
         coerce=lambda v: v == "1",
         widget=forms.RadioSelect,
-        label="Layout",
+        label=_("Layout"),
     )
     allow_review = forms.BooleanField(
         required=False,
-        label="Learners may review their submitted attempts",
-        help_text="Off: after submitting, a learner sees the score only.",
+        label=_("Learners may review their submitted attempts"),
+        help_text=_("Off: after submitting, a learner sees the score only."),
     )
 
     def __init__(self, *args: Any, pool: int | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if pool is not None:
-            self.fields["draw_count"].help_text += f" This quiz has {pool} approved question{pluralize(pool)}."
+            self.fields["draw_count"].help_text = " ".join(
+                (
+                    str(self.fields["draw_count"].help_text),
+                    ngettext(
+                        "This quiz has %(count)s approved question.",
+                        "This quiz has %(count)s approved questions.",
+                        pool,
+                    )
+                    % {"count": pool},
+                )
+            )
             self.fields["draw_count"].widget.attrs["max"] = max(pool, 1)
 
     @staticmethod

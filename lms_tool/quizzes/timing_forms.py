@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import LatePolicy, Quiz
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise  # the stubs' type of a lazy string
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-def _when(label: str, help_text: str) -> forms.DateTimeField:
+def _when(label: str | _StrPromise, help_text: str | _StrPromise) -> forms.DateTimeField:
     return forms.DateTimeField(
         required=False,
         label=label,
@@ -27,17 +31,17 @@ class QuizDatesForm(forms.Form):
     """Times are typed in the instructor's zone (named on the page) and stored in UTC: parse it under
     ``timezone.override(zone)`` (``dates_clean``)."""
 
-    opens_at = _when("Opens", "Learners can start from then. Empty: open as soon as it is published.")
-    due_at = _when("Due", "Submissions after it are late.")
-    closes_at = _when("Closes", "Nothing can be started or submitted after it. Empty: never closes.")
-    late_policy = forms.ChoiceField(choices=LatePolicy.choices, label="Late submissions", widget=forms.RadioSelect)
+    opens_at = _when(_("Opens"), _("Learners can start from then. Empty: open as soon as it is published."))
+    due_at = _when(_("Due"), _("Submissions after it are late."))
+    closes_at = _when(_("Closes"), _("Nothing can be started or submitted after it. Empty: never closes."))
+    late_policy = forms.ChoiceField(choices=LatePolicy.choices, label=_("Late submissions"), widget=forms.RadioSelect)
     late_penalty_percent = forms.IntegerField(
-        required=False, label="Late penalty (%)", help_text="Taken off a late score, with the penalty policy."
+        required=False, label=_("Late penalty (%)"), help_text=_("Taken off a late score, with the penalty policy.")
     )
     timer_extension_minutes = forms.IntegerField(
         required=False,
-        label="Learners may add this many minutes to their timer",
-        help_text="Up to 10 times per attempt, never past the close. 0 or empty: they cannot.",
+        label=_("Learners may add this many minutes to their timer"),
+        help_text=_("Up to 10 times per attempt, never past the close. 0 or empty: they cannot."),
     )
 
     @staticmethod
@@ -64,7 +68,7 @@ def dates_clean(form: forms.Form, zone: tzinfo) -> bool:
 class AccommodationForm(forms.Form):
     user = forms.IntegerField(widget=forms.HiddenInput)
     time_factor = forms.FloatField(
-        required=False, label="Time factor", help_text="1.5 gives half as much time again; empty or 1 for none."
+        required=False, label=_("Time factor"), help_text=_("1.5 gives half as much time again; empty or 1 for none.")
     )
-    extra_minutes = forms.IntegerField(required=False, label="Extra minutes")
-    extra_attempts = forms.IntegerField(required=False, label="Extra attempts")
+    extra_minutes = forms.IntegerField(required=False, label=_("Extra minutes"))
+    extra_attempts = forms.IntegerField(required=False, label=_("Extra attempts"))

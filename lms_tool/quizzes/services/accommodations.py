@@ -11,8 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 
 from lms_tool.core.services import audit_record
 from lms_tool.lti import roles
@@ -59,14 +62,18 @@ def allowance_describe(allowance: Accommodation | None) -> str:
     parts: list[str] = []
     time: list[str] = []
     if allowance.time_factor and allowance.time_factor != 1:
-        time.append(f"{allowance.time_factor:g} \u00d7 the time limit")
+        time.append(
+            gettext("%(factor)s × the time limit")  # noqa: RUF001 (the multiplication sign is meant)
+            % {"factor": number_format(Decimal(f"{allowance.time_factor:g}"))}
+        )
     if allowance.extra_minutes:
-        time.append(f"{allowance.extra_minutes} extra minute{'' if allowance.extra_minutes == 1 else 's'}")
+        minutes = allowance.extra_minutes
+        time.append(ngettext("%(n)s extra minute", "%(n)s extra minutes", minutes) % {"n": minutes})
     if time:
-        parts.append(", plus ".join(time))
+        parts.append(gettext(", plus ").join(time))
     if allowance.extra_attempts:
         n = allowance.extra_attempts
-        parts.append(f"{n} extra attempt{'' if n == 1 else 's'}")
+        parts.append(ngettext("%(n)s extra attempt", "%(n)s extra attempts", n) % {"n": n})
     return "; ".join(parts)
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext, ngettext
 
 from lms_tool.ai import ProviderError
 from lms_tool.ai.policy import provider_for
@@ -40,7 +42,7 @@ class AttemptSubmitted(QuizError):
     code = "attempt_submitted"
 
     def __init__(self) -> None:
-        super().__init__("This attempt has been submitted; answers can no longer change.", status=409)
+        super().__init__(gettext("This attempt has been submitted; answers can no longer change."), status=409)
 
 
 class TimeUp(QuizError):
@@ -49,7 +51,7 @@ class TimeUp(QuizError):
     code = "time_up"
 
     def __init__(self) -> None:
-        super().__init__("The time for this attempt is up; the answers saved before then count.", status=409)
+        super().__init__(gettext("The time for this attempt is up; the answers saved before then count."), status=409)
 
 
 def attempts_used(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | None) -> int:
@@ -70,7 +72,7 @@ def attempt_start(
 
     ``window``: the dates of the launch (the platform's win, services/windows.py); the quiz's own without one."""
     if not quiz.is_published and not preview:
-        raise QuizError("This quiz is not published yet.", status=409)
+        raise QuizError(gettext("This quiz is not published yet."), status=409)
     Quiz.objects.select_for_update().filter(pk=quiz.pk).first()  # serialises starts of this quiz
     mine = Attempt.objects.filter(quiz=quiz, user=user, resource_link=resource_link)
     open_attempt = mine.filter(state=Attempt.State.IN_PROGRESS).first()
@@ -82,13 +84,21 @@ def attempt_start(
     allowance = None if preview else accommodations.accommodation_of(context_id=quiz.context_id, user_id=user.pk)
     allowed = accommodations.attempts_allowed(quiz=quiz, user_id=user.pk, allowance=allowance)
     if allowed and used >= allowed and not preview:
-        raise QuizError(f"You have used all {allowed} attempt(s) at this quiz.", status=409)
+        raise QuizError(
+            ngettext(
+                "You have used your %(allowed)s attempt at this quiz.",
+                "You have used all %(allowed)s attempts at this quiz.",
+                allowed,
+            )
+            % {"allowed": allowed},
+            status=409,
+        )
     if not preview:
         windows.start_check(quiz=quiz, window=window, zone=zone, now=now)
     drawn = attempt_draw(quiz=quiz)  # the draw and orders, recorded below (services/delivery.py)
     question_ids = [d.question_id for d in drawn]
     if not question_ids:
-        raise QuizError("This quiz has no approved questions yet.", status=409)
+        raise QuizError(gettext("This quiz has no approved questions yet."), status=409)
     end = None if preview else windows.hard_end(quiz=quiz, window=window)
     limit = accommodations.time_limit_for(quiz=quiz, user_id=user.pk, allowance=allowance)
     deadline = windows.attempt_deadline(limit=limit, end=end, now=now)
@@ -130,23 +140,29 @@ def response_clean(question: Question, value: Any) -> Any:
         try:
             indices = sorted({int(v) for v in values})
         except (TypeError, ValueError):
-            raise QuizError("Choose one of the options shown.") from None
+            raise QuizError(gettext("Choose one of the options shown.")) from None
         if any(not 0 <= i < len(question.options) for i in indices):
-            raise QuizError("Choose one of the options shown.")
+            raise QuizError(gettext("Choose one of the options shown."))
         if question.type != Question.Type.MULTIPLE and len(indices) > 1:
-            raise QuizError("Choose only one option for this question.")
+            raise QuizError(gettext("Choose only one option for this question."))
         return indices
     if question.type == Question.Type.NUMERIC:
         try:
             number = float(str(value).strip().replace(",", "."))
         except ValueError:
-            raise QuizError(f"{value!r} is not a number; write it like 42 or 3.5.") from None
+            raise QuizError(
+                gettext("%(value)s is not a number; write it like 42 or 3.5.") % {"value": repr(value)}
+            ) from None
         if not math.isfinite(number):
-            raise QuizError("Write a finite number.")
+            raise QuizError(gettext("Write a finite number."))
         return number
     text = str(value)
     if len(text) > MAX_TEXT_ANSWER:
-        raise QuizError(f"Answers are limited to {MAX_TEXT_ANSWER:,} characters.", status=413)
+        raise QuizError(
+            gettext("Answers are limited to %(limit)s characters.")
+            % {"limit": number_format(MAX_TEXT_ANSWER, force_grouping=True)},
+            status=413,
+        )
     return text
 
 
@@ -186,7 +202,7 @@ def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
     attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
     _open_or_refuse(attempt, grace=GRACE)
     if question_id not in attempt.question_ids:
-        raise QuizError("That question is not part of this attempt.", status=404)
+        raise QuizError(gettext("That question is not part of this attempt."), status=404)
     question = Question.objects.get(pk=question_id)
     answer, _ = Answer.objects.update_or_create(
         attempt=attempt,
@@ -228,7 +244,10 @@ def _responses_check(attempt: Attempt, responses: dict[int, Any]) -> None:
             try:
                 response_clean(questions[question_id], responses[question_id])
             except QuizError as error:
-                raise QuizError(f"Question {number}: {error.user_message}", status=error.status) from None
+                raise QuizError(
+                    gettext("Question %(number)s: %(problem)s") % {"number": number, "problem": error.user_message},
+                    status=error.status,
+                ) from None
 
 
 def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser
@@ -171,7 +172,10 @@ def attempt_page_number(value: str | None, count: int) -> int:
     except ValueError:
         number = 0
     if not 1 <= number <= count:
-        raise QuizError(f"There is no such question in this attempt: its questions are 1 to {count}.", status=404)
+        raise QuizError(
+            gettext("There is no such question in this attempt: its questions are 1 to %(count)s.") % {"count": count},
+            status=404,
+        )
     return number
 
 
@@ -217,12 +221,14 @@ def answers_release_note(quiz: Quiz, attempt: Attempt) -> tuple[str, datetime | 
     """What a learner is told while the answers are held back (a sentence without its full stop), and the moment
     they will be shown, if known: the page shows it in the person's zone, named (``{% local_time %}``)."""
     if quiz.show_answers == AnswerRelease.NEVER:
-        return "Correct answers and explanations are not shown for this quiz", None
+        return gettext("Correct answers and explanations are not shown for this quiz"), None
     if quiz.show_answers == AnswerRelease.AFTER_DUE:
-        moment, what = quiz_due_at(quiz, attempt), "the due date"
-    else:
-        moment, what = quiz_close_at(quiz, attempt), "the quiz closes"
-    return f"Correct answers and explanations will be shown here after {what}", moment
+        return gettext("Correct answers and explanations will be shown here after the due date"), quiz_due_at(
+            quiz, attempt
+        )
+    return gettext("Correct answers and explanations will be shown here after the quiz closes"), quiz_close_at(
+        quiz, attempt
+    )
 
 
 def quiz_points_possible(quiz: Quiz) -> float:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser
@@ -78,13 +79,19 @@ def start_check(*, quiz: Quiz, window: QuizWindow, zone: PersonZone | None = Non
     state = window_state(window, now)
     when = (lambda d: local_format(d, zone)) if zone is not None else (lambda d: f"{d:%Y-%m-%d %H:%M} UTC")
     if state == "not_open" and window.opens_at is not None:
-        raise QuizError(f"This quiz opens on {when(window.opens_at)}.", status=409)
+        raise QuizError(gettext("This quiz opens on %(when)s.") % {"when": when(window.opens_at)}, status=409)
     if state == "closed" and window.closes_at is not None:
-        raise QuizError(f"This quiz closed on {when(window.closes_at)}; no new attempt can be started.", status=409)
+        raise QuizError(
+            gettext("This quiz closed on %(when)s; no new attempt can be started.") % {"when": when(window.closes_at)},
+            status=409,
+        )
     if state == "late" and quiz.late_policy == LatePolicy.REFUSE and window.due_at is not None:
         raise QuizError(
-            f"This quiz was due on {when(window.due_at)} and does not accept late attempts. "
-            "Ask your instructor if you need more time.",
+            gettext(
+                "This quiz was due on %(when)s and does not accept late attempts. "
+                "Ask your instructor if you need more time."
+            )
+            % {"when": when(window.due_at)},
             status=409,
         )
 
@@ -186,19 +193,22 @@ def attempt_extend(*, attempt: Attempt) -> Attempt:
     minutes = attempt.quiz.timer_extension_minutes
     now = timezone.now()
     if not attempt.is_open:
-        raise QuizError("This attempt has been submitted; its time cannot change.", status=409)
+        raise QuizError(gettext("This attempt has been submitted; its time cannot change."), status=409)
     if not minutes or attempt.deadline is None:
-        raise QuizError("Your instructor has not allowed extending the time of this quiz.", status=403)
+        raise QuizError(gettext("Your instructor has not allowed extending the time of this quiz."), status=403)
     if attempt.extensions_used >= MAX_EXTENSIONS:
-        raise QuizError(f"You have used all {MAX_EXTENSIONS} extensions of this attempt.", status=409)
+        raise QuizError(
+            gettext("You have used all %(count)s extensions of this attempt.") % {"count": MAX_EXTENSIONS}, status=409
+        )
     if now > attempt.deadline + LATE_GRACE:
-        raise QuizError("The time for this attempt is up; the answers saved before then count.", status=409)
+        raise QuizError(gettext("The time for this attempt is up; the answers saved before then count."), status=409)
     extended = attempt.deadline + timedelta(minutes=minutes)
     if attempt.closes_at is not None:
         extended = min(extended, attempt.closes_at)
     if extended <= attempt.deadline:
         raise QuizError(
-            f"The quiz closes at {attempt.closes_at:%Y-%m-%d %H:%M} UTC; the time cannot be extended past it.",
+            gettext("The quiz closes at %(when)s UTC; the time cannot be extended past it.")
+            % {"when": f"{attempt.closes_at:%Y-%m-%d %H:%M}"},
             status=409,
         )
     before = attempt.deadline

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django import template
+from django.utils.translation import gettext
 
 from lms_tool.lti.timezones import PersonZone, launch_zone
 from lms_tool.lti.types import LtiLaunch
@@ -39,10 +40,12 @@ class QuizTiming:
         if self.window.due_at is None:
             return ""
         if self.late_policy == LatePolicy.REFUSE:
-            return "Late submissions are not accepted: an attempt ends at the due time."
+            return gettext("Late submissions are not accepted: an attempt ends at the due time.")
         if self.late_policy == LatePolicy.PENALTY:
-            return f"Late submissions are accepted with {self.late_penalty_percent}% taken off the score."
-        return "Late submissions are accepted and marked late."
+            return gettext("Late submissions are accepted with %(percent)s%% taken off the score.") % {
+                "percent": self.late_penalty_percent
+            }
+        return gettext("Late submissions are accepted and marked late.")
 
 
 @register.simple_tag

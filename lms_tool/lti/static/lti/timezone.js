@@ -15,7 +15,8 @@
     if (window.LtiTool) {
       window.LtiTool.send(marker.dataset.timezoneUrl, { launch: marker.dataset.launch, form: { zone: zone } });
     }
-    var format = new Intl.DateTimeFormat(undefined, {
+    // In the page's language (<html lang>, docs/translation.md), not the browser's.
+    var format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
       weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
       hourCycle: "h23", timeZone: zone
     });

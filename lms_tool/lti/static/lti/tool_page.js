@@ -90,12 +90,17 @@
         }, function () {
           return {
             ok: false, status: response.status,
-            data: { code: "unreadable", message: "The server did not answer as expected (HTTP " + response.status + ")." }
+            data: { code: "unreadable", message: words("unreadable", "The server did not answer as expected (HTTP {status}).").replace("{status}", String(response.status)) }
           };
         });
       }, function () {
-        return { ok: false, status: 0, data: { code: "offline", message: "No connection to the server." } };
+        return { ok: false, status: 0, data: { code: "offline", message: words("offline", "No connection to the server.") } };
       });
+  }
+  // The page's language: templates/base.html writes these words on <body data-words-*> (docs/translation.md).
+  function words(key, english) {
+    var el = document.body, value = el && el.dataset ? el.dataset["words" + key.charAt(0).toUpperCase() + key.slice(1)] : "";
+    return value || english;
   }
 
   // Worth trying again by itself: no connection, or the server (or a proxy) failing for now.

@@ -14,12 +14,13 @@
       button.disabled = true;
       window.LtiTool.send(form.action, { launch: form.dataset.launch, form: new FormData(form) }).then(function (result) {
         if (!result.ok) {
-          left.textContent = result.data.message || "The time could not be extended.";
+          left.textContent = result.data.message || form.dataset.failed;
           button.disabled = result.status !== 0 && !window.LtiTool.retryable(result);
           return;
         }
         var n = result.data.extensions_left;
-        left.textContent = n + " extension" + (n === 1 ? "" : "s") + " left.";
+        // The words come from the page in its language (data-left-one / data-left-other, "{n}" for the count).
+        left.textContent = (n === 1 ? form.dataset.leftOne : form.dataset.leftOther).replace("{n}", String(n));
         button.disabled = n <= 0;
         timer.dispatchEvent(new CustomEvent("timer:extended", { detail: { seconds: result.data.seconds_left } }));
       });
