@@ -7,7 +7,6 @@ A deck has no submission: its due date is shown, study goes on after it until th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -17,7 +16,7 @@ from django.utils.translation import gettext
 from lms_tool.core.errors import ToolError
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser
-from lms_tool.lti.timezones import PersonZone, local_format, platform_dates
+from lms_tool.lti.timezones import ActivityWindow, PersonZone, activity_window, local_format
 from lms_tool.lti.types import LtiLaunch
 
 from .models import Deck
@@ -36,23 +35,11 @@ class StudyClosed(ToolError):
         self.code = code
 
 
-@dataclass(frozen=True)
-class DeckWindow:
-    opens_at: datetime | None
-    due_at: datetime | None
-    closes_at: datetime | None
-    from_platform: bool = False
-
-    @property
-    def any(self) -> bool:
-        return any((self.opens_at, self.due_at, self.closes_at))
+DeckWindow = ActivityWindow
 
 
 def deck_window(*, deck: Deck, launch: LtiLaunch | None) -> DeckWindow:
-    sent = platform_dates(launch)
-    if sent.any:
-        return DeckWindow(sent.opens_at, sent.due_at, sent.closes_at, from_platform=True)
-    return DeckWindow(deck.opens_at, deck.due_at, deck.closes_at)
+    return activity_window(launch, opens_at=deck.opens_at, due_at=deck.due_at, closes_at=deck.closes_at)
 
 
 def study_check(*, window: DeckWindow, zone: PersonZone, now: datetime | None = None) -> None:

@@ -131,6 +131,24 @@ def platform_dates(launch: LtiLaunch | None) -> PlatformDates:
     return PlatformDates(**found)
 
 
+@dataclass(frozen=True)
+class ActivityWindow(PlatformDates):
+    """The open, due and close dates that apply to one launch of a quiz or deck."""
+
+    from_platform: bool = False
+
+
+def activity_window(
+    launch: LtiLaunch | None, *, opens_at: datetime | None, due_at: datetime | None, closes_at: datetime | None
+) -> ActivityWindow:
+    """The platform's dates when it sent any (they replace the activity's own as a whole, so a blank there means
+    "none": docs/assessment.md), else the dates set in the tool."""
+    sent = platform_dates(launch)
+    if sent.any:
+        return ActivityWindow(sent.opens_at, sent.due_at, sent.closes_at, from_platform=True)
+    return ActivityWindow(opens_at, due_at, closes_at)
+
+
 def local_format(value: datetime | None, zone: PersonZone) -> str:
     """``Thu 3 Dec 2026, 14:05 (Europe/Paris)``: the time in the person's zone with the zone named."""
     if value is None:

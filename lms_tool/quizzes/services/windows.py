@@ -10,7 +10,6 @@ allowance), the close date, and the due date when late work is refused. The page
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -19,7 +18,7 @@ from django.utils.translation import gettext
 
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser
-from lms_tool.lti.timezones import PersonZone, local_format, platform_dates
+from lms_tool.lti.timezones import ActivityWindow, PersonZone, activity_window, local_format
 from lms_tool.lti.types import LtiLaunch
 
 from ..errors import QuizError
@@ -32,24 +31,12 @@ MAX_EXTENSION_MINUTES = 240
 LATE_GRACE = timedelta(seconds=30)
 
 
-@dataclass(frozen=True)
-class QuizWindow:
-    opens_at: datetime | None
-    due_at: datetime | None
-    closes_at: datetime | None
-    from_platform: bool = False
-
-    @property
-    def any(self) -> bool:
-        return any((self.opens_at, self.due_at, self.closes_at))
+QuizWindow = ActivityWindow
 
 
 def window_of(*, quiz: Quiz, launch: LtiLaunch | None) -> QuizWindow:
     """The dates that apply to ``launch``: the platform's when it sent any, else the quiz's own."""
-    sent = platform_dates(launch)
-    if sent.any:
-        return QuizWindow(sent.opens_at, sent.due_at, sent.closes_at, from_platform=True)
-    return QuizWindow(quiz.opens_at, quiz.due_at, quiz.closes_at)
+    return activity_window(launch, opens_at=quiz.opens_at, due_at=quiz.due_at, closes_at=quiz.closes_at)
 
 
 def window_state(window: QuizWindow, now: datetime | None = None) -> str:
