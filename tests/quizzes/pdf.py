@@ -8,6 +8,11 @@ def pdf_with_text(lines: list[str]) -> bytes:
         return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
     stream = "BT /F1 10 Tf 40 800 Td 12 TL " + " ".join(f"({escape(line)}) '" for line in lines) + " ET"
+    return pdf_page(stream)
+
+
+def pdf_page(stream: str) -> bytes:
+    """A one-page PDF around a content stream (Helvetica as /F1)."""
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
