@@ -89,6 +89,7 @@ class ValidatedLaunch:
     _membership: Any = dataclasses.field(default=_UNREAD, repr=False, compare=False)
     # What ``recorded_key`` held when the launch consumed its state (None: nothing), read in that round trip.
     recorded: Any = dataclasses.field(default=_UNREAD, repr=False, compare=False)
+    recorded_name: str = dataclasses.field(default="", repr=False, compare=False)  # its ``recorded_key``
 
     @property
     def recorded_read(self) -> bool:
@@ -310,12 +311,12 @@ def _nonce_replayed() -> LaunchError:
 
 def _state_and_nonce_consume(
     *, state: str, cookies: dict[str, str], stored: Any, registration: Registration, claims: dict[str, Any], now: float
-) -> Any:
+) -> tuple[Any, str]:
     """The login's state single-use and bound to this browser, the token's nonce that of the login and single-use.
 
     Every check runs on the state read with the registry version; then one cache round trip deletes the state
     (of two racing launches, only the one whose delete found it goes on) and adds the nonce (a replayed token is
-    refused), and reads the record of a repeat launch (``recorded_key``), returned. A launch refused after its
+    refused), and reads the record of a repeat launch (``recorded_key``): (what it holds, its key). A launch refused after its
     state was found consumes the state all the same, as before."""
     login = oidc.state_check(state=state, cookies=cookies, stored=stored)
     key = oidc.state_key(state)
@@ -330,14 +331,13 @@ def _state_and_nonce_consume(
     except LaunchError:
         cache.delete(key)
         raise
-    deleted, added, recorded = core_cache.delete_then_add(
-        key, nonce_key, 1, ttl, get_key=recorded_key(registration.pk, claims)
-    )
+    recorded_name = recorded_key(registration.pk, claims)
+    deleted, added, recorded = core_cache.delete_then_add(key, nonce_key, 1, ttl, get_key=recorded_name)
     if not deleted:
         raise oidc.state_unknown()
     if not added:
         raise _nonce_replayed()
-    return recorded
+    return recorded, recorded_name
 
 
 def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: float | None = None) -> ValidatedLaunch:
@@ -360,7 +360,7 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
     tokens.verify_signature(token, platform_keys.public_key(registration.key_set_url, token.header.get("kid")))
     claims = token.claims
     tokens.check_times(claims, now=now, leeway=settings.LTI["LEEWAY_SECONDS"])
-    recorded = _state_and_nonce_consume(
+    recorded, recorded_name = _state_and_nonce_consume(
         state=state,
         cookies=cookies,
         stored=found.get(state_key),
@@ -370,4 +370,6 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
     )
     deployment = _deployment(registration, claims, version)
     _check_message(claims)
-    return ValidatedLaunch(claims=claims, registration=registration, deployment=deployment, recorded=recorded)
+    return ValidatedLaunch(
+        claims=claims, registration=registration, deployment=deployment, recorded=recorded, recorded_name=recorded_name
+    )

@@ -151,7 +151,8 @@ def _recorded_key(launch: ValidatedLaunch) -> tuple[str, str]:
     claims = launch.claims
     values = [launch.deployment.pk if launch.deployment else None] + [claims.get(k) for k in RECORDED_CLAIMS]
     fingerprint = hmac.new(secret, json.dumps(values, sort_keys=True, default=str).encode(), hashlib.sha256)
-    return launch_module.recorded_key(launch.registration.pk, claims), fingerprint.hexdigest()
+    name = launch.recorded_name or launch_module.recorded_key(launch.registration.pk, claims)
+    return name, fingerprint.hexdigest()
 
 
 def _recorded_again(launch: ValidatedLaunch, key: str, fingerprint: str) -> dict[str, Any] | None:
