@@ -86,7 +86,8 @@ def cache_config(kind: str) -> dict[str, dict[str, Any]]:
     if kind == "redis":
         return {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                # The product's backend (lti_config/settings.py): one client per pool, and the launch's pipeline.
+                "BACKEND": "lms_tool.core.cache.RedisCache",
                 "LOCATION": os.environ["REDIS_URL"],
                 "KEY_PREFIX": prefix,
             }

@@ -120,6 +120,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # CSP frame-ancestors and X-Frame-Options on every response (docs/security.md, "Framing").
     "lms_tool.lti.framing.FramingMiddleware",
+    # The login and launch skip the session, CSRF, auth, message and kept-launch middlewares below
+    # (lms_tool/lti/middleware.py, docs/benchmarks.md "Launch").
+    "lms_tool.lti.middleware.LaunchPathsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -32,17 +32,24 @@ class RedisCache(DjangoRedisCache):
         self._class = RedisCacheClient
 
 
-# Two cache operations in one round trip where the launch needs both (docs/benchmarks.md,
-# Launch): one Redis pipeline (two commands, one write and one read on the socket), each command exactly what
-# Django's own ``get``/``set``/``add``/``delete`` sends. Any other cache runs the two operations in turn.
+# The cache operations the launch needs at once, in one round trip (docs/benchmarks.md, Launch): one Redis
+# pipeline (one write and one read on the socket), each command exactly what Django's own
+# ``get``/``set``/``add``/``delete`` sends. Any other cache runs the operations in turn.
 
 
-def delete_then_add(delete_key: str, add_key: str, value: Any, timeout: int) -> tuple[bool, bool]:
-    """``cache.delete(delete_key)`` and ``cache.add(add_key, value, timeout)``: (was it there, was it added)."""
-    from django.core.cache import cache
+def delete_then_add(
+    delete_key: str, add_key: str, value: Any, timeout: int, *, get_key: str | None = None
+) -> tuple[bool, bool, Any]:
+    """``cache.delete(delete_key)``, ``cache.add(add_key, value, timeout)`` and, with ``get_key``,
+    ``cache.get(get_key)``: (was it there, was it added, what ``get_key`` holds or None)."""
+    from django.core.cache import caches
 
+    # The backend itself: ``django.core.cache.cache`` is a proxy, never an instance of the backend's class
+    # (testing the proxy sent every launch down the fallback, one round trip per operation).
+    cache = caches["default"]
     if not isinstance(cache, RedisCache) or timeout <= 0:
-        return cache.delete(delete_key), cache.add(add_key, value, timeout)
+        deleted, added = cache.delete(delete_key), cache.add(add_key, value, timeout)
+        return deleted, added, cache.get(get_key) if get_key else None
     client = cache._cache.get_client(write=True)
     serializer = cache._cache._serializer  # type: ignore[attr-defined]
     pipe = client.pipeline(transaction=False)
@@ -54,5 +61,8 @@ def delete_then_add(delete_key: str, add_key: str, value: Any, timeout: int) -> 
         ex=None if expiry is None else int(expiry),
         nx=True,
     )
-    deleted, added = pipe.execute()
-    return bool(deleted), bool(added)
+    if get_key:
+        pipe.get(cache.make_and_validate_key(get_key))
+    answers = pipe.execute()
+    got = serializer.loads(answers[2]) if get_key and answers[2] is not None else None
+    return bool(answers[0]), bool(answers[1]), got

@@ -32,13 +32,15 @@ def request_origin(request: HttpRequest) -> dict[str, str]:
 
 # The origin of the request being served (set by core.origin.RequestOriginMiddleware around every view), so
 # each page, admin or API action records where it came from without threading the request through services.
-_origin: ContextVar[dict[str, str] | None] = ContextVar("audit_origin", default=None)
+# Kept as the request and worked out at the first audit line: most requests write none, and parsing the
+# address costs every request (docs/benchmarks.md, Launch).
+_origin: ContextVar[HttpRequest | dict[str, str] | None] = ContextVar("audit_origin", default=None)
 
 
 @contextlib.contextmanager
 def audit_origin(request: HttpRequest) -> Iterator[None]:
     """Audit lines written inside carry ``request_origin(request)`` unless they are given their own."""
-    token = _origin.set(request_origin(request))
+    token = _origin.set(request)
     try:
         yield
     finally:
@@ -47,6 +49,12 @@ def audit_origin(request: HttpRequest) -> Iterator[None]:
 
 def _origin_of(address: str | None, user_agent: str | None) -> tuple[str, str]:
     current = _origin.get() or {}
+    if isinstance(current, HttpRequest):
+        worked_out = getattr(current, "_audit_origin", None)
+        if worked_out is None:
+            worked_out = request_origin(current)
+            setattr(current, "_audit_origin", worked_out)  # noqa: B010 - not a declared attribute of HttpRequest
+        current = worked_out
     if address is None:
         address = current.get("address", "")
     if user_agent is None:

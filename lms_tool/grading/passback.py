@@ -33,7 +33,8 @@ from lms_tool.lti.models import Registration
 
 from .line_items import LineItemUnknown, line_item_url_ensure
 from .models import PassbackState, Score
-from .settle import Attempt, PostOutcome, batch_settle
+from .queue import enqueue
+from .settle import Attempt, PostOutcome, batch_settle, platform_held_for
 
 REASONS = {
     400: "The platform refused the score as invalid (often: its timestamp is older than one it has).",
@@ -53,6 +54,14 @@ def _claim(score_id: int) -> list[Score]:
         Score.objects.filter(pk=score_id).values_list("line_item__resource_link__context__registration_id", flat=True)
     ).first()
     if registration_id is None:
+        return []
+    held = platform_held_for(registration_id)
+    if held > 0:
+        # The platform asked to slow down (429): this score waits out the hold, untried and uncounted.
+        Score.objects.filter(pk=score_id, passback_state=PassbackState.PENDING, next_attempt_at__lte=now).update(
+            next_attempt_at=now + timedelta(seconds=held)
+        )
+        enqueue(score_id, countdown=held)
         return []
     others = (
         Score.objects.due(now)

@@ -7,11 +7,14 @@ timestamp) keeps its new version, which its own task posts; this answer was abou
 from __future__ import annotations
 
 import logging
+import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -62,6 +65,23 @@ class Attempt:
     unavailable: bool = False  # the platform is in trouble: stop the batch
 
 
+# A platform that answers 429 has asked the tool to slow down: not only that score but every score for that
+# platform waits out its Retry-After (or the backoff, if longer), on every worker process, while other
+# platforms' scores go on (docs/benchmarks.md, "Grade passback"). Kept in the shared cache; if it is lost, the next post is a probe.
+HOLD_PREFIX = "grading:hold:"
+
+
+def platform_hold(registration_id: int, seconds: float) -> None:
+    """No score of this platform is posted for ``seconds`` (by any worker sharing the cache)."""
+    cache.set(f"{HOLD_PREFIX}{registration_id}", time.time() + seconds, max(1, math.ceil(seconds)))
+
+
+def platform_held_for(registration_id: int) -> float:
+    """Seconds left of the platform's hold (0: none)."""
+    until = cache.get(f"{HOLD_PREFIX}{registration_id}")
+    return max(0.0, float(until) - time.time()) if isinstance(until, int | float) else 0.0
+
+
 @transaction.atomic
 def batch_settle(batch: list[Score], attempts: dict[int, Attempt]) -> dict[int, PostOutcome]:
     """Record each attempt; scores of the batch that were not tried wait as long as the one that failed."""
@@ -69,6 +89,8 @@ def batch_settle(batch: list[Score], attempts: dict[int, Attempt]) -> dict[int, 
     now = timezone.now()
     tried = [a for a in attempts.values() if a.unavailable]
     wait = tried[-1].retry_in if tried and tried[-1].retry_in is not None else 0.0
+    if any(a.status == 429 for a in tried) and wait > 0:
+        platform_hold(batch[0].line_item.resource_link.context.registration_id, wait)
     outcomes: dict[int, PostOutcome] = {}
     events: list[dict[str, Any]] = []
     audits: list[dict[str, Any]] = []

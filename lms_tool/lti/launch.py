@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,7 @@ from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 
 from lms_tool.core import cache as core_cache
+from lms_tool.core import crypto
 
 from . import claims as c
 from . import oidc, platform_keys, registry_memo, selectors, tokens
@@ -62,6 +65,19 @@ SERVICE_URLS = (
 
 
 _UNREAD: Any = object()
+# The record of a repeat launch (``services.launch_record``): read in the launch's own cache round trip.
+RECORDED_PREFIX = "lti:recorded:"
+
+
+def recorded_key(registration_pk: int, claims: dict[str, Any]) -> str:
+    """The cache key of what the same person's launch of the same link recorded last time: a keyed hash, so
+    the cache holds no claim values."""
+    context, link = (claims.get(name) for name in (c.CONTEXT, c.RESOURCE_LINK))
+    who = [registration_pk, str(claims.get(c.DEPLOYMENT_ID)), claims.get("sub")] + [
+        part.get("id") if isinstance(part, dict) else None for part in (context, link)
+    ]
+    secret = crypto.secret_key_for("lti-recorded")
+    return RECORDED_PREFIX + hmac.new(secret, json.dumps(who, default=str).encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -71,6 +87,13 @@ class ValidatedLaunch:
     # None when the deployment is new and the registration's policy accepts it: created on record.
     deployment: Deployment | None
     _membership: Any = dataclasses.field(default=_UNREAD, repr=False, compare=False)
+    # What ``recorded_key`` held when the launch consumed its state (None: nothing), read in that round trip.
+    recorded: Any = dataclasses.field(default=_UNREAD, repr=False, compare=False)
+    recorded_name: str = dataclasses.field(default="", repr=False, compare=False)  # its ``recorded_key``
+
+    @property
+    def recorded_read(self) -> bool:
+        return self.recorded is not _UNREAD
 
     @property
     def deployment_id(self) -> str:
@@ -288,12 +311,13 @@ def _nonce_replayed() -> LaunchError:
 
 def _state_and_nonce_consume(
     *, state: str, cookies: dict[str, str], stored: Any, registration: Registration, claims: dict[str, Any], now: float
-) -> None:
+) -> tuple[Any, str]:
     """The login's state single-use and bound to this browser, the token's nonce that of the login and single-use.
 
     Every check runs on the state read with the registry version; then one cache round trip deletes the state
     (of two racing launches, only the one whose delete found it goes on) and adds the nonce (a replayed token is
-    refused). A launch refused after its state was found consumes the state all the same, as before."""
+    refused), and reads the record of a repeat launch (``recorded_key``): (what it holds, its key). A launch refused after its
+    state was found consumes the state all the same, as before."""
     login = oidc.state_check(state=state, cookies=cookies, stored=stored)
     key = oidc.state_key(state)
     try:
@@ -307,11 +331,13 @@ def _state_and_nonce_consume(
     except LaunchError:
         cache.delete(key)
         raise
-    deleted, added = core_cache.delete_then_add(key, nonce_key, 1, ttl)
+    recorded_name = recorded_key(registration.pk, claims)
+    deleted, added, recorded = core_cache.delete_then_add(key, nonce_key, 1, ttl, get_key=recorded_name)
     if not deleted:
         raise oidc.state_unknown()
     if not added:
         raise _nonce_replayed()
+    return recorded, recorded_name
 
 
 def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: float | None = None) -> ValidatedLaunch:
@@ -334,7 +360,7 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
     tokens.verify_signature(token, platform_keys.public_key(registration.key_set_url, token.header.get("kid")))
     claims = token.claims
     tokens.check_times(claims, now=now, leeway=settings.LTI["LEEWAY_SECONDS"])
-    _state_and_nonce_consume(
+    recorded, recorded_name = _state_and_nonce_consume(
         state=state,
         cookies=cookies,
         stored=found.get(state_key),
@@ -344,4 +370,6 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
     )
     deployment = _deployment(registration, claims, version)
     _check_message(claims)
-    return ValidatedLaunch(claims=claims, registration=registration, deployment=deployment)
+    return ValidatedLaunch(
+        claims=claims, registration=registration, deployment=deployment, recorded=recorded, recorded_name=recorded_name
+    )

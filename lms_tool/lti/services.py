@@ -25,6 +25,7 @@ from lms_tool.core.services import audit_record
 
 from . import claims as c
 from . import framing, hooks, scopes
+from . import launch as launch_module
 from .launch import ValidatedLaunch
 from .models import Context, Deployment, Family, LtiUser, Membership, Registration, ResourceLink
 from .types import LtiLaunch
@@ -140,7 +141,7 @@ RECORDED_CLAIMS = (
     c.AGS_ENDPOINT,
     c.TOOL_PLATFORM,
 )
-RECORDED_PREFIX = "lti:recorded:"
+RECORDED_PREFIX = launch_module.RECORDED_PREFIX
 RECORDED_TTL_SECONDS = 3600
 
 
@@ -148,21 +149,18 @@ def _recorded_key(launch: ValidatedLaunch) -> tuple[str, str]:
     """(cache key, fingerprint of the recorded claims): keyed hashes, so the cache holds no claim values."""
     secret = crypto.secret_key_for("lti-recorded")
     claims = launch.claims
-    context, link = (claims.get(name) for name in (c.CONTEXT, c.RESOURCE_LINK))
-    who = [launch.registration.pk, launch.deployment_id, claims.get("sub")] + [
-        part.get("id") if isinstance(part, dict) else None for part in (context, link)
-    ]
-    key = hmac.new(secret, json.dumps(who, default=str).encode(), hashlib.sha256).hexdigest()
     values = [launch.deployment.pk if launch.deployment else None] + [claims.get(k) for k in RECORDED_CLAIMS]
     fingerprint = hmac.new(secret, json.dumps(values, sort_keys=True, default=str).encode(), hashlib.sha256)
-    return RECORDED_PREFIX + key, fingerprint.hexdigest()
+    name = launch.recorded_name or launch_module.recorded_key(launch.registration.pk, claims)
+    return name, fingerprint.hexdigest()
 
 
 def _recorded_again(launch: ValidatedLaunch, key: str, fingerprint: str) -> dict[str, Any] | None:
     """The rows the same launch recorded last time, if its claims are unchanged and the membership is still
     there and active (the launch's one membership read, shared with the roster's revocation check: a dropped
     member was refused before this, a deleted one is recorded anew)."""
-    known = cache.get(key)
+    # Read with the launch's state and nonce (``launch.launch_validate``), else here.
+    known = launch.recorded if launch.recorded_read else cache.get(key)
     if not isinstance(known, dict) or known.get("fingerprint") != fingerprint:
         return None
     if known["membership_pk"] is not None:

@@ -8,10 +8,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from lms_tool.core.models import AuditEvent, DomainEvent
-from lms_tool.grading import line_items, passback, services
+from lms_tool.grading import line_items, passback, services, settle
 from lms_tool.grading.models import LineItem, Score
 from lms_tool.lti import ags
 from lms_tool.lti import service_client as sc
@@ -343,6 +344,13 @@ def test_once_the_platform_is_back_waiting_scores_do_not_wait_out_their_backoff(
     canvas.faults["ags"] = [503, 503, {"status": 429, "retry_after": "60"}]
     for score in scores:
         passback.score_post(score_id=score.pk)  # each waits now, up to a minute
+
+    # The 429 holds every score of the platform for its Retry-After: one due now is not even tried.
+    Score.objects.filter(pk=scores[0].pk).update(next_attempt_at=timezone.now())
+    assert passback.score_post(score_id=scores[0].pk).state == "skipped"
+    assert Score.objects.get(pk=scores[0].pk).next_attempt_at > timezone.now() + timedelta(seconds=50)
+    # The hold runs out (as it would after the minute; the slowed score's own wait stays as it is).
+    cache.delete(f"{settle.HOLD_PREFIX}{first.link.context.registration_id}")
 
     # The first one's retry comes due and gets through: the platform is back.
     Score.objects.filter(pk=scores[0].pk).update(next_attempt_at=timezone.now())
