@@ -229,17 +229,17 @@ def _attention(launch: LtiLaunch, overview: Overview, running: set[int]) -> list
                     0,
                     (
                         ngettext(
-                            "%(count)d score of the quiz \u201c%(title)s\u201d did not reach the gradebook; "
+                            "%(count)d score of the quiz “%(title)s” did not reach the gradebook; "
                             "an administrator can send it again.",
-                            "%(count)d scores of the quiz \u201c%(title)s\u201d did not reach the gradebook; "
+                            "%(count)d scores of the quiz “%(title)s” did not reach the gradebook; "
                             "an administrator can send them again.",
                             row.scores_dead,
                         )
                         if quiz
                         else ngettext(
-                            "%(count)d score of the deck \u201c%(title)s\u201d did not reach the gradebook; "
+                            "%(count)d score of the deck “%(title)s” did not reach the gradebook; "
                             "an administrator can send it again.",
-                            "%(count)d scores of the deck \u201c%(title)s\u201d did not reach the gradebook; "
+                            "%(count)d scores of the deck “%(title)s” did not reach the gradebook; "
                             "an administrator can send them again.",
                             row.scores_dead,
                         )
@@ -254,8 +254,8 @@ def _attention(launch: LtiLaunch, overview: Overview, running: set[int]) -> list
                 Attention(
                     1,
                     ngettext(
-                        "%(count)d answer to \u201c%(title)s\u201d wait for your review before the grade is final.",
-                        "%(count)d answers to \u201c%(title)s\u201d wait for your review before the grade is final.",
+                        "%(count)d answer to “%(title)s” wait for your review before the grade is final.",
+                        "%(count)d answers to “%(title)s” wait for your review before the grade is final.",
                         row.pending_reviews,
                     )
                     % {"count": row.pending_reviews, "title": row.title},
@@ -269,14 +269,14 @@ def _attention(launch: LtiLaunch, overview: Overview, running: set[int]) -> list
                     1 if row.state != "draft" else 2,
                     (
                         ngettext(
-                            "%(count)d generated question in \u201c%(title)s\u201d need your approval.",
-                            "%(count)d generated questions in \u201c%(title)s\u201d need your approval.",
+                            "%(count)d generated question in “%(title)s” need your approval.",
+                            "%(count)d generated questions in “%(title)s” need your approval.",
                             row.to_approve,
                         )
                         if quiz
                         else ngettext(
-                            "%(count)d generated card in \u201c%(title)s\u201d need your approval.",
-                            "%(count)d generated cards in \u201c%(title)s\u201d need your approval.",
+                            "%(count)d generated card in “%(title)s” need your approval.",
+                            "%(count)d generated cards in “%(title)s” need your approval.",
                             row.to_approve,
                         )
                     )
@@ -290,9 +290,9 @@ def _attention(launch: LtiLaunch, overview: Overview, running: set[int]) -> list
                 Attention(
                     2,
                     (
-                        _("The quiz \u201c%(title)s\u201d is published but no link in the course opens it yet.")
+                        _("The quiz “%(title)s” is published but no link in the course opens it yet.")
                         if quiz
-                        else _("The deck \u201c%(title)s\u201d is published but no link in the course opens it yet.")
+                        else _("The deck “%(title)s” is published but no link in the course opens it yet.")
                     )
                     % {"title": row.title},
                     row.manage_url,
