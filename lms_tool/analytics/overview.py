@@ -315,7 +315,7 @@ def course_overview(*, launch: LtiLaunch, context_pk: int) -> Overview:
     overview = Overview(
         rows=rows,
         roster_state=sync.status if sync else SyncStatus.NEVER,
-        roster_label=sync.get_status_display() if sync else SyncStatus.NEVER.label,
+        roster_label=sync.get_status_display() if sync else str(SyncStatus.NEVER.label),
         roster_when=(sync.last_success_at or sync.last_attempt_at) if sync else None,
         roster_error=sync.last_error if sync else "",
     )
