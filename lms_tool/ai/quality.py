@@ -15,22 +15,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy, ngettext
+
 from .tables import tables_extract
 from .types import CardDraft, CardGenerationResult, GenerationResult, GradeResult, QuestionDraft, Rejected
 
 BLANK = "_____"
 
 # What each check refuses, as a teacher reads it in the run's summary ("held back: 3 because ...").
-CHECK_LABELS: dict[str, str] = {
-    "tags": "its tags were word classes or not concepts named in the text",
-    "filler_blank": "the blank hid a common word instead of the point",
-    "distractor_kind": "a wrong option was not the same kind of answer as the right one, or not a real term",
-    "lifted": "its sentence needs the text around it to make sense",
-    "grammar": "it was not grammatical",
-    "vague_prompt": "it asked what the text says instead of a question about the subject",
-    "keyed_false_true": "a statement marked false is stated in the text",
-    "unsupported": "the text does not support its answer",
-    "duplicate": "it repeated another item",
+CHECK_LABELS: dict[str, Promise] = {
+    "tags": gettext_lazy("its tags were word classes or not concepts named in the text"),
+    "filler_blank": gettext_lazy("the blank hid a common word instead of the point"),
+    "distractor_kind": gettext_lazy(
+        "a wrong option was not the same kind of answer as the right one, or not a real term"
+    ),
+    "lifted": gettext_lazy("its sentence needs the text around it to make sense"),
+    "grammar": gettext_lazy("it was not grammatical"),
+    "vague_prompt": gettext_lazy("it asked what the text says instead of a question about the subject"),
+    "keyed_false_true": gettext_lazy("a statement marked false is stated in the text"),
+    "unsupported": gettext_lazy("the text does not support its answer"),
+    "duplicate": gettext_lazy("it repeated another item"),
 }
 
 # Labels a tagger gives to word classes and shapes, never concepts (the issue's "singular", "plural").
@@ -607,7 +612,7 @@ def _raw(draft: QuestionDraft) -> dict[str, Any]:
 def held_back_summary(rejected: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """How many items the gate held back, per check, in plain words, most frequent first."""
     counts = Counter(str(r.get("check")) for r in rejected if r.get("check") in CHECK_LABELS)
-    return [{"check": c, "label": CHECK_LABELS[c], "count": n} for c, n in counts.most_common()]
+    return [{"check": c, "label": str(CHECK_LABELS[c]), "count": n} for c, n in counts.most_common()]
 
 
 def held_back_sentence(rejected: Iterable[dict[str, Any]], noun: str = "item") -> str:
@@ -616,8 +621,30 @@ def held_back_sentence(rejected: Iterable[dict[str, Any]], noun: str = "item") -
     total = sum(s["count"] for s in summary)
     if not total:
         return ""
-    parts = "; ".join(f"{s['count']} because {s['label']}" for s in summary)
-    return f"{total} {noun}{'' if total == 1 else 's'} held back by the quality check: {parts}."
+    # Shown to teachers in the launch's language (docs/translation.md); one whole sentence per noun so a
+    # translator can agree the words with it.
+    parts = "; ".join(
+        gettext("%(count)d because %(reason)s") % {"count": s["count"], "reason": s["label"]} for s in summary
+    )
+    if noun == "question":
+        sentence = ngettext(
+            "%(count)d question held back by the quality check: %(parts)s.",
+            "%(count)d questions held back by the quality check: %(parts)s.",
+            total,
+        )
+    elif noun == "card":
+        sentence = ngettext(
+            "%(count)d card held back by the quality check: %(parts)s.",
+            "%(count)d cards held back by the quality check: %(parts)s.",
+            total,
+        )
+    else:
+        sentence = ngettext(
+            "%(count)d item held back by the quality check: %(parts)s.",
+            "%(count)d items held back by the quality check: %(parts)s.",
+            total,
+        )
+    return sentence % {"count": total, "parts": parts}
 
 
 class GatedProvider:

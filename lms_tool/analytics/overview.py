@@ -11,6 +11,8 @@ from typing import Any
 
 from django.db.models import Avg, Count, F, FloatField, Q
 from django.db.models.functions import Cast, NullIf
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lms_tool.flashcards.models import Card, Deck, DeckGrade, ReviewLog
 from lms_tool.grading.models import PassbackState, Score
@@ -44,9 +46,12 @@ class ActivityRow:
 
     @property
     def state_label(self) -> str:
-        return {"draft": "Draft", "published": "Published, not in the course yet", "in_course": "In the course"}[
-            self.state
-        ]
+        labels = {
+            "draft": _("Draft"),
+            "published": _("Published, not in the course yet"),
+            "in_course": _("In the course"),
+        }
+        return labels[self.state]
 
     @property
     def average_percent(self) -> float | None:
@@ -139,7 +144,7 @@ def _quiz_rows(
                 title=quiz.title,
                 state=state,
                 manage_url=page_url("quizzes:manage", launch, quiz.pk),
-                size=f"{count} question{'' if count == 1 else 's'}",
+                size=ngettext("%(count)d question", "%(count)d questions", count) % {"count": count},
                 attempts=figure.get("n", 0),
                 learners=figure.get("learners", 0),
                 average=figure.get("avg"),
@@ -192,7 +197,7 @@ def _deck_rows(
                 title=deck.title,
                 state=state,
                 manage_url=page_url("flashcards:deck_detail", launch, deck.pk),
-                size=f"{count} card{'' if count == 1 else 's'}",
+                size=ngettext("%(count)d card", "%(count)d cards", count) % {"count": count},
                 attempts=review.get("n", 0),
                 learners=review.get("learners", 0),
                 average=progress.get(deck.pk),
@@ -210,51 +215,88 @@ def _attention(launch: LtiLaunch, overview: Overview, running: set[int]) -> list
         items.append(
             Attention(
                 0,
-                f"The roster could not be read from the course: {overview.roster_error or 'the platform refused'}.",
+                _("The roster could not be read from the course: %(error)s.")
+                % {"error": overview.roster_error or _("the platform refused")},
                 page_url("roster:roster", launch),
-                "Open the roster",
+                _("Open the roster"),
             )
         )
     for row in overview.rows:
-        noun = "quiz" if row.kind == "quiz" else "deck"
+        quiz = row.kind == "quiz"
         if row.scores_dead:
             items.append(
                 Attention(
                     0,
-                    f"{row.scores_dead} score{'s' if row.scores_dead != 1 else ''} of the {noun} \u201c{row.title}\u201d "
-                    "did not reach the gradebook; an administrator can send them again.",
+                    (
+                        ngettext(
+                            "%(count)d score of the quiz “%(title)s” did not reach the gradebook; "
+                            "an administrator can send it again.",
+                            "%(count)d scores of the quiz “%(title)s” did not reach the gradebook; "
+                            "an administrator can send them again.",
+                            row.scores_dead,
+                        )
+                        if quiz
+                        else ngettext(
+                            "%(count)d score of the deck “%(title)s” did not reach the gradebook; "
+                            "an administrator can send it again.",
+                            "%(count)d scores of the deck “%(title)s” did not reach the gradebook; "
+                            "an administrator can send them again.",
+                            row.scores_dead,
+                        )
+                    )
+                    % {"count": row.scores_dead, "title": row.title},
                     row.results_url or row.manage_url,
-                    "See the results" if row.results_url else "Open the deck",
+                    _("See the results") if row.results_url else _("Open the deck"),
                 )
             )
         if row.pending_reviews:
             items.append(
                 Attention(
                     1,
-                    f"{row.pending_reviews} answer{'s' if row.pending_reviews != 1 else ''} to \u201c{row.title}\u201d "
-                    "wait for your review before the grade is final.",
+                    ngettext(
+                        "%(count)d answer to “%(title)s” wait for your review before the grade is final.",
+                        "%(count)d answers to “%(title)s” wait for your review before the grade is final.",
+                        row.pending_reviews,
+                    )
+                    % {"count": row.pending_reviews, "title": row.title},
                     page_url("quizzes:review", launch),
-                    "Open the review queue",
+                    _("Open the review queue"),
                 )
             )
         if row.to_approve and not (row.kind == "quiz" and row.pk in running):
-            what = "question" if row.kind == "quiz" else "card"
             items.append(
                 Attention(
                     1 if row.state != "draft" else 2,
-                    f"{row.to_approve} generated {what}{'s' if row.to_approve != 1 else ''} in \u201c{row.title}\u201d "
-                    "need your approval.",
+                    (
+                        ngettext(
+                            "%(count)d generated question in “%(title)s” need your approval.",
+                            "%(count)d generated questions in “%(title)s” need your approval.",
+                            row.to_approve,
+                        )
+                        if quiz
+                        else ngettext(
+                            "%(count)d generated card in “%(title)s” need your approval.",
+                            "%(count)d generated cards in “%(title)s” need your approval.",
+                            row.to_approve,
+                        )
+                    )
+                    % {"count": row.to_approve, "title": row.title},
                     row.manage_url,
-                    f"Review the {what}s",
+                    _("Review the questions") if quiz else _("Review the cards"),
                 )
             )
         if row.state == "published":
             items.append(
                 Attention(
                     2,
-                    f"The {noun} \u201c{row.title}\u201d is published but no link in the course opens it yet.",
+                    (
+                        _("The quiz “%(title)s” is published but no link in the course opens it yet.")
+                        if quiz
+                        else _("The deck “%(title)s” is published but no link in the course opens it yet.")
+                    )
+                    % {"title": row.title},
                     row.manage_url,
-                    "Add it to the course",
+                    _("Add it to the course"),
                 )
             )
     return sorted(items, key=lambda item: item.level)
@@ -273,7 +315,7 @@ def course_overview(*, launch: LtiLaunch, context_pk: int) -> Overview:
     overview = Overview(
         rows=rows,
         roster_state=sync.status if sync else SyncStatus.NEVER,
-        roster_label=sync.get_status_display() if sync else SyncStatus.NEVER.label,
+        roster_label=sync.get_status_display() if sync else str(SyncStatus.NEVER.label),
         roster_when=(sync.last_success_at or sync.last_attempt_at) if sync else None,
         roster_error=sync.last_error if sync else "",
     )

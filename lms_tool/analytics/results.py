@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.db.models import Count, F, FloatField, Max, OuterRef, QuerySet, Subquery, Window
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Cast, NullIf, RowNumber
+from django.utils.translation import gettext_lazy
 
 from lms_tool.grading.models import PassbackState, Score
 from lms_tool.lti.models import LtiUser
@@ -31,11 +32,11 @@ class State:
     NOT_SENT = "not_sent"  # no gradebook column (opened outside a graded link)
 
     LABELS = {
-        HELD: "Held for review",
-        POSTED: "Posted",
-        WAITING: "Waiting to be posted",
-        DEAD: "Refused by the gradebook",
-        NOT_SENT: "Not sent to a gradebook",
+        HELD: gettext_lazy("Held for review"),
+        POSTED: gettext_lazy("Posted"),
+        WAITING: gettext_lazy("Waiting to be posted"),
+        DEAD: gettext_lazy("Refused by the gradebook"),
+        NOT_SENT: gettext_lazy("Not sent to a gradebook"),
     }
 
 
@@ -53,7 +54,7 @@ class LearnerRow:
 
     @property
     def state_label(self) -> str:
-        return State.LABELS[self.state]
+        return str(State.LABELS[self.state])
 
     @property
     def best_percent(self) -> float | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
+
 from lms_tool.lti.course_home import NavLink, register_nav_link
 from lms_tool.lti.decorators import page_url
 
@@ -9,11 +11,17 @@ from lms_tool.lti.decorators import page_url
 def register() -> None:
     register_nav_link(
         NavLink(
-            key="risk", label="Learners who need help", url=lambda launch: page_url("analytics:risk", launch), order=40
+            key="risk",
+            label=gettext_lazy("Learners who need help"),
+            url=lambda launch: page_url("analytics:risk", launch),
+            order=40,
         )
     )
     register_nav_link(
         NavLink(
-            key="retention", label="Retention", url=lambda launch: page_url("analytics:retention", launch), order=45
+            key="retention",
+            label=gettext_lazy("Retention"),
+            url=lambda launch: page_url("analytics:retention", launch),
+            order=45,
         )
     )

@@ -4,6 +4,7 @@ and as a section of the staff course home."""
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from lms_tool.lti.course_home import CourseItem, CourseSection, register_course_section
 from lms_tool.lti.decorators import page_url
@@ -23,7 +24,7 @@ from .models import Card, CardState, Deck, DeckGrade
 
 
 def _cards(count: int) -> str:
-    return f"{count} card{'' if count == 1 else 's'}"
+    return ngettext("%(count)d card", "%(count)d cards", count) % {"count": count}
 
 
 def deck_item_window(deck: Deck) -> ItemWindow | None:
@@ -118,7 +119,7 @@ def course_items(launch: LtiLaunch) -> list[CourseItem]:
     for deck in selectors.decks_counted(launch=launch):
         text = _cards(deck.approved_count)  # type: ignore[attr-defined]
         if deck.proposed_count:  # type: ignore[attr-defined]
-            text += f" · {deck.proposed_count} awaiting approval"  # type: ignore[attr-defined]
+            text += " · " + gettext("%(count)d awaiting approval") % {"count": deck.proposed_count}  # type: ignore[attr-defined]
         items.append(
             CourseItem(
                 title=deck.title,
@@ -138,10 +139,19 @@ def new_url(launch: LtiLaunch, picking: bool) -> str:
 
 def register() -> None:
     register_activity_source(
-        kind="deck", label="Flashcard decks", list_items=list_items, open_url=open_url, locate=locate, review=review
+        kind="deck",
+        label=gettext_lazy("Flashcard decks"),
+        list_items=list_items,
+        open_url=open_url,
+        locate=locate,
+        review=review,
     )
     register_course_section(
         CourseSection(
-            kind="deck", label="Flashcard decks", items=course_items, new_label="Create a new deck", new_url=new_url
+            kind="deck",
+            label=gettext_lazy("Flashcard decks"),
+            items=course_items,
+            new_label=gettext_lazy("Create a new deck"),
+            new_url=new_url,
         )
     )

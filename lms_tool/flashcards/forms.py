@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .models import Deck
 from .services import MAX_GENERATION_CARDS, MAX_GENERATION_CHARS
@@ -34,32 +36,45 @@ def steps_format(seconds: list[int]) -> str:
 
 
 class DeckForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Labels and help in the launch's language (docs/translation.md).
+    title = forms.CharField(max_length=200, label=_("Title"))
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Description"))
     desired_retention = forms.FloatField(
-        min_value=0.7, max_value=0.99, initial=0.9, help_text="Recall probability to aim for when a card falls due."
+        min_value=0.7,
+        max_value=0.99,
+        initial=0.9,
+        label=_("Desired retention"),
+        help_text=_("Recall probability to aim for when a card falls due."),
     )
-    maximum_interval = forms.IntegerField(min_value=1, max_value=36500, initial=36500, help_text="Days.")
-    learning_steps = forms.CharField(required=False, initial="1m 10m", help_text="e.g. 1m 10m")
-    relearning_steps = forms.CharField(required=False, initial="10m", help_text="e.g. 10m")
-    new_cards_per_day = forms.IntegerField(min_value=0, max_value=9999, initial=20)
-    enable_fuzzing = forms.BooleanField(required=False, initial=True, label="Spread intervals a little")
+    maximum_interval = forms.IntegerField(
+        min_value=1, max_value=36500, initial=36500, label=_("Maximum interval"), help_text=_("Days.")
+    )
+    learning_steps = forms.CharField(
+        required=False, initial="1m 10m", label=_("Learning steps"), help_text=_("e.g. 1m 10m")
+    )
+    relearning_steps = forms.CharField(
+        required=False, initial="10m", label=_("Relearning steps"), help_text=_("e.g. 10m")
+    )
+    new_cards_per_day = forms.IntegerField(min_value=0, max_value=9999, initial=20, label=_("New cards per day"))
+    enable_fuzzing = forms.BooleanField(required=False, initial=True, label=_("Spread intervals a little"))
     # Optional in the form so a post without them (an older page, the API) keeps the deck's current rule.
     grading_rule = forms.ChoiceField(
         choices=Deck.GradingRule.choices,
         required=False,
         initial=Deck.GradingRule.COMPLETION,
-        label="Grade",
-        help_text="What the deck's gradebook column shows. Nothing is sent before a learner's first rating.",
+        label=_("Grade"),
+        help_text=_("What the deck's gradebook column shows. Nothing is sent before a learner's first rating."),
     )
     grading_threshold = forms.FloatField(
         required=False,
         min_value=0.5,
         max_value=0.99,
         initial=0.8,
-        label="Grading threshold",
-        help_text="Recall rule only: a card counts when the learner would recall it today with at least this "
-        "probability (0.50-0.99). Not the desired retention above, which only schedules reviews.",
+        label=_("Grading threshold"),
+        help_text=_(
+            "Recall rule only: a card counts when the learner would recall it today with at least this "
+            "probability (0.50-0.99). Not the desired retention above, which only schedules reviews."
+        ),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -97,10 +112,13 @@ class CardForm(forms.Form):
     front = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=10_000,
-        help_text="Markdown. A cloze card hides {{c1::words}} on the front.",
+        label=_("Front"),
+        help_text=_("Markdown. A cloze card hides {{c1::words}} on the front."),
     )
-    back = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, required=False)
-    tags = forms.CharField(required=False, max_length=1000, help_text="Concepts, separated by spaces.")
+    back = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, required=False, label=_("Back"))
+    tags = forms.CharField(
+        required=False, max_length=1000, label=_("Tags"), help_text=_("Concepts, separated by spaces.")
+    )
 
     def clean_tags(self) -> list[str]:
         return self.cleaned_data["tags"].split()
@@ -110,11 +128,15 @@ class GenerateForm(forms.Form):
     # The limit is said before pasting, not only in the refusal after it (services.generation_request).
     text = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 8}),
-        label="Course text",
-        help_text=f"At most {MAX_GENERATION_CHARS:,} characters per request; split longer material.",
+        label=_("Course text"),
+        help_text=format_lazy(
+            _("At most {chars} characters per request; split longer material."), chars=f"{MAX_GENERATION_CHARS:,}"
+        ),
     )
-    count = forms.IntegerField(min_value=1, max_value=MAX_GENERATION_CARDS, initial=10, label="Cards")
+    count = forms.IntegerField(min_value=1, max_value=MAX_GENERATION_CARDS, initial=10, label=_("Cards"))
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV or Anki TSV/TXT: front, back, tags (tags separated by spaces).")
+    file = forms.FileField(
+        label=_("File"), help_text=_("CSV or Anki TSV/TXT: front, back, tags (tags separated by spaces).")
+    )

@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
 
@@ -30,16 +31,16 @@ class Deck(models.Model):
     """A set of cards in one course, with the scheduling settings its learners review under."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = "draft", gettext_lazy("Draft")
+        PUBLISHED = "published", gettext_lazy("Published")
 
     class GradingRule(models.TextChoices):
         """What the deck's gradebook column means (flashcards/grades.py computes it; the picker and the deck's
         page say it in words)."""
 
-        NONE = "none", "Not graded"
-        COMPLETION = "completion", "Completion: share of the cards studied at least once"
-        RECALL = "recall", "Recall: share of the cards the learner would recall now above a threshold"
+        NONE = "none", gettext_lazy("Not graded")
+        COMPLETION = "completion", gettext_lazy("Completion: share of the cards studied at least once")
+        RECALL = "recall", gettext_lazy("Recall: share of the cards the learner would recall now above a threshold")
 
     context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="flashcard_decks")
     title = models.CharField(max_length=200)
@@ -123,17 +124,17 @@ class Card(models.Model):
     """One card: Markdown front and back, or a cloze text (``{{c1::answer}}``) on the front."""
 
     class Kind(models.TextChoices):
-        BASIC = "basic", "Front and back"
-        CLOZE = "cloze", "Cloze deletion"
+        BASIC = "basic", gettext_lazy("Front and back")
+        CLOZE = "cloze", gettext_lazy("Cloze deletion")
 
     class Status(models.TextChoices):
-        PROPOSED = "proposed", "Proposed (needs approval)"
-        APPROVED = "approved", "Approved"
+        PROPOSED = "proposed", gettext_lazy("Proposed (needs approval)")
+        APPROVED = "approved", gettext_lazy("Approved")
 
     class Origin(models.TextChoices):
-        MANUAL = "manual", "Written by staff"
-        AI = "ai", "Generated"
-        IMPORT = "import", "Imported"
+        MANUAL = "manual", gettext_lazy("Written by staff")
+        AI = "ai", gettext_lazy("Generated")
+        IMPORT = "import", gettext_lazy("Imported")
 
     deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="cards")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BASIC)
@@ -350,9 +351,9 @@ class DeckGeneration(models.Model):
     """One request to generate cards from course text, kept with the model and prompt used."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", gettext_lazy("Pending")
+        DONE = "done", gettext_lazy("Done")
+        FAILED = "failed", gettext_lazy("Failed")
 
     deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="generations")
     requested_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

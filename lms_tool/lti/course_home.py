@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from django.utils.functional import Promise
 
 from .decorators import page_url
 from .types import LtiLaunch
@@ -34,9 +35,11 @@ class CourseItem:
 @dataclass(frozen=True)
 class CourseSection:
     kind: str
-    label: str  # "Quizzes"
+    # Labels may be lazy translations (gettext_lazy): they are registered at start-up and shown in the
+    # launch's language (docs/translation.md).
+    label: str | Promise  # "Quizzes"
     items: Callable[[LtiLaunch], list[CourseItem]]
-    new_label: str  # "Create a new quiz"
+    new_label: str | Promise  # "Create a new quiz"
     # (launch, picking) -> the page that creates one; ``picking``: back to the picker once published
     new_url: Callable[[LtiLaunch, bool], str]
 
@@ -44,7 +47,7 @@ class CourseSection:
 @dataclass(frozen=True)
 class NavLink:
     key: str
-    label: str
+    label: str | Promise
     url: Callable[[LtiLaunch], str]
     count: Callable[[LtiLaunch], int] | None = None  # shown beside the label ("Review queue (2)")
     order: int = 50

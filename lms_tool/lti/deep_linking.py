@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from django.utils.functional import Promise
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 
@@ -101,7 +102,7 @@ class SubmissionReview:
 @dataclass(frozen=True)
 class ActivitySource:
     kind: str
-    label: str
+    label: str | Promise  # gettext_lazy: shown in the picker in the launch's language
     list_items: Callable[[LtiLaunch], list[PickableItem]]
     open_url: Callable[[LtiLaunch, str], str]
     # (launch, item id, proven) -> the id of the item to open in the launch's course, or None. ``proven``:
@@ -118,7 +119,7 @@ PROOF_PARAM = "activity_sig"
 
 def register_activity_source(
     kind: str,
-    label: str,
+    label: str | Promise,
     list_items: Callable[[LtiLaunch], list[PickableItem]],
     open_url: Callable[[LtiLaunch, str], str],
     locate: Callable[[LtiLaunch, str, bool], str | None],

@@ -7,7 +7,6 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
-from django.template.defaultfilters import pluralize
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -18,45 +17,60 @@ from .services.delivery import integrity_of
 
 TYPE_CHOICES = Question.Type.choices
 DEFAULT_TYPES = ["single", "true_false", "short"]
+DIFFICULTY_LABELS = {"easy": _("Easy"), "medium": _("Medium"), "hard": _("Hard")}
 
 
 class QuizCreateForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, label=_("Title"))
     text = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
-        label="Course text",
-        help_text="Paste the material, or upload a file below.",
+        label=_("Course text"),
+        help_text=_("Paste the material, or upload a file below."),
     )
-    upload = forms.FileField(required=False, label="Or upload Markdown, HTML, text or PDF")
-    count = forms.IntegerField(min_value=1, initial=5, label="Number of questions")
+    upload = forms.FileField(required=False, label=_("Or upload Markdown, HTML, text or PDF"))
+    count = forms.IntegerField(min_value=1, initial=5, label=_("Number of questions"))
     types = forms.MultipleChoiceField(
-        choices=TYPE_CHOICES, initial=DEFAULT_TYPES, widget=forms.CheckboxSelectMultiple, label="Question types"
+        choices=TYPE_CHOICES, initial=DEFAULT_TYPES, widget=forms.CheckboxSelectMultiple, label=_("Question types")
     )
-    difficulty = forms.ChoiceField(choices=[(d, d.title()) for d in DIFFICULTIES], initial="medium")
-    time_limit_minutes = forms.IntegerField(min_value=1, required=False, label="Time limit (minutes)")
-    max_attempts = forms.IntegerField(min_value=0, initial=1, label="Attempts allowed (0 = unlimited)")
+    difficulty = forms.ChoiceField(
+        choices=[(d, DIFFICULTY_LABELS.get(d, d.title())) for d in DIFFICULTIES],
+        initial="medium",
+        label=_("Difficulty"),
+    )
+    time_limit_minutes = forms.IntegerField(min_value=1, required=False, label=_("Time limit (minutes)"))
+    max_attempts = forms.IntegerField(min_value=0, initial=1, label=_("Attempts allowed (0 = unlimited)"))
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         limit = settings.QUIZZES["MAX_QUESTIONS"]
-        self.fields["count"].validators.append(MaxValueValidator(limit, f"Ask for at most {limit} questions."))
-        self.fields["count"].help_text = f"At most {limit}."
+        self.fields["count"].validators.append(
+            MaxValueValidator(limit, _("Ask for at most %(limit)d questions.") % {"limit": limit})
+        )
+        self.fields["count"].help_text = _("At most %(limit)d.") % {"limit": limit}
         self.fields["count"].widget.attrs["max"] = limit
         # Said before pasting, not only in the refusal after it (services/material.py text_checked).
         chars = settings.QUIZZES["MAX_TEXT_CHARS"]
-        self.fields["text"].help_text = f"Paste the material (at most {chars:,} characters), or upload a file below."
+        self.fields["text"].help_text = _(
+            "Paste the material (at most %(chars)s characters), or upload a file below."
+        ) % {"chars": f"{chars:,}"}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("text", "").strip() and not data.get("upload"):
-            raise forms.ValidationError("Paste the course text or upload a file.")
+            raise forms.ValidationError(_("Paste the course text or upload a file."))
         types, count = data.get("types") or [], data.get("count")
         if count is not None and count < len(types):
             # Every ticked type should appear: say so now rather than leave a type out without a word.
             raise forms.ValidationError(
-                f"You ticked {len(types)} question types but asked for {count} question{pluralize(count)}: "
-                f"ask for at least {len(types)} questions, or tick fewer types."
+                ngettext(
+                    "You ticked %(types)d question types but asked for %(count)d question: "
+                    "ask for at least %(types)d questions, or tick fewer types.",
+                    "You ticked %(types)d question types but asked for %(count)d questions: "
+                    "ask for at least %(types)d questions, or tick fewer types.",
+                    count,
+                )
+                % {"types": len(types), "count": count}
             )
         return data
 
@@ -123,16 +137,22 @@ class QuizIntegrityForm(forms.Form):
 
 
 class QuestionEditForm(forms.Form):
-    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Question")
-    options = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}), label="Options (one per line)")
-    correct = forms.CharField(
-        required=False, label="Correct option number(s)", help_text="Counting from 1; several separated by commas."
+    prompt = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("Question"))
+    options = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 5}), label=_("Options (one per line)")
     )
-    answer = forms.CharField(required=False, label="Answer", help_text="Expected words, number, or model answer.")
-    tolerance = forms.FloatField(required=False, min_value=0, label="Tolerance (numeric questions)")
-    points = forms.FloatField(min_value=0.01, initial=1)
-    explanation = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    source_passage = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    correct = forms.CharField(
+        required=False,
+        label=_("Correct option number(s)"),
+        help_text=_("Counting from 1; several separated by commas."),
+    )
+    answer = forms.CharField(required=False, label=_("Answer"), help_text=_("Expected words, number, or model answer."))
+    tolerance = forms.FloatField(required=False, min_value=0, label=_("Tolerance (numeric questions)"))
+    points = forms.FloatField(min_value=0.01, initial=1, label=_("Points"))
+    explanation = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Explanation"))
+    source_passage = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Source passage")
+    )
 
     @staticmethod
     def initial_for(question: Question) -> dict[str, Any]:
@@ -160,7 +180,7 @@ class QuestionEditForm(forms.Form):
         for part in data.get("correct", "").replace(";", ",").split(","):
             if part.strip():
                 if not part.strip().isdigit():
-                    raise forms.ValidationError("Correct option numbers are whole numbers, like 2 or 1, 3.")
+                    raise forms.ValidationError(_("Correct option numbers are whole numbers, like 2 or 1, 3."))
                 numbers.append(int(part.strip()) - 1)
         item: dict[str, Any] = {
             "question": data["prompt"],
@@ -172,7 +192,7 @@ class QuestionEditForm(forms.Form):
         if kind == Question.Type.SINGLE:
             item.update(options=options, answer_index=numbers[0] if len(numbers) == 1 else None)
             if len(numbers) > 1:
-                raise forms.ValidationError("A single-choice question has exactly one correct option.")
+                raise forms.ValidationError(_("A single-choice question has exactly one correct option."))
         elif kind == Question.Type.MULTIPLE:
             item.update(options=options, answer_indices=numbers)
         return item
@@ -181,18 +201,18 @@ class QuestionEditForm(forms.Form):
 class QuestionNewForm(QuestionEditForm):
     """A question written by hand: its type first, then the fields of ``QuestionEditForm``."""
 
-    type = forms.ChoiceField(choices=TYPE_CHOICES, label="Question type")
+    type = forms.ChoiceField(choices=TYPE_CHOICES, label=_("Question type"))
     field_order = ["type", "prompt", "options", "correct", "answer", "tolerance", "points", "explanation"]
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["options"].help_text = "Single and multiple choice only."
-        self.fields["correct"].help_text = "Choice questions: counting from 1; several separated by commas."
-        self.fields["answer"].help_text = (
+        self.fields["options"].help_text = _("Single and multiple choice only.")
+        self.fields["correct"].help_text = _("Choice questions: counting from 1; several separated by commas.")
+        self.fields["answer"].help_text = _(
             "True / false: true or false. Numeric: the number. Short answer: the expected words. "
             "Free text: a model answer the grading compares with."
         )
-        self.fields["source_passage"].label = "Source passage (optional)"
+        self.fields["source_passage"].label = _("Source passage (optional)")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from lms_tool.ai import QuestionDraft
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
@@ -20,22 +21,22 @@ def default_threshold() -> float:
 class AnswerRelease(models.TextChoices):
     """When a learner sees the correct answers and explanations of a submitted attempt."""
 
-    NEVER = "never", "Never"
-    AFTER_SUBMIT = "after_submit", "As soon as the attempt is submitted"
-    AFTER_DUE = "after_due", "After the due date"
-    AFTER_CLOSE = "after_close", "After the quiz closes"
+    NEVER = "never", gettext_lazy("Never")
+    AFTER_SUBMIT = "after_submit", gettext_lazy("As soon as the attempt is submitted")
+    AFTER_DUE = "after_due", gettext_lazy("After the due date")
+    AFTER_CLOSE = "after_close", gettext_lazy("After the quiz closes")
 
 
 class LatePolicy(models.TextChoices):
-    REFUSE = "refuse", "Refuse late submissions: the attempt ends at the due date"
-    FLAG = "flag", "Accept late submissions and mark them late"
-    PENALTY = "penalty", "Accept late submissions with a penalty"
+    REFUSE = "refuse", gettext_lazy("Refuse late submissions: the attempt ends at the due date")
+    FLAG = "flag", gettext_lazy("Accept late submissions and mark them late")
+    PENALTY = "penalty", gettext_lazy("Accept late submissions with a penalty")
 
 
 class Quiz(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = "draft", gettext_lazy("Draft")
+        PUBLISHED = "published", gettext_lazy("Published")
 
     context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="quizzes")
     created_by = models.ForeignKey(LtiUser, on_delete=models.SET_NULL, null=True, related_name="quizzes_created")
@@ -145,16 +146,16 @@ class QuestionQuerySet(models.QuerySet["Question"]):
 
 class Question(models.Model):
     class Type(models.TextChoices):
-        SINGLE = "single", "Single choice"
-        MULTIPLE = "multiple", "Multiple choice"
-        TRUE_FALSE = "true_false", "True / false"
-        NUMERIC = "numeric", "Numeric"
-        SHORT = "short", "Short answer"
-        FREE_TEXT = "free_text", "Free text (AI graded)"
+        SINGLE = "single", gettext_lazy("Single choice")
+        MULTIPLE = "multiple", gettext_lazy("Multiple choice")
+        TRUE_FALSE = "true_false", gettext_lazy("True / false")
+        NUMERIC = "numeric", gettext_lazy("Numeric")
+        SHORT = "short", gettext_lazy("Short answer")
+        FREE_TEXT = "free_text", gettext_lazy("Free text (AI graded)")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Needs review"
-        APPROVED = "approved", "Approved"
+        DRAFT = "draft", gettext_lazy("Needs review")
+        APPROVED = "approved", gettext_lazy("Approved")
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveIntegerField(default=0)
@@ -217,8 +218,8 @@ class Question(models.Model):
 
 class Attempt(models.Model):
     class State(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        SUBMITTED = "submitted", "Submitted"
+        IN_PROGRESS = "in_progress", gettext_lazy("In progress")
+        SUBMITTED = "submitted", gettext_lazy("Submitted")
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
     user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="quiz_attempts")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy, ngettext
+
 from lms_tool.lti.activities import activity_locate
 from lms_tool.lti.course_home import CourseItem, CourseSection, NavLink, register_course_section, register_nav_link
 from lms_tool.lti.decorators import page_url
@@ -35,7 +37,8 @@ def quiz_items(launch: LtiLaunch) -> list[PickableItem]:
                 score_maximum=points or 1,
                 resource_id=f"quiz:{quiz.pk}",
                 tag="quiz",
-                text=f"{quiz.question_count} questions",  # type: ignore[attr-defined]
+                text=ngettext("%(count)d question", "%(count)d questions", quiz.question_count)  # type: ignore[attr-defined]
+                % {"count": quiz.question_count},  # type: ignore[attr-defined]
                 # Submission Review 1.0 §3.1: a grader's link once the learner has submitted an attempt.
                 reviewable_status=("Submitted", "Completed"),
                 window=quiz_item_window(quiz),
@@ -88,7 +91,7 @@ def quiz_course_items(launch: LtiLaunch) -> list[CourseItem]:
                 published=quiz.is_published,
                 status=quiz.get_status_display(),
                 url=page_url("quizzes:manage", launch, quiz.pk),
-                text=f"{count} question{'' if count == 1 else 's'}",
+                text=ngettext("%(count)d question", "%(count)d questions", count) % {"count": count},
                 activity=f"quiz:{quiz.pk}",
             )
         )
@@ -164,16 +167,22 @@ def review_count(launch: LtiLaunch) -> int:
 
 
 def register() -> None:
-    register_activity_source("quiz", "Quizzes", quiz_items, quiz_open_url, quiz_locate, review=quiz_review)
+    register_activity_source(
+        "quiz", gettext_lazy("Quizzes"), quiz_items, quiz_open_url, quiz_locate, review=quiz_review
+    )
     register_course_section(
         CourseSection(
-            kind="quiz", label="Quizzes", items=quiz_course_items, new_label="Create a new quiz", new_url=quiz_new_url
+            kind="quiz",
+            label=gettext_lazy("Quizzes"),
+            items=quiz_course_items,
+            new_label=gettext_lazy("Create a new quiz"),
+            new_url=quiz_new_url,
         )
     )
     register_nav_link(
         NavLink(
             key="review",
-            label="Review queue",
+            label=gettext_lazy("Review queue"),
             url=lambda launch: page_url("quizzes:review", launch),
             count=review_count,
             order=10,
@@ -183,7 +192,7 @@ def register() -> None:
     register_nav_link(
         NavLink(
             key="accommodations",
-            label="Accommodations",
+            label=gettext_lazy("Accommodations"),
             url=lambda launch: page_url("quizzes:accommodations", launch),
             order=35,
         )

@@ -7,6 +7,8 @@ class RosterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy
+
         from lms_tool.lti import course_home, hooks
         from lms_tool.lti.decorators import page_url
 
@@ -16,6 +18,9 @@ class RosterConfig(AppConfig):
         hooks.launch_recorded(launch_hooks.queue_first_sync)
         course_home.register_nav_link(
             course_home.NavLink(
-                key="roster", label="Roster", url=lambda launch: page_url("roster:roster", launch), order=30
+                key="roster",
+                label=gettext_lazy("Roster"),
+                url=lambda launch: page_url("roster:roster", launch),
+                order=30,
             )
         )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
 
 
 class SyncStatus(models.TextChoices):
-    NEVER = "never", "Not synced yet"
-    QUEUED = "queued", "Queued"
-    OK = "ok", "Up to date"
-    FAILED = "failed", "Failed"
+    NEVER = "never", gettext_lazy("Not synced yet")
+    QUEUED = "queued", gettext_lazy("Queued")
+    OK = "ok", gettext_lazy("Up to date")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class RosterSync(models.Model):

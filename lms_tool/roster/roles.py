@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils.translation import gettext, gettext_lazy
+
 from lms_tool.lti import claims as c
 from lms_tool.lti import roles as lti_roles
 
@@ -22,13 +24,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "Learner": frozenset({"learn"}),
 }
 LABELS = {
-    "Administrator": "Administrator",
-    "Instructor": "Instructor",
-    "TeachingAssistant": "Teaching assistant",
-    "Grader": "Grader",
-    "ContentDeveloper": "Content developer",
-    "Mentor": "Mentor",
-    "Learner": "Student",  # what Canvas and Moodle call a learner on their own roster pages
+    "Administrator": gettext_lazy("Administrator"),
+    "Instructor": gettext_lazy("Instructor"),
+    "TeachingAssistant": gettext_lazy("Teaching assistant"),
+    "Grader": gettext_lazy("Grader"),
+    "ContentDeveloper": gettext_lazy("Content developer"),
+    "Mentor": gettext_lazy("Mentor"),
+    "Learner": gettext_lazy("Student"),  # what Canvas and Moodle call a learner on their own roster pages
 }
 ORDER = list(LABELS)
 
@@ -56,4 +58,5 @@ def permissions(roles: Iterable[str]) -> frozenset[str]:
 
 def role_label(roles: Iterable[str]) -> str:
     names = role_names(roles)
-    return ", ".join(LABELS[n] for n in ORDER if n in names) or "No course role"
+    # Shown on the roster page, in the launch's language (docs/translation.md).
+    return ", ".join(str(LABELS[n]) for n in ORDER if n in names) or gettext("No course role")

@@ -67,7 +67,7 @@ def test_model_questions_go_through_the_gate_and_the_manage_page_says_what_was_h
     assert summary.startswith("3 questions held back by the quality check: 1 because ")
     assert page.status_code == 200 and 'data-testid="held-back"' in page.text
     for check in ("lifted", "unsupported", "vague_prompt"):
-        assert CHECK_LABELS[check] in page.text
+        assert str(CHECK_LABELS[check]) in page.text
 
 
 def test_offline_cards_pass_the_same_gate_and_the_deck_page_says_what_was_held_back(

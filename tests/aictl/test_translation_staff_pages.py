@@ -68,3 +68,66 @@ def test_an_instructor_with_a_spanish_locale_manages_a_quiz_in_spanish(
     assert "Escribe las horas en Europe/Madrid." in pages["quiz dates"].text
     assert 'data-view="accommodations">Adaptaciones</h1>' in pages["accommodations"].text
     assert "Sincronización con la plataforma" in pages["roster"].text and "Último acceso" in pages["roster"].text
+
+
+# Sentences of the other instructor pages (new quiz, questions, results, preview, flashcard decks) in English.
+MORE_ENGLISH = (
+    "New quiz from course material", "Generate questions", "Edit question", "Save and approve", "Back to ",
+    "Save question", "A question you write", "Single choice", "Needs review", "Question quality", "Preview as a student",
+    "Edit the quiz", "Download as CSV", "How the best scores spread", "No learner has submitted", "Time limit:",
+    "Your answer", "Back to the results", "Flashcard decks", "No decks yet", "New deck", "Create deck", "Front",
+    "awaiting approval", "Add a card", "Generate cards", "Import and export", "Scheduling and grading", "Gradebook:",
+    "Not graded", "Preview as a learner", "Edit card", "Concepts to reinforce", "Lowest predicted recall",
+    "Recall now", "Nothing reviewed yet", "Predicted probability", "Draft", "Proposed (needs approval)",
+    "Needs attention first", "Activities at a glance", "Quizzes", "Create a new quiz", "Review queue", "Roster",
+)  # fmt: skip
+
+
+def test_an_instructor_with_a_spanish_locale_authors_and_reads_results_in_spanish(
+    platform_server, canvas, course, instructor, tool_url
+):
+    from lms_tool.flashcards.models import Card, Deck
+
+    spec = LaunchSpec(instructor, course, claims_hook=with_locale("es-MX"))
+    ada = enter(canvas, spec, tool_url)
+    quiz, run = services.quiz_create(
+        context=ada.context, user=ada.user, title="Corazón", text=course_text(), count=1, types=["single"]
+    )
+    services.generation_execute(run_id=run.pk)
+    quiz.time_limit_minutes = 20
+    quiz.save()
+    question = quiz.questions.first()
+    assert question is not None
+    deck = Deck.objects.create(context=ada.context, title="Células")
+    card = Card.objects.create(deck=deck, front="¿Qué es una célula?", back="La unidad de la vida", status="proposed")
+
+    pages = {
+        "new quiz": ada.get("/quizzes/new/"),
+        "question edit": ada.get(f"/quizzes/{quiz.pk}/questions/{question.pk}/edit/"),
+        "question new": ada.get(f"/quizzes/{quiz.pk}/questions/new/"),
+        "results": ada.get(f"/analytics/quizzes/{quiz.pk}/results/"),
+        "preview": ada.get(f"/analytics/quizzes/{quiz.pk}/preview/"),
+        "deck list": ada.get("/flashcards/decks/"),
+        "deck detail": ada.get(f"/flashcards/decks/{deck.pk}/"),
+        "card edit": ada.get(f"/flashcards/decks/{deck.pk}/cards/{card.pk}/edit"),
+        "course retention": ada.get("/flashcards/analytics/"),
+        "deck retention": ada.get(f"/flashcards/decks/{deck.pk}/analytics"),
+        "course home": ada.get("/lti/course/"),
+    }
+    for name, response in pages.items():
+        assert response.status_code == 200, (name, response.text[:300])
+        assert '<html lang="es"' in response.text, name
+        left = [s for s in MORE_ENGLISH if s in response.text]
+        assert not left, f"English left on {name}: {left}"
+
+    assert "Opción única" in pages["question edit"].text  # the question type's label, from the model's choices
+    assert "Cuestionario nuevo a partir del material del curso" in pages["new quiz"].text
+    assert "Tiempo límite: 20 minutos." in pages["preview"].text
+    assert "Ningún estudiante ha entregado un intento todavía." in pages["results"].text
+    detail = pages["deck detail"].text
+    assert "1 tarjeta propuesta espera tu revisión" in detail and "Propuesta (requiere aprobación)" in detail
+    assert "Publicar sin la 1 tarjeta propuesta" in detail and "Sin calificar" in detail
+    assert "Aún no hay tarjetas" not in detail and "Borrador" in detail
+    home = pages["course home"].text
+    assert "Actividades de un vistazo" in home and "Crear un cuestionario nuevo" in home and "Cola de revisión" in home
+    assert "Mazos de tarjetas" in home and "Crear un mazo nuevo" in home and "1 pregunta" in home

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lms_tool.ai import ProviderError, QuestionDraft, get_provider
 from lms_tool.ai.policy import ControlledProvider, provider_for
@@ -61,14 +63,18 @@ def shares(count: int, parts: list[str]) -> list[int]:
 def generation_check(*, count: int, types: list[str], difficulty: str) -> None:
     limit = settings.QUIZZES["MAX_QUESTIONS"]
     if not 1 <= count <= limit:
-        raise QuizError(f"Ask for between 1 and {limit} questions (you asked for {count}).")
+        raise QuizError(
+            _("Ask for between 1 and %(limit)d questions (you asked for %(count)d).") % {"limit": limit, "count": count}
+        )
     unknown = [t for t in types if t not in QUESTION_TYPES]
     if not types or unknown:
         raise QuizError(
-            "Choose at least one question type" + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
+            _("Choose at least one question type (unknown: %(types)s).") % {"types": ", ".join(unknown)}
+            if unknown
+            else _("Choose at least one question type.")
         )
     if difficulty not in DIFFICULTIES:
-        raise QuizError(f"Difficulty must be one of: {', '.join(DIFFICULTIES)}.")
+        raise QuizError(_("Difficulty must be one of: %(choices)s.") % {"choices": ", ".join(DIFFICULTIES)})
 
 
 @transaction.atomic
@@ -256,8 +262,12 @@ def run_explained(run: GenerationRun | None) -> dict[str, Any]:
         label = labels.get(kind, kind)
         why = next((r for r in reasons if label.lower() in r), "")
         if not why and run.count < len(set(run.types)):
-            why = f"{run.count} question{'' if run.count == 1 else 's'} were asked for {len(set(run.types))} types"
-        missing.append({"type": kind, "label": label, "why": why or "no usable question of this type was written"})
+            why = ngettext(
+                "%(count)d question was asked for %(types)d types",
+                "%(count)d questions were asked for %(types)d types",
+                run.count,
+            ) % {"count": run.count, "types": len(set(run.types))}
+        missing.append({"type": kind, "label": label, "why": why or _("no usable question of this type was written")})
     return {"missing": missing, "reasons": reasons, "held_back": held_back}
 
 

@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 from django.conf import settings
+from django.utils.translation import gettext
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
@@ -27,7 +28,11 @@ def text_from_upload(*, name: str, data: bytes) -> str:
     """The text of an uploaded file; a ``QuizError`` names the limit or the problem otherwise."""
     limit = settings.QUIZZES["MAX_UPLOAD_BYTES"]
     if len(data) > limit:
-        raise QuizError(f"The file {name} is {_mb(len(data))}; the limit is {_mb(limit)}.", status=413)
+        raise QuizError(
+            gettext("The file %(name)s is %(size)s; the limit is %(limit)s.")
+            % {"name": name, "size": _mb(len(data)), "limit": _mb(limit)},
+            status=413,
+        )
     lowered = name.lower()
     if lowered.endswith(".pdf"):
         text = _pdf_text(name, data)
@@ -36,18 +41,37 @@ def text_from_upload(*, name: str, data: bytes) -> str:
     elif lowered.endswith(TEXT_SUFFIXES):
         text = markdown_to_text(_decode(name, data))
     else:
-        raise QuizError(f"{name} is not a file type this tool reads. Upload one of: {ACCEPTED}.", status=415)
+        raise QuizError(
+            gettext("%(name)s is not a file type this tool reads. Upload one of: %(types)s.")
+            % {"name": name, "types": ACCEPTED},
+            status=415,
+        )
     return text_checked(text, source=name)
 
 
-def text_checked(text: str, *, source: str = "The text") -> str:
+def text_checked(text: str, *, source: str = "") -> str:
+    """``source``: the uploaded file's name; empty for pasted text (the sentence then says "The text")."""
     text = re.sub(r"[ \t]+", " ", text.replace("\r\n", "\n")).strip()
     if len(text.split()) < 20:
-        raise QuizError(f"{source} has too little text to write questions from (at least a paragraph is needed).")
+        raise QuizError(
+            gettext("%(name)s has too little text to write questions from (at least a paragraph is needed).")
+            % {"name": source}
+            if source
+            else gettext("The text has too little text to write questions from (at least a paragraph is needed).")
+        )
     limit = settings.QUIZZES["MAX_TEXT_CHARS"]
     if len(text) > limit:
+        numbers = {"name": source, "chars": f"{len(text):,}", "limit": f"{limit:,}"}
         raise QuizError(
-            f"{source} has {len(text):,} characters; the limit is {limit:,}. Split the material into several quizzes.",
+            gettext(
+                "%(name)s has %(chars)s characters; the limit is %(limit)s. Split the material into several quizzes."
+            )
+            % numbers
+            if source
+            else gettext(
+                "The text has %(chars)s characters; the limit is %(limit)s. Split the material into several quizzes."
+            )
+            % numbers,
             status=413,
         )
     return text
@@ -57,7 +81,9 @@ def _decode(name: str, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise QuizError(f"{name} is not UTF-8 text. Save it as UTF-8 and upload it again.") from None
+        raise QuizError(
+            gettext("%(name)s is not UTF-8 text. Save it as UTF-8 and upload it again.") % {"name": name}
+        ) from None
 
 
 def markdown_to_text(text: str) -> str:
@@ -107,12 +133,18 @@ def _pdf_text(name: str, data: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise QuizError(f"{name} is password-protected. Upload a copy without a password.")
+            raise QuizError(
+                gettext("%(name)s is password-protected. Upload a copy without a password.") % {"name": name}
+            )
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         logger.info("unreadable PDF %s: %s", name, exc)
-        raise QuizError(f"{name} could not be read as a PDF. Export it again, or paste its text.") from None
+        raise QuizError(
+            gettext("%(name)s could not be read as a PDF. Export it again, or paste its text.") % {"name": name}
+        ) from None
     text = "\n\n".join(pages)
     if not text.strip():
-        raise QuizError(f"{name} has no text layer (a scanned document?). Paste its text instead.")
+        raise QuizError(
+            gettext("%(name)s has no text layer (a scanned document?). Paste its text instead.") % {"name": name}
+        )
     return text

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext
 
 from lms_tool.core.services import audit_record
 from lms_tool.grading.models import PassbackState, Score
@@ -47,11 +48,15 @@ def question_successor(*, question: Question) -> Question | None:
 def _key_of(question: Question, successor: Question) -> Question:
     """The old revision as it would be graded with the new key: its options and points, the successor's key."""
     if question.type != successor.type:
-        raise QuizError("The new revision is a different kind of question; its key cannot grade the old answers.")
+        raise QuizError(
+            gettext("The new revision is a different kind of question; its key cannot grade the old answers.")
+        )
     if question.is_choice and len(question.options) != len(successor.options):
         raise QuizError(
-            "The new revision has a different number of options, so old answers cannot be matched to them. "
-            "Regrading works when the fix keeps the options and changes which one is right."
+            gettext(
+                "The new revision has a different number of options, so old answers cannot be matched to them. "
+                "Regrading works when the fix keeps the options and changes which one is right."
+            )
         )
     return Question(
         type=question.type,
@@ -82,10 +87,12 @@ def _in_gradebook(attempt: Attempt) -> bool:
 def question_regrade(*, question: Question, user: LtiUser) -> RegradeResult:
     """Grade the submitted answers to ``question`` again with its successor's key; re-post changed scores."""
     if question.type == Question.Type.FREE_TEXT:
-        raise QuizError("Free-text answers are graded by the AI and the review queue, not by a key.")
+        raise QuizError(gettext("Free-text answers are graded by the AI and the review queue, not by a key."))
     successor = question_successor(question=question)
     if successor is None:
-        raise QuizError("This question has not been replaced by a corrected revision; edit it first.", status=409)
+        raise QuizError(
+            gettext("This question has not been replaced by a corrected revision; edit it first."), status=409
+        )
     key = _key_of(question, successor)
     answers = list(
         Answer.objects.select_for_update()

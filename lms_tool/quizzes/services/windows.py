@@ -54,11 +54,13 @@ def window_state(window: QuizWindow, now: datetime | None = None) -> str:
 def dates_check(*, opens_at: datetime | None, due_at: datetime | None, closes_at: datetime | None) -> None:
     """Refuse dates that cannot all hold, in words an instructor can act on."""
     if opens_at and closes_at and closes_at <= opens_at:
-        raise QuizError("The close time must be after the open time.")
+        raise QuizError(gettext("The close time must be after the open time."))
     if opens_at and due_at and due_at <= opens_at:
-        raise QuizError("The due time must be after the open time.")
+        raise QuizError(gettext("The due time must be after the open time."))
     if due_at and closes_at and closes_at < due_at:
-        raise QuizError("The close time cannot be before the due time (late work is only possible in between).")
+        raise QuizError(
+            gettext("The close time cannot be before the due time (late work is only possible in between).")
+        )
 
 
 def start_check(*, quiz: Quiz, window: QuizWindow, zone: PersonZone | None = None, now: datetime | None = None) -> None:
@@ -138,13 +140,13 @@ def quiz_dates_update(
     """Save a quiz's dates and policies: all of them, or nothing when one is wrong."""
     dates_check(opens_at=opens_at, due_at=due_at, closes_at=closes_at)
     if late_policy not in LatePolicy.values:
-        raise QuizError("Choose one of the late-submission policies shown.")
+        raise QuizError(gettext("Choose one of the late-submission policies shown."))
     if not 0 <= late_penalty_percent <= 100:
-        raise QuizError("The late penalty is a percentage between 0 and 100.")
+        raise QuizError(gettext("The late penalty is a percentage between 0 and 100."))
     if late_policy == LatePolicy.PENALTY and not late_penalty_percent:
-        raise QuizError("Give the penalty (a percentage above 0) or choose another late policy.")
+        raise QuizError(gettext("Give the penalty (a percentage above 0) or choose another late policy."))
     if not 0 <= timer_extension_minutes <= MAX_EXTENSION_MINUTES:
-        raise QuizError(f"A timer extension is between 0 and {MAX_EXTENSION_MINUTES} minutes.")
+        raise QuizError(gettext("A timer extension is between 0 and %(max)d minutes.") % {"max": MAX_EXTENSION_MINUTES})
     fields = ("opens_at", "due_at", "closes_at", "late_policy", "late_penalty_percent", "timer_extension_minutes")
     before = {f: _plain(getattr(quiz, f)) for f in fields}
     quiz.opens_at, quiz.due_at, quiz.closes_at = opens_at, due_at, closes_at
