@@ -439,6 +439,7 @@ class Run:
     load: Load
     wall: float
     server_cpu: float  # own processes
+    split: str  # the same, per process group
     shared_cpu: float  # PostgreSQL + Redis, background subtracted
     shared_raw: float
     generator_cpu: float
@@ -467,7 +468,7 @@ def burst_plan(students: list[Student], window: float, deadline: float, spread: 
 
 def measure(
     side: Any,
-    own_pids: Callable[[], list[int]],
+    own_pids: Callable[[], dict[str, list[int]]],
     students: list[Student],
     arrivals: list[float],
     threads: int,
@@ -475,7 +476,9 @@ def measure(
     scores_in: Callable[[], int] | None = None,
 ) -> Run:
     load = Load(side, threads)
-    own0, shared0, gen0 = cpu_of(own_pids()), cpu_of(shared_pids()), time.process_time()
+    groups = own_pids()
+    own0 = {name: cpu_of(pids) for name, pids in groups.items()}
+    shared0, gen0 = cpu_of(shared_pids()), time.process_time()
     t_start = time.monotonic()
     wall = load.run(students, arrivals)
     last_score = float("nan")
@@ -487,11 +490,13 @@ def measure(
         if scores_in() >= expected:
             last_score = time.monotonic() - load.last_submit_answered
     elapsed = time.monotonic() - t_start
-    own = cpu_delta(own0, cpu_of(own_pids()))
+    by_group = {name: cpu_delta(own0[name], cpu_of(pids)) for name, pids in own_pids().items()}
+    own = sum(by_group.values())
+    split = ", ".join(f"{name} {v:.1f} s" for name, v in by_group.items())
     shared_raw = cpu_delta(shared0, cpu_of(shared_pids()))
     gen = time.process_time() - gen0
     shared = max(0.0, shared_raw - background * elapsed)
-    return Run(side.label, len(students), load, wall, own, shared, shared_raw, gen, last_score)
+    return Run(side.label, len(students), load, wall, own, split, shared, shared_raw, gen, last_score)
 
 
 def report(run: Run) -> None:
@@ -502,10 +507,11 @@ def report(run: Run) -> None:
         print(f"     {step:<9} n={n:<6} p50 {lo.p(step, 50):8.1f} ms   p99 {lo.p(step, 99):8.1f} ms")
     lags = [x * 1000 for x in lo.lags]
     print(
-        f"     server CPU {run.server_cpu:.1f} s (gunicorn{' + Celery' if run.label == 'ours' else ''}) + "
+        f"     server CPU {run.server_cpu:.1f} s ({run.split}) + "
         f"PostgreSQL/Redis {run.shared_cpu:.1f} s (raw {run.shared_raw:.1f} s less background) = "
         f"{run.cpu_ms_per_student:.1f} ms per student; generator CPU {run.generator_cpu:.1f} s "
-        f"(platform included); generator lag p50 {bc.percentile(lags, 50):.1f} ms p99 {bc.percentile(lags, 99):.1f} ms"
+        f"(platform included, {100 * run.generator_cpu / max(run.wall, 1e-9) / (os.cpu_count() or 1):.0f}% of the "
+        f"machine's CPU over the run); generator lag p50 {bc.percentile(lags, 50):.1f} ms p99 {bc.percentile(lags, 99):.1f} ms"
     )
     if run.last_score_s == run.last_score_s:
         print(f"     last score in the platform's gradebook {run.last_score_s:.2f} s after the last submit answered")
@@ -513,7 +519,7 @@ def report(run: Run) -> None:
         print(f"     error: {e}")
 
 
-def capacity_step(side: Any, own_pids: Callable[[], list[int]], specs: list[Any], rate: float, seconds: float,
+def capacity_step(side: Any, own_pids: Callable[[], dict[str, list[int]]], specs: list[Any], rate: float, seconds: float,
                   first: int, threads: int) -> tuple[Run, int]:  # fmt: skip
     n = max(1, round(rate * seconds))
     students = [Student(first + i, specs[(first + i) % len(specs)]) for i in range(n)]
@@ -607,8 +613,11 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
     ]
     ours = Ours(ours_platform, tool, quiz_id)
 
-    def ours_pids() -> list[int]:
-        return [ours_gunicorn.pid, *bc.children(ours_gunicorn.pid), celery.pid, *bc.children(celery.pid)]
+    def ours_pids() -> dict[str, list[int]]:
+        return {
+            "gunicorn": [ours_gunicorn.pid, *bc.children(ours_gunicorn.pid)],
+            "Celery": [celery.pid, *bc.children(celery.pid)],
+        }
 
     book = gradebook(ours_platform)
 
@@ -652,8 +661,8 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
     stock_gunicorn = procs[-1]
     stock = Stock(stock_platform, stool)
 
-    def stock_pids() -> list[int]:
-        return [stock_gunicorn.pid, *bc.children(stock_gunicorn.pid)]
+    def stock_pids() -> dict[str, list[int]]:
+        return {"gunicorn": [stock_gunicorn.pid, *bc.children(stock_gunicorn.pid)]}
 
     # Warm both: imports, the first JWKS fetch, connections, in every worker (not measured).
     next_student = 0
@@ -667,6 +676,7 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
         time.sleep(0.1)
     print(f"warm-up: {scores_in()} scores of 30 in the gradebook")
 
+    ours_scores = [scores_in()]
     burst: dict[str, Run] = {}
     if not args.no_burst:
         print(
@@ -691,6 +701,8 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
             print(f"   (PostgreSQL + Redis background before: {background:.3f} CPU s/s; load {os.getloadavg()[0]:.2f})")
             report(run)
             burst["ours" if side is ours else "stock"] = run
+            if side is ours:
+                ours_scores[0] += len(run.load.latencies.get("submit", []))
         next_student += args.students
 
     capacity: dict[str, float] = {}
@@ -718,6 +730,11 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
                 run, next_student = capacity_step(
                     st["side"], st["pids"], st["specs"], rate, args.step_seconds, next_student, args.threads
                 )
+                if name == "ours":  # let the worker post this step's scores before the other side's step
+                    ours_scores[0] += len(run.load.latencies.get("submit", []))
+                    give_up = time.monotonic() + 60
+                    while scores_in() < ours_scores[0] and time.monotonic() < give_up:
+                        time.sleep(0.1)
                 ok = run.ok()
                 print(
                     f"   {name:<5} {rate:6.1f} students/s: errors {run.load.total_errors()}, p99 "
