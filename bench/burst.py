@@ -14,7 +14,8 @@ gunicorn with ``lti_config/gunicorn_conf.py`` (sync workers sized for the cores)
   the whole form; the score goes through the outbox and the worker to the sandbox platform's gradebook.
 - stock: pylti1p3 2.0.0's documented Django login and launch with ``set_public_key_caching``
   (bench/stock_site), and a plain form POST (``answer/``: ``from_cache`` and one INSERT) standing for the
-  start, each autosave and the submit: the same requests, none of the grading.
+  start, each autosave and the submit, at the same times (ours' start is two requests, the take POST and the
+  attempt page; stock's one), none of the grading.
 
 The load is open-loop: every request has a time on a schedule fixed before the run, and a pool of client
 threads sends it then (or as soon as one is free). Latency is measured from the scheduled time, so a server
@@ -539,7 +540,7 @@ def main() -> None:
     parser.add_argument("--spread", type=float, default=10.0, help="submits fall in this many seconds before it")
     parser.add_argument("--threads", type=int, default=96, help="client threads of the load generator")
     parser.add_argument("--step-seconds", type=float, default=8.0, help="arrivals per capacity step")
-    parser.add_argument("--start-rate", type=float, default=4.0)
+    parser.add_argument("--start-rate", type=float, default=2.0, help="first capacity step, students/s")
     parser.add_argument("--max-steps", type=int, default=14)
     parser.add_argument("--no-capacity", action="store_true")
     parser.add_argument("--no-burst", action="store_true")
@@ -548,7 +549,9 @@ def main() -> None:
         args.students, args.window, args.deadline, args.spread = 200, 20.0, 30.0, 5.0
         args.step_seconds, args.max_steps = 4.0, 8
     if not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")):
-        raise SystemExit("bench/burst.py needs DATABASE_URL (PostgreSQL) and REDIS_URL")
+        # Skipped rather than failed, so `make bench` on the embedded default goes on to the other scripts.
+        print("bench/burst.py SKIPPED: it needs DATABASE_URL (PostgreSQL) and REDIS_URL (a Celery worker shares both)")
+        return
 
     started = time.monotonic()
     with bc.own_database(DB_NAME):
