@@ -531,6 +531,23 @@ def capacity_step(side: Any, own_pids: Callable[[], dict[str, list[int]]], specs
     return measure(side, own_pids, students, arrivals, threads, 0.0), first + n
 
 
+def cpu_by_step(
+    side: Any, own_pids: Callable[[], dict[str, list[int]]], specs: list[Any], first: int, n: int
+) -> dict[str, float]:
+    """Server CPU (gunicorn workers, ms) of each step, one student at a time on an otherwise idle server: the
+    workers' CPU read before and after each step (clock ticks of 10 ms, so only the mean over ``n`` counts)."""
+    pids = own_pids()["gunicorn"]
+    spent: dict[str, float] = {}
+    for i in range(n):
+        student = Student(first + i, specs[first + i])
+        student.autosaves, student.submit_at = [0.0], 0.0
+        for step in ("launch", "start", "autosave", "submit"):
+            before = cpu_of(pids)
+            side.step(student, step)
+            spent[step] = spent.get(step, 0.0) + cpu_delta(before, cpu_of(pids))
+    return {step: 1000 * v / n for step, v in spent.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
@@ -544,10 +561,13 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=14)
     parser.add_argument("--no-capacity", action="store_true")
     parser.add_argument("--no-burst", action="store_true")
+    parser.add_argument(
+        "--step-cpu", type=int, default=100, help="students timed one at a time for CPU by step (0: skip)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.students, args.window, args.deadline, args.spread = 200, 20.0, 30.0, 5.0
-        args.step_seconds, args.max_steps = 4.0, 8
+        args.step_seconds, args.max_steps, args.step_cpu = 4.0, 8, 30
     if not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")):
         # Skipped rather than failed, so `make bench` on the embedded default goes on to the other scripts.
         print("bench/burst.py SKIPPED: it needs DATABASE_URL (PostgreSQL) and REDIS_URL (a Celery worker shares both)")
@@ -760,6 +780,28 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
                 time.sleep(1.0)
         capacity = {name: st["good"] for name, st in state.items()}
         print(f"   capacity: ours {capacity['ours']:.1f} students/s, stock {capacity['stock']:.1f} students/s")
+
+    if args.step_cpu:
+        print(
+            f"\n3. Server CPU by step (gunicorn workers only): {args.step_cpu} students one at a time, "
+            f"ours and stock alternating in blocks of 10; load average {os.getloadavg()[0]:.2f}"
+        )
+        sums: dict[str, dict[str, float]] = {"ours": {}, "stock": {}}
+        for _ in range(max(1, args.step_cpu // 10)):
+            for name, side, pids, specs in (
+                ("ours", ours, ours_pids, ours_specs),
+                ("stock", stock, stock_pids, stock_specs),
+            ):
+                if next_student + 10 > total:
+                    break
+                for step, ms in cpu_by_step(side, pids, specs, next_student, 10).items():
+                    sums[name][step] = sums[name].get(step, 0.0) + ms
+                next_student += 10
+        blocks = max(1, args.step_cpu // 10)
+        for step in ("launch", "start", "autosave", "submit"):
+            o, st = sums["ours"].get(step, 0.0) / blocks, sums["stock"].get(step, 0.0) / blocks
+            print(f"   {step:<9} ours {o:6.1f} ms   stock {st:6.1f} ms")
+        print(f"   (load average {os.getloadavg()[0]:.2f})")
 
     print(f"\n(load average at the end {os.getloadavg()})")
     ours_server.httpd.shutdown()
