@@ -5,6 +5,15 @@ Referer of a request made from a tool page) is a bearer token for the person's s
 and a registration token rides in ``/lti/register/?registration_token=`` (docs/security.md, "Launch ids").
 """
 
+import multiprocessing
+import os
+
+# Workers sized for the cores: gunicorn's documented rule of thumb, (2 x cores) + 1 sync workers, so a
+# worker waiting on PostgreSQL, Redis or the platform leaves the cores to the others. WEB_CONCURRENCY
+# (gunicorn's own variable) or --workers on the command line overrides it. On 2 cores: 5 workers
+# (bench/burst.py serves both the tool and its stock baseline with this file; docs/benchmarks.md, "Burst").
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
+
 accesslog = "-"
 # gunicorn's default is '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"': %(r)s is the full
 # request line and %(f)s the Referer. %(U)s is the path alone.

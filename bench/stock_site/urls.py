@@ -1,8 +1,10 @@
-"""pylti1p3's documented Django views: OIDC login and launch, nothing more."""
+"""pylti1p3's documented Django views: OIDC login and launch; and, for bench/burst.py, a plain form POST
+(``answer/``) that finds the launch again with ``DjangoMessageLaunch.from_cache`` and stores one row."""
 
 import json
 import os
 
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
@@ -32,4 +34,21 @@ def launch(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"launched {message_launch.get_launch_id()} for {data.get('sub')}", content_type="text/plain")
 
 
-urlpatterns = [path("lti/login/", login), path("lti/launch/", launch)]
+@csrf_exempt
+def answer(request: HttpRequest) -> HttpResponse:
+    """A learner's form POST stored as it came: the launch found again from the session (pylti1p3's
+    documented ``from_cache``), one INSERT. No grading, no outbox, no passback: the baseline's floor."""
+    if request.method != "POST":
+        return HttpResponse("POST only", status=405)
+    message_launch = DjangoMessageLaunch.from_cache(request.POST["launch_id"], request, TOOL_CONF)
+    data = message_launch.get_launch_data()
+    body = json.dumps({k: request.POST.getlist(k) for k in request.POST if k != "launch_id"})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO stock_answer (sub, kind, body, created_at) VALUES (%s, %s, %s, now())",
+            [data.get("sub"), request.POST.get("kind", "answer"), body],
+        )
+    return HttpResponse("stored", content_type="text/plain")
+
+
+urlpatterns = [path("lti/login/", login), path("lti/launch/", launch), path("answer/", answer)]
