@@ -218,3 +218,31 @@ def test_an_instructor_with_a_spanish_locale_reads_the_analytics_pages_and_reaso
     assert "Sin riesgo" in hank and "Por concepto" in hank
     retention = pages["retention"].content.decode()
     assert "El recuerdo del curso, semana a semana" in retention and "Por estudiante" in retention
+
+
+def test_the_question_quality_flags_are_sentences_in_the_page_language():
+    from django.utils import translation
+
+    from lms_tool.analytics.items import ItemRow, OptionRow, item_flags
+    from lms_tool.quizzes.models import Question
+
+    options = [
+        OptionRow(0, "Mitocondria", is_key=True, count=8, upper_count=1, share=0.6),
+        OptionRow(1, "Núcleo", is_key=False, count=4, upper_count=3, share=0.4),
+        OptionRow(2, "Pared", is_key=False, count=0, upper_count=0, share=0.0),
+    ]
+    row = ItemRow(
+        question=Question(type="single", prompt="?"), number=1, attempts=12, mean=0.95, maximum=1,
+        facility=0.95, discrimination=-0.2, efficiency=None, options=options, reviewed=4, overridden=2,
+    )  # fmt: skip
+    with translation.override("es"):
+        spanish = {flag.code: flag.text for flag in item_flags(row)}
+    with translation.override("en"):
+        english = {flag.code: flag.text for flag in item_flags(row)}
+    assert set(spanish) == set(english) == {
+        "distractor_beats_key", "negative_discrimination", "too_easy", "unused_distractor", "ai_overridden",
+    }  # fmt: skip
+    assert spanish["unused_distractor"] == "Nadie eligió «Pared»: no distrae a nadie."
+    assert english["unused_distractor"] == "Nobody picked \u201cPared\u201d: it distracts no one."
+    assert "«Núcleo»" in spanish["distractor_beats_key"] and "2 de 4" in spanish["ai_overridden"]
+    assert all(spanish[code] != english[code] for code in spanish)
