@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import Case, Count, F, FloatField, JSONField, Max, QuerySet, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from lms_tool.core.models import AuditEvent
 from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
@@ -189,7 +190,7 @@ def _overrides(quiz: Quiz, question_ids: list[int]) -> dict[int, tuple[int, int]
         return {}
     changed = set()
     for object_id, before, after in AuditEvent.objects.filter(
-        action="quiz.answer.review", object_type="quiz_answer", object_id__in=[str(pk) for pk, _ in reviewed]
+        action="quiz.answer.review", object_type="quiz_answer", object_id__in=[str(pk) for pk, _count in reviewed]
     ).values_list("object_id", "before", "after"):
         old, new = (before or {}).get("score"), (after or {}).get("score")
         if old is None or new is None or abs(float(old) - float(new)) > 1e-9:
@@ -237,8 +238,10 @@ def item_flags(row: ItemRow) -> list[Flag]:
                 flags.append(
                     Flag(
                         "distractor_beats_key",
-                        f"The strongest learners picked \u201c{option.text}\u201d more often than the answer keyed "
-                        "correct: check the key.",
+                        _(
+                            "The strongest learners picked “%(option)s” more often than the answer keyed correct: check the key."
+                        )
+                        % {"option": option.text},
                         "edit",
                     )
                 )
@@ -247,8 +250,10 @@ def item_flags(row: ItemRow) -> list[Flag]:
             flags.append(
                 Flag(
                     "negative_discrimination",
-                    "Learners who did well on the rest of the quiz did worse on this question: the key or the wording "
-                    "may be wrong.",
+                    _(
+                        "Learners who did well on the rest of the quiz did worse on this question: the key or the "
+                        "wording may be wrong."
+                    ),
                     "edit",
                 )
             )
@@ -256,30 +261,37 @@ def item_flags(row: ItemRow) -> list[Flag]:
             flags.append(
                 Flag(
                     "weak_discrimination",
-                    "This question barely separates learners who know the material from those who do not.",
+                    _("This question barely separates learners who know the material from those who do not."),
                     "regenerate",
                 )
             )
     if row.facility is not None and row.attempts:
         if row.facility > TOO_EASY:
-            flags.append(Flag("too_easy", "Almost everyone gets this right: it tells you little.", "regenerate"))
+            flags.append(Flag("too_easy", _("Almost everyone gets this right: it tells you little."), "regenerate"))
         elif row.facility < TOO_HARD:
             flags.append(
-                Flag("too_hard", "Few learners get this right: check the key, the wording, or the teaching.", "edit")
+                Flag("too_hard", _("Few learners get this right: check the key, the wording, or the teaching."), "edit")
             )
     # A true/false "distractor" nobody picks is the same news as "too easy": said once.
     if enough and row.question.type != Question.Type.TRUE_FALSE:
         for option in row.options:
             if not option.is_key and option.count == 0:
                 flags.append(
-                    Flag("unused_distractor", f"Nobody picked \u201c{option.text}\u201d: it distracts no one.", "edit")
+                    Flag(
+                        "unused_distractor",
+                        _("Nobody picked “%(option)s”: it distracts no one.") % {"option": option.text},
+                        "edit",
+                    )
                 )
     if row.reviewed >= MIN_REVIEWED and row.overridden / row.reviewed >= OVERRIDE_RATE:
         flags.append(
             Flag(
                 "ai_overridden",
-                f"You changed the AI's grade on {row.overridden} of {row.reviewed} reviewed answers: the reference "
-                "answer may need rewriting.",
+                _(
+                    "You changed the AI's grade on %(changed)d of %(reviewed)d reviewed answers: the reference "
+                    "answer may need rewriting."
+                )
+                % {"changed": row.overridden, "reviewed": row.reviewed},
                 "edit",
             )
         )

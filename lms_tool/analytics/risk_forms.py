@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .risk_models import RiskSettings
 
@@ -18,21 +19,24 @@ class PercentField(forms.IntegerField):
 
 class RiskSettingsForm(forms.Form):
     window_days = forms.IntegerField(
-        min_value=1, max_value=90, label="Days to start a new activity", help_text="1 to 90 days after it opens."
+        min_value=1, max_value=90, label=_("Days to start a new activity"), help_text=_("1 to 90 days after it opens.")
     )
     inactive_days = forms.IntegerField(
-        min_value=1, max_value=90, label="Days without activity", help_text="1 to 90 days."
+        min_value=1, max_value=90, label=_("Days without activity"), help_text=_("1 to 90 days.")
     )
     score_drop = PercentField(
-        low=1, high=100, label="Fall in quiz scores (%)", help_text="Earlier attempts to recent ones, 1 to 100 points."
+        low=1,
+        high=100,
+        label=_("Fall in quiz scores (%)"),
+        help_text=_("Earlier attempts to recent ones, 1 to 100 points."),
     )
-    pass_mark = PercentField(low=5, high=95, label="Pass mark for quiz scores (%)", help_text="5 to 95.")
-    recall_floor = PercentField(low=5, high=95, label="Lowest predicted recall (%)", help_text="5 to 95.")
+    pass_mark = PercentField(low=5, high=95, label=_("Pass mark for quiz scores (%)"), help_text=_("5 to 95."))
+    recall_floor = PercentField(low=5, high=95, label=_("Lowest predicted recall (%)"), help_text=_("5 to 95."))
     risk_threshold = PercentField(
         low=5,
         high=95,
-        label="List learners from a risk score of (%)",
-        help_text="5 to 95; lower lists more learners.",
+        label=_("List learners from a risk score of (%)"),
+        help_text=_("5 to 95; lower lists more learners."),
     )
 
     SHARES = ("score_drop", "pass_mark", "recall_floor", "risk_threshold")

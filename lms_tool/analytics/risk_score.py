@@ -17,6 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 CLIP = 3.0
 
 
@@ -131,7 +135,9 @@ def _pct(value: float) -> str:
 
 def _names(titles: Sequence[str], most: int = 3) -> str:
     shown = ", ".join(titles[:most])
-    return shown + (f" and {len(titles) - most} more" if len(titles) > most else "")
+    if len(titles) <= most:
+        return shown
+    return _("%(shown)s and %(more)d more") % {"shown": shown, "more": len(titles) - most}
 
 
 def reasons_of(facts: LearnerFacts, t: Thresholds) -> list[Reason]:
@@ -142,44 +148,66 @@ def reasons_of(facts: LearnerFacts, t: Thresholds) -> list[Reason]:
         reasons.append(
             Reason(
                 "not_started",
-                f"Has not started {len(missed)} published "
-                f"{'activity' if len(missed) == 1 else 'activities'} past the due date or the {t.window_days}-day "
-                f"window: {_names(missed)}.",
+                ngettext(
+                    "Has not started %(count)d published activity past the due date or the %(days)d-day window: "
+                    "%(names)s.",
+                    "Has not started %(count)d published activities past the due date or the %(days)d-day window: "
+                    "%(names)s.",
+                    len(missed),
+                )
+                % {"count": len(missed), "days": t.window_days, "names": _names(missed)},
             )
         )
     since = facts.last_activity_at or facts.joined_at
     idle = int(_days(facts.now, since))
     if idle >= t.inactive_days:
-        what = "No activity" if facts.last_activity_at else "No activity since joining the course"
-        reasons.append(Reason("inactive", f"{what} for {idle} days (last on {since:%d %b %Y})."))
+        # The date in the page's language (Django's month names); in English the same "01 Jun 2030" as before.
+        values = {"days": idle, "date": dateformat.format(since, "d M Y")}
+        if facts.last_activity_at:
+            text = _("No activity for %(days)d days (last on %(date)s).") % values
+        else:
+            text = _("No activity since joining the course for %(days)d days (last on %(date)s).") % values
+        reasons.append(Reason("inactive", text))
     drop = _drop(facts.scores)
     if drop is not None and drop >= t.score_drop:
         half = len(facts.scores) // 2
         before = sum(facts.scores[:half]) / half
         after = sum(facts.scores[half:]) / (len(facts.scores) - half)
         reasons.append(
-            Reason("falling_scores", f"Quiz scores falling: from {_pct(before)} to {_pct(after)} on average.")
+            Reason(
+                "falling_scores",
+                _("Quiz scores falling: from %(before)s to %(after)s on average.")
+                % {"before": _pct(before), "after": _pct(after)},
+            )
         )
     if facts.scores:
         mean = sum(facts.scores) / len(facts.scores)
         if mean < t.pass_mark:
             reasons.append(
-                Reason("low_scores", f"Average quiz score {_pct(mean)}, below the {_pct(t.pass_mark)} you set.")
+                Reason(
+                    "low_scores",
+                    _("Average quiz score %(mean)s, below the %(mark)s you set.")
+                    % {"mean": _pct(mean), "mark": _pct(t.pass_mark)},
+                )
             )
     if facts.recall is not None and facts.recall < t.recall_floor:
-        weakest = f" Weakest: {_names(list(facts.weakest_concepts))}." if facts.weakest_concepts else ""
-        reasons.append(
-            Reason(
-                "low_recall",
-                f"Predicted recall of the course's concepts {_pct(facts.recall)}, below {_pct(t.recall_floor)}.{weakest}",
-            )
-        )
+        values = {"recall": _pct(facts.recall), "floor": _pct(t.recall_floor)}
+        if facts.weakest_concepts:
+            values["names"] = _names(list(facts.weakest_concepts))
+            text = _("Predicted recall of the course's concepts %(recall)s, below %(floor)s. Weakest: %(names)s.")
+        else:
+            text = _("Predicted recall of the course's concepts %(recall)s, below %(floor)s.")
+        reasons.append(Reason("low_recall", text % values))
     if facts.held:
         reasons.append(
             Reason(
                 "held_for_review",
-                f"{facts.held} {'answer' if facts.held == 1 else 'answers'} still held for your review: "
-                "the learner's score is not final.",
+                ngettext(
+                    "%(count)d answer still held for your review: the learner's score is not final.",
+                    "%(count)d answers still held for your review: the learner's score is not final.",
+                    facts.held,
+                )
+                % {"count": facts.held},
             )
         )
     return reasons
@@ -192,5 +220,5 @@ def assess(facts: LearnerFacts, t: Thresholds) -> Assessment:
     at_risk = score >= t.risk_threshold
     if at_risk and not [r for r in reasons if r.code != "held_for_review"]:
         # Listed by several signals each below its own threshold: say so rather than show no reason.
-        reasons.append(Reason("several_signals", "Several smaller signals together (see the learner's page)."))
+        reasons.append(Reason("several_signals", _("Several smaller signals together (see the learner's page).")))
     return Assessment(score=score, at_risk=at_risk, signals=signals, reasons=reasons)

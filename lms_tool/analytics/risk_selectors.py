@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from lms_tool.core.errors import ToolError
 from lms_tool.flashcards import retention
@@ -40,7 +41,7 @@ def course_of(*, launch: LtiLaunch) -> Context:
     """The launch's course (its registration's, checked by the page decorator); 400 outside a course."""
     context = launch_scope(launch=launch).context
     if context is None:
-        raise ToolError("This page is only available when the tool is opened from a course.", status=400)
+        raise ToolError(gettext("This page is only available when the tool is opened from a course."), status=400)
     return context
 
 
@@ -72,7 +73,7 @@ def learner_in_course(*, context: Context, user_pk: int) -> LtiUser:
         context=context, user_id=user_pk, user__registration_id=context.registration_id
     ).first()
     if member is None or not roles.is_learner(member.roles):
-        raise ToolError("There is no such learner in this course.", status=404)
+        raise ToolError(gettext("There is no such learner in this course."), status=404)
     return LtiUser.objects.get(pk=user_pk)
 
 
@@ -265,7 +266,10 @@ def risk_list(*, context: Context, now: datetime | None = None) -> RiskList:
     assessed = {pk: assess(f, thresholds) for pk, f in facts.items()}
     listed = sorted((pk for pk, a in assessed.items() if a.at_risk), key=lambda pk: -assessed[pk].score)
     names = dict(LtiUser.objects.filter(pk__in=listed).values_list("pk", "name"))
-    rows = [LearnerRow(pk, names.get(pk) or f"Learner {pk}", assessed[pk], facts[pk]) for pk in listed]
+    rows = [
+        LearnerRow(pk, names.get(pk) or gettext("Learner %(number)d") % {"number": pk}, assessed[pk], facts[pk])
+        for pk in listed
+    ]
     checked = LearnerRisk.objects.filter(context=context).aggregate(last=Max("checked_at"))["last"]
     return RiskList(thresholds, rows, len(facts), len(published_activities(context=context)), checked)
 

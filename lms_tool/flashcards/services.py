@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from lms_tool.core.errors import ToolError
 from lms_tool.core.events import event_record
@@ -58,12 +59,14 @@ def _clean(obj: Deck | Card, exclude: list[str] | None = None) -> None:
     try:
         obj.full_clean(exclude=exclude)
     except ValidationError as error:
-        raise DeckInvalid("Some values need fixing.", error.message_dict) from error
+        raise DeckInvalid(gettext("Some values need fixing."), error.message_dict) from error
     if isinstance(obj, Deck):
         for name in ("learning_steps", "relearning_steps"):
             steps = getattr(obj, name)
             if not isinstance(steps, list) or not all(isinstance(s, int) and 1 <= s <= 86400 for s in steps):
-                raise DeckInvalid("Some values need fixing.", {name: ["Steps are 1 second to 1 day each."]})
+                raise DeckInvalid(
+                    gettext("Some values need fixing."), {name: [gettext("Steps are 1 second to 1 day each.")]}
+                )
 
 
 @transaction.atomic
@@ -97,12 +100,18 @@ def deck_publish(*, deck: Deck, actor: LtiUser, proposed_confirmed: bool = False
     With cards still awaiting approval the deck is published only once the instructor confirms it
     (``proposed_confirmed``): a deck that goes out without the cards they meant to include is a surprise."""
     if not Card.objects.approved().filter(deck=deck).exists():
-        raise DeckInvalid("Approve at least one card before publishing the deck.")
+        raise DeckInvalid(gettext("Approve at least one card before publishing the deck."))
     proposed = Card.objects.filter(deck=deck, status=Card.Status.PROPOSED).count()
     if proposed and not proposed_confirmed:
         raise DeckInvalid(
-            f"{proposed} card{'' if proposed == 1 else 's'} still await{'s' if proposed == 1 else ''} your approval, "
-            "and learners will not see them. Approve them first, or publish without them."
+            ngettext(
+                "%(count)d card still awaits your approval, and learners will not see them. Approve them first, "
+                "or publish without them.",
+                "%(count)d cards still await your approval, and learners will not see them. Approve them first, "
+                "or publish without them.",
+                proposed,
+            )
+            % {"count": proposed}
         )
     deck.status, deck.published_at = Deck.Status.PUBLISHED, timezone.now()
     deck.save(update_fields=["status", "published_at", "updated_at"])
@@ -195,11 +204,14 @@ def generation_request(*, deck: Deck, actor: LtiUser, text: str, count: int) -> 
     """Queue generation of ``count`` proposed cards from course text (the provider may be slow)."""
     text = text.strip()
     if not text:
-        raise DeckInvalid("Paste the course text to make cards from.")
+        raise DeckInvalid(gettext("Paste the course text to make cards from."))
     if len(text) > MAX_GENERATION_CHARS:
-        raise DeckInvalid(f"The text is {len(text)} characters long; at most {MAX_GENERATION_CHARS} per request.")
+        raise DeckInvalid(
+            gettext("The text is %(length)d characters long; at most %(most)d per request.")
+            % {"length": len(text), "most": MAX_GENERATION_CHARS}
+        )
     if not 1 <= count <= MAX_GENERATION_CARDS:
-        raise DeckInvalid(f"Ask for 1 to {MAX_GENERATION_CARDS} cards.")
+        raise DeckInvalid(gettext("Ask for 1 to %(most)d cards.") % {"most": MAX_GENERATION_CARDS})
     generation = DeckGeneration.objects.create(deck=deck, requested_by=actor, text=text, count=count)
     transaction.on_commit(lambda: task_send("flashcards.generation_run", generation.pk))
     return generation
@@ -309,7 +321,7 @@ def deck_copy(*, original: Deck, context: Context, actor: LtiUser | None) -> Dec
     """``context``'s own copy of ``original`` (a deck of another course of the same registration): its settings
     and cards, no learner's reviews or memory states. Made once: a later call returns the copy already made."""
     if original.context.registration_id != context.registration_id:
-        raise DeckInvalid("There is no such deck in this course.")
+        raise DeckInvalid(gettext("There is no such deck in this course."))
     Deck.objects.select_for_update().filter(pk=original.pk).first()  # one copy, even for two first launches
     existing = Deck.objects.filter(context=context, copied_from=original).order_by("pk").first()
     if existing is not None:

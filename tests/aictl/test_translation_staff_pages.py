@@ -10,11 +10,15 @@ import pytest
 from lms_tool.quizzes import services
 from lms_tool.sandbox.platform import LaunchSpec
 
+from ..analytics import test_risk
 from ..flashcards.conftest import enter
 from ..quizzes.factories import course_text
 from .test_translation_browser import with_locale
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# test_risk's fixture: a course with a learner who stopped coming, one held for review and one doing well.
+world = test_risk.world
 
 # Sentences of those templates in English: none may be left.
 ENGLISH = (
@@ -131,3 +135,114 @@ def test_an_instructor_with_a_spanish_locale_authors_and_reads_results_in_spanis
     home = pages["course home"].text
     assert "Actividades de un vistazo" in home and "Crear un cuestionario nuevo" in home and "Cola de revisión" in home
     assert "Mazos de tarjetas" in home and "Crear un mazo nuevo" in home and "1 pregunta" in home
+
+
+# Sentences of the analytics pages (question quality, learners who need help, a learner, retention) in English.
+ANALYTICS_ENGLISH = (
+    "question quality", "Question quality", "submitted attempt", "Facility", "Discrimination", "Attempts that saw it",
+    "Edit the quiz", "Results", "Learners who need help", "published activit", "Computed now", "Risk score", "Why",
+    "Thresholds", "Save thresholds", "Record the current state", "Days without activity", "No activity",
+    "Has not started", "Average quiz score", "at risk", "Needs help", "Not at risk", "Last activity", "By concept",
+    "Quiz answers", "Cards studied", "Recall now", "still held for your review", "Retention", "week by week",
+    "Concepts most forgotten", "Per concept", "Per learner", "Memories", "Lapses", "Week ending", " days",
+)  # fmt: skip
+
+
+def spanish_launch(membership, tag: str = "es-MX") -> str:
+    """A kept launch of the member, as test_risk's, whose platform asked for ``tag``."""
+    import secrets
+    import time
+
+    from django.core.cache import cache
+
+    from lms_tool.lti import claims as c
+    from lms_tool.lti import services as lti_services
+    from lms_tool.lti.types import LtiLaunch
+
+    context = membership.context
+    launch = LtiLaunch(
+        launch_id=secrets.token_urlsafe(32),
+        claims={
+            "iat": int(time.time()),
+            "sub": membership.user.sub,
+            c.MESSAGE_TYPE: "LtiResourceLinkRequest",
+            c.ROLES: list(membership.roles),
+            c.CONTEXT: {"id": context.context_id, "title": context.title},
+            c.LAUNCH_PRESENTATION: {"locale": tag},
+        },
+        registration_id=context.registration_id,
+        deployment_pk=context.deployment_id,
+        user_pk=membership.user_id,
+        context_pk=context.pk,
+        membership_pk=membership.pk,
+    )
+    kept = {"launch": launch.to_cache(), "issued_at": int(time.time()), "frame_origins": []}
+    name, sealed = lti_services._launch_seal(launch.launch_id, kept)
+    cache.set(name, sealed, 3600)
+    return launch.launch_id
+
+
+def test_an_instructor_with_a_spanish_locale_reads_the_analytics_pages_and_reasons_in_spanish(world):
+    from django.test import Client
+
+    launch_id = spanish_launch(world.teacher)
+    client = Client()
+
+    def get(path: str):
+        return client.get(path, {"launch": launch_id})
+
+    pages = {
+        "question quality": get(f"/analytics/quizzes/{world.quiz2.pk}/items/"),
+        "learners who need help": get("/analytics/risk/"),
+        "a learner held for review": get(f"/analytics/risk/learners/{world.hank.user_id}/"),
+        "a learner who stopped": get(f"/analytics/risk/learners/{world.steve.user_id}/"),
+        "retention": get("/analytics/retention/"),
+    }
+    for name, response in pages.items():
+        html = response.content.decode()
+        assert response.status_code == 200, (name, html[:300])
+        assert '<html lang="es"' in html, name
+        # The reasons and headings are checked; names of people, quizzes and concepts are the course's own.
+        left = [s for s in ANALYTICS_ENGLISH if s in html]
+        assert not left, f"English left on {name}: {left}"
+
+    quality = pages["question quality"].content.decode()
+    assert "Calidad de las preguntas: Week 2: Energy" in quality and "A partir de 2 intentos entregados" in quality
+    risk = pages["learners who need help"].content.decode()
+    assert "1 estudiante en riesgo, primero el de mayor riesgo" in risk and "Guardar umbrales" in risk
+    assert "Sin actividad desde hace 21 días" in risk and "No ha empezado 2 actividades publicadas" in risk
+    assert "Nota media de los cuestionarios del 25%, por debajo del" in risk
+    assert "Días sin actividad" in risk  # the thresholds form's labels
+    hank = pages["a learner held for review"].content.decode()
+    assert "1 respuesta sigue pendiente de tu revisión: la nota del estudiante no es definitiva." in hank
+    assert "Sin riesgo" in hank and "Por concepto" in hank
+    retention = pages["retention"].content.decode()
+    assert "El recuerdo del curso, semana a semana" in retention and "Por estudiante" in retention
+
+
+def test_the_question_quality_flags_are_sentences_in_the_page_language():
+    from django.utils import translation
+
+    from lms_tool.analytics.items import ItemRow, OptionRow, item_flags
+    from lms_tool.quizzes.models import Question
+
+    options = [
+        OptionRow(0, "Mitocondria", is_key=True, count=8, upper_count=1, share=0.6),
+        OptionRow(1, "Núcleo", is_key=False, count=4, upper_count=3, share=0.4),
+        OptionRow(2, "Pared", is_key=False, count=0, upper_count=0, share=0.0),
+    ]
+    row = ItemRow(
+        question=Question(type="single", prompt="?"), number=1, attempts=12, mean=0.95, maximum=1,
+        facility=0.95, discrimination=-0.2, efficiency=None, options=options, reviewed=4, overridden=2,
+    )  # fmt: skip
+    with translation.override("es"):
+        spanish = {flag.code: flag.text for flag in item_flags(row)}
+    with translation.override("en"):
+        english = {flag.code: flag.text for flag in item_flags(row)}
+    assert set(spanish) == set(english) == {
+        "distractor_beats_key", "negative_discrimination", "too_easy", "unused_distractor", "ai_overridden",
+    }  # fmt: skip
+    assert spanish["unused_distractor"] == "Nadie eligió «Pared»: no distrae a nadie."
+    assert english["unused_distractor"] == "Nobody picked \u201cPared\u201d: it distracts no one."
+    assert "«Núcleo»" in spanish["distractor_beats_key"] and "2 de 4" in spanish["ai_overridden"]
+    assert all(spanish[code] != english[code] for code in spanish)

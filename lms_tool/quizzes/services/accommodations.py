@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.formats import number_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from lms_tool.core.services import audit_record
 from lms_tool.lti import roles
@@ -29,7 +29,7 @@ from ..models import Accommodation, Quiz
 MAX_FACTOR = 5.0
 MAX_EXTRA_MINUTES = 24 * 60
 MAX_EXTRA_ATTEMPTS = 50
-NO_LEARNER = "There is no such learner in this course."
+NO_LEARNER = gettext_noop("There is no such learner in this course.")  # translated when raised
 
 
 def accommodation_of(*, context_id: int, user_id: int) -> Accommodation | None:
@@ -90,7 +90,7 @@ class LearnerRow:
 def _course(launch: LtiLaunch) -> int:
     context_pk = launch_scope(launch=launch).context_pk
     if context_pk is None:
-        raise QuizError("Accommodations are set inside a course; open the tool from one.", status=400)
+        raise QuizError(gettext("Accommodations are set inside a course; open the tool from one."), status=400)
     return context_pk
 
 
@@ -111,7 +111,7 @@ def learner_in_course(*, launch: LtiLaunch, user_id: object) -> LtiUser:
     try:
         pk = int(str(user_id))
     except ValueError:
-        raise QuizError(NO_LEARNER, status=404) from None
+        raise QuizError(gettext(NO_LEARNER), status=404) from None
     membership = (
         Membership.objects.filter(
             context_id=context_pk,
@@ -123,23 +123,28 @@ def learner_in_course(*, launch: LtiLaunch, user_id: object) -> LtiUser:
         .first()
     )
     if membership is None or not roles.is_learner(membership.roles):
-        raise QuizError(NO_LEARNER, status=404)
+        raise QuizError(gettext(NO_LEARNER), status=404)
     return membership.user
 
 
 def allowance_check(*, time_factor: float | None, extra_minutes: int | None, extra_attempts: int | None) -> None:
     if time_factor is not None and time_factor < 0:
-        raise QuizError("The time factor cannot be negative. Use 1.5 for half as much time again, or leave it empty.")
+        raise QuizError(
+            gettext("The time factor cannot be negative. Use 1.5 for half as much time again, or leave it empty.")
+        )
     if time_factor is not None and not 1 <= time_factor <= MAX_FACTOR:
-        raise QuizError(f"The time factor is between 1 and {MAX_FACTOR:g} (1.5 gives half as much time again).")
+        raise QuizError(
+            gettext("The time factor is between 1 and %(most)s (1.5 gives half as much time again).")
+            % {"most": f"{MAX_FACTOR:g}"}
+        )
     if extra_minutes is not None and extra_minutes < 0:
-        raise QuizError("Extra minutes cannot be negative. Leave the field empty or write 0 for none.")
+        raise QuizError(gettext("Extra minutes cannot be negative. Leave the field empty or write 0 for none."))
     if extra_minutes is not None and extra_minutes > MAX_EXTRA_MINUTES:
-        raise QuizError(f"Extra time is at most {MAX_EXTRA_MINUTES} minutes.")
+        raise QuizError(gettext("Extra time is at most %(most)d minutes.") % {"most": MAX_EXTRA_MINUTES})
     if extra_attempts is not None and extra_attempts < 0:
-        raise QuizError("Extra attempts cannot be negative. Leave the field empty or write 0 for none.")
+        raise QuizError(gettext("Extra attempts cannot be negative. Leave the field empty or write 0 for none."))
     if extra_attempts is not None and extra_attempts > MAX_EXTRA_ATTEMPTS:
-        raise QuizError(f"Extra attempts are at most {MAX_EXTRA_ATTEMPTS}.")
+        raise QuizError(gettext("Extra attempts are at most %(most)d.") % {"most": MAX_EXTRA_ATTEMPTS})
 
 
 @transaction.atomic

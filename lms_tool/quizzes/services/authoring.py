@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from lms_tool.ai import QuestionDraft
 from lms_tool.ai.validation import question_from_raw
@@ -71,7 +72,7 @@ def quiz_create(
 
 def _threshold(value: float) -> float:
     if not 0 <= value <= 1:
-        raise QuizError("The review threshold is a confidence between 0 and 1 (for example 0.8).")
+        raise QuizError(gettext("The review threshold is a confidence between 0 and 1 (for example 0.8)."))
     return value
 
 
@@ -99,7 +100,7 @@ def question_draft_from_form(*, kind: str, data: dict[str, Any]) -> QuestionDraf
     """An instructor's edit, checked by the same rules as a model's output (one answer, distinct options...)."""
     result = question_from_raw({"type": kind, **data}, allowed_types=[kind])
     if not isinstance(result, QuestionDraft):
-        raise QuizError(f"The question cannot be saved: {result.reason}.")
+        raise QuizError(gettext("The question cannot be saved: %(reason)s.") % {"reason": result.reason})
     return result
 
 
@@ -107,7 +108,7 @@ def question_draft_from_form(*, kind: str, data: dict[str, Any]) -> QuestionDraf
 def question_update(*, question: Question, user: LtiUser, draft: QuestionDraft, points: float) -> Question:
     """Save an edit (approved: a person wrote it); a new revision if students have answered the question."""
     if points <= 0:
-        raise QuizError("A question is worth more than 0 points.")
+        raise QuizError(gettext("A question is worth more than 0 points."))
     question = Question.objects.select_for_update().get(pk=question.pk)
     before = {
         "prompt": question.prompt,
@@ -155,7 +156,7 @@ def question_update(*, question: Question, user: LtiUser, draft: QuestionDraft, 
 def question_add(*, quiz: Quiz, user: LtiUser, draft: QuestionDraft, points: float) -> Question:
     """A question the instructor wrote by hand, at the end of the quiz: approved, since a person wrote it."""
     if points <= 0:
-        raise QuizError("A question is worth more than 0 points.")
+        raise QuizError(gettext("A question is worth more than 0 points."))
     quiz = Quiz.objects.select_for_update().get(pk=quiz.pk)
     position = (quiz.questions.aggregate(m=Max("position"))["m"] or 0) + 1
     question = Question.from_draft(draft, quiz=quiz, position=position, points=points, status=Question.Status.APPROVED)
@@ -202,18 +203,24 @@ def quiz_publish(*, quiz: Quiz, user: LtiUser) -> Quiz:
     # Generation first: while it runs the quiz may have no questions yet, and "write some" would mislead.
     if quiz.generation_runs.exclude(state__in=[GenerationRun.State.DONE, GenerationRun.State.FAILED]).exists():
         raise QuizError(
-            "Questions are still being written. Wait until generation has finished (this page shows its progress), "
-            "review them, then publish."
+            gettext(
+                "Questions are still being written. Wait until generation has finished (this page shows its "
+                "progress), review them, then publish."
+            )
         )
     if not current.exists():
         raise QuizError(
-            "The quiz has no questions yet. Write one below with \u201cWrite a question\u201d, then publish."
+            gettext("The quiz has no questions yet. Write one below with “Write a question”, then publish.")
         )
     pending = current.filter(status=Question.Status.DRAFT).count()
     if pending:
         raise QuizError(
-            f"{pending} question{'' if pending == 1 else 's'} still need{'s' if pending == 1 else ''} your review. "
-            "Approve, edit or delete them first."
+            ngettext(
+                "%(count)d question still needs your review. Approve, edit or delete them first.",
+                "%(count)d questions still need your review. Approve, edit or delete them first.",
+                pending,
+            )
+            % {"count": pending}
         )
     quiz_draw_check(quiz)  # a draw larger than the approved questions (docs/assessment.md, "Integrity settings")
     quiz.status = Quiz.Status.PUBLISHED
@@ -256,7 +263,7 @@ def quiz_copy(*, original: Quiz, context: Context, actor: LtiUser | None) -> Qui
     """``context``'s own copy of ``original`` (a quiz of another course of the same registration): settings and
     current approved questions, no attempts. Made once: a later call returns the copy already made."""
     if original.context.registration_id != context.registration_id:
-        raise QuizError("There is no such quiz in this course.", status=404)
+        raise QuizError(gettext("There is no such quiz in this course."), status=404)
     Quiz.objects.select_for_update().filter(pk=original.pk).first()  # one copy, even for two first launches
     existing = Quiz.objects.filter(context=context, copied_from=original).order_by("pk").first()
     if existing is not None:

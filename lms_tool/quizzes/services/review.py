@@ -6,6 +6,7 @@ import math
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser
@@ -25,9 +26,9 @@ def answer_review_decide(*, answer: Answer, reviewer: LtiUser, score: float, fee
     )
     answer = Answer.objects.select_for_update().get(pk=answer.pk)
     if not math.isfinite(score) or not 0 <= score <= answer.max_score:
-        raise QuizError(f"The score must be between 0 and {answer.max_score:g}.")
+        raise QuizError(gettext("The score must be between 0 and %(most)s.") % {"most": f"{answer.max_score:g}"})
     if answer.reviewed_at is not None:
-        raise QuizError("This answer has already been reviewed.", status=409)
+        raise QuizError(gettext("This answer has already been reviewed."), status=409)
     before = {"score": answer.score, "confidence": answer.confidence}
     answer.score, answer.feedback = score, feedback.strip()[:5000]
     answer.reviewer, answer.reviewed_at = reviewer, timezone.now()
