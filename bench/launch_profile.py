@@ -53,18 +53,12 @@ def run(args: argparse.Namespace) -> None:
     from django.test import RequestFactory
     from django.test.utils import override_settings
 
-    from lms_tool.lti import registry
-    from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person, Platform
+    from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
     from lms_tool.sandbox.server import PlatformServer
 
     server = PlatformServer().start()  # serves the platform's JWKS, fetched once (the tool caches it)
-    platform = Platform(
-        base_url=server.base_url,
-        tool_login_url=f"{TOOL}/lti/login/",
-        tool_launch_url=f"{TOOL}/lti/launch/",
-        tool_jwks_url=f"{TOOL}/lti/jwks/",
-        client_id="tool-client-profile",
-        family="canvas",
+    platform, _ = bc.platform_registered(
+        server.base_url, tool=(f"{TOOL}/lti/login/", f"{TOOL}/lti/launch/", f"{TOOL}/lti/jwks/"), family="canvas"
     )
     server.platform = platform
     course = platform.add_course("course-p", title="Profile 101")
@@ -72,14 +66,6 @@ def run(args: argparse.Namespace) -> None:
         LaunchSpec(platform.enrol(course, Person(f"s-{i}", f"S {i}", f"s{i}@example.edu", [ROLE + "Learner"])), course)
         for i in range(20)
     ]
-    registry.registration_upsert(
-        issuer=platform.issuer,
-        client_id=platform.client_id,
-        auth_login_url=platform.auth_url,
-        auth_token_url=platform.token_url,
-        key_set_url=platform.jwks_url,
-        deployment_ids=["deployment-1"],
-    )
     handler = WSGIHandler()
     factory = RequestFactory(HTTP_HOST="127.0.0.1:8000")
 
