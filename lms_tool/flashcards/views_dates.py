@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 
 from django import forms
@@ -13,36 +13,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from lms_tool.lti.decorators import launch_of, page_redirect, staff_page, user_of
-from lms_tool.lti.timezones import launch_zone, platform_dates
+from lms_tool.lti.timezones import launch_zone, local_datetime_field, local_input, platform_dates
 
 from . import windows
 from .access import deck_in_course
 from .models import Deck
 
-LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def _when(label: str, help_text: str) -> forms.DateTimeField:
-    return forms.DateTimeField(
-        required=False,
-        label=label,
-        help_text=help_text,
-        input_formats=[LOCAL_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_FORMAT),
-    )
-
 
 class DeckDatesForm(forms.Form):
-    opens_at = _when("Opens", "Learners can study from then. Empty: as soon as it is published.")
-    due_at = _when("Due", "Shown to learners; study goes on after it until the close.")
-    closes_at = _when("Closes", "No study after it. Empty: never closes.")
+    opens_at = local_datetime_field("Opens", "Learners can study from then. Empty: as soon as it is published.")
+    due_at = local_datetime_field("Due", "Shown to learners; study goes on after it until the close.")
+    closes_at = local_datetime_field("Closes", "No study after it. Empty: never closes.")
 
     @staticmethod
     def initial_for(deck: Deck, zone: tzinfo) -> dict[str, Any]:
-        def local(value: datetime | None) -> str:
-            return value.astimezone(zone).strftime(LOCAL_FORMAT) if value else ""
-
-        return {"opens_at": local(deck.opens_at), "due_at": local(deck.due_at), "closes_at": local(deck.closes_at)}
+        return {
+            "opens_at": local_input(deck.opens_at, zone),
+            "due_at": local_input(deck.due_at, zone),
+            "closes_at": local_input(deck.closes_at, zone),
+        }
 
 
 @never_cache

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import dateformat
@@ -158,3 +160,24 @@ def local_format(value: datetime | None, zone: PersonZone) -> str:
     # and picks its abbreviations (Spanish "jue 3 dic 2026, 14:05"); Django translates the day and month names.
     pattern = pgettext("a date and time shown with its time zone; Django date format", "D j M Y, H:i")
     return f"{dateformat.format(local, pattern)} ({zone.name})"
+
+
+# What an <input type="datetime-local"> sends and shows: the person's wall-clock time, no zone.
+LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def local_datetime_field(label: Any, help_text: Any) -> forms.DateTimeField:
+    """An optional date and time typed in the person's zone (the form is validated under
+    ``timezone.override(zone)``, so the value comes back aware, then is stored in UTC)."""
+    return forms.DateTimeField(
+        required=False,
+        label=label,
+        help_text=help_text,
+        input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT_FORMAT),
+    )
+
+
+def local_input(value: datetime | None, zone: tzinfo) -> str:
+    """A stored time as a datetime-local field's initial value in ``zone``; empty for none."""
+    return value.astimezone(zone).strftime(LOCAL_INPUT_FORMAT) if value else ""

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from lms_tool.lti.timezones import local_datetime_field, local_input
+
 from .models import LatePolicy, Quiz
 
 if TYPE_CHECKING:
-    from django.utils.functional import _StrPromise  # the stubs' type of a lazy string
-
-LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def _when(label: str | _StrPromise, help_text: str | _StrPromise) -> forms.DateTimeField:
-    return forms.DateTimeField(
-        required=False,
-        label=label,
-        help_text=help_text,
-        input_formats=[LOCAL_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_FORMAT),
-    )
+    pass  # the stubs' type of a lazy string
 
 
 class QuizDatesForm(forms.Form):
     """Times are typed in the instructor's zone (named on the page) and stored in UTC: parse it under
     ``timezone.override(zone)`` (``dates_clean``)."""
 
-    opens_at = _when(_("Opens"), _("Learners can start from then. Empty: open as soon as it is published."))
-    due_at = _when(_("Due"), _("Submissions after it are late."))
-    closes_at = _when(_("Closes"), _("Nothing can be started or submitted after it. Empty: never closes."))
+    opens_at = local_datetime_field(
+        _("Opens"), _("Learners can start from then. Empty: open as soon as it is published.")
+    )
+    due_at = local_datetime_field(_("Due"), _("Submissions after it are late."))
+    closes_at = local_datetime_field(
+        _("Closes"), _("Nothing can be started or submitted after it. Empty: never closes.")
+    )
     late_policy = forms.ChoiceField(choices=LatePolicy.choices, label=_("Late submissions"), widget=forms.RadioSelect)
     late_penalty_percent = forms.IntegerField(
         required=False, label=_("Late penalty (%)"), help_text=_("Taken off a late score, with the penalty policy.")
@@ -46,13 +40,10 @@ class QuizDatesForm(forms.Form):
 
     @staticmethod
     def initial_for(quiz: Quiz, zone: tzinfo) -> dict[str, Any]:
-        def local(value: datetime | None) -> str:
-            return value.astimezone(zone).strftime(LOCAL_FORMAT) if value else ""
-
         return {
-            "opens_at": local(quiz.opens_at),
-            "due_at": local(quiz.due_at),
-            "closes_at": local(quiz.closes_at),
+            "opens_at": local_input(quiz.opens_at, zone),
+            "due_at": local_input(quiz.due_at, zone),
+            "closes_at": local_input(quiz.closes_at, zone),
             "late_policy": quiz.late_policy,
             "late_penalty_percent": quiz.late_penalty_percent,
             "timer_extension_minutes": quiz.timer_extension_minutes,
