@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
+import re
 import sys
 import time
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as bc
 
 TOOL = "http://127.0.0.1:8000"
+_QUESTION = re.compile(r'data-question="(\d+)"')
 
 
 def main() -> None:
@@ -38,6 +42,14 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--callers", default="", help="also print the callers of functions matching this")
+    parser.add_argument(
+        "--steps",
+        default="launch",
+        help="comma-separated steps to profile: launch (login + launch), start (take POST + attempt page), "
+        "autosave, submit (a learner's quiz, as bench/burst.py sends it)",
+    )
+    parser.add_argument("--match", default="", help="print only the functions whose file:line(name) matches this")
+    parser.add_argument("--queries", action="store_true", help="print the SQL statements of one learner's steps")
     args = parser.parse_args()
     os.environ["TOOL_BASE_URL"] = TOOL
     os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
@@ -64,7 +76,7 @@ def run(args: argparse.Namespace) -> None:
     course = platform.add_course("course-p", title="Profile 101")
     specs = [
         LaunchSpec(platform.enrol(course, Person(f"s-{i}", f"S {i}", f"s{i}@example.edu", [ROLE + "Learner"])), course)
-        for i in range(20)
+        for i in range(20 + (0 if args.steps == "launch" else 42 + 2 * args.pairs))
     ]
     handler = WSGIHandler()
     factory = RequestFactory(HTTP_HOST="127.0.0.1:8000")
@@ -105,63 +117,177 @@ def run(args: argparse.Namespace) -> None:
             HTTP_COOKIE=cookie_header,
         ).environ
 
-    def launch(environ: dict[str, Any]) -> None:
-        status, headers, _ = call(environ)
-        assert status.startswith("302") and "launch=" in headers.get("Location", ""), (status, headers)
+    def launched(spec: Any) -> str:
+        query, cookies = login(login_environ(spec))
+        _, fields = platform.authorize(query)
+        status, headers, _ = call(launch_environ(fields, cookies))
+        assert status.startswith("302"), status
+        return parse_qs(urlparse(headers["Location"]).query)["launch"][0]
 
-    prepared: list[tuple[dict[str, str], dict[str, str], dict[str, str]]] = []
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    quiz_id = quiz_make(platform, course, launched) if set(steps) - {"launch"} else 0
 
-    def prepare(n: int) -> None:
-        prepared.clear()
-        for i in range(n):
-            query, cookies = login(login_environ(specs[i % len(specs)]))
-            _, fields = platform.authorize(query)
-            prepared.append((query, fields, cookies))
+    class Learner:
+        def __init__(self, spec: Any):
+            self.spec, self.launch_id, self.attempt_path, self.questions = spec, "", "", [0]
+
+    def do(step: str, learner: Learner, environ: dict[str, Any] | None) -> None:
+        """One step of ``bench/burst.py``'s learner; ``environ`` is pre-built where it can be."""
+        if step == "launch":
+            status, headers, _ = call(environ or {})
+            assert status.startswith("302") and "launch=" in headers.get("Location", ""), (status, headers)
+            learner.launch_id = parse_qs(urlparse(headers["Location"]).query)["launch"][0]
+        elif step == "take":
+            path = f"/quizzes/{quiz_id}/take/?launch={learner.launch_id}"
+            status, headers, _ = call(factory.post(path).environ)
+            assert status.startswith("30"), status
+            learner.attempt_path = urlparse(headers["Location"]).path
+        elif step == "page":
+            got = call_body(factory.get(learner.attempt_path, {"launch": learner.launch_id}).environ)
+            assert got[0].startswith("200"), got[0]
+            learner.questions = [int(q) for q in dict.fromkeys(_QUESTION.findall(got[1]))] or [0]
+        elif step == "autosave":
+            environ = factory.post(
+                learner.attempt_path + "answer/",
+                json.dumps({"question": learner.questions[0], "response": [1]}),
+                content_type="application/json",
+                HTTP_X_LTI_LAUNCH=learner.launch_id,
+                HTTP_ACCEPT="application/json",
+            ).environ
+            status, _, _ = call(environ)
+            assert status.startswith("200"), status
+        elif step == "submit":
+            environ = factory.post(
+                learner.attempt_path + "submit/",
+                {f"q{q}": "1" for q in learner.questions},
+                HTTP_X_LTI_LAUNCH=learner.launch_id,
+                HTTP_ACCEPT="application/json",
+            ).environ
+            status, _, _ = call(environ)
+            assert status.startswith("200"), status
+
+    def call_body(environ: dict[str, Any]) -> tuple[str, str]:
+        got: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            got["status"] = status
+
+        body = handler(environ, start_response)
+        text = b"".join(body).decode()
+        body.close()
+        return got["status"], text
+
+    order = ["launch", "start", "autosave", "submit"]
+    wanted = [s for s in order if s in steps]
+
+    def learner_run(spec: Any, profile: cProfile.Profile | None, cpu: dict[str, float]) -> None:
+        """One learner through bench/burst.py's steps; only the wanted steps are timed and profiled (a quiz step
+        needs the launch and the start before it, which then run untimed)."""
+        learner = Learner(spec)
+
+        def timed(step: str, action: Callable[[], Any]) -> Any:
+            measured = step in wanted
+            t0 = time.process_time()
+            if profile and measured:
+                profile.enable()
+            try:
+                return action()
+            finally:
+                if profile and measured:
+                    profile.disable()
+                if measured:
+                    cpu[step] = cpu.get(step, 0.0) + time.process_time() - t0
+
+        environ = login_environ(spec)
+        query, cookies = timed("launch", lambda: login(environ))
+        _, fields = platform.authorize(query)  # the platform's work, never timed
+        environ = launch_environ(fields, cookies)
+        timed("launch", lambda: do("launch", learner, environ))
+        if set(wanted) - {"launch"}:
+            timed("start", lambda: do("take", learner, None))
+            timed("start", lambda: do("page", learner, None))
+        for step in ("autosave", "submit"):
+            if step in wanted:
+                timed(step, lambda step=step: do(step, learner, None))
 
     with override_settings(ALLOWED_HOSTS=["127.0.0.1"], TOOL_BASE_URL=TOOL):
-        # Warm up: the first launch of each person records them; imports and connections are made.
-        prepare(len(specs) * 2)
-        for _, fields, cookies in prepared:
-            launch(launch_environ(fields, cookies))
+        # Warm up: imports, connections, caches; each person's first launch records them.
+        # A quiz step needs learners without an attempt: each is then used once, as in bench/burst.py.
+        fresh = args.steps != "launch"
+        warm = specs[:40] if fresh else specs * 2
 
-        # Unprofiled CPU: logins and launches timed apart (the platform's signing between them is not counted).
-        login_cpu = launch_cpu = 0.0
+        def learner_at(i: int) -> Any:
+            return specs[40 + i] if fresh else specs[i % len(specs)]
+
+        for spec in warm:
+            learner_run(spec, None, {})
+        if args.queries:
+            print_queries(lambda: learner_run(learner_at(2 * args.pairs + 1), None, {}), wanted)
         n = args.pairs
+        cpu: dict[str, float] = {}
         for i in range(n):
-            environ = login_environ(specs[i % len(specs)])
-            t0 = time.process_time()
-            query, cookies = login(environ)
-            login_cpu += time.process_time() - t0
-            _, fields = platform.authorize(query)
-            environ = launch_environ(fields, cookies)
-            t0 = time.process_time()
-            launch(environ)
-            launch_cpu += time.process_time() - t0
+            learner_run(learner_at(i), None, cpu)
         print(
-            f"CPU per pair without the profiler: {1000 * (login_cpu + launch_cpu) / n:.3f} ms "
-            f"(login {1000 * login_cpu / n:.3f} ms, launch {1000 * launch_cpu / n:.3f} ms; {n} pairs; "
-            f"load average {os.getloadavg()[0]:.2f})"
+            "CPU per learner without the profiler: "
+            + ", ".join(f"{step} {1000 * cpu[step] / n:.3f} ms" for step in wanted)
+            + f" ({n} learners; load average {os.getloadavg()[0]:.2f})"
         )
-
         profile = cProfile.Profile(time.process_time)
         for i in range(n):
-            environ = login_environ(specs[i % len(specs)])
-            profile.enable()
-            query, cookies = login(environ)
-            profile.disable()
-            _, fields = platform.authorize(query)
-            environ = launch_environ(fields, cookies)
-            profile.enable()
-            launch(environ)
-            profile.disable()
+            learner_run(learner_at(n + i), profile, {})
         server.stop()
         stats = pstats.Stats(profile)
         print_by_package(stats, n)
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).strip_dirs().sort_stats(args.sort).print_stats(args.top)
+        restrictions = [args.match, args.top] if args.match else [args.top]
+        pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(*restrictions)
         if args.callers:
             pstats.Stats(profile, stream=out).strip_dirs().sort_stats("tottime").print_callers(args.callers)
         print(out.getvalue())
+
+
+def quiz_make(platform: Any, course: Any, launched: Callable[[Any], str]) -> int:
+    """A published quiz of 5 single-choice questions (offline provider), made as bench/burst.py makes it: the
+    teacher's real launch creates the course and link in the tool, the quiz goes through the product's services."""
+    from django.conf import settings
+
+    from lms_tool.lti import services as lti_services
+    from lms_tool.lti.models import Context, LtiUser
+    from lms_tool.quizzes import services
+    from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
+
+    teacher = platform.enrol(course, Person("t-1", "Teacher", "t@example.edu", [ROLE + "Instructor"]))
+    launch = lti_services.launch_get(launch_id=launched(LaunchSpec(teacher, course)))
+    assert launch is not None
+    settings.AI = {"BASE_URL": "", "MODEL": ""}
+    text = (bc.BASE_DIR / "tests/data/heart.md").read_text()
+    context, user = Context.objects.get(pk=launch.context_pk), LtiUser.objects.get(pk=launch.user_pk)
+    quiz, run = services.quiz_create(
+        context=context, user=user, title="Profile quiz", text=text, count=5, types=["single"]
+    )
+    services.generation_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.is_finished, "the offline generation did not finish"
+    services.questions_approve_all(quiz=quiz, user=user)
+    services.quiz_publish(quiz=quiz, user=user)
+    return int(quiz.pk)
+
+
+def print_queries(run_one: Callable[[], None], wanted: list[str]) -> None:
+    """The statements one learner's requests send, in order (the step boundaries are not marked)."""
+    from django.db import connection
+
+    statements: list[str] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run_one()
+    print(f"{len(statements)} statements for one learner's {', '.join(wanted)} (with the launch and start before):")
+    for sql in statements:
+        print("  ", sql[:220])
 
 
 def print_by_package(stats: pstats.Stats, pairs: int) -> None:

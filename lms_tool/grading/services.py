@@ -15,7 +15,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from lms_tool.core import lean
@@ -109,14 +109,19 @@ def _next_timestamp(*, line_item: LineItem, user: LtiUser) -> datetime:
 
     Whole seconds apart: Moodle keeps seconds and answers 409 to a repeated one. The slot row is
     locked, so two submissions of one learner cannot take the same second."""
-    ScoreSlot.objects.get_or_create(line_item=line_item, user=user)
-    slot = ScoreSlot.objects.select_for_update().get(line_item=line_item, user=user)
     now = timezone.now()
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    slot = ScoreSlot.objects.select_for_update().filter(line_item=line_item, user=user).first()
+    if slot is None:  # the learner's first score here: the new row is locked by this transaction
+        try:
+            with transaction.atomic():
+                ScoreSlot.objects.create(line_item=line_item, user=user, last_timestamp=now)
+            return now
+        except IntegrityError:  # another submission of this learner created it meanwhile: wait for its lock
+            slot = ScoreSlot.objects.select_for_update().get(line_item=line_item, user=user)
     if slot.last_timestamp is not None and now < slot.last_timestamp + timedelta(seconds=1):
         now = slot.last_timestamp + timedelta(seconds=1)
-    slot.last_timestamp = now
-    slot.save(update_fields=["last_timestamp"])
+    ScoreSlot.objects.filter(pk=slot.pk).update(last_timestamp=now)
     return now
 
 

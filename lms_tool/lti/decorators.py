@@ -46,9 +46,12 @@ def scope_of(request: HttpRequest) -> selectors.LaunchScope:
     return selectors.launch_scope(launch=launch_of(request))
 
 
-def user_of(request: HttpRequest) -> LtiUser:
+def user_of(request: HttpRequest, *, whole: bool = True) -> LtiUser:
+    """The launch's person. ``whole=False``: the row without the person's (encrypted) name and email, for a
+    service that only records who did something (each field read costs a decryption)."""
     launch = launch_of(request)
-    return LtiUser.objects.get(pk=launch.user_pk, registration_id=launch.registration_id)
+    users = LtiUser.objects if whole else LtiUser.objects.only("id", "registration_id", "sub")
+    return users.get(pk=launch.user_pk, registration_id=launch.registration_id)
 
 
 def page_url(name: str, launch: LtiLaunch | str, *args: Any, **query: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import F
 from django.http import HttpRequest
 from django.urls import get_script_prefix, get_urlconf, reverse
 
@@ -161,8 +162,10 @@ def launch_scope(*, launch: LtiLaunch) -> LaunchScope:
         membership = (
             None
             if launch.membership_pk is None
+            # The registration's switch only, not its row (keys, endpoints): this runs on every page.
             else (
-                Membership.objects.select_related("context", "context__registration")
+                Membership.objects.select_related("context")
+                .annotate(registration_active=F("context__registration__is_active"))
                 .filter(
                     pk=launch.membership_pk,
                     context_id=launch.context_pk,
@@ -175,7 +178,7 @@ def launch_scope(*, launch: LtiLaunch) -> LaunchScope:
         )
         if membership is None:
             raise _refused_member()
-        if not membership.context.registration.is_active:
+        if not membership.registration_active:  # type: ignore[attr-defined]
             raise _registration_off()
         if not membership_is_current(membership, issued_at=launch.issued_at):
             raise _refused_member()

@@ -72,7 +72,8 @@ def quiz_for_learner(*, launch: LtiLaunch, quiz_id: int) -> Quiz:
     _course(launch)
     quizzes = Quiz.objects.filter(_in_course(launch), pk=quiz_id)
     if not launch.is_staff:  # a draft answers like a missing quiz to learners
-        quizzes = quizzes.filter(status=Quiz.Status.PUBLISHED)
+        # Not the course text it was generated from (it can be long): no learner page reads it.
+        quizzes = quizzes.filter(status=Quiz.Status.PUBLISHED).defer("source_text")
     quiz = quizzes.first()
     if quiz is None:
         raise QuizError(NO_QUIZ, status=404)
@@ -106,6 +107,7 @@ def attempt_for_launch(*, launch: LtiLaunch, attempt_id: int) -> Attempt:
         raise QuizError(NO_ATTEMPT, status=404)
     attempt = (
         Attempt.objects.select_related("quiz")
+        .defer("quiz__source_text")  # the course text the quiz was generated from: no attempt page reads it
         .filter(
             pk=attempt_id,
             user_id=launch.user_pk,

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils.formats import number_format
@@ -36,22 +37,31 @@ def accommodation_of(*, context_id: int, user_id: int) -> Accommodation | None:
     return Accommodation.objects.filter(context_id=context_id, user_id=user_id).first()
 
 
-def time_limit_for(*, quiz: Quiz, user_id: int, allowance: Accommodation | None = None) -> timedelta | None:
+class _Unread:
+    """The allowance was not read yet (``None`` means read, and there is none)."""
+
+
+UNREAD: Any = _Unread()
+
+
+def time_limit_for(*, quiz: Quiz, user_id: int, allowance: Accommodation | None = UNREAD) -> timedelta | None:
     """The learner's time limit at ``quiz``: the quiz's, times their factor, plus their minutes."""
     if not quiz.time_limit_minutes:
         return None
-    allowance = allowance if allowance is not None else accommodation_of(context_id=quiz.context_id, user_id=user_id)
+    if allowance is UNREAD:
+        allowance = accommodation_of(context_id=quiz.context_id, user_id=user_id)
     minutes = float(quiz.time_limit_minutes)
     if allowance is not None:
         minutes = minutes * (allowance.time_factor or 1.0) + allowance.extra_minutes
     return timedelta(minutes=math.ceil(minutes * 60) / 60)
 
 
-def attempts_allowed(*, quiz: Quiz, user_id: int, allowance: Accommodation | None = None) -> int:
+def attempts_allowed(*, quiz: Quiz, user_id: int, allowance: Accommodation | None = UNREAD) -> int:
     """How many attempts the learner has at ``quiz`` (0: no limit)."""
     if not quiz.max_attempts:
         return 0
-    allowance = allowance if allowance is not None else accommodation_of(context_id=quiz.context_id, user_id=user_id)
+    if allowance is UNREAD:
+        allowance = accommodation_of(context_id=quiz.context_id, user_id=user_id)
     return quiz.max_attempts + (allowance.extra_attempts if allowance is not None else 0)
 
 

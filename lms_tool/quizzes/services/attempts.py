@@ -7,6 +7,7 @@ attempt submitted, so the gradebook never misses a submission and never gets one
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import timedelta
 from typing import Any
@@ -73,12 +74,13 @@ def attempt_start(
     ``window``: the dates of the launch (the platform's win, services/windows.py); the quiz's own without one."""
     if not quiz.is_published and not preview:
         raise QuizError(gettext("This quiz is not published yet."), status=409)
-    Quiz.objects.select_for_update().filter(pk=quiz.pk).first()  # serialises starts of this quiz
+    Quiz.objects.select_for_update().filter(pk=quiz.pk).values_list("pk").first()  # serialises starts of this quiz
     mine = Attempt.objects.filter(quiz=quiz, user=user, resource_link=resource_link)
-    open_attempt = mine.filter(state=Attempt.State.IN_PROGRESS).first()
+    earlier = list(mine.order_by("number"))  # a learner's attempts at one quiz are few: one query for both needs
+    open_attempt = next((a for a in earlier if a.state == Attempt.State.IN_PROGRESS), None)
     if open_attempt is not None:
         return open_attempt
-    used = mine.count()
+    used = len(earlier)
     now = timezone.now()
     window = window if window is not None else windows.window_of(quiz=quiz, launch=None)
     allowance = None if preview else accommodations.accommodation_of(context_id=quiz.context_id, user_id=user.pk)
@@ -196,27 +198,53 @@ def _open_or_refuse(attempt: Attempt, *, grace: timedelta = timedelta(0)) -> Non
         raise TimeUp()
 
 
+# What saving an answer reads of its question: the response's shape and the points (no prompt, no explanation).
+_QUESTION_FIELDS = ("id", "type", "options", "points")
+
+
+def _questions_of(attempt: Attempt, question_ids: Any = None) -> dict[int, Question]:
+    ids = [
+        qid for qid in (attempt.question_ids if question_ids is None else question_ids) if qid in attempt.question_ids
+    ]
+    return Question.objects.only(*_QUESTION_FIELDS).in_bulk(ids) if ids else {}
+
+
 @transaction.atomic
+def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict[int, Question]) -> list[Answer]:
+    """Lock the attempt, refuse if it closed meanwhile, and write every answer in one statement (an upsert on
+    the attempt and question): a whole form costs what one answer costs (docs/benchmarks.md, "Burst")."""
+    locked = Attempt.objects.select_for_update().only("state", "deadline").get(pk=attempt.pk)
+    _open_or_refuse(locked, grace=GRACE)
+    answers = [
+        Answer(attempt_id=attempt.pk, question_id=qid, response=value, max_score=questions[qid].points)
+        for qid, value in cleaned.items()
+    ]
+    Answer.objects.bulk_create(
+        answers,
+        update_conflicts=True,
+        unique_fields=["attempt", "question"],
+        update_fields=["response", "saved_at", "max_score"],
+    )
+    return answers
+
+
 def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
     """Save one answer as it is given (autosave): a dropped connection loses nothing already sent."""
-    attempt = Attempt.objects.select_for_update().get(pk=attempt.pk)
-    _open_or_refuse(attempt, grace=GRACE)
+    _open_or_refuse(attempt, grace=GRACE)  # said before any complaint about the answer; checked again locked
     if question_id not in attempt.question_ids:
         raise QuizError(gettext("That question is not part of this attempt."), status=404)
-    question = Question.objects.get(pk=question_id)
-    answer, _ = Answer.objects.update_or_create(
-        attempt=attempt,
-        question=question,
-        defaults={"response": response_clean(question, response), "max_score": question.points},
-    )
-    return answer
+    questions = _questions_of(attempt, [question_id])
+    if question_id not in questions:
+        raise QuizError(gettext("That question is not part of this attempt."), status=404)
+    cleaned = {question_id: response_clean(questions[question_id], response)}
+    return _answers_write(attempt=attempt, cleaned=cleaned, questions=questions)[0]
 
 
 def answers_save(*, attempt: Attempt, responses: dict[int, Any]) -> None:
     """Save a whole form of answers (the page's "Save" without scripts): all of them, or none if one cannot be."""
-    _responses_check(attempt, responses)
-    for question_id, value in responses.items():
-        answer_save(attempt=attempt, question_id=question_id, response=value)
+    _open_or_refuse(attempt, grace=GRACE)
+    questions = _questions_of(attempt, list(responses))
+    _answers_write(attempt=attempt, cleaned=_responses_clean(attempt, responses, questions), questions=questions)
 
 
 def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None) -> Attempt:
@@ -226,28 +254,31 @@ def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None)
     An answer that cannot be one (a word for a number) refuses the whole submit, naming the question, before
     anything is written. Answers sent after the time limit (and its grace) are dropped: the attempt is
     submitted with what was saved in time. After a submit (a double click, a retry) the first one stands."""
+    # Whole questions: grading reads their keys too (services/scoring.py), so they are read once for both.
+    questions = Question.objects.in_bulk(attempt.question_ids)
     if responses and attempt.is_open:
-        _responses_check(attempt, responses)
-        try:
-            for question_id, value in responses.items():
-                answer_save(attempt=attempt, question_id=question_id, response=value)
-        except (AttemptSubmitted, TimeUp):
-            pass
-    ai_grades = _grade_free_text(attempt)
-    return _submit(attempt_id=attempt.pk, ai_grades=ai_grades)
+        cleaned = _responses_clean(attempt, responses, questions)
+        with contextlib.suppress(AttemptSubmitted, TimeUp):  # submitted with what was saved in time
+            _answers_write(attempt=attempt, cleaned=cleaned, questions=questions)
+    has_free_text = any(q.type == Question.Type.FREE_TEXT for q in questions.values())
+    ai_grades = _grade_free_text(attempt) if has_free_text else {}
+    return _submit(attempt_id=attempt.pk, ai_grades=ai_grades, questions=questions)
 
 
-def _responses_check(attempt: Attempt, responses: dict[int, Any]) -> None:
-    questions = Question.objects.in_bulk([qid for qid in responses if qid in attempt.question_ids])
+def _responses_clean(attempt: Attempt, responses: dict[int, Any], questions: dict[int, Question]) -> dict[int, Any]:
+    """{question id: response as stored} for the attempt's questions among ``responses``; the first one that
+    cannot be an answer refuses them all, naming its number on the page."""
+    cleaned: dict[int, Any] = {}
     for number, question_id in enumerate(attempt.question_ids, start=1):
         if question_id in responses and question_id in questions:
             try:
-                response_clean(questions[question_id], responses[question_id])
+                cleaned[question_id] = response_clean(questions[question_id], responses[question_id])
             except QuizError as error:
                 raise QuizError(
                     gettext("Question %(number)s: %(problem)s") % {"number": number, "problem": error.user_message},
                     status=error.status,
                 ) from None
+    return cleaned
 
 
 def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:
@@ -269,17 +300,22 @@ def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:
 
 
 @transaction.atomic
-def _submit(*, attempt_id: int, ai_grades: dict[tuple[int, str], FreeTextGrade]) -> Attempt:
+def _submit(
+    *,
+    attempt_id: int,
+    ai_grades: dict[tuple[int, str], FreeTextGrade],
+    questions: dict[int, Question] | None = None,
+) -> Attempt:
     attempt = (
         Attempt.objects.select_for_update(of=("self",))
-        .select_related("quiz", "user", "resource_link")
+        .select_related("quiz", "user", "resource_link__context__registration")
         .get(pk=attempt_id)
     )
     if not attempt.is_open:
         return attempt  # a second submit (double click, retry): harmless
     from .scoring import attempt_grade
 
-    attempt_grade(attempt=attempt, ai_grades=ai_grades)
+    attempt_grade(attempt=attempt, ai_grades=ai_grades, questions=questions)
     audit_record(
         actor_type="user",
         actor_id=str(attempt.user_id),

@@ -122,7 +122,8 @@ def attempt_draw(*, quiz: Quiz, rng: random.Random | None = None) -> list[Drawn]
     A draw keeps the quiz's order unless questions are shuffled. A pool that shrank below the draw after
     publishing (a question deleted) gives every question left rather than refusing the learner."""
     rng = rng or _RANDOM
-    pool = list(quiz.questions.approved().only("pk", "type", "options", "position"))
+    # quiz_id too: the related manager reads it on each row, which would be a query per question if deferred.
+    pool = list(quiz.questions.approved().only("pk", "quiz_id", "type", "options", "position"))
     if quiz.draw_count and quiz.draw_count < len(pool):
         chosen = rng.sample(pool, quiz.draw_count)
         if not quiz.shuffle_questions:

@@ -18,11 +18,18 @@ from .grading import FreeTextGrade, grade_free_text, grade_objective
 from .windows import late_apply, late_comment, late_score
 
 
-def attempt_grade(*, attempt: Attempt, ai_grades: dict[tuple[int, str], FreeTextGrade]) -> None:
+def attempt_grade(
+    *,
+    attempt: Attempt,
+    ai_grades: dict[tuple[int, str], FreeTextGrade],
+    questions: dict[int, Question] | None = None,
+) -> None:
     """Grade every question of the attempt (unanswered ones score 0), mark it submitted, hand the score on.
 
-    Runs inside the caller's transaction with the attempt row locked."""
-    questions = Question.objects.in_bulk(attempt.question_ids)
+    Runs inside the caller's transaction with the attempt row locked. ``questions``: the attempt's, whole, if
+    the caller has read them already (questions never change under an attempt: edits make a new version)."""
+    if questions is None or set(questions) != set(attempt.question_ids):
+        questions = Question.objects.in_bulk(attempt.question_ids)
     existing = {a.question_id: a for a in Answer.objects.filter(attempt=attempt)}
     missing = [
         Answer(attempt=attempt, question_id=qid, max_score=questions[qid].points)

@@ -43,7 +43,7 @@ def quiz_take(request: HttpRequest, quiz_id: int) -> HttpResponse:
     launch = launch_of(request)
     quiz = selectors.quiz_for_learner(launch=launch, quiz_id=quiz_id)
     if request.method == "POST":
-        attempt = attempt_services.attempt_open(quiz=quiz, launch=launch, user=user_of(request))
+        attempt = attempt_services.attempt_open(quiz=quiz, launch=launch, user=user_of(request, whole=False))
         return page_redirect("quizzes:attempt", launch, attempt.pk)
     state = selectors.quiz_take_state(quiz=quiz, launch=launch)
     return render(request, "quizzes/quiz_take.html", {"launch": launch, "quiz": quiz, "state": state})
@@ -51,11 +51,11 @@ def quiz_take(request: HttpRequest, quiz_id: int) -> HttpResponse:
 
 def _responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
     """Answers posted with the whole form: ``q<id>`` fields (several values for multiple choice)."""
-    questions = Question.objects.in_bulk(attempt.question_ids)
+    types = dict(Question.objects.filter(pk__in=attempt.question_ids).values_list("pk", "type"))
     out: dict[int, Any] = {}
-    for qid, question in questions.items():
+    for qid, type_ in types.items():
         key = f"q{qid}"
-        if question.type == Question.Type.MULTIPLE:
+        if type_ == Question.Type.MULTIPLE:
             if key in request.POST or f"{key}_present" in request.POST:
                 out[qid] = request.POST.getlist(key)
         elif key in request.POST:
