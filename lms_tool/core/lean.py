@@ -18,6 +18,8 @@ from django.db import connections, router
 from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
+# A part of a joined read: (model, table alias in the SQL, field names left deferred).
+Part = tuple[type[Model], str, frozenset[str]]
 _Plan = tuple[str, list[str], list[tuple[Any, tuple[Callable[..., Any], ...]]], list[Field]]
 
 
@@ -114,4 +116,39 @@ def rows_from(model: type[M], table_alias: str, tail: str, params: list[Any]) ->
             for func in funcs:
                 values[i] = func(values[i], col, connection)
         result.append(model.from_db(alias, names, values))
+    return result
+
+
+@functools.lru_cache(maxsize=32)
+def _shape_without(
+    model: type[Model], db_alias: str, without: frozenset[str]
+) -> tuple[list[str], list[str], list[tuple[Any, tuple[Callable[..., Any], ...]]]]:
+    columns, names, converters = _shape(model, db_alias)
+    kept = [i for i, name in enumerate(names) if name not in without]
+    return [columns[i] for i in kept], [names[i] for i in kept], [converters[i] for i in kept]
+
+
+def joined_from(parts: tuple[Part, ...], extra: tuple[str, ...], tail: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a fixed join, each as (an instance of each part's model, then each ``extra`` value): ``parts`` are
+    (model, table alias, field names left deferred), ``extra`` column expressions after them (identifiers from
+    model metadata only, written once by the caller), ``tail`` the FROM ... WHERE ... with values as parameters.
+    One statement where the ORM would compile a join with ``select_related`` on every call."""
+    alias = router.db_for_read(parts[0][0])
+    connection = connections[alias]
+    shapes = [_shape_without(model, alias, without) for model, _, without in parts]
+    select = [f"{table}.{column}" for (_, table, _), shape in zip(parts, shapes, strict=True) for column in shape[0]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join([*select, *extra])} {tail}", params)
+        fetched = cursor.fetchall()
+    result = []
+    for row in fetched:
+        values, start, made = list(row), 0, []
+        for (model, _, _), (columns, names, converters) in zip(parts, shapes, strict=True):
+            own = values[start : start + len(columns)]
+            for i, (col, funcs) in enumerate(converters):
+                for func in funcs:
+                    own[i] = func(own[i], col, connection)
+            made.append(model.from_db(alias, names, own))
+            start += len(columns)
+        result.append((*made, *values[start:]))
     return result

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import F
 from django.http import HttpRequest
 from django.urls import get_script_prefix, get_urlconf, reverse
 
@@ -159,32 +158,49 @@ def launch_scope(*, launch: LtiLaunch) -> LaunchScope:
             raise _registration_off()
         scope = LaunchScope(launch.registration_id, None, None)
     else:
-        membership = (
-            None
-            if launch.membership_pk is None
-            # The registration's switch only, not its row (keys, endpoints): this runs on every page.
-            else (
-                Membership.objects.select_related("context")
-                .annotate(registration_active=F("context__registration__is_active"))
-                .filter(
-                    pk=launch.membership_pk,
-                    context_id=launch.context_pk,
-                    user_id=launch.user_pk,
-                    context__registration_id=launch.registration_id,
-                    user__registration_id=launch.registration_id,
-                )
-                .first()
+        found = (
+            lean.joined_from(
+                _SCOPE_PARTS,
+                ("r.is_active",),
+                _scope_tail(),
+                [
+                    launch.membership_pk,
+                    launch.context_pk,
+                    launch.user_pk,
+                    launch.registration_id,
+                    launch.registration_id,
+                ],
             )
+            if launch.membership_pk is not None
+            else []
         )
-        if membership is None:
+        if not found:
             raise _refused_member()
-        if not membership.registration_active:  # type: ignore[attr-defined]
+        membership, context, registration_active = found[0]
+        membership.context = context
+        if not registration_active:
             raise _registration_off()
         if not membership_is_current(membership, issued_at=launch.issued_at):
             raise _refused_member()
         scope = LaunchScope(launch.registration_id, membership.context, membership)
     launch._cache["scope"] = scope
     return scope
+
+
+# Every page reads the membership with its course and the registration's switch (not the registration's row:
+# keys, endpoints), in one statement built once (``lms_tool.core.lean``).
+_SCOPE_PARTS: tuple[lean.Part, ...] = ((Membership, "m", frozenset()), (Context, "x", frozenset()))
+
+
+@functools.cache
+def _scope_tail() -> str:
+    m, x, u, r = (model._meta for model in (Membership, Context, LtiUser, Registration))
+    return (
+        f"FROM {m.db_table} m JOIN {x.db_table} x ON m.context_id = x.id "
+        f"JOIN {r.db_table} r ON x.registration_id = r.id JOIN {u.db_table} u ON m.user_id = u.id "
+        "WHERE m.id = %s AND m.context_id = %s AND m.user_id = %s AND x.registration_id = %s "
+        "AND u.registration_id = %s"
+    )
 
 
 def course_member(*, launch: LtiLaunch, sub: str) -> LtiUser | None:

@@ -6,10 +6,13 @@ by the page decorator): an id of another course or another platform answers exac
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
+from lms_tool.core import lean
+from lms_tool.lti.models import Context, LtiUser
 from lms_tool.lti.selectors import launch_scope
 from lms_tool.lti.types import LtiLaunch
 
@@ -105,21 +108,35 @@ def attempt_for_launch(*, launch: LtiLaunch, attempt_id: int) -> Attempt:
     context_pk = launch_scope(launch=launch).context_pk
     if context_pk is None:
         raise QuizError(NO_ATTEMPT, status=404)
-    attempt = (
-        Attempt.objects.select_related("quiz")
-        .defer("quiz__source_text")  # the course text the quiz was generated from: no attempt page reads it
-        .filter(
-            pk=attempt_id,
-            user_id=launch.user_pk,
-            user__registration_id=launch.registration_id,
-            quiz__context_id=context_pk,
-            quiz__context__registration_id=launch.registration_id,
-        )
-        .first()
+    found = lean.joined_from(
+        _ATTEMPT_PARTS,
+        (),
+        _attempt_tail(),
+        [attempt_id, launch.user_pk, launch.registration_id, context_pk, launch.registration_id],
     )
+    attempt = None
+    if found:
+        attempt, quiz = found[0]
+        attempt.quiz = quiz
     if attempt is None:
         raise QuizError(NO_ATTEMPT, status=404)
     return attempt
+
+
+# Every attempt request (autosave, submit, the page) reads the attempt with its quiz, within the launch's person and
+# course, in one statement built once; not the course text the quiz was generated from (no attempt page reads it).
+_ATTEMPT_PARTS: tuple[lean.Part, ...] = ((Attempt, "a", frozenset()), (Quiz, "q", frozenset({"source_text"})))
+
+
+@functools.cache
+def _attempt_tail() -> str:
+    a, q, x, u = (model._meta for model in (Attempt, Quiz, Context, LtiUser))
+    return (
+        f"FROM {a.db_table} a JOIN {q.db_table} q ON a.quiz_id = q.id JOIN {x.db_table} x ON q.context_id = x.id "
+        f"JOIN {u.db_table} u ON a.user_id = u.id "
+        "WHERE a.id = %s AND a.user_id = %s AND u.registration_id = %s AND q.context_id = %s "
+        "AND x.registration_id = %s"
+    )
 
 
 def attempts_of(*, quiz: Quiz, launch: LtiLaunch) -> QuerySet[Attempt]:
