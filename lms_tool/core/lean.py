@@ -24,11 +24,18 @@ _Plan = tuple[str, list[str], list[tuple[Any, tuple[Callable[..., Any], ...]]], 
 
 
 @functools.lru_cache(maxsize=64)
-def _plan(model: type[Model], columns: tuple[tuple[str, bool], ...], limit: int, alias: str, probe: bool) -> _Plan:
+def _plan(
+    model: type[Model],
+    columns: tuple[tuple[str, bool], ...],
+    limit: int,
+    alias: str,
+    probe: bool,
+    without: frozenset[str] = frozenset(),
+) -> _Plan:
     connection = connections[alias]
     qn = connection.ops.quote_name
     opts = model._meta
-    fields = list(opts.concrete_fields)
+    fields = [f for f in opts.concrete_fields if f.attname not in without or f.primary_key]
     where = [cast(Field, opts.get_field(name)) for name, _ in columns]
     select = "1" if probe else ", ".join(qn(str(f.column)) for f in fields)
     conditions = " AND ".join(
@@ -47,18 +54,21 @@ def _plan(model: type[Model], columns: tuple[tuple[str, bool], ...], limit: int,
     return sql, [f.attname for f in fields], converters, [f for f, (_, n) in zip(where, columns, strict=True) if not n]
 
 
-def _query(model: type[Model], where: dict[str, Any], limit: int, *, probe: bool) -> tuple[str, list[Any], _Plan]:
+def _query(
+    model: type[Model], where: dict[str, Any], limit: int, *, probe: bool, without: frozenset[str] = frozenset()
+) -> tuple[str, list[Any], _Plan]:
     alias = router.db_for_read(model)
     connection = connections[alias]
-    plan = _plan(model, tuple((name, value is None) for name, value in where.items()), limit, alias, probe)
+    plan = _plan(model, tuple((name, value is None) for name, value in where.items()), limit, alias, probe, without)
     values = [v.pk if isinstance(v, Model) else v for v in where.values() if v is not None]
     params = [f.get_db_prep_value(value, connection) for f, value in zip(plan[3], values, strict=True)]
     return alias, params, plan
 
 
-def rows(model: type[M], where: dict[str, Any], *, limit: int = 1) -> list[M]:
-    """``model.objects.filter(**where).order_by("pk")[:limit]`` (equality on the model's own fields only)."""
-    alias, params, (sql, names, converters, _) = _query(model, where, limit, probe=False)
+def rows(model: type[M], where: dict[str, Any], *, limit: int = 1, without: frozenset[str] = frozenset()) -> list[M]:
+    """``model.objects.filter(**where).order_by("pk")[:limit]`` (equality on the model's own fields only);
+    the fields named in ``without`` are left deferred, as ``.defer()`` leaves them."""
+    alias, params, (sql, names, converters, _) = _query(model, where, limit, probe=False, without=without)
     connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -73,8 +83,8 @@ def rows(model: type[M], where: dict[str, Any], *, limit: int = 1) -> list[M]:
     return result
 
 
-def first(model: type[M], where: dict[str, Any]) -> M | None:
-    found = rows(model, where, limit=1)
+def first(model: type[M], where: dict[str, Any], *, without: frozenset[str] = frozenset()) -> M | None:
+    found = rows(model, where, limit=1, without=without)
     return found[0] if found else None
 
 

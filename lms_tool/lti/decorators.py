@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 
+from lms_tool.core import lean
 from lms_tool.core.errors import ToolError
 
 from . import roles, selectors
@@ -50,8 +51,11 @@ def user_of(request: HttpRequest, *, whole: bool = True) -> LtiUser:
     """The launch's person. ``whole=False``: the row without the person's (encrypted) name and email, for a
     service that only records who did something (each field read costs a decryption)."""
     launch = launch_of(request)
-    users = LtiUser.objects if whole else LtiUser.objects.only("id", "registration_id", "sub")
-    return users.get(pk=launch.user_pk, registration_id=launch.registration_id)
+    where = {"id": launch.user_pk, "registration": launch.registration_id}
+    user = lean.first(LtiUser, where, without=frozenset() if whole else frozenset({"name", "email"}))
+    if user is None:
+        raise LtiUser.DoesNotExist(f"no person {launch.user_pk} of registration {launch.registration_id}")
+    return user
 
 
 def page_url(name: str, launch: LtiLaunch | str, *args: Any, **query: str) -> str:

@@ -73,11 +73,13 @@ def quiz_for_staff(*, launch: LtiLaunch, quiz_id: int) -> Quiz:
 def quiz_for_learner(*, launch: LtiLaunch, quiz_id: int) -> Quiz:
     """A quiz of the launch's course (the link's activity was resolved to it by ``quiz_locate``)."""
     _course(launch)
-    quizzes = Quiz.objects.filter(_in_course(launch), pk=quiz_id)
-    if not launch.is_staff:  # a draft answers like a missing quiz to learners
-        # Not the course text it was generated from (it can be long): no learner page reads it.
-        quizzes = quizzes.filter(status=Quiz.Status.PUBLISHED).defer("source_text")
-    quiz = quizzes.first()
+    if launch.is_staff:
+        quiz = Quiz.objects.filter(_in_course(launch), pk=quiz_id).first()
+    else:
+        # A draft answers like a missing quiz to learners. The course is the launch's, checked under its
+        # registration by launch_scope; not the course text the quiz was generated from (no learner page reads it).
+        where = {"id": quiz_id, "context": launch_scope(launch=launch).context_pk, "status": Quiz.Status.PUBLISHED}
+        quiz = lean.first(Quiz, where, without=frozenset({"source_text"}))
     if quiz is None:
         raise QuizError(NO_QUIZ, status=404)
     return quiz
@@ -212,7 +214,10 @@ def review_answer(*, launch: LtiLaunch, answer_id: int) -> Answer:
 def attempt_seen(*, attempt: Attempt) -> list[AttemptQuestion]:
     """What ``attempt`` was given, in order, with each question and its option order. An attempt without rows
     (made outside ``attempt_start``) saw ``question_ids`` with options as written."""
-    rows = list(AttemptQuestion.objects.filter(attempt=attempt).select_related("question").order_by("position"))
+    rows = []
+    for row, question in lean.joined_from(_SEEN_PARTS, (), _seen_tail(), [attempt.pk]):
+        row.question = question
+        rows.append(row)
     if rows or not attempt.question_ids:
         return rows
     questions = Question.objects.in_bulk(attempt.question_ids)
@@ -221,6 +226,21 @@ def attempt_seen(*, attempt: Attempt) -> list[AttemptQuestion]:
         for n, qid in enumerate(attempt.question_ids, start=1)
         if qid in questions
     ]
+
+
+def attempt_answers(*, attempt: Attempt) -> list[Answer]:
+    """The attempt's saved answers (at most one per question it was given), read lean: every attempt page."""
+    return lean.rows(Answer, {"attempt": attempt.pk}, limit=max(len(attempt.question_ids), 1))
+
+
+# The attempt page and the result read the draw with its questions: one statement built once.
+_SEEN_PARTS: tuple[lean.Part, ...] = ((AttemptQuestion, "aq", frozenset()), (Question, "q", frozenset()))
+
+
+@functools.cache
+def _seen_tail() -> str:
+    aq, q = AttemptQuestion._meta, Question._meta
+    return f"FROM {aq.db_table} aq JOIN {q.db_table} q ON aq.question_id = q.id WHERE aq.attempt_id = %s ORDER BY aq.position"
 
 
 def attempt_questions(*, attempt: Attempt) -> list[Question]:

@@ -151,3 +151,33 @@ def test_a_lean_lookup_is_one_plain_query_on_the_models_table(world):
     (query,) = queries.captured_queries
     assert Deployment._meta.db_table in query["sql"]
     assert Deployment._meta.get_field("registration").column in query["sql"]  # type: ignore[union-attr]
+
+
+def test_a_joined_read_gives_each_models_row_as_the_orms_select_related_does(world):
+    m, x, r = (model._meta for model in (Membership, Context, Registration))
+    tail = (
+        f"FROM {m.db_table} m JOIN {x.db_table} x ON m.context_id = x.id JOIN {r.db_table} r "
+        "ON x.registration_id = r.id WHERE m.context_id = %s ORDER BY m.id"
+    )
+    parts: tuple[lean.Part, ...] = ((Membership, "m", frozenset()), (Context, "x", frozenset()))
+
+    found = lean.joined_from(parts, ("r.is_active",), tail, [world["context"].pk])
+
+    expected = list(Membership.objects.select_related("context").filter(context=world["context"]).order_by("pk"))
+    assert len(found) == len(expected) == 2
+    for (membership, context, active), orm in zip(found, expected, strict=True):
+        assert _fields(membership) == _fields(orm) and _fields(context) == _fields(orm.context)
+        assert bool(active) is True and membership._state.adding is False
+
+
+def test_fields_left_out_of_a_lean_read_are_deferred_and_still_load_when_read(world):
+    found = lean.first(LtiUser, {"id": world["person"].pk}, without=frozenset({"name", "email"}))
+    (joined,) = lean.joined_from(
+        ((LtiUser, "u", frozenset({"email"})),), (), f"FROM {LtiUser._meta.db_table} u WHERE u.id = %s", [found.pk]
+    )
+
+    assert found is not None and found.get_deferred_fields() == {"name", "email"}
+    assert joined[0].get_deferred_fields() == {"email"}
+    with CaptureQueriesContext(connection) as queries:
+        assert found.name == "Ada Lovelace" and joined[0].email == "ada@example.edu"  # decrypted when loaded late
+    assert len(queries.captured_queries) == 2

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.formats import number_format
 from django.utils.translation import gettext, gettext_noop, ngettext
 
+from lms_tool.core import lean
 from lms_tool.core.services import audit_record
 from lms_tool.lti import roles
 from lms_tool.lti.models import Context, LtiUser, Membership
@@ -34,7 +35,7 @@ NO_LEARNER = gettext_noop("There is no such learner in this course.")  # transla
 
 
 def accommodation_of(*, context_id: int, user_id: int) -> Accommodation | None:
-    return Accommodation.objects.filter(context_id=context_id, user_id=user_id).first()
+    return lean.first(Accommodation, {"context": context_id, "user": user_id})  # read at every start: lean
 
 
 class _Unread:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext, ngettext
 
 from lms_tool.ai import ProviderError
 from lms_tool.ai.policy import provider_for
+from lms_tool.core import lean
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
 from lms_tool.lti.ai_control import ai_control_of
@@ -172,7 +173,7 @@ def attempt_open(*, quiz: Quiz, launch: LtiLaunch, user: LtiUser) -> Attempt:
     """Start or resume ``quiz`` from a launch: the attempt belongs to the launch's link of the quiz's course."""
     link = None
     if launch.resource_link_pk is not None:
-        link = ResourceLink.objects.filter(pk=launch.resource_link_pk, context_id=quiz.context_id).first()
+        link = lean.first(ResourceLink, {"id": launch.resource_link_pk, "context": quiz.context_id})
     return attempt_start(
         quiz=quiz,
         user=user,

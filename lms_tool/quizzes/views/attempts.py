@@ -83,7 +83,7 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
         if paged and request.POST.get("goto"):
             goto = delivery.attempt_page_number(request.POST["goto"], len(seen))
             return page_redirect("quizzes:attempt", launch, attempt.pk, page=str(goto))
-    answers = {a.question_id: a.response for a in attempt.answers.all()}
+    answers = {a.question_id: a.response for a in selectors.attempt_answers(attempt=attempt)}
     items = [
         {
             "q": row.question,
