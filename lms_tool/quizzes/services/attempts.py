@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -210,14 +210,11 @@ def _questions_of(attempt: Attempt, question_ids: Any = None) -> dict[int, Quest
     return Question.objects.only(*_QUESTION_FIELDS).in_bulk(ids) if ids else {}
 
 
-@transaction.atomic
-def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict[int, Question]) -> list[Answer]:
-    """Lock the attempt, refuse if it closed meanwhile, and write every answer in one statement (an upsert on
-    the attempt and question): a whole form costs what one answer costs (docs/benchmarks.md, "Burst")."""
-    locked = Attempt.objects.select_for_update().only("state", "deadline").get(pk=attempt.pk)
-    _open_or_refuse(locked, grace=GRACE)
+def _answers_upsert(*, attempt_id: int, cleaned: dict[int, Any], questions: dict[int, Question]) -> list[Answer]:
+    """Every answer in one statement (an upsert on the attempt and question): a whole form costs what one answer
+    costs (docs/benchmarks.md, "Burst"). The caller holds the attempt's row lock."""
     answers = [
-        Answer(attempt_id=attempt.pk, question_id=qid, response=value, max_score=questions[qid].points)
+        Answer(attempt_id=attempt_id, question_id=qid, response=value, max_score=questions[qid].points)
         for qid, value in cleaned.items()
     ]
     Answer.objects.bulk_create(
@@ -227,6 +224,14 @@ def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict
         update_fields=["response", "saved_at", "max_score"],
     )
     return answers
+
+
+@transaction.atomic
+def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict[int, Question]) -> list[Answer]:
+    """Lock the attempt, refuse if it closed meanwhile, and write the answers."""
+    locked = Attempt.objects.select_for_update().only("state", "deadline").get(pk=attempt.pk)
+    _open_or_refuse(locked, grace=GRACE)
+    return _answers_upsert(attempt_id=attempt.pk, cleaned=cleaned, questions=questions)
 
 
 def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
@@ -241,29 +246,58 @@ def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
     return _answers_write(attempt=attempt, cleaned=cleaned, questions=questions)[0]
 
 
-def answers_save(*, attempt: Attempt, responses: dict[int, Any]) -> None:
+class Form(Protocol):
+    """A posted form as Django's ``QueryDict`` reads it."""
+
+    def __contains__(self, key: object) -> bool: ...
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[Any]: ...
+
+
+def responses_from_form(questions: dict[int, Question], form: Form) -> dict[int, Any]:
+    """Answers posted with the whole form: ``q<id>`` fields (several values for multiple choice, whose
+    ``q<id>_present`` says the question was on the page even with every box unticked)."""
+    out: dict[int, Any] = {}
+    for qid, question in questions.items():
+        key = f"q{qid}"
+        if question.type == Question.Type.MULTIPLE:
+            if key in form or f"{key}_present" in form:
+                out[qid] = form.getlist(key)
+        elif key in form:
+            out[qid] = form.get(key)
+    return out
+
+
+def answers_save(*, attempt: Attempt, responses: dict[int, Any] | None = None, form: Form | None = None) -> None:
     """Save a whole form of answers (the page's "Save" without scripts): all of them, or none if one cannot be."""
     _open_or_refuse(attempt, grace=GRACE)
-    questions = _questions_of(attempt, list(responses))
+    questions = _questions_of(attempt, None if responses is None else list(responses))
+    if responses is None:
+        responses = responses_from_form(questions, form) if form is not None else {}
     _answers_write(attempt=attempt, cleaned=_responses_clean(attempt, responses, questions), questions=questions)
 
 
-def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None) -> Attempt:
-    """Submit (idempotent) with the answers sent along. Free text is graded by the provider before the
-    transaction, so the row lock is short.
+def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None, form: Form | None = None) -> Attempt:
+    """Submit (idempotent) with the answers sent along (``responses``, or the page's ``form``).
 
     An answer that cannot be one (a word for a number) refuses the whole submit, naming the question, before
     anything is written. Answers sent after the time limit (and its grace) are dropped: the attempt is
-    submitted with what was saved in time. After a submit (a double click, a retry) the first one stands."""
+    submitted with what was saved in time. After a submit (a double click, a retry) the first one stands.
+    Without free text the answers are written, graded and the score queued under one lock; free text is
+    graded by the provider between the two, so the row lock is never held across a provider call."""
     # Whole questions: grading reads their keys too (services/scoring.py), so they are read once for both.
     questions = Question.objects.in_bulk(attempt.question_ids)
-    if responses and attempt.is_open:
+    cleaned: dict[int, Any] = {}
+    if attempt.is_open:
+        if responses is None:
+            responses = responses_from_form(questions, form) if form is not None else {}
         cleaned = _responses_clean(attempt, responses, questions)
+    if not any(q.type == Question.Type.FREE_TEXT for q in questions.values()):
+        return _submit(attempt_id=attempt.pk, ai_grades={}, questions=questions, cleaned=cleaned)
+    if cleaned:
         with contextlib.suppress(AttemptSubmitted, TimeUp):  # submitted with what was saved in time
             _answers_write(attempt=attempt, cleaned=cleaned, questions=questions)
-    has_free_text = any(q.type == Question.Type.FREE_TEXT for q in questions.values())
-    ai_grades = _grade_free_text(attempt) if has_free_text else {}
-    return _submit(attempt_id=attempt.pk, ai_grades=ai_grades, questions=questions)
+    return _submit(attempt_id=attempt.pk, ai_grades=_grade_free_text(attempt), questions=questions)
 
 
 def _responses_clean(attempt: Attempt, responses: dict[int, Any], questions: dict[int, Question]) -> dict[int, Any]:
@@ -306,7 +340,9 @@ def _submit(
     attempt_id: int,
     ai_grades: dict[tuple[int, str], FreeTextGrade],
     questions: dict[int, Question] | None = None,
+    cleaned: dict[int, Any] | None = None,
 ) -> Attempt:
+    """Grade and submit under the attempt's row lock, writing ``cleaned`` answers first if they are in time."""
     attempt = (
         Attempt.objects.select_for_update(of=("self",))
         .select_related("quiz", "user", "resource_link__context__registration")
@@ -314,6 +350,8 @@ def _submit(
     )
     if not attempt.is_open:
         return attempt  # a second submit (double click, retry): harmless
+    if cleaned and questions is not None and not attempt.is_past_deadline(timezone.now() - GRACE):
+        _answers_upsert(attempt_id=attempt.pk, cleaned=cleaned, questions=questions)
     from .scoring import attempt_grade
 
     attempt_grade(attempt=attempt, ai_grades=ai_grades, questions=questions)

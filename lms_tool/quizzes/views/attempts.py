@@ -9,7 +9,6 @@ result's address back instead of a redirect.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -20,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from lms_tool.lti.decorators import launch_of, page_redirect, page_url, tool_page, user_of, wants_json
 
 from .. import selectors, services
-from ..models import Attempt, Question
 from ..services import attempts as attempt_services
 from ..services import delivery
 
@@ -49,20 +47,6 @@ def quiz_take(request: HttpRequest, quiz_id: int) -> HttpResponse:
     return render(request, "quizzes/quiz_take.html", {"launch": launch, "quiz": quiz, "state": state})
 
 
-def _responses(request: HttpRequest, attempt: Attempt) -> dict[int, Any]:
-    """Answers posted with the whole form: ``q<id>`` fields (several values for multiple choice)."""
-    types = dict(Question.objects.filter(pk__in=attempt.question_ids).values_list("pk", "type"))
-    out: dict[int, Any] = {}
-    for qid, type_ in types.items():
-        key = f"q{qid}"
-        if type_ == Question.Type.MULTIPLE:
-            if key in request.POST or f"{key}_present" in request.POST:
-                out[qid] = request.POST.getlist(key)
-        elif key in request.POST:
-            out[qid] = request.POST.get(key)
-    return out
-
-
 @tool_page
 @never_cache  # Back after a submit must ask the server again, never show a cached, editable attempt
 @require_http_methods(["GET", "POST"])
@@ -78,7 +62,7 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
     page = delivery.attempt_page_number(request.POST.get("page") or request.GET.get("page"), len(seen)) if paged else 0
     saved = False
     if request.method == "POST":  # "Save" without scripts, or a move to another question page: keep the answers
-        attempt_services.answers_save(attempt=attempt, responses=_responses(request, attempt))
+        attempt_services.answers_save(attempt=attempt, form=request.POST)
         saved = True
         if paged and request.POST.get("goto"):
             goto = delivery.attempt_page_number(request.POST["goto"], len(seen))
@@ -132,7 +116,7 @@ def answer_autosave(request: HttpRequest, attempt_id: int) -> JsonResponse:
 def attempt_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
     launch = launch_of(request)
     attempt = selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id)
-    services.attempt_submit(attempt=attempt, responses=_responses(request, attempt))
+    services.attempt_submit(attempt=attempt, form=request.POST)
     query = {"timeup": "1"} if request.POST.get("timeup") else {}
     if wants_json(request):
         return JsonResponse({"submitted": True, "result_url": page_url("quizzes:result", launch, attempt.pk, **query)})
