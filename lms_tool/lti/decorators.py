@@ -65,7 +65,7 @@ def page_redirect(name: str, launch: LtiLaunch | str, *args: Any, **query: str) 
 def _launch_required() -> LaunchError:
     return LaunchError(
         "launch_required",
-        "Your session with this tool has ended. Go back to your course and open the tool again.",
+        _("Your session with this tool has ended. Go back to your course and open the tool again."),
         admin_hint="The page was opened without a live launch id (idle past LTI_LAUNCH_IDLE_SECONDS or older than LTI_LAUNCH_MAX_SECONDS, "
         "or opened outside the platform).",
         status=401,
@@ -75,7 +75,7 @@ def _launch_required() -> LaunchError:
 def _launch_expired() -> LaunchError:
     return LaunchError(
         "launch_expired",
-        "Your session with this tool has ended. Go back to your course and open the tool again.",
+        _("Your session with this tool has ended. Go back to your course and open the tool again."),
         admin_hint="The request carried a launch id that is no longer kept (idle past LTI_LAUNCH_IDLE_SECONDS or "
         "older than LTI_LAUNCH_MAX_SECONDS). Pages keep unsent work in the browser and send it after a relaunch.",
         status=401,
@@ -89,7 +89,7 @@ def _carries_launch_id(request: HttpRequest) -> bool:
 def _role_forbidden() -> LaunchError:
     return LaunchError(
         "role_forbidden",
-        "This page is not available with your role in this course.",
+        _("This page is not available with your role in this course."),
         admin_hint="Requires a staff role in the course (Instructor, Teaching Assistant, Content Developer "
         "or Administrator).",
         status=403,

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import http
 from lms_tool.core.models import AuditEvent
@@ -118,7 +119,7 @@ def _usable(invitation: RegistrationInvitation | None) -> RegistrationInvitation
     if invitation is None:
         raise RegistrationError(
             "invitation_unknown",
-            "This registration link is not valid.",
+            _("This registration link is not valid."),
             admin_hint="The invitation in the link is unknown (mistyped or cut short?). Paste the whole link the "
             "tool's administrator sent, or ask them for a new one.",
             status=404,
@@ -160,7 +161,7 @@ def _pending_take(pending_id: str, tool: tool_config.ToolUrls) -> Pending:
     if stored is None or not cache.delete(key):
         raise RegistrationError(
             "registration_expired",
-            "This registration page has expired or was already submitted.",
+            _("This registration page has expired or was already submitted."),
             admin_hint="Start the registration again from your platform (registration pages last 30 minutes "
             "and can be submitted once).",
             status=410,
@@ -186,14 +187,14 @@ def _send(pending: Pending) -> dict[str, Any]:
         http.failure_log("dynamic registration: POST registration", config.registration_endpoint, exc)
         raise RegistrationError(
             "registration_unreachable",
-            "The tool could not reach your platform to register.",
+            _("The tool could not reach your platform to register."),
             admin_hint=f"{config.registration_endpoint.split('?', 1)[0]}: {http.UNREACHABLE}. {UNREACHABLE_HINT}",
             status=502,
         ) from exc
     if response.status_code in (401, 403):
         raise RegistrationError(
             "registration_token_refused",
-            "Your platform refused the registration token: it was already used or has expired.",
+            _("Your platform refused the registration token: it was already used or has expired."),
             admin_hint=f"{config.registration_endpoint} answered HTTP {response.status_code} "
             f"({response.text[:200]!r}). Registration tokens are single-use (Moodle) and short-lived: start the "
             "registration again from the platform.",
@@ -202,7 +203,7 @@ def _send(pending: Pending) -> dict[str, Any]:
     if response.status_code not in (200, 201):
         raise RegistrationError(
             "registration_refused",
-            "Your platform refused the tool's registration.",
+            _("Your platform refused the tool's registration."),
             admin_hint=f"{config.registration_endpoint} answered HTTP {response.status_code}: {response.text[:500]!r}",
             status=502,
         )
@@ -217,7 +218,7 @@ def _send(pending: Pending) -> dict[str, Any]:
     ):
         raise RegistrationError(
             "registration_bad_answer",
-            "Your platform's answer to the registration could not be understood.",
+            _("Your platform's answer to the registration could not be understood."),
             admin_hint=f"{config.registration_endpoint} answered without a client_id: {response.text[:300]!r}",
             status=502,
         )
@@ -265,8 +266,10 @@ def _store(pending: Pending, answer: dict[str, Any], origin: dict[str, str]) -> 
     except registry.RegistrationExists as exc:
         raise RegistrationError(
             "registration_exists",
-            "The tool already has a registration for this platform and client ID. Registering again cannot "
-            "change it: ask the tool's administrator to update or remove it.",
+            _(
+                "The tool already has a registration for this platform and client ID. Registering again cannot "
+                "change it: ask the tool's administrator to update or remove it."
+            ),
             admin_hint=f"{exc} Dynamic Registration only creates new registrations. The tool's administrator can "
             "change this one in the Django admin (LTI > Registrations) or with `manage.py lti_platform add`. "
             "Your platform may now list the tool a second time: remove that entry there.",
@@ -275,7 +278,7 @@ def _store(pending: Pending, answer: dict[str, Any], origin: dict[str, str]) -> 
     except registry.RegistrationInvalid as exc:
         raise RegistrationError(
             "registration_invalid",
-            "The platform's registration details could not be stored.",
+            _("The platform's registration details could not be stored."),
             admin_hint=f"{exc} The platform may already list the tool: remove that entry there before trying again.",
             status=502,
         ) from exc

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 
@@ -120,13 +121,15 @@ def _audiences(claims: dict[str, Any]) -> list[str]:
         return [aud]
     if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
         return aud
-    raise LaunchError("token_missing_claim", "The launch message has no audience.", detail=f"aud={aud!r}")
+    raise LaunchError("token_missing_claim", _("The launch message has no audience."), detail=f"aud={aud!r}")
 
 
 def _registration(claims: dict[str, Any], version: str | None) -> Registration:
     iss = claims.get("iss")
     if not isinstance(iss, str) or not iss:
-        raise LaunchError("token_missing_claim", "The launch message does not name its platform.", detail="iss missing")
+        raise LaunchError(
+            "token_missing_claim", _("The launch message does not name its platform."), detail="iss missing"
+        )
     audiences = _audiences(claims)
     azp = claims.get("azp")
     # OIDC Core §3.1.3.7 / LTI core §5.1.2: with several audiences azp must be present and is the
@@ -134,14 +137,14 @@ def _registration(claims: dict[str, Any], version: str | None) -> Registration:
     if len(audiences) > 1 and not azp:
         raise LaunchError(
             "token_azp_missing",
-            "The launch message is addressed to several tools and does not say which.",
+            _("The launch message is addressed to several tools and does not say which."),
             admin_hint="An id_token with several audiences must carry 'azp'.",
             status=401,
         )
     if azp is not None and azp not in audiences:
         raise LaunchError(
             "token_azp_mismatch",
-            "The launch message is not addressed to this tool.",
+            _("The launch message is not addressed to this tool."),
             admin_hint=f"azp {azp!r} is not among the audiences {audiences!r}.",
             status=401,
         )
@@ -152,14 +155,14 @@ def _registration(claims: dict[str, Any], version: str | None) -> Registration:
         if known:
             raise LaunchError(
                 "token_wrong_audience",
-                "The launch message is not addressed to this tool.",
+                _("The launch message is not addressed to this tool."),
                 admin_hint=f"The token's audience {audiences!r} does not contain a client_id registered for {iss!r} "
                 f"(known: {[r.client_id for r in known]!r}).",
                 status=401,
             )
         raise LaunchError(
             "unknown_registration",
-            "This learning platform is not registered with the tool.",
+            _("This learning platform is not registered with the tool."),
             admin_hint=f"No active registration for issuer {iss!r} and client_id {client_id!r}.",
             status=403,
         )
@@ -169,7 +172,7 @@ def _registration(claims: dict[str, Any], version: str | None) -> Registration:
 def _deployment(registration: Registration, claims: dict[str, Any], version: str | None) -> Deployment | None:
     deployment_id = claims.get(c.DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
-        raise LaunchError("token_missing_claim", "The launch message has no deployment id.", detail="deployment_id")
+        raise LaunchError("token_missing_claim", _("The launch message has no deployment id."), detail="deployment_id")
     if len(deployment_id) > MAX_ID:
         raise _bad_claim(c.DEPLOYMENT_ID, f"is longer than {MAX_ID} characters")
     deployment = selectors.deployment_get(registration=registration, deployment_id=deployment_id, version=version)
@@ -178,7 +181,7 @@ def _deployment(registration: Registration, claims: dict[str, Any], version: str
             return None
         raise LaunchError(
             "unknown_deployment",
-            "This installation of the tool in your platform is not enabled.",
+            _("This installation of the tool in your platform is not enabled."),
             admin_hint=f"Deployment {deployment_id!r} of {registration} is not registered and the registration "
             "only accepts listed deployments. Add it with `manage.py lti_platform add --deployment-id`.",
             status=403,
@@ -186,7 +189,7 @@ def _deployment(registration: Registration, claims: dict[str, Any], version: str
     if not deployment.is_active:
         raise LaunchError(
             "inactive_deployment",
-            "This installation of the tool in your platform has been turned off.",
+            _("This installation of the tool in your platform has been turned off."),
             admin_hint=f"Deployment {deployment_id!r} of {registration} is inactive; reactivate it in the admin.",
             status=403,
         )
@@ -196,7 +199,7 @@ def _deployment(registration: Registration, claims: dict[str, Any], version: str
 def _bad_claim(name: str, why: str) -> LaunchError:
     return LaunchError(
         "token_bad_claim",
-        "The launch message from your learning platform contains information in a form the tool cannot read.",
+        _("The launch message from your learning platform contains information in a form the tool cannot read."),
         admin_hint=f"The claim {name!r} {why}; check the platform's LTI 1.3 configuration or custom claims.",
         detail=f"{name} {why}",
     )
@@ -244,14 +247,14 @@ def _check_message(claims: dict[str, Any]) -> None:
     if claims.get(c.VERSION) != "1.3.0":
         raise LaunchError(
             "token_bad_version",
-            "The launch message uses an LTI version this tool does not support.",
+            _("The launch message uses an LTI version this tool does not support."),
             admin_hint=f"Expected LTI version 1.3.0, got {claims.get(c.VERSION)!r}.",
         )
     message_type = claims.get(c.MESSAGE_TYPE)
     if message_type not in SUPPORTED_MESSAGE_TYPES:
         raise LaunchError(
             "token_bad_message_type",
-            "The launch message is of a kind this tool does not handle.",
+            _("The launch message is of a kind this tool does not handle."),
             admin_hint=f"message_type {message_type!r} is not one of {sorted(SUPPORTED_MESSAGE_TYPES)}.",
         )
     _check_shapes(claims)
@@ -262,17 +265,17 @@ def _check_message(claims: dict[str, Any]) -> None:
             except LtiException as exc:
                 raise LaunchError(
                     "token_missing_claim",
-                    "The launch message is missing information the tool needs.",
+                    _("The launch message is missing information the tool needs."),
                     admin_hint=f"The platform's {message_type} failed validation: {exc}.",
                     detail=str(exc),
                 ) from exc
     if not isinstance(claims.get(c.ROLES), list):
-        raise LaunchError("token_missing_claim", "The launch message has no roles.", detail="roles")
+        raise LaunchError("token_missing_claim", _("The launch message has no roles."), detail="roles")
     if message_type == "LtiDeepLinkingRequest" and not claims[c.DL_SETTINGS].get("deep_link_return_url"):
         # DL §4.4.1: required, and without it the tool could never send its answer back.
         raise LaunchError(
             "token_missing_claim",
-            "The launch message is missing information the tool needs.",
+            _("The launch message is missing information the tool needs."),
             admin_hint="The deep-linking request has no deep_link_return_url.",
             detail="deep_link_return_url",
         )
@@ -282,11 +285,11 @@ def _nonce_checked(claims: dict[str, Any], expected: str, now: float) -> tuple[s
     """The nonce's cache key and how long to keep it, once it matches the login's (``_nonce_consume``)."""
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:
-        raise LaunchError("token_missing_claim", "The launch message has no nonce.", detail="nonce")
+        raise LaunchError("token_missing_claim", _("The launch message has no nonce."), detail="nonce")
     if nonce != expected:
         raise LaunchError(
             "nonce_mismatch",
-            "The launch does not match the login that started it. Open the tool again from your course.",
+            _("The launch does not match the login that started it. Open the tool again from your course."),
             admin_hint="The id_token's nonce differs from the one sent with the login request.",
             status=401,
         )
@@ -303,7 +306,7 @@ def _nonce_checked(claims: dict[str, Any], expected: str, now: float) -> tuple[s
 def _nonce_replayed() -> LaunchError:
     return LaunchError(
         "nonce_replayed",
-        "This launch was already used. Go back to your course and open the tool again.",
+        _("This launch was already used. Go back to your course and open the tool again."),
         admin_hint="The id_token's nonce has been seen before: a replayed launch was refused.",
         status=401,
     )
@@ -324,7 +327,7 @@ def _state_and_nonce_consume(
         if (login["iss"], login["client_id"]) != (registration.issuer, registration.client_id):
             raise LaunchError(
                 "state_mismatch",
-                "The launch does not match the login that started it. Open the tool again from your course.",
+                _("The launch does not match the login that started it. Open the tool again from your course."),
                 admin_hint="The login was started for another platform registration.",
             )
         nonce_key, ttl = _nonce_checked(claims, login["nonce"], now)
@@ -346,7 +349,7 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
     if not id_token:
         raise LaunchError(
             "token_missing",
-            "The launch did not include its signed message.",
+            _("The launch did not include its signed message."),
             admin_hint="The platform posted to the launch URL without an id_token.",
         )
     token = tokens.parse(id_token, max_bytes=settings.LTI["MAX_ID_TOKEN_BYTES"])

@@ -26,6 +26,7 @@ from urllib.parse import urlencode, urlparse
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 from .errors import LaunchError
@@ -63,14 +64,14 @@ def find_registration(*, issuer: str, client_id: str | None) -> Registration:
     if not issuer:
         raise LaunchError(
             "login_missing_iss",
-            "The login request from your learning platform is incomplete.",
+            _("The login request from your learning platform is incomplete."),
             admin_hint="The OIDC login initiation request must carry 'iss'.",
         )
     registrations = selectors.registrations_for(issuer=issuer, client_id=client_id)
     if not registrations and selectors.registration_awaits_approval(issuer=issuer, client_id=client_id):
         raise LaunchError(
             "registration_pending",
-            "This learning platform registered the tool, but the tool's administrator has not approved it yet.",
+            _("This learning platform registered the tool, but the tool's administrator has not approved it yet."),
             admin_hint=f"The registration of issuer {issuer!r}"
             + (f" and client_id {client_id!r}" if client_id else "")
             + " came from Dynamic Registration without an invitation and awaits approval: a tool admin approves "
@@ -80,7 +81,7 @@ def find_registration(*, issuer: str, client_id: str | None) -> Registration:
     if not registrations:
         raise LaunchError(
             "unknown_registration",
-            "This learning platform is not registered with the tool.",
+            _("This learning platform is not registered with the tool."),
             admin_hint=(
                 f"No active registration for issuer {issuer!r}"
                 + (f" and client_id {client_id!r}" if client_id else "")
@@ -91,7 +92,7 @@ def find_registration(*, issuer: str, client_id: str | None) -> Registration:
     if len(registrations) > 1:
         raise LaunchError(
             "ambiguous_registration",
-            "The tool cannot tell which registration of your platform this login is for.",
+            _("The tool cannot tell which registration of your platform this login is for."),
             admin_hint=f"Issuer {issuer!r} has several registrations; the platform must send 'client_id' with the login.",
         )
     return registrations[0]
@@ -103,7 +104,7 @@ def _check_target(target_link_uri: str, tool_host: str) -> None:
     if parsed.scheme not in {"http", "https"} or parsed.netloc != tool_host:
         raise LaunchError(
             "login_bad_target",
-            "The login request points somewhere other than this tool.",
+            _("The login request points somewhere other than this tool."),
             admin_hint=f"target_link_uri {target_link_uri!r} is not on this tool's host {tool_host!r}.",
         )
 
@@ -115,7 +116,7 @@ def login_start(*, params: dict[str, Any], launch_url: str, tool_host: str) -> L
     if not login_hint:
         raise LaunchError(
             "login_missing_hint",
-            "The login request from your learning platform is incomplete.",
+            _("The login request from your learning platform is incomplete."),
             admin_hint="The OIDC login initiation request must carry 'login_hint'.",
         )
     target = params.get("target_link_uri") or launch_url
@@ -168,7 +169,7 @@ def _storage(params: dict[str, Any]) -> tuple[str, str]:
         if not _FRAME_NAME.match(target):
             raise LaunchError(
                 "login_bad_storage_target",
-                "The login request from your learning platform is malformed.",
+                _("The login request from your learning platform is malformed."),
                 admin_hint=f"lti_storage_target {target[:80]!r} is not a frame name.",
             )
         return STORAGE_PLATFORM, target
@@ -204,7 +205,7 @@ def state_check(*, state: str, cookies: dict[str, str], stored: Any) -> dict[str
     if not state:
         raise LaunchError(
             "state_missing",
-            "The launch is missing its login state. Go back to your course and open the tool again.",
+            _("The launch is missing its login state. Go back to your course and open the tool again."),
             admin_hint="The platform did not return 'state' with the id_token.",
         )
     if not isinstance(stored, dict):
@@ -219,7 +220,7 @@ def state_check(*, state: str, cookies: dict[str, str], stored: Any) -> dict[str
 def state_unknown() -> LaunchError:
     return LaunchError(
         "state_unknown",
-        "This launch has expired or was already used. Go back to your course and open the tool again.",
+        _("This launch has expired or was already used. Go back to your course and open the tool again."),
         admin_hint="The state is unknown: it expired, was used before, or the login went to another tool server "
         "that does not share this cache (set REDIS_URL for all processes).",
     )
@@ -228,8 +229,10 @@ def state_unknown() -> LaunchError:
 def _state_mismatch() -> LaunchError:
     return LaunchError(
         "state_mismatch",
-        "Your browser did not keep this tool's login cookie, so the launch cannot be completed here. "
-        "Try opening the tool in a new window.",
+        _(
+            "Your browser did not keep this tool's login cookie, so the launch cannot be completed here. "
+            "Try opening the tool in a new window."
+        ),
         admin_hint="The state cookie was missing or did not match: third-party cookies may be blocked in the "
         "platform's iframe, or the launch was replayed from another browser.",
     )

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import http
-from lms_tool.core.errors import ToolError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+from lms_tool.core.errors import ToolError, english
 
 from . import tool_config
 from .models import Family
@@ -33,14 +38,23 @@ MAX_CONFIG_URL = 2048
 class RegistrationError(ToolError):
     """A dynamic registration that cannot go on. ``code`` names the check that failed."""
 
-    title = "The tool could not be registered"
+    title = _("The tool could not be registered")
 
-    def __init__(self, code: str, user_message: str, *, admin_hint: str = "", detail: str = "", status: int = 400):
+    def __init__(
+        self,
+        code: str,
+        user_message: StrOrPromise,
+        *,
+        admin_hint: StrOrPromise = "",
+        detail: str = "",
+        status: int = 400,
+    ):
         super().__init__(user_message, admin_hint=admin_hint, detail=detail, status=status)
         self.code = code
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.user_message}"
+        # English whatever the request's language: this is what logs print (docs/translation.md).
+        return f"{self.code}: {english(self.user_message)}"
 
 
 @dataclass
@@ -129,14 +143,14 @@ def config_fetch(*, url: str, token: str) -> PlatformConfig:
     if not url:
         raise RegistrationError(
             "config_url_missing",
-            "The registration link is incomplete: it has no platform configuration address.",
+            _("The registration link is incomplete: it has no platform configuration address."),
             admin_hint="Open /lti/register/ from your platform's dynamic registration screen; the platform adds "
             "'openid_configuration' and 'registration_token' to it.",
         )
     if len(url) > MAX_CONFIG_URL:
         raise RegistrationError(
             "config_url_too_long",
-            "The platform's configuration address is too long.",
+            _("The platform's configuration address is too long."),
             admin_hint=f"The openid_configuration URL has {len(url)} characters; the tool accepts up to "
             f"{MAX_CONFIG_URL}.",
         )
@@ -152,14 +166,14 @@ def config_fetch(*, url: str, token: str) -> PlatformConfig:
         http.failure_log("dynamic registration: GET configuration", url, exc)
         raise RegistrationError(
             "config_unreachable",
-            "The tool could not reach your platform to read its configuration.",
+            _("The tool could not reach your platform to read its configuration."),
             admin_hint=f"{url.split('?', 1)[0]}: {http.UNREACHABLE}. {UNREACHABLE_HINT}",
             status=502,
         ) from exc
     if response.status_code != 200:
         raise RegistrationError(
             "config_http_error",
-            "Your platform refused to give the tool its configuration.",
+            _("Your platform refused to give the tool its configuration."),
             admin_hint=f"GET {url} answered HTTP {response.status_code}"
             + (
                 " (the registration token may have expired: start again from the platform)"
@@ -177,7 +191,7 @@ def _json(response: requests.Response, url: str) -> dict[str, Any]:
     if len(response.content) > MAX_CONFIG_BYTES:
         raise RegistrationError(
             "config_not_json",
-            "The platform's configuration is too large to be one.",
+            _("The platform's configuration is too large to be one."),
             admin_hint=f"{url} answered {len(response.content)} bytes.",
             status=502,
         )
@@ -186,7 +200,7 @@ def _json(response: requests.Response, url: str) -> dict[str, Any]:
     except ValueError as exc:
         raise RegistrationError(
             "config_not_json",
-            "The platform's configuration address did not answer with a configuration.",
+            _("The platform's configuration address did not answer with a configuration."),
             admin_hint=f"{url} answered {response.headers.get('Content-Type', 'no content type')!r}, not JSON: "
             "is this the OpenID configuration URL?",
             detail=response.text[:300],
@@ -195,7 +209,7 @@ def _json(response: requests.Response, url: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RegistrationError(
             "config_not_json",
-            "The platform's configuration is not a JSON object.",
+            _("The platform's configuration is not a JSON object."),
             admin_hint=f"{url} answered JSON that is not an object.",
             status=502,
         )
@@ -222,7 +236,7 @@ def config_parse(data: dict[str, Any], *, url: str) -> PlatformConfig:
     if missing:
         raise RegistrationError(
             "config_incomplete",
-            "The platform's configuration is missing information the tool needs.",
+            _("The platform's configuration is missing information the tool needs."),
             admin_hint=f"The OpenID configuration at {url} lacks: {', '.join(missing)}.",
             status=502,
         )
@@ -232,7 +246,7 @@ def config_parse(data: dict[str, Any], *, url: str) -> PlatformConfig:
     if _origin(issuer) != _origin(url):
         raise RegistrationError(
             "config_issuer_mismatch",
-            "The platform's configuration names a different site than the one it came from.",
+            _("The platform's configuration names a different site than the one it came from."),
             admin_hint=f"The issuer {issuer!r} is not on the configuration URL's origin ({url!r}); LTI Dynamic "
             "Registration requires them to match.",
         )
@@ -242,7 +256,7 @@ def config_parse(data: dict[str, Any], *, url: str) -> PlatformConfig:
     if isinstance(methods, list) and "private_key_jwt" not in methods:
         raise RegistrationError(
             "config_unsupported",
-            "The platform does not support the way this tool signs in to its services.",
+            _("The platform does not support the way this tool signs in to its services."),
             admin_hint=f"token_endpoint_auth_methods_supported is {methods!r}; the tool needs private_key_jwt.",
         )
     code = str(platform.get("product_family_code") or "").lower()

@@ -20,6 +20,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import http
 
@@ -53,7 +54,7 @@ def _load(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
 def _unavailable(url: str, why: str) -> LaunchError:
     return LaunchError(
         "platform_jwks_unavailable",
-        "The tool could not check the launch because your learning platform's keys could not be read.",
+        _("The tool could not check the launch because your learning platform's keys could not be read."),
         admin_hint=f"The platform's JWKS URL {url} {why}. Check the registration's JWKS URL and the platform's status.",
         detail=why,
         status=502,
@@ -120,7 +121,7 @@ def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
     if not kid or not isinstance(kid, str):
         raise LaunchError(
             "token_no_kid",
-            "The launch message does not say which key signed it.",
+            _("The launch message does not say which key signed it."),
             admin_hint="The platform must put a 'kid' in the id_token header.",
             status=401,
         )
@@ -149,7 +150,7 @@ def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
         return key
     raise LaunchError(
         "token_unknown_kid",
-        "The launch message is signed with a key your learning platform does not publish.",
+        _("The launch message is signed with a key your learning platform does not publish."),
         admin_hint=f"No key with kid {kid!r} is in the platform's JWKS at {url}, even after refetching it.",
         status=401,
     )

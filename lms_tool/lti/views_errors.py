@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from lms_tool.core.errors import ToolError
+from lms_tool.core.errors import ToolError, english
 
 logger = logging.getLogger("lms_tool.lti")
 
@@ -59,7 +59,7 @@ def render_error(request: HttpRequest, error: ToolError) -> HttpResponse:
         request.path,
         reference,
         code or error.__class__.__name__,
-        error.admin_hint,
+        english(error.admin_hint),  # the log stays English (docs/translation.md)
         error.detail,
     )
     response = render(
