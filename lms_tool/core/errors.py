@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import translation
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -18,6 +18,19 @@ def english(text: object) -> str:
     For log lines: the log stays English so that operators can search it (docs/translation.md)."""
     with translation.override("en"):
         return str(text)
+
+
+def _interpolated(message: StrOrPromise, values: dict[str, Any]) -> str:
+    return str(message) % values
+
+
+_lazy_interpolated = lazy(_interpolated, str)
+
+
+def lazy_format(message: StrOrPromise, **values: Any) -> StrOrPromise:
+    """``message % values``, translated when shown rather than now: ``lazy_format(gettext_lazy("... %(url)s ..."),
+    url=url)``. A lazy message's own ``%`` would translate it at once, in whatever language is active."""
+    return _lazy_interpolated(message, values)  # type: ignore[no-any-return]
 
 
 class ToolError(Exception):

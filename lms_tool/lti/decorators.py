@@ -66,8 +66,10 @@ def _launch_required() -> LaunchError:
     return LaunchError(
         "launch_required",
         _("Your session with this tool has ended. Go back to your course and open the tool again."),
-        admin_hint="The page was opened without a live launch id (idle past LTI_LAUNCH_IDLE_SECONDS or older than LTI_LAUNCH_MAX_SECONDS, "
-        "or opened outside the platform).",
+        admin_hint=_(
+            "The page was opened without a live launch id (idle past LTI_LAUNCH_IDLE_SECONDS or older than LTI_LAUNCH_MAX_SECONDS, "
+            "or opened outside the platform)."
+        ),
         status=401,
     )
 
@@ -76,8 +78,10 @@ def _launch_expired() -> LaunchError:
     return LaunchError(
         "launch_expired",
         _("Your session with this tool has ended. Go back to your course and open the tool again."),
-        admin_hint="The request carried a launch id that is no longer kept (idle past LTI_LAUNCH_IDLE_SECONDS or "
-        "older than LTI_LAUNCH_MAX_SECONDS). Pages keep unsent work in the browser and send it after a relaunch.",
+        admin_hint=_(
+            "The request carried a launch id that is no longer kept (idle past LTI_LAUNCH_IDLE_SECONDS or "
+            "older than LTI_LAUNCH_MAX_SECONDS). Pages keep unsent work in the browser and send it after a relaunch."
+        ),
         status=401,
     )
 
@@ -90,8 +94,9 @@ def _role_forbidden() -> LaunchError:
     return LaunchError(
         "role_forbidden",
         _("This page is not available with your role in this course."),
-        admin_hint="Requires a staff role in the course (Instructor, Teaching Assistant, Content Developer "
-        "or Administrator).",
+        admin_hint=_(
+            "Requires a staff role in the course (Instructor, Teaching Assistant, Content Developer or Administrator)."
+        ),
         status=403,
     )
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
 from lms_tool.core import crypto
+from lms_tool.core.errors import lazy_format
 
 from . import claims as c
 from . import keys
@@ -167,8 +168,10 @@ def _foreign() -> LaunchError:
             "This activity belongs to another installation of the tool, so it cannot be opened from this course. "
             "Add the activity again with this course's “add activity” (Deep Linking) button."
         ),
-        admin_hint="The link's custom parameter 'activity' carries no valid proof (activity_sig) that this tool "
-        "issued it for this platform registration, and it names no activity of this course.",
+        admin_hint=_(
+            "The link's custom parameter 'activity' carries no valid proof (activity_sig) that this tool "
+            "issued it for this platform registration, and it names no activity of this course."
+        ),
         status=404,
     )
 
@@ -177,7 +180,7 @@ def _gone() -> LaunchError:
     return LaunchError(
         "activity_missing",
         _("This activity no longer exists in the tool. Ask your instructor to add it again."),
-        admin_hint="The link's activity was issued by this tool for this registration, but it has been deleted.",
+        admin_hint=_("The link's activity was issued by this tool for this registration, but it has been deleted."),
         status=404,
     )
 
@@ -187,8 +190,10 @@ def _not_reviewable() -> LaunchError:
     return LaunchError(
         "submission_missing",
         _("There is no submission of this learner to review for this activity in this course."),
-        admin_hint="The Submission Review launch's for_user is not a member of the launch's course, or its "
-        "custom 'activity' names no activity of this course that can be reviewed.",
+        admin_hint=_(
+            "The Submission Review launch's for_user is not a member of the launch's course, or its "
+            "custom 'activity' names no activity of this course that can be reviewed."
+        ),
         status=404,
     )
 
@@ -200,7 +205,10 @@ def submission_review_of(launch: LtiLaunch) -> SubmissionReview:
         raise LaunchError(
             "submission_review_only",
             _("This page opens from the gradebook's link to a learner's submission."),
-            admin_hint=f"Expected an LtiSubmissionReviewRequest launch, got {launch.message_type!r}.",
+            admin_hint=lazy_format(
+                _("Expected an LtiSubmissionReviewRequest launch, got %(message_type)s."),
+                message_type=repr(launch.message_type),
+            ),
             status=400,
         )
     user_id = str(launch.for_user.get("user_id") or "")
@@ -234,7 +242,7 @@ class DeepLinkingError(LaunchError):
     pass
 
 
-def _refuse(message: StrOrPromise, hint: str) -> DeepLinkingError:
+def _refuse(message: StrOrPromise, hint: StrOrPromise) -> DeepLinkingError:
     return DeepLinkingError("deep_linking_refused", message, admin_hint=hint, status=400)
 
 
@@ -289,13 +297,16 @@ def _check_items(settings: dict[str, Any], items: list[PickableItem]) -> None:
     if items and "ltiResourceLink" not in accept_types:
         raise _refuse(
             _("This course placement cannot receive activities from this tool."),
-            f"The platform's deep_linking_settings.accept_types is {accept_types!r}; it must include ltiResourceLink.",
+            lazy_format(
+                _("The platform's deep_linking_settings.accept_types is %(types)s; it must include ltiResourceLink."),
+                types=repr(accept_types),
+            ),
         )
     multiple = settings.get("accept_multiple")
     if len(items) > 1 and multiple not in (True, "true"):
         raise _refuse(
             _("Choose one activity: this course placement accepts only one at a time."),
-            "deep_linking_settings.accept_multiple is false.",
+            _("deep_linking_settings.accept_multiple is false."),
         )
 
 
@@ -357,7 +368,7 @@ def _settings(launch: LtiLaunch) -> dict[str, Any]:
     if launch.message_type != "LtiDeepLinkingRequest" or not launch.deep_linking_settings.get("deep_link_return_url"):
         raise _refuse(
             _("This page only answers a deep-linking launch. Open it again from your course."),
-            "The launch is not an LtiDeepLinkingRequest with a deep_link_return_url.",
+            _("The launch is not an LtiDeepLinkingRequest with a deep_link_return_url."),
         )
     return launch.deep_linking_settings
 

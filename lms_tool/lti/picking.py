@@ -27,7 +27,7 @@ def add_to_course(request: HttpRequest, *, launch: LtiLaunch, activities: list[s
         raise deep_linking.DeepLinkingError(
             "nothing_picked",
             _("Choose at least one activity to add, or cancel."),
-            admin_hint="The form named no published activity of this course.",
+            admin_hint=_("The form named no published activity of this course."),
             detail=f"asked for {sorted(chosen)}",
             status=400,
         )

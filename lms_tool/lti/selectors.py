@@ -140,8 +140,10 @@ def _refused_member() -> LaunchError:
     return LaunchError(
         "membership_revoked",
         _("Your enrollment in this course is no longer active, so this activity is closed to you."),
-        admin_hint="The course roster (Names and Role Provisioning) dropped this person after this launch; "
-        "a new launch from the course restores access if the platform lists them as an active member.",
+        admin_hint=_(
+            "The course roster (Names and Role Provisioning) dropped this person after this launch; "
+            "a new launch from the course restores access if the platform lists them as an active member."
+        ),
         status=403,
     )
 
@@ -206,6 +208,6 @@ def _registration_off() -> LaunchError:
     return LaunchError(
         "registration_inactive",
         _("This tool has been turned off for your learning platform."),
-        admin_hint="The platform's registration was deactivated after this launch; reactivate it in the admin.",
+        admin_hint=_("The platform's registration was deactivated after this launch; reactivate it in the admin."),
         status=403,
     )

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.utils.translation import gettext_lazy as _
 
+from lms_tool.core.errors import lazy_format
+
 from .errors import LaunchError
 
 ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
@@ -67,7 +69,11 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
         raise LaunchError(
             "token_too_large",
             _("The launch message from your learning platform is too large to be accepted."),
-            admin_hint=f"The id_token is {len(token)} bytes; the limit is {max_bytes} (LTI_MAX_ID_TOKEN_BYTES).",
+            admin_hint=lazy_format(
+                _("The id_token is %(size)s bytes; the limit is %(limit)s (LTI_MAX_ID_TOKEN_BYTES)."),
+                size=len(token),
+                limit=max_bytes,
+            ),
             status=413,
         )
     parts = token.split(".")
@@ -92,7 +98,7 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
         raise LaunchError(
             "token_bad_algorithm",
             _("The launch message is signed with an algorithm this tool does not accept."),
-            admin_hint="LTI 1.3 requires RS256 signatures from the platform.",
+            admin_hint=_("LTI 1.3 requires RS256 signatures from the platform."),
             detail=f"alg={alg!r}",
             status=401,
         )
@@ -111,7 +117,9 @@ def verify_signature(token: UnverifiedToken, key: rsa.RSAPublicKey) -> None:
         raise LaunchError(
             "token_bad_signature",
             _("The launch message's signature is not valid."),
-            admin_hint="The platform's signing key does not match its published JWKS; check the registration's JWKS URL.",
+            admin_hint=_(
+                "The platform's signing key does not match its published JWKS; check the registration's JWKS URL."
+            ),
             status=401,
         ) from exc
 
@@ -126,7 +134,7 @@ def check_times(claims: dict[str, Any], *, now: float, leeway: int) -> None:
         raise LaunchError(
             "token_expired",
             _("The launch message has expired. Go back to your course and open the tool again."),
-            admin_hint="If this keeps happening, check that the platform's and the tool's clocks are right.",
+            admin_hint=_("If this keeps happening, check that the platform's and the tool's clocks are right."),
             detail=f"exp={exp} now={now:.0f}",
             status=401,
         )
@@ -134,7 +142,7 @@ def check_times(claims: dict[str, Any], *, now: float, leeway: int) -> None:
         raise LaunchError(
             "token_issued_in_future",
             _("The launch message claims to be issued in the future."),
-            admin_hint="The platform's clock is ahead of the tool's; check both servers' time synchronisation.",
+            admin_hint=_("The platform's clock is ahead of the tool's; check both servers' time synchronisation."),
             detail=f"iat={iat} now={now:.0f}",
             status=401,
         )

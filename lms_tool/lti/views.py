@@ -157,7 +157,7 @@ def _course_home(request: HttpRequest) -> HttpResponse:
         raise LaunchError(
             "course_required",
             _("This page lists a course's activities; open the tool from inside a course."),
-            admin_hint="The launch carried no context claim.",
+            admin_hint=_("The launch carried no context claim."),
             status=400,
         )
     picking = launch.message_type == "LtiDeepLinkingRequest"

@@ -48,8 +48,10 @@ def refuse_revoked_member(validated: ValidatedLaunch) -> None:
             "Your enrollment in this course is no longer active, so this activity is closed to you. "
             "If you were enrolled again, open the activity again from your course."
         ),
-        admin_hint="The course roster (NRPS) lists this person as Inactive, Deleted or absent, and this launch "
-        "does not name them an active member after that. A roster sync has been queued.",
+        admin_hint=_(
+            "The course roster (NRPS) lists this person as Inactive, Deleted or absent, and this launch "
+            "does not name them an active member after that. A roster sync has been queued."
+        ),
         status=403,
     )
 

@@ -28,7 +28,7 @@ def _context(request: HttpRequest) -> Context:
     if context is None:
         raise ToolError(
             _("The roster is only available when the tool is opened from a course."),
-            admin_hint="The launch carried no context claim.",
+            admin_hint=_("The launch carried no context claim."),
             status=400,
         )
     return context
