@@ -47,7 +47,7 @@ class ApiClient(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("API client")
-        verbose_name_plural = _("api clients")
+        verbose_name_plural = _("API clients")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"

@@ -194,27 +194,39 @@ class Card(models.Model):
         AI = "ai", gettext_lazy("Generated")
         IMPORT = "import", gettext_lazy("Imported")
 
-    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="cards")
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BASIC)
-    front = models.TextField()
-    back = models.TextField(blank=True)
-    source_passage = models.TextField(blank=True, help_text="The course text the card was made from.")
-    tags = models.JSONField(default=list, blank=True, help_text="Concepts the card tests.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
-    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.MANUAL)
-    position = models.PositiveIntegerField(default=0)
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="cards", verbose_name=gettext_lazy("deck"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BASIC, verbose_name=gettext_lazy("kind"))
+    front = models.TextField(verbose_name=gettext_lazy("front"))
+    back = models.TextField(blank=True, verbose_name=gettext_lazy("back"))
+    source_passage = models.TextField(
+        blank=True,
+        help_text=gettext_lazy("The course text the card was made from."),
+        verbose_name=gettext_lazy("source passage"),
+    )
+    tags = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("Concepts the card tests."), verbose_name=gettext_lazy("tags")
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PROPOSED, verbose_name=gettext_lazy("status")
+    )
+    origin = models.CharField(
+        max_length=8, choices=Origin.choices, default=Origin.MANUAL, verbose_name=gettext_lazy("origin")
+    )
+    position = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("position"))
     # A generated card's provenance, kept for appeals (docs/ai-control.md); blank for a person's card.
-    model = models.CharField(max_length=200, blank=True)
-    ai_provider = models.CharField(max_length=200, blank=True)
-    prompt_version = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    model = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("model"))
+    ai_provider = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("ai provider"))
+    prompt_version = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("prompt version"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     objects = CardQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
         indexes = [models.Index(fields=["deck", "status", "position"])]
+        verbose_name = gettext_lazy("card")
+        verbose_name_plural = gettext_lazy("cards")
 
     def __str__(self) -> str:
         return self.front[:60]
@@ -410,7 +422,7 @@ class ParameterFit(models.Model):
                 condition=models.Q(learner__isnull=False) | models.Q(deck__isnull=False), name="flashcard_fit_subject"
             )
         ]
-        verbose_name_plural = gettext_lazy("parameter fits")
+        verbose_name_plural = gettext_lazy("FSRS fits")
 
     def __str__(self) -> str:
         subject = f"learner {self.learner_id}" if self.learner_id else f"deck {self.deck_id}"

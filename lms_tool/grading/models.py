@@ -230,4 +230,4 @@ class DeadLetter(Score):
     class Meta:
         proxy = True
         verbose_name = _("dead-lettered score")
-        verbose_name_plural = _("dead letters")
+        verbose_name_plural = _("dead-lettered scores")

@@ -104,9 +104,10 @@ class RegistrationAdmin(admin.ModelAdmin):
         if approved:
             self.message_user(
                 request,
+                # The English stays as it was (one form); a language with plurals gets both.
                 ngettext(
                     "Approved %(registrations)s: it launches from now on.",
-                    "Approved %(registrations)s: they launch from now on.",
+                    "Approved %(registrations)s: it launches from now on.",
                     len(approved),
                 )
                 % {"registrations": ", ".join(str(r) for r in approved)},
@@ -115,8 +116,8 @@ class RegistrationAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 ngettext(
-                    "%(count)s selected registration did not await approval.",
-                    "%(count)s selected registrations did not await approval.",
+                    "%(count)s selected registration(s) did not await approval.",
+                    "%(count)s selected registration(s) did not await approval.",
                     skipped,
                 )
                 % {"count": skipped},
@@ -198,8 +199,8 @@ class RegistrationInvitationAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             ngettext(
-                "Revoked %(count)s invitation; used or already revoked ones are unchanged.",
-                "Revoked %(count)s invitations; used or already revoked ones are unchanged.",
+                "Revoked %(count)s invitation(s); used or already revoked ones are unchanged.",
+                "Revoked %(count)s invitation(s); used or already revoked ones are unchanged.",
                 len(revoked),
             )
             % {"count": len(revoked)},

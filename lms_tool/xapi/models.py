@@ -44,7 +44,7 @@ class LrsEndpoint(models.Model):
 
     class Meta:
         verbose_name = _("LRS endpoint")
-        verbose_name_plural = _("lrs endpoints")
+        verbose_name_plural = _("LRS endpoints")
 
     def __str__(self) -> str:
         return f"{self.registration} → {self.url}"
