@@ -42,7 +42,13 @@ def test_a_platform_admin_reads_the_registrations_in_spanish(admin_client):
     index = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
 
     assert "Seleccione registro a modificar" in listing  # Django's chrome with our model's name
-    for header in ("Id de cliente", "Emisor (issuer)", "Política de despliegues", "Está activo", "Pendiente de aprobación"):
+    for header in (
+        "Id de cliente",
+        "Emisor (issuer)",
+        "Política de despliegues",
+        "Está activo",
+        "Pendiente de aprobación",
+    ):
         assert f">{header}<" in listing, header
     assert "Aprobar: activar los registros que esperan aprobación" in listing  # the admin action
     assert "Aceptar despliegues nuevos de este registro" in listing  # a choice in the list
