@@ -73,3 +73,38 @@ def test_the_registrations_admin_stays_word_for_word_in_english(admin_client):
         assert f">{header}<" in listing, header
     assert "Approve: activate registrations that await approval (uninvited Dynamic Registration)" in listing
     assert "OIDC authorization endpoint." in change and "Monthly AI token budget" in change
+
+
+def test_a_refused_change_and_what_leaves_the_tool_read_in_spanish(admin_client):
+    registration = _registration()
+    registration.ai_enabled = False
+    registration.save()
+    form = {
+        "name": "",
+        "issuer": registration.issuer,
+        "client_id": registration.client_id,
+        "auth_login_url": registration.auth_login_url,
+        "auth_token_url": registration.auth_token_url,
+        "key_set_url": registration.key_set_url,
+        "auth_audience": "",
+        "family": registration.family,
+        "deployment_policy": registration.deployment_policy,
+        "is_active": "on",
+        "scopes": "[]",
+        "frame_origins": '["https://school.instructure.com/courses/1"]',
+        "ai_monthly_token_budget": "0",
+        "deployments-TOTAL_FORMS": "0",
+        "deployments-INITIAL_FORMS": "0",
+        "deployments-MIN_NUM_FORMS": "0",
+        "deployments-MAX_NUM_FORMS": "1000",
+    }
+
+    refused = admin_client.post(
+        f"/admin/lti/registration/{registration.pk}/change/", form, HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    assert "es una URL, no un origen: escribe solo esquema://host[:puerto], sin ruta." in refused
+    assert "Un presupuesto mensual de tokens debe ser de al menos 1 token." in refused
+    assert "El proveedor de IA está DESACTIVADO para este registro" in refused
+    registration.refresh_from_db()
+    assert registration.frame_origins == [] and registration.ai_monthly_token_budget is None
