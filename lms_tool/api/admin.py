@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import ApiClient
@@ -39,16 +41,25 @@ class ApiClientAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         token = services.api_client_issue(client=obj, actor=request.user.get_username())
-        messages.warning(request, f"Give this token to the client now; it is not shown again: {token}")
+        messages.warning(
+            request, gettext("Give this token to the client now; it is not shown again: %(token)s") % {"token": token}
+        )
 
-    @admin.action(description="Revoke: the client's requests are refused (401) from now on")
+    @admin.action(description=_("Revoke: the client's requests are refused (401) from now on"))
     def revoke(self, request: Any, queryset: Any) -> None:
         for client in queryset:
             services.api_client_revoke(client=client, actor=request.user.get_username())
-        self.message_user(request, f"Revoked {queryset.count()} client(s).")
+        count = queryset.count()
+        # The English stays as it was (one form); a language with plurals gets both.
+        self.message_user(
+            request, ngettext("Revoked %(count)s client(s).", "Revoked %(count)s client(s).", count) % {"count": count}
+        )
 
-    @admin.action(description="Rotate the secret (the old one stops working at once)")
+    @admin.action(description=_("Rotate the secret (the old one stops working at once)"))
     def rotate_secret(self, request: Any, queryset: Any) -> None:
         for client in queryset:
             token = services.api_client_rotate_secret(client=client, actor=request.user.get_username())
-            messages.warning(request, f"New token for {client.name} (shown once): {token}")
+            messages.warning(
+                request,
+                gettext("New token for %(name)s (shown once): %(token)s") % {"name": client.name, "token": token},
+            )

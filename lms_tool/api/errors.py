@@ -14,7 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from lms_tool.core.errors import ToolError
+from lms_tool.core.errors import ToolError, english
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def _code(exc: exceptions.APIException) -> str:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ToolError):
-        logger.info("API refused: %s (%s)", exc.user_message, exc.detail)
+        logger.info("API refused: %s (%s)", english(exc.user_message), exc.detail)
         body: dict[str, Any] = {"status": exc.status, "code": "refused", "detail": exc.user_message}
         field = getattr(exc, "field", None)
         if field:

@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.lti.models import Context, Registration
 
@@ -15,28 +16,38 @@ from lms_tool.lti.models import Context, Registration
 class ApiClient(models.Model):
     """A system allowed to call /api/: a client id, a hashed secret, scopes and a reach."""
 
-    name = models.CharField(max_length=200, help_text="Who this is, e.g. 'Banner SIS (production)'.")
-    client_id = models.CharField(max_length=64, unique=True, editable=False)
-    secret_hash = models.CharField(max_length=128, editable=False)
-    scopes = models.JSONField(default=list, blank=True, help_text="e.g. ['roster:read', 'enrollments:write'].")
+    name = models.CharField(
+        max_length=200, help_text=_("Who this is, e.g. 'Banner SIS (production)'."), verbose_name=_("name")
+    )
+    client_id = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("client id"))
+    secret_hash = models.CharField(max_length=128, editable=False, verbose_name=_("secret hash"))
+    scopes = models.JSONField(
+        default=list, blank=True, help_text=_("e.g. ['roster:read', 'enrollments:write']."), verbose_name=_("scopes")
+    )
     all_contexts = models.BooleanField(
-        default=False, help_text="Reach every registration and course. Otherwise only those chosen below."
+        default=False,
+        help_text=_("Reach every registration and course. Otherwise only those chosen below."),
+        verbose_name=_("all contexts"),
     )
-    registrations = models.ManyToManyField(Registration, blank=True, related_name="+")
-    contexts = models.ManyToManyField(Context, blank=True, related_name="+")
+    registrations = models.ManyToManyField(Registration, blank=True, related_name="+", verbose_name=_("registrations"))
+    contexts = models.ManyToManyField(Context, blank=True, related_name="+", verbose_name=_("contexts"))
     rate_limit_per_minute = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Requests per minute; empty for the default (settings.API)."
+        null=True,
+        blank=True,
+        help_text=_("Requests per minute; empty for the default (settings.API)."),
+        verbose_name=_("rate limit per minute"),
     )
-    is_active = models.BooleanField(default=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.CharField(max_length=150, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last used at"))
+    created_by = models.CharField(max_length=150, blank=True, verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "API client"
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"

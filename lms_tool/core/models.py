@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
@@ -31,28 +32,33 @@ class AuditEvent(models.Model):
         # A Dynamic Registration made with a tool admin's invitation (actor_id is the invitation's id).
         INVITATION = "invitation"
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor_type = models.CharField(max_length=16, choices=Actor.choices)
-    actor_id = models.CharField(max_length=255, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
-    object_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=1024)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True, verbose_name=_("created at"))
+    actor_type = models.CharField(max_length=16, choices=Actor.choices, verbose_name=_("actor type"))
+    actor_id = models.CharField(max_length=255, blank=True, verbose_name=_("actor id"))
+    action = models.CharField(max_length=64, db_index=True, verbose_name=_("action"))
+    object_type = models.CharField(max_length=64, verbose_name=_("object type"))
+    object_id = models.CharField(max_length=1024, verbose_name=_("object id"))
     # Platforms send long URLs (Canvas's configuration URL alone is 67 characters): room for any of them.
-    source = models.CharField(max_length=2048, blank=True, help_text="The system the change came from.")
+    source = models.CharField(
+        max_length=2048, blank=True, help_text=_("The system the change came from."), verbose_name=_("source")
+    )
     address = models.CharField(
         max_length=64,
         blank=True,
-        help_text="Where a page or admin action came from: a truncated or keyed-hashed address.",
+        help_text=_("Where a page or admin action came from: a truncated or keyed-hashed address."),
+        verbose_name=_("address"),
     )
-    user_agent = models.CharField(max_length=255, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True, verbose_name=_("user agent"))
+    before = models.JSONField(null=True, blank=True, verbose_name=_("before"))
+    after = models.JSONField(null=True, blank=True, verbose_name=_("after"))
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_type}:{self.actor_id} {self.action} {self.object_type}:{self.object_id}"

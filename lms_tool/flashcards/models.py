@@ -42,46 +42,104 @@ class Deck(models.Model):
         COMPLETION = "completion", gettext_lazy("Completion: share of the cards studied at least once")
         RECALL = "recall", gettext_lazy("Recall: share of the cards the learner would recall now above a threshold")
 
-    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="flashcard_decks")
-    title = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    context = models.ForeignKey(
+        Context, on_delete=models.CASCADE, related_name="flashcard_decks", verbose_name=gettext_lazy("context")
+    )
+    title = models.CharField(max_length=200, verbose_name=gettext_lazy("title"))
+    description = models.TextField(blank=True, verbose_name=gettext_lazy("description"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, verbose_name=gettext_lazy("status")
+    )
     desired_retention = models.FloatField(
         default=0.9,
         validators=[MinValueValidator(0.7), MaxValueValidator(0.99)],
-        help_text="Probability of recall the schedule aims for when a card falls due (0.70-0.99).",
+        help_text=gettext_lazy("Probability of recall the schedule aims for when a card falls due (0.70-0.99)."),
+        verbose_name=gettext_lazy("desired retention"),
     )
     maximum_interval = models.PositiveIntegerField(
-        default=36500, validators=[MinValueValidator(1), MaxValueValidator(36500)], help_text="In days."
+        default=36500,
+        validators=[MinValueValidator(1), MaxValueValidator(36500)],
+        help_text=gettext_lazy("In days."),
+        verbose_name=gettext_lazy("maximum interval"),
     )
-    learning_steps = models.JSONField(default=_default_learning_steps, help_text="Seconds between learning steps.")
-    relearning_steps = models.JSONField(default=_default_relearning_steps, help_text="Seconds, after a lapse.")
-    new_cards_per_day = models.PositiveIntegerField(default=20, validators=[MaxValueValidator(9999)])
-    enable_fuzzing = models.BooleanField(default=True, help_text="Spread review intervals by a few days.")
-    grading_rule = models.CharField(max_length=16, choices=GradingRule.choices, default=GradingRule.COMPLETION)
+    learning_steps = models.JSONField(
+        default=_default_learning_steps,
+        help_text=gettext_lazy("Seconds between learning steps."),
+        verbose_name=gettext_lazy("learning steps"),
+    )
+    relearning_steps = models.JSONField(
+        default=_default_relearning_steps,
+        help_text=gettext_lazy("Seconds, after a lapse."),
+        verbose_name=gettext_lazy("relearning steps"),
+    )
+    new_cards_per_day = models.PositiveIntegerField(
+        default=20, validators=[MaxValueValidator(9999)], verbose_name=gettext_lazy("new cards per day")
+    )
+    enable_fuzzing = models.BooleanField(
+        default=True,
+        help_text=gettext_lazy("Spread review intervals by a few days."),
+        verbose_name=gettext_lazy("enable fuzzing"),
+    )
+    grading_rule = models.CharField(
+        max_length=16,
+        choices=GradingRule.choices,
+        default=GradingRule.COMPLETION,
+        verbose_name=gettext_lazy("grading rule"),
+    )
     # The recall rule's bar, the instructor's grading choice; not desired_retention, which is the scheduler's
     # setting (when a card falls due) and is tuned for study, not for grading.
     grading_threshold = models.FloatField(
         default=0.8,
         validators=[MinValueValidator(0.5), MaxValueValidator(0.99)],
-        help_text="Recall rule: a card counts when the learner's predicted recall now is at least this (0.50-0.99).",
+        help_text=gettext_lazy(
+            "Recall rule: a card counts when the learner's predicted recall now is at least this (0.50-0.99)."
+        ),
+        verbose_name=gettext_lazy("grading threshold"),
     )
     # Dates (UTC; a platform's dates sent with the launch win, flashcards/windows.py, docs/assessment.md).
-    opens_at = models.DateTimeField(null=True, blank=True, help_text="Learners may study from then.")
-    due_at = models.DateTimeField(null=True, blank=True, help_text="Shown to learners; study goes on after it.")
-    closes_at = models.DateTimeField(null=True, blank=True, help_text="No study after it.")
-    created_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opens_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Learners may study from then."),
+        verbose_name=gettext_lazy("opens at"),
+    )
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=gettext_lazy("Shown to learners; study goes on after it."),
+        verbose_name=gettext_lazy("due at"),
+    )
+    closes_at = models.DateTimeField(
+        null=True, blank=True, help_text=gettext_lazy("No study after it."), verbose_name=gettext_lazy("closes at")
+    )
+    created_by = models.ForeignKey(
+        LtiUser,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("created by"),
+    )
     # A course's own copy of a deck of another course of the same registration, made at the first launch of a
     # link the LMS copied along with its course (the link still names the original).
-    copied_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    published_at = models.DateTimeField(null=True, blank=True)
+    copied_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+        verbose_name=gettext_lazy("copied from"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
+    published_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("published at"))
 
     objects = DeckQuerySet.as_manager()
 
     class Meta:
         ordering = ["title", "id"]
+        verbose_name = gettext_lazy("deck")
+        verbose_name_plural = gettext_lazy("decks")
 
     def __str__(self) -> str:
         return self.title
@@ -136,27 +194,39 @@ class Card(models.Model):
         AI = "ai", gettext_lazy("Generated")
         IMPORT = "import", gettext_lazy("Imported")
 
-    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="cards")
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BASIC)
-    front = models.TextField()
-    back = models.TextField(blank=True)
-    source_passage = models.TextField(blank=True, help_text="The course text the card was made from.")
-    tags = models.JSONField(default=list, blank=True, help_text="Concepts the card tests.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
-    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.MANUAL)
-    position = models.PositiveIntegerField(default=0)
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="cards", verbose_name=gettext_lazy("deck"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.BASIC, verbose_name=gettext_lazy("kind"))
+    front = models.TextField(verbose_name=gettext_lazy("front"))
+    back = models.TextField(blank=True, verbose_name=gettext_lazy("back"))
+    source_passage = models.TextField(
+        blank=True,
+        help_text=gettext_lazy("The course text the card was made from."),
+        verbose_name=gettext_lazy("source passage"),
+    )
+    tags = models.JSONField(
+        default=list, blank=True, help_text=gettext_lazy("Concepts the card tests."), verbose_name=gettext_lazy("tags")
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PROPOSED, verbose_name=gettext_lazy("status")
+    )
+    origin = models.CharField(
+        max_length=8, choices=Origin.choices, default=Origin.MANUAL, verbose_name=gettext_lazy("origin")
+    )
+    position = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("position"))
     # A generated card's provenance, kept for appeals (docs/ai-control.md); blank for a person's card.
-    model = models.CharField(max_length=200, blank=True)
-    ai_provider = models.CharField(max_length=200, blank=True)
-    prompt_version = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    model = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("model"))
+    ai_provider = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("ai provider"))
+    prompt_version = models.CharField(max_length=64, blank=True, verbose_name=gettext_lazy("prompt version"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     objects = CardQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
         indexes = [models.Index(fields=["deck", "status", "position"])]
+        verbose_name = gettext_lazy("card")
+        verbose_name_plural = gettext_lazy("cards")
 
     def __str__(self) -> str:
         return self.front[:60]
@@ -165,9 +235,9 @@ class Card(models.Model):
 class State(models.IntegerChoices):
     """fsrs.State values, stored as they are so a row converts to an fsrs Card without a table."""
 
-    LEARNING = 1, "Learning"
-    REVIEW = 2, "Review"
-    RELEARNING = 3, "Relearning"
+    LEARNING = 1, gettext_lazy("Learning")
+    REVIEW = 2, gettext_lazy("Review")
+    RELEARNING = 3, gettext_lazy("Relearning")
 
 
 class CardState(models.Model):
@@ -216,19 +286,23 @@ class ReviewLog(models.Model):
         GOOD = 3, "Good"
         EASY = 4, "Easy"
 
-    learner = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="+")
-    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="review_logs")
-    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="+")
-    rating = models.PositiveSmallIntegerField(choices=Rating.choices)
-    reviewed_at = models.DateTimeField()
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    state_after = models.PositiveSmallIntegerField(choices=State.choices)
-    stability_after = models.FloatField()
-    difficulty_after = models.FloatField()
-    due_after = models.DateTimeField()
+    learner = models.ForeignKey(
+        LtiUser, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("learner")
+    )
+    card = models.ForeignKey(
+        Card, on_delete=models.CASCADE, related_name="review_logs", verbose_name=gettext_lazy("card")
+    )
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("deck"))
+    rating = models.PositiveSmallIntegerField(choices=Rating.choices, verbose_name=gettext_lazy("rating"))
+    reviewed_at = models.DateTimeField(verbose_name=gettext_lazy("reviewed at"))
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=gettext_lazy("duration ms"))
+    state_after = models.PositiveSmallIntegerField(choices=State.choices, verbose_name=gettext_lazy("state after"))
+    stability_after = models.FloatField(verbose_name=gettext_lazy("stability after"))
+    difficulty_after = models.FloatField(verbose_name=gettext_lazy("difficulty after"))
+    due_after = models.DateTimeField(verbose_name=gettext_lazy("due after"))
     # The id the review page gave this rating (templates/flashcards/review.html): a rating kept in the
     # browser while offline or after the launch ended is sent again, and must count once.
-    client_id = models.CharField(max_length=64, blank=True, default="")
+    client_id = models.CharField(max_length=64, blank=True, default="", verbose_name=gettext_lazy("client id"))
 
     objects = ReviewLogQuerySet.as_manager()
 
@@ -243,6 +317,8 @@ class ReviewLog(models.Model):
                 fields=["learner", "client_id"], condition=~models.Q(client_id=""), name="flashcard_log_client_id"
             )
         ]
+        verbose_name = gettext_lazy("review log")
+        verbose_name_plural = gettext_lazy("review logs")
 
     def __str__(self) -> str:
         return f"{self.learner_id}/{self.card_id} {self.get_rating_display()} at {self.reviewed_at:%Y-%m-%d %H:%M}"
@@ -258,15 +334,21 @@ class LearnerParameters(models.Model):
     """FSRS weights fitted to one learner's review log (``optimizer``), kept because they predicted the
     learner's held-out reviews better than the weights they replaced."""
 
-    learner = models.OneToOneField(LtiUser, on_delete=models.CASCADE, related_name="fsrs_parameters")
-    parameters = models.JSONField(help_text="The 21 FSRS weights.")
-    review_count = models.PositiveIntegerField(help_text="Reviews the fit was made from.")
-    optimized_at = models.DateTimeField()
+    learner = models.OneToOneField(
+        LtiUser, on_delete=models.CASCADE, related_name="fsrs_parameters", verbose_name=gettext_lazy("learner")
+    )
+    parameters = models.JSONField(
+        help_text=gettext_lazy("The 21 FSRS weights."), verbose_name=gettext_lazy("parameters")
+    )
+    review_count = models.PositiveIntegerField(
+        help_text=gettext_lazy("Reviews the fit was made from."), verbose_name=gettext_lazy("review count")
+    )
+    optimized_at = models.DateTimeField(verbose_name=gettext_lazy("optimized at"))
 
     class Meta:
         # Django would say "learner parameterss"; the admin lists these as FSRS parameters.
-        verbose_name = "learner's FSRS parameters"
-        verbose_name_plural = "learners' FSRS parameters"
+        verbose_name = gettext_lazy("learner's FSRS parameters")
+        verbose_name_plural = gettext_lazy("learners' FSRS parameters")
 
     def __str__(self) -> str:
         return f"FSRS parameters of {self.learner_id} ({self.review_count} reviews)"
@@ -276,15 +358,23 @@ class DeckParameters(models.Model):
     """FSRS weights fitted to the pooled reviews of a deck's learners, for those with too few reviews of
     their own to fit (``optimizer``)."""
 
-    deck = models.OneToOneField(Deck, on_delete=models.CASCADE, related_name="fsrs_parameters")
-    parameters = models.JSONField(help_text="The 21 FSRS weights.")
-    review_count = models.PositiveIntegerField(help_text="Reviews the fit was made from.")
-    learner_count = models.PositiveIntegerField(help_text="Learners whose reviews were pooled.")
-    optimized_at = models.DateTimeField()
+    deck = models.OneToOneField(
+        Deck, on_delete=models.CASCADE, related_name="fsrs_parameters", verbose_name=gettext_lazy("deck")
+    )
+    parameters = models.JSONField(
+        help_text=gettext_lazy("The 21 FSRS weights."), verbose_name=gettext_lazy("parameters")
+    )
+    review_count = models.PositiveIntegerField(
+        help_text=gettext_lazy("Reviews the fit was made from."), verbose_name=gettext_lazy("review count")
+    )
+    learner_count = models.PositiveIntegerField(
+        help_text=gettext_lazy("Learners whose reviews were pooled."), verbose_name=gettext_lazy("learner count")
+    )
+    optimized_at = models.DateTimeField(verbose_name=gettext_lazy("optimized at"))
 
     class Meta:
-        verbose_name = "deck's FSRS parameters"
-        verbose_name_plural = "decks' FSRS parameters"
+        verbose_name = gettext_lazy("deck's FSRS parameters")
+        verbose_name_plural = gettext_lazy("decks' FSRS parameters")
 
     def __str__(self) -> str:
         return f"FSRS parameters of deck {self.deck_id} ({self.review_count} reviews)"
@@ -294,22 +384,34 @@ class ParameterFit(models.Model):
     """One fitting attempt, kept or not: what was fitted, from how much, and how each weight set predicted
     the held-out reviews. Also what tells the schedule when a learner or deck is due for the next try."""
 
-    learner = models.ForeignKey(LtiUser, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    fitted_at = models.DateTimeField()
-    review_count = models.PositiveIntegerField()
-    train_items = models.PositiveIntegerField()
-    test_items = models.PositiveIntegerField()
-    parameters = models.JSONField(help_text="The candidate weights.")
-    candidate_log_loss = models.FloatField()
-    candidate_rmse = models.FloatField()
-    current_log_loss = models.FloatField(help_text="The weights in use before, on the same held-out reviews.")
-    current_rmse = models.FloatField()
-    kept = models.BooleanField(help_text="True when the candidate predicted better and replaced the weights.")
-    trainer = models.CharField(max_length=64)
+    learner = models.ForeignKey(
+        LtiUser, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=gettext_lazy("learner")
+    )
+    deck = models.ForeignKey(
+        Deck, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=gettext_lazy("deck")
+    )
+    fitted_at = models.DateTimeField(verbose_name=gettext_lazy("fitted at"))
+    review_count = models.PositiveIntegerField(verbose_name=gettext_lazy("review count"))
+    train_items = models.PositiveIntegerField(verbose_name=gettext_lazy("train items"))
+    test_items = models.PositiveIntegerField(verbose_name=gettext_lazy("test items"))
+    parameters = models.JSONField(
+        help_text=gettext_lazy("The candidate weights."), verbose_name=gettext_lazy("parameters")
+    )
+    candidate_log_loss = models.FloatField(verbose_name=gettext_lazy("candidate log loss"))
+    candidate_rmse = models.FloatField(verbose_name=gettext_lazy("candidate rmse"))
+    current_log_loss = models.FloatField(
+        help_text=gettext_lazy("The weights in use before, on the same held-out reviews."),
+        verbose_name=gettext_lazy("current log loss"),
+    )
+    current_rmse = models.FloatField(verbose_name=gettext_lazy("current rmse"))
+    kept = models.BooleanField(
+        help_text=gettext_lazy("True when the candidate predicted better and replaced the weights."),
+        verbose_name=gettext_lazy("kept"),
+    )
+    trainer = models.CharField(max_length=64, verbose_name=gettext_lazy("trainer"))
 
     class Meta:
-        verbose_name = "FSRS fit"
+        verbose_name = gettext_lazy("FSRS fit")
         ordering = ["-fitted_at", "-id"]
         indexes = [
             models.Index(fields=["learner", "-fitted_at"], name="flashcard_fit_learner"),
@@ -320,6 +422,7 @@ class ParameterFit(models.Model):
                 condition=models.Q(learner__isnull=False) | models.Q(deck__isnull=False), name="flashcard_fit_subject"
             )
         ]
+        verbose_name_plural = gettext_lazy("FSRS fits")
 
     def __str__(self) -> str:
         subject = f"learner {self.learner_id}" if self.learner_id else f"deck {self.deck_id}"
@@ -329,19 +432,31 @@ class ParameterFit(models.Model):
 class DeckGrade(models.Model):
     """The last deck progress posted to the gradebook for a learner and placement (throttles posting)."""
 
-    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="grades")
-    learner = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="+")
-    resource_link = models.ForeignKey(ResourceLink, on_delete=models.CASCADE, related_name="+")
-    progress = models.FloatField(default=0.0, help_text="Latest computed progress, 0..1.")
-    posted_progress = models.FloatField(null=True, blank=True)
-    posted_at = models.DateTimeField(null=True, blank=True)
-    dirty = models.BooleanField(default=True, help_text="Progress changed since the last posting.")
+    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="grades", verbose_name=gettext_lazy("deck"))
+    learner = models.ForeignKey(
+        LtiUser, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("learner")
+    )
+    resource_link = models.ForeignKey(
+        ResourceLink, on_delete=models.CASCADE, related_name="+", verbose_name=gettext_lazy("resource link")
+    )
+    progress = models.FloatField(
+        default=0.0, help_text=gettext_lazy("Latest computed progress, 0..1."), verbose_name=gettext_lazy("progress")
+    )
+    posted_progress = models.FloatField(null=True, blank=True, verbose_name=gettext_lazy("posted progress"))
+    posted_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("posted at"))
+    dirty = models.BooleanField(
+        default=True,
+        help_text=gettext_lazy("Progress changed since the last posting."),
+        verbose_name=gettext_lazy("dirty"),
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["deck", "learner", "resource_link"], name="uniq_flashcard_grade")
         ]
         indexes = [models.Index(fields=["dirty", "posted_at"], name="flashcard_grade_dirty")]
+        verbose_name = gettext_lazy("deck grade")
+        verbose_name_plural = gettext_lazy("deck grades")
 
     def __str__(self) -> str:
         return f"{self.deck_id}/{self.learner_id}: {self.progress:.2f}"
@@ -355,23 +470,36 @@ class DeckGeneration(models.Model):
         DONE = "done", gettext_lazy("Done")
         FAILED = "failed", gettext_lazy("Failed")
 
-    deck = models.ForeignKey(Deck, on_delete=models.CASCADE, related_name="generations")
-    requested_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    text = models.TextField()
-    count = models.PositiveIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    error = models.TextField(blank=True)
-    model = models.CharField(max_length=200, blank=True)
-    prompt = models.TextField(blank=True)
-    created_count = models.PositiveIntegerField(default=0)
-    rejected = models.JSONField(default=list, blank=True)
+    deck = models.ForeignKey(
+        Deck, on_delete=models.CASCADE, related_name="generations", verbose_name=gettext_lazy("deck")
+    )
+    requested_by = models.ForeignKey(
+        LtiUser,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=gettext_lazy("requested by"),
+    )
+    text = models.TextField(verbose_name=gettext_lazy("text"))
+    count = models.PositiveIntegerField(verbose_name=gettext_lazy("count"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, verbose_name=gettext_lazy("status")
+    )
+    error = models.TextField(blank=True, verbose_name=gettext_lazy("error"))
+    model = models.CharField(max_length=200, blank=True, verbose_name=gettext_lazy("model"))
+    prompt = models.TextField(blank=True, verbose_name=gettext_lazy("prompt"))
+    created_count = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("created count"))
+    rejected = models.JSONField(default=list, blank=True, verbose_name=gettext_lazy("rejected"))
     # Why the institution's model was not used: AI turned off, or this month's budget used up.
-    ai_notice = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    ai_notice = models.TextField(blank=True, verbose_name=gettext_lazy("ai notice"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("finished at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = gettext_lazy("deck generation")
+        verbose_name_plural = gettext_lazy("deck generations")
 
     def __str__(self) -> str:
         return f"generation {self.pk} of deck {self.deck_id}: {self.status}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
 from django.core import signing
@@ -12,6 +12,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 from fsrs import Card as FsrsCard
 from fsrs import Rating
 from fsrs import State as FsrsState
@@ -32,7 +35,7 @@ LEARN_AHEAD = timedelta(minutes=20)
 class ReviewRefused(ToolError):
     """A rating that must not change anything: stale, doubled, forged, or for someone else's card."""
 
-    def __init__(self, code: str, user_message: str, *, status: int, detail: str = ""):
+    def __init__(self, code: str, user_message: StrOrPromise, *, status: int, detail: str = ""):
         super().__init__(user_message, status=status, detail=detail)
         self.code = code
 

@@ -11,17 +11,22 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from lms_tool.core.errors import ToolError
+from lms_tool.core.errors import ToolError, lazy_format
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser
 
 from .models import Card, Deck
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CLOZE = re.compile(r"\{\{c\d+::.+?\}\}", re.S)
 SEPARATORS = {"tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
@@ -53,13 +58,13 @@ def _limits() -> dict[str, int]:
 @dataclass
 class RowError:
     line: int
-    message: str
+    message: StrOrPromise  # lazy: the deck import page shows it in the instructor's language
 
 
 class ImportRejected(ToolError):
     """The file was not imported; ``errors`` says which rows to fix."""
 
-    def __init__(self, message: str, errors: list[RowError] | None = None):
+    def __init__(self, message: StrOrPromise, errors: list[RowError] | None = None):
         super().__init__(message, status=400)
         self.errors = errors or []
 
@@ -78,12 +83,17 @@ class ParsedRow:
 
 def _decode(data: bytes) -> str:
     if len(data) > _limits()["MAX_IMPORT_BYTES"]:
-        raise ImportRejected(f"The file is larger than {_limits()['MAX_IMPORT_BYTES'] // 1024} KB; split it.")
+        raise ImportRejected(
+            lazy_format(_("The file is larger than %(size)s KB; split it."), size=_limits()["MAX_IMPORT_BYTES"] // 1024)
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ImportRejected(
-            f"The file is not UTF-8 text (byte {error.start} cannot be read). Save it as UTF-8 and try again."
+            lazy_format(
+                _("The file is not UTF-8 text (byte %(byte)s cannot be read). Save it as UTF-8 and try again."),
+                byte=error.start,
+            )
         ) from error
 
 
@@ -110,21 +120,34 @@ def _check_row(line: int, fields: list[str], tags_column: int) -> tuple[ParsedRo
     errors: list[RowError] = []
     fields = [_cell_in(f) for f in fields]
     if len(fields) < 2 or len(fields) > max(3, tags_column + 1):
-        return None, [RowError(line, f"expected 2 or 3 columns (front, back, tags), found {len(fields)}")]
+        return None, [
+            RowError(
+                line, lazy_format(_("expected 2 or 3 columns (front, back, tags), found %(found)s"), found=len(fields))
+            )
+        ]
     front, back = fields[0].strip(), fields[1].strip()
     tags = fields[tags_column].split() if len(fields) > tags_column else []
     row = ParsedRow(line, front, back, tags)
     if not front:
-        errors.append(RowError(line, "the front is empty"))
+        errors.append(RowError(line, _("the front is empty")))
     if not back and row.kind != Card.Kind.CLOZE:
         errors.append(
-            RowError(line, "the back is empty (only a cloze card, with {{c1::...}} on the front, may omit it)")
+            RowError(line, _("the back is empty (only a cloze card, with {{c1::...}} on the front, may omit it)"))
         )
+    too_long = {
+        "front": _("the front is %(length)s characters long (at most %(most)s)"),
+        "back": _("the back is %(length)s characters long (at most %(most)s)"),
+    }
     for name, value in (("front", front), ("back", back)):
         if len(value) > MAX_FIELD:
-            errors.append(RowError(line, f"the {name} is {len(value)} characters long (at most {MAX_FIELD})"))
+            errors.append(RowError(line, lazy_format(too_long[name], length=len(value), most=MAX_FIELD)))
     errors += [
-        RowError(line, f"tag {tag[:20]!r}... is longer than {MAX_TAG} characters") for tag in tags if len(tag) > MAX_TAG
+        RowError(
+            line,
+            lazy_format(_("tag %(tag)s... is longer than %(most)s characters"), tag=repr(tag[:20]), most=MAX_TAG),
+        )
+        for tag in tags
+        if len(tag) > MAX_TAG
     ]
     return (row if not errors else None), errors
 
@@ -151,13 +174,33 @@ def cards_parse(*, data: bytes, filename: str = "") -> list[ParsedRow]:
             if row:
                 rows.append(row)
             if len(rows) + len(errors) > _limits()["MAX_IMPORT_ROWS"]:
-                raise ImportRejected(f"The file has more than {_limits()['MAX_IMPORT_ROWS']} cards; split it.")
+                raise ImportRejected(
+                    lazy_format(
+                        _("The file has more than %(most)s cards; split it."), most=_limits()["MAX_IMPORT_ROWS"]
+                    )
+                )
     except csv.Error as error:
-        errors.append(RowError(next_line + skip, f"the row cannot be read ({error}); check its quotes"))
+        # The csv module's own words (English) stay inside the sentence: they name the parser's problem.
+        errors.append(
+            RowError(
+                next_line + skip,
+                lazy_format(_("the row cannot be read (%(problem)s); check its quotes"), problem=str(error)),
+            )
+        )
     if errors:
-        raise ImportRejected(f"Nothing was imported: {len(errors)} problem(s) to fix first.", errors)
+        raise ImportRejected(
+            lazy_format(
+                ngettext_lazy(
+                    "Nothing was imported: %(count)s problem to fix first.",
+                    "Nothing was imported: %(count)s problems to fix first.",
+                    len(errors),
+                ),
+                count=len(errors),
+            ),
+            errors,
+        )
     if not rows:
-        raise ImportRejected("The file has no cards in it.")
+        raise ImportRejected(_("The file has no cards in it."))
     return rows
 
 

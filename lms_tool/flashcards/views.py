@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lms_tool.lti import picking
@@ -182,7 +183,7 @@ def deck_import(request: HttpRequest, pk: int) -> HttpResponse:
     deck = deck_in_course(request, pk)
     form = ImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _detail_or_400(request, deck, services.DeckInvalid("Choose a CSV or TSV file to import."))
+        return _detail_or_400(request, deck, services.DeckInvalid(gettext("Choose a CSV or TSV file to import.")))
     upload = form.cleaned_data["file"]
     try:
         cards = transfer.cards_import_upload(

@@ -51,7 +51,7 @@ def deck_dates(request: HttpRequest, pk: int) -> HttpResponse:
                 windows.deck_dates_update(deck=deck, actor=user_of(request), **form.cleaned_data)
                 return page_redirect("flashcards:deck_detail", launch, deck.pk)
             except windows.DatesInvalid as refused:
-                error = refused.user_message
+                error = str(refused.user_message)
         else:
             error = "; ".join(
                 f"{form.fields[k].label if k in form.fields else ''}: {' '.join(map(str, v))}"

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import services
 from .models import AgsEndpoint, DeadLetter, LineItem, PassbackState, Score
@@ -39,7 +41,7 @@ READONLY = [
 ]
 
 
-@admin.action(description="Replay: post the selected dead letters again")
+@admin.action(description=_("Replay: post the selected dead letters again"))
 def replay(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Score]) -> None:
     replayed = skipped = 0
     for score in queryset:
@@ -48,10 +50,25 @@ def replay(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
             continue
         services.score_replay(score=score, actor=request.user.get_username())
         replayed += 1
-    modeladmin.message_user(request, f"{replayed} score(s) queued for posting again.", messages.SUCCESS)
+    # The English stays as it was (one form); a language with plurals gets both.
+    modeladmin.message_user(
+        request,
+        ngettext(
+            "%(count)s score(s) queued for posting again.", "%(count)s score(s) queued for posting again.", replayed
+        )
+        % {"count": replayed},
+        messages.SUCCESS,
+    )
     if skipped:
         modeladmin.message_user(
-            request, f"{skipped} score(s) were not dead letters and were left alone.", messages.WARNING
+            request,
+            ngettext(
+                "%(count)s score(s) were not dead letters and were left alone.",
+                "%(count)s score(s) were not dead letters and were left alone.",
+                skipped,
+            )
+            % {"count": skipped},
+            messages.WARNING,
         )
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.lti.models import Context, Family, LtiUser, ResourceLink
 
@@ -13,14 +14,23 @@ from lms_tool.lti.models import Context, Family, LtiUser, ResourceLink
 class AgsEndpoint(models.Model):
     """The AGS endpoint claim as the last launch in a course gave it (AGS §3.1)."""
 
-    context = models.OneToOneField(Context, on_delete=models.CASCADE, related_name="ags_endpoint")
-    lineitems_url = models.URLField(max_length=1000, blank=True, help_text="The course's line items container.")
-    scopes = models.JSONField(default=list, blank=True, help_text="AGS scopes the platform offered in the launch.")
-    updated_at = models.DateTimeField(auto_now=True)
+    context = models.OneToOneField(
+        Context, on_delete=models.CASCADE, related_name="ags_endpoint", verbose_name=_("context")
+    )
+    lineitems_url = models.URLField(
+        max_length=1000, blank=True, help_text=_("The course's line items container."), verbose_name=_("lineitems url")
+    )
+    scopes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("AGS scopes the platform offered in the launch."),
+        verbose_name=_("scopes"),
+    )
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = "AGS endpoint"
-        verbose_name_plural = "AGS endpoints"
+        verbose_name = _("AGS endpoint")
+        verbose_name_plural = _("AGS endpoints")
 
     def __str__(self) -> str:
         return self.lineitems_url or f"AGS of {self.context}"
@@ -32,19 +42,27 @@ class AgsEndpoint(models.Model):
 class LineItem(models.Model):
     """The gradebook column of a resource link: from the launch's ``lineitem`` claim, or created once."""
 
-    resource_link = models.OneToOneField(ResourceLink, on_delete=models.CASCADE, related_name="line_item")
-    url = models.URLField(max_length=1000, blank=True, help_text="The line item's id (URL); blank until known.")
-    label = models.CharField(max_length=500, blank=True)
-    resource_id = models.CharField(max_length=255, blank=True)
-    tag = models.CharField(max_length=255, blank=True)
-    score_maximum = models.FloatField(default=1)
+    resource_link = models.OneToOneField(
+        ResourceLink, on_delete=models.CASCADE, related_name="line_item", verbose_name=_("resource link")
+    )
+    url = models.URLField(
+        max_length=1000, blank=True, help_text=_("The line item's id (URL); blank until known."), verbose_name=_("url")
+    )
+    label = models.CharField(max_length=500, blank=True, verbose_name=_("label"))
+    resource_id = models.CharField(max_length=255, blank=True, verbose_name=_("resource id"))
+    tag = models.CharField(max_length=255, blank=True, verbose_name=_("tag"))
+    score_maximum = models.FloatField(default=1, verbose_name=_("score maximum"))
     # The activity's due date, sent as the column's endDateTime when the tool creates it (AGS §3.2.5).
-    end_date_time = models.DateTimeField(null=True, blank=True)
+    end_date_time = models.DateTimeField(null=True, blank=True, verbose_name=_("end date time"))
     # Set before a creation request: if its answer is lost, the next attempt looks the item up
     # (filtered by resource link) instead of creating a second column.
-    create_attempted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    create_attempted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("create attempted at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("line item")
+        verbose_name_plural = _("line items")
 
     def __str__(self) -> str:
         return self.label or self.url or f"line item of {self.resource_link}"
@@ -78,12 +96,12 @@ class ReviewState(models.TextChoices):
 
 
 class PassbackState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    POSTED = "posted", "Posted"
-    HELD = "held", "Held for review"
-    FAILED = "failed", "Refused by the platform"
-    DEAD = "dead", "Dead letter"
-    SUPERSEDED = "superseded", "Superseded by a newer score"
+    PENDING = "pending", _("Pending")
+    POSTED = "posted", _("Posted")
+    HELD = "held", _("Held for review")
+    FAILED = "failed", _("Refused by the platform")
+    DEAD = "dead", _("Dead letter")
+    SUPERSEDED = "superseded", _("Superseded by a newer score")
 
 
 class ScoreQuerySet(models.QuerySet["Score"]):
@@ -97,32 +115,56 @@ class ScoreQuerySet(models.QuerySet["Score"]):
 class Score(models.Model):
     """One score for one learner, kept until the platform has it (the outbox of AGS §3.4 posts)."""
 
-    user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="scores")
-    resource_link = models.ForeignKey(ResourceLink, on_delete=models.CASCADE, related_name="scores")
-    line_item = models.ForeignKey(LineItem, on_delete=models.CASCADE, related_name="scores")
-    score_given = models.FloatField(null=True, blank=True)
-    score_maximum = models.FloatField()
-    activity_progress = models.CharField(max_length=16)
-    grading_progress = models.CharField(max_length=16)
-    comment = models.TextField(blank=True)
-    timestamp = models.DateTimeField(help_text="AGS timestamp: only moves forward per learner and line item.")
-    source = models.CharField(max_length=16, choices=Source.choices)
-    confidence = models.FloatField(null=True, blank=True)
-    review_threshold = models.FloatField(null=True, blank=True)
-    review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.NOT_NEEDED)
-    reviewed_by = models.ForeignKey(LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    passback_state = models.CharField(max_length=16, choices=PassbackState.choices, default=PassbackState.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When a pending score may be posted.")
-    claimed_at = models.DateTimeField(null=True, blank=True, help_text="Set while a worker is posting it.")
-    claim = models.UUIDField(null=True, blank=True, editable=False, help_text="The batch that holds it.")
-    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The platform's last HTTP status.")
-    last_response = models.TextField(blank=True, help_text="The platform's last answer (body).")
-    last_error = models.TextField(blank=True, help_text="Why the last attempt did not post it.")
-    posted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="scores", verbose_name=_("user"))
+    resource_link = models.ForeignKey(
+        ResourceLink, on_delete=models.CASCADE, related_name="scores", verbose_name=_("resource link")
+    )
+    line_item = models.ForeignKey(
+        LineItem, on_delete=models.CASCADE, related_name="scores", verbose_name=_("line item")
+    )
+    score_given = models.FloatField(null=True, blank=True, verbose_name=_("score given"))
+    score_maximum = models.FloatField(verbose_name=_("score maximum"))
+    activity_progress = models.CharField(max_length=16, verbose_name=_("activity progress"))
+    grading_progress = models.CharField(max_length=16, verbose_name=_("grading progress"))
+    comment = models.TextField(blank=True, verbose_name=_("comment"))
+    timestamp = models.DateTimeField(
+        help_text=_("AGS timestamp: only moves forward per learner and line item."), verbose_name=_("timestamp")
+    )
+    source = models.CharField(max_length=16, choices=Source.choices, verbose_name=_("source"))
+    confidence = models.FloatField(null=True, blank=True, verbose_name=_("confidence"))
+    review_threshold = models.FloatField(null=True, blank=True, verbose_name=_("review threshold"))
+    review_state = models.CharField(
+        max_length=16, choices=ReviewState.choices, default=ReviewState.NOT_NEEDED, verbose_name=_("review state")
+    )
+    reviewed_by = models.ForeignKey(
+        LtiUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("reviewed by")
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reviewed at"))
+    passback_state = models.CharField(
+        max_length=16, choices=PassbackState.choices, default=PassbackState.PENDING, verbose_name=_("passback state")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a pending score may be posted."), verbose_name=_("next attempt at")
+    )
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Set while a worker is posting it."), verbose_name=_("claimed at")
+    )
+    claim = models.UUIDField(
+        null=True, blank=True, editable=False, help_text=_("The batch that holds it."), verbose_name=_("claim")
+    )
+    last_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("The platform's last HTTP status."), verbose_name=_("last status")
+    )
+    last_response = models.TextField(
+        blank=True, help_text=_("The platform's last answer (body)."), verbose_name=_("last response")
+    )
+    last_error = models.TextField(
+        blank=True, help_text=_("Why the last attempt did not post it."), verbose_name=_("last error")
+    )
+    posted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("posted at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = ScoreQuerySet.as_manager()
 
@@ -133,6 +175,8 @@ class Score(models.Model):
             models.Index(fields=["line_item", "user"]),
             models.Index(fields=["review_state"]),
         ]
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
 
     def __str__(self) -> str:
         return f"score #{self.pk} of {self.user} ({self.passback_state})"
@@ -185,4 +229,5 @@ class DeadLetter(Score):
 
     class Meta:
         proxy = True
-        verbose_name = "dead-lettered score"
+        verbose_name = _("dead-lettered score")
+        verbose_name_plural = _("dead-lettered scores")

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core.services import request_origin
 
@@ -27,7 +29,7 @@ class RegistrationForm(forms.ModelForm):
     # A plain integer field: its own clean gives the one clear message for 0 and negatives (docs/ai-control.md).
     ai_monthly_token_budget = forms.IntegerField(
         required=False,
-        label="Monthly AI token budget",
+        label=_("Monthly AI token budget"),
         help_text=Registration._meta.get_field("ai_monthly_token_budget").help_text,
     )
 
@@ -41,7 +43,9 @@ class RegistrationForm(forms.ModelForm):
         """A list of origins (``https://school.instructure.com``), normalised; each bad one named (docs/security.md)."""
         value = self.cleaned_data.get("frame_origins") or []
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise forms.ValidationError('Give a JSON list of origins, like ["https://school.instructure.com"].')
+            raise forms.ValidationError(
+                gettext('Give a JSON list of origins, like ["https://school.instructure.com"].')
+            )
         errors, origins = [], []
         for item in value:
             try:
@@ -49,7 +53,7 @@ class RegistrationForm(forms.ModelForm):
             except ValueError as exc:
                 errors.append(str(exc))
         if len(set(origins)) > framing.MAX_FRAME_ORIGINS:
-            errors.append(f"At most {framing.MAX_FRAME_ORIGINS} origins.")
+            errors.append(gettext("At most %(most)s origins.") % {"most": framing.MAX_FRAME_ORIGINS})
         if errors:
             raise forms.ValidationError(errors)
         return list(dict.fromkeys(origins))
@@ -74,7 +78,7 @@ class RegistrationAdmin(admin.ModelAdmin):
     actions = ["approve"]
     readonly_fields = ("ai_data_flow",)
 
-    @admin.display(description="What leaves the tool (AI)")
+    @admin.display(description=_("What leaves the tool (AI)"))
     def ai_data_flow(self, obj: Registration) -> str:
         """Where the admin decides, what the decision means: each field of each content, and to which URL."""
         return format_html_join("", "<p>{}</p>", ((line,) for line in ai_control.data_flow(obj)))
@@ -88,7 +92,7 @@ class RegistrationAdmin(admin.ModelAdmin):
             registration=obj, actor=request.user.get_username(), source="admin", before=dict(before or {})
         )
 
-    @admin.action(description="Approve: activate registrations that await approval (uninvited Dynamic Registration)")
+    @admin.action(description=_("Approve: activate registrations that await approval (uninvited Dynamic Registration)"))
     def approve(self, request, queryset):  # type: ignore[no-untyped-def]
         origin = request_origin(request)
         approved = [
@@ -98,9 +102,27 @@ class RegistrationAdmin(admin.ModelAdmin):
         ]
         skipped = queryset.count() - len(approved)
         if approved:
-            self.message_user(request, f"Approved {', '.join(str(r) for r in approved)}: it launches from now on.")
+            self.message_user(
+                request,
+                # The English stays as it was (one form); a language with plurals gets both.
+                ngettext(
+                    "Approved %(registrations)s: it launches from now on.",
+                    "Approved %(registrations)s: it launches from now on.",
+                    len(approved),
+                )
+                % {"registrations": ", ".join(str(r) for r in approved)},
+            )
         if skipped:
-            self.message_user(request, f"{skipped} selected registration(s) did not await approval.", messages.WARNING)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)s selected registration(s) did not await approval.",
+                    "%(count)s selected registration(s) did not await approval.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
 
 
 class InvitationAddForm(forms.ModelForm):
@@ -108,7 +130,8 @@ class InvitationAddForm(forms.ModelForm):
         min_value=1,
         max_value=registry.INVITATION_MAX_DAYS,
         initial=registry.INVITATION_DAYS,
-        help_text="The link stops working after this many days, or once used.",
+        label=_("Days"),
+        help_text=_("The link stops working after this many days, or once used."),
     )
 
     class Meta:
@@ -124,9 +147,9 @@ class RegistrationInvitationAdmin(admin.ModelAdmin):
     readonly_fields = ("label", "created_by", "created_at", "expires_at", "used_at", "revoked_at", "registration")
     actions = ["revoke"]
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def state(self, obj: RegistrationInvitation) -> str:
-        return obj.status()
+        return str(RegistrationInvitation.Status(obj.status()).label)
 
     def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
         if obj is None:
@@ -158,14 +181,14 @@ class RegistrationInvitationAdmin(admin.ModelAdmin):
             "lti/invitation_created.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Registration invitation created",
+                "title": gettext("Registration invitation created"),
                 "invitation": obj,
                 "url": obj.registration_url,
                 "opts": self.opts,
             },
         )
 
-    @admin.action(description="Revoke: the selected invitations stop working")
+    @admin.action(description=_("Revoke: the selected invitations stop working"))
     def revoke(self, request, queryset):  # type: ignore[no-untyped-def]
         origin = request_origin(request)
         revoked = [
@@ -173,7 +196,15 @@ class RegistrationInvitationAdmin(admin.ModelAdmin):
             for i in queryset
             if registry.invitation_revoke(invitation_id=i.pk, actor=request.user.get_username(), **origin)
         ]
-        self.message_user(request, f"Revoked {len(revoked)} invitation(s); used or already revoked ones are unchanged.")
+        self.message_user(
+            request,
+            ngettext(
+                "Revoked %(count)s invitation(s); used or already revoked ones are unchanged.",
+                "Revoked %(count)s invitation(s); used or already revoked ones are unchanged.",
+                len(revoked),
+            )
+            % {"count": len(revoked)},
+        )
 
 
 @admin.register(ToolKey)
@@ -186,10 +217,10 @@ class ToolKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
 
-    @admin.action(description="Rotate: make a new key active, keep the old one published for the overlap window")
+    @admin.action(description=_("Rotate: make a new key active, keep the old one published for the overlap window"))
     def rotate(self, request, queryset):  # type: ignore[no-untyped-def]
         new = keys.key_rotate(actor=request.user.get_username())
-        self.message_user(request, f"New active key {new.kid}.")
+        self.message_user(request, gettext("New active key %(kid)s.") % {"kid": new.kid})
 
 
 @admin.register(Context)

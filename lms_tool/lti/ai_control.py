@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from lms_tool.core.services import audit_record
 
@@ -52,7 +54,8 @@ def budget_clean(value: Any) -> int | None:
         number = int(str(value).strip().replace("_", ""))
     except ValueError:
         raise AiSettingsInvalid(
-            f"{value!r} is not a number of tokens: give a whole number such as 500000, or 'none' for no limit."
+            _("%(value)s is not a number of tokens: give a whole number such as 500000, or 'none' for no limit.")
+            % {"value": repr(value)}
         ) from None
     if number < 1:
         raise AiSettingsInvalid(BUDGET_TOO_SMALL)
@@ -174,43 +177,60 @@ def data_flow(registration: Registration) -> list[str]:
 
     Kept next to the decision so the admin reads it where they turn the provider on or off; it restates
     what lms_tool/ai/openai_compatible.py, lms_tool/ai/prompts.py and lms_tool/ai/moderation.py send."""
+    # In the language of the page that shows it (the admin's; a management command's is English).
     config = getattr(settings, "AI", {})
     if not registration.ai_enabled:
         return [
-            "The AI provider is OFF for this registration: questions, cards and free-text grades come from the "
-            "offline provider running inside the tool. Nothing is sent to any model or moderation service."
+            _(
+                "The AI provider is OFF for this registration: questions, cards and free-text grades come from the "
+                "offline provider running inside the tool. Nothing is sent to any model or moderation service."
+            )
         ]
     if not model_configured():
         return [
-            "The AI provider is on, but no model is configured on this server (AI_BASE_URL and AI_MODEL are "
-            "empty): the offline provider runs inside the tool and nothing is sent anywhere."
+            _(
+                "The AI provider is on, but no model is configured on this server (AI_BASE_URL and AI_MODEL are "
+                "empty): the offline provider runs inside the tool and nothing is sent anywhere."
+            )
         ]
     base = str(config["BASE_URL"]).rstrip("/")
     model = config["MODEL"]
     chat = f"{base}/chat/completions"
     lines = [
-        f"Question generation sends to {chat} (model {model}): the course text the instructor pasted or "
-        "uploaded for the quiz (in parts of up to 12,000 characters), the number of questions, their types "
-        "and difficulty, and the tool's fixed instructions.",
-        f"Flashcard generation sends to {chat}: the course text pasted for the deck and the number of cards.",
-        f"AI grading of free-text answers sends to {chat}: the question, the instructor's reference answer, "
-        "the maximum score and the learner's answer text. No name, e-mail, platform user id, course title "
-        "or grade history is sent.",
+        _(
+            "Question generation sends to %(url)s (model %(model)s): the course text the instructor pasted or "
+            "uploaded for the quiz (in parts of up to %(characters)s characters), the number of questions, their "
+            "types and difficulty, and the tool's fixed instructions."
+        )
+        % {"url": chat, "model": model, "characters": number_format(12000, force_grouping=True)},
+        _("Flashcard generation sends to %(url)s: the course text pasted for the deck and the number of cards.")
+        % {"url": chat},
+        _(
+            "AI grading of free-text answers sends to %(url)s: the question, the instructor's reference answer, "
+            "the maximum score and the learner's answer text. No name, e-mail, platform user id, course title "
+            "or grade history is sent."
+        )
+        % {"url": chat},
     ]
     if str(config.get("MODERATION", "auto")).lower() != "off":
         lines.append(
-            f"Moderation sends to {base}/moderations (where that server offers it): the generated question "
-            "texts, options, answers and explanations, the generated cards' fronts and backs, and the AI's "
-            "feedback on a grade. A server without that endpoint is checked by the tool's word list only."
+            _(
+                "Moderation sends to %(url)s (where that server offers it): the generated question texts, options, "
+                "answers and explanations, the generated cards' fronts and backs, and the AI's feedback on a grade. "
+                "A server without that endpoint is checked by the tool's word list only."
+            )
+            % {"url": f"{base}/moderations"}
         )
     lines.append(
-        "The API key is sent as a bearer token to the same server. Usage this month: " + budget_line(registration) + "."
+        _("The API key is sent as a bearer token to the same server. Usage this month: %(usage)s.")
+        % {"usage": budget_line(registration)}
     )
     return lines
 
 
 def budget_line(registration: Registration) -> str:
-    used = usage_tokens(registration.pk)
+    used = number_format(usage_tokens(registration.pk), force_grouping=True)
     if registration.ai_monthly_token_budget is None:
-        return f"{used:,} tokens (no budget set)"
-    return f"{used:,} of {registration.ai_monthly_token_budget:,} tokens"
+        return _("%(used)s tokens (no budget set)") % {"used": used}
+    budget = number_format(registration.ai_monthly_token_budget, force_grouping=True)
+    return _("%(used)s of %(budget)s tokens") % {"used": used, "budget": budget}

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class LtiConfig(AppConfig):
     name = "lms_tool.lti"
     label = "lti"
+    verbose_name = gettext_lazy("LTI")  # the Django admin's heading
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -72,9 +72,11 @@ def page_redirect(name: str, launch: LtiLaunch | str, *args: Any, **query: str) 
 def _launch_required() -> LaunchError:
     return LaunchError(
         "launch_required",
-        "Your session with this tool has ended. Go back to your course and open the tool again.",
-        admin_hint="The page was opened without a live launch id (idle past LTI_LAUNCH_IDLE_SECONDS or older than LTI_LAUNCH_MAX_SECONDS, "
-        "or opened outside the platform).",
+        _("Your session with this tool has ended. Go back to your course and open the tool again."),
+        admin_hint=_(
+            "The page was opened without a live launch id (idle past LTI_LAUNCH_IDLE_SECONDS or older than LTI_LAUNCH_MAX_SECONDS, "
+            "or opened outside the platform)."
+        ),
         status=401,
     )
 
@@ -82,9 +84,11 @@ def _launch_required() -> LaunchError:
 def _launch_expired() -> LaunchError:
     return LaunchError(
         "launch_expired",
-        "Your session with this tool has ended. Go back to your course and open the tool again.",
-        admin_hint="The request carried a launch id that is no longer kept (idle past LTI_LAUNCH_IDLE_SECONDS or "
-        "older than LTI_LAUNCH_MAX_SECONDS). Pages keep unsent work in the browser and send it after a relaunch.",
+        _("Your session with this tool has ended. Go back to your course and open the tool again."),
+        admin_hint=_(
+            "The request carried a launch id that is no longer kept (idle past LTI_LAUNCH_IDLE_SECONDS or "
+            "older than LTI_LAUNCH_MAX_SECONDS). Pages keep unsent work in the browser and send it after a relaunch."
+        ),
         status=401,
     )
 
@@ -96,9 +100,10 @@ def _carries_launch_id(request: HttpRequest) -> bool:
 def _role_forbidden() -> LaunchError:
     return LaunchError(
         "role_forbidden",
-        "This page is not available with your role in this course.",
-        admin_hint="Requires a staff role in the course (Instructor, Teaching Assistant, Content Developer "
-        "or Administrator).",
+        _("This page is not available with your role in this course."),
+        admin_hint=_(
+            "Requires a staff role in the course (Instructor, Teaching Assistant, Content Developer or Administrator)."
+        ),
         status=403,
     )
 

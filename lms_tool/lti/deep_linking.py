@@ -17,13 +17,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 from lms_tool.core import crypto
+from lms_tool.core.errors import lazy_format
 
 from . import claims as c
 from . import keys
@@ -159,10 +164,14 @@ def _foreign() -> LaunchError:
     # The same page whether the named activity exists anywhere or not: nothing about it is disclosed.
     return LaunchError(
         "activity_foreign",
-        "This activity belongs to another installation of the tool, so it cannot be opened from this course. "
-        "Add the activity again with this course's \u201cadd activity\u201d (Deep Linking) button.",
-        admin_hint="The link's custom parameter 'activity' carries no valid proof (activity_sig) that this tool "
-        "issued it for this platform registration, and it names no activity of this course.",
+        _(
+            "This activity belongs to another installation of the tool, so it cannot be opened from this course. "
+            "Add the activity again with this course's “add activity” (Deep Linking) button."
+        ),
+        admin_hint=_(
+            "The link's custom parameter 'activity' carries no valid proof (activity_sig) that this tool "
+            "issued it for this platform registration, and it names no activity of this course."
+        ),
         status=404,
     )
 
@@ -170,8 +179,8 @@ def _foreign() -> LaunchError:
 def _gone() -> LaunchError:
     return LaunchError(
         "activity_missing",
-        "This activity no longer exists in the tool. Ask your instructor to add it again.",
-        admin_hint="The link's activity was issued by this tool for this registration, but it has been deleted.",
+        _("This activity no longer exists in the tool. Ask your instructor to add it again."),
+        admin_hint=_("The link's activity was issued by this tool for this registration, but it has been deleted."),
         status=404,
     )
 
@@ -180,9 +189,11 @@ def _not_reviewable() -> LaunchError:
     # The same answer for an unknown learner, one of another course and an activity out of reach: nothing leaks.
     return LaunchError(
         "submission_missing",
-        "There is no submission of this learner to review for this activity in this course.",
-        admin_hint="The Submission Review launch's for_user is not a member of the launch's course, or its "
-        "custom 'activity' names no activity of this course that can be reviewed.",
+        _("There is no submission of this learner to review for this activity in this course."),
+        admin_hint=_(
+            "The Submission Review launch's for_user is not a member of the launch's course, or its "
+            "custom 'activity' names no activity of this course that can be reviewed."
+        ),
         status=404,
     )
 
@@ -193,13 +204,16 @@ def submission_review_of(launch: LtiLaunch) -> SubmissionReview:
     if launch.message_type != "LtiSubmissionReviewRequest":
         raise LaunchError(
             "submission_review_only",
-            "This page opens from the gradebook's link to a learner's submission.",
-            admin_hint=f"Expected an LtiSubmissionReviewRequest launch, got {launch.message_type!r}.",
+            _("This page opens from the gradebook's link to a learner's submission."),
+            admin_hint=lazy_format(
+                _("Expected an LtiSubmissionReviewRequest launch, got %(message_type)s."),
+                message_type=repr(launch.message_type),
+            ),
             status=400,
         )
     user_id = str(launch.for_user.get("user_id") or "")
     learner = course_member(launch=launch, sub=user_id) if user_id else None
-    kind, _, item_id = str(launch.custom.get("activity") or "").partition(":")
+    kind, _sep, item_id = str(launch.custom.get("activity") or "").partition(":")
     source = _SOURCES.get(kind)
     if learner is None or source is None or source.review is None or not item_id:
         raise _not_reviewable()
@@ -213,7 +227,7 @@ def activity_open_url(launch: LtiLaunch) -> str | None:
     """Where a resource-link launch goes by its custom ``activity`` parameter ("quiz:12"), or None (no activity).
 
     Raises ``LaunchError`` for a pointer the launch may not follow (another registration's, or a forged one)."""
-    kind, _, item_id = str(launch.custom.get("activity") or "").partition(":")
+    kind, _sep, item_id = str(launch.custom.get("activity") or "").partition(":")
     source = _SOURCES.get(kind)
     if source is None or not item_id:
         return None
@@ -228,7 +242,7 @@ class DeepLinkingError(LaunchError):
     pass
 
 
-def _refuse(message: str, hint: str) -> DeepLinkingError:
+def _refuse(message: StrOrPromise, hint: StrOrPromise) -> DeepLinkingError:
     return DeepLinkingError("deep_linking_refused", message, admin_hint=hint, status=400)
 
 
@@ -282,14 +296,17 @@ def _check_items(settings: dict[str, Any], items: list[PickableItem]) -> None:
     accept_types = settings.get("accept_types") or []
     if items and "ltiResourceLink" not in accept_types:
         raise _refuse(
-            "This course placement cannot receive activities from this tool.",
-            f"The platform's deep_linking_settings.accept_types is {accept_types!r}; it must include ltiResourceLink.",
+            _("This course placement cannot receive activities from this tool."),
+            lazy_format(
+                _("The platform's deep_linking_settings.accept_types is %(types)s; it must include ltiResourceLink."),
+                types=repr(accept_types),
+            ),
         )
     multiple = settings.get("accept_multiple")
     if len(items) > 1 and multiple not in (True, "true"):
         raise _refuse(
-            "Choose one activity: this course placement accepts only one at a time.",
-            "deep_linking_settings.accept_multiple is false.",
+            _("Choose one activity: this course placement accepts only one at a time."),
+            _("deep_linking_settings.accept_multiple is false."),
         )
 
 
@@ -350,8 +367,8 @@ def cancel_build(*, launch: LtiLaunch, errormsg: str, errorlog: str = "") -> Sig
 def _settings(launch: LtiLaunch) -> dict[str, Any]:
     if launch.message_type != "LtiDeepLinkingRequest" or not launch.deep_linking_settings.get("deep_link_return_url"):
         raise _refuse(
-            "This page only answers a deep-linking launch. Open it again from your course.",
-            "The launch is not an LtiDeepLinkingRequest with a deep_link_return_url.",
+            _("This page only answers a deep-linking launch. Open it again from your course."),
+            _("The launch is not an LtiDeepLinkingRequest with a deep_link_return_url."),
         )
     return launch.deep_linking_settings
 

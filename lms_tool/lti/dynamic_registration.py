@@ -34,14 +34,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import http
+from lms_tool.core.errors import lazy_format
 from lms_tool.core.models import AuditEvent
 from lms_tool.core.services import audit_record
 
 from . import registry, tool_config
 from .models import Family, Registration, RegistrationInvitation
-from .platform_config import UNREACHABLE_HINT, PlatformConfig, RegistrationError, config_fetch
+from .platform_config import PlatformConfig, RegistrationError, config_fetch, unreachable_hint
 
 logger = logging.getLogger(__name__)
 PENDING_PREFIX = "lti:dynreg:"
@@ -98,18 +100,18 @@ def invitation_url(*, base: str, token: str) -> str:
 _INVITATION_REFUSED = {
     RegistrationInvitation.Status.USED: (
         "invitation_used",
-        "This registration link was already used.",
-        "Each invitation registers one platform once. Ask the tool's administrator for a new link.",
+        _("This registration link was already used."),
+        _("Each invitation registers one platform once. Ask the tool's administrator for a new link."),
     ),
     RegistrationInvitation.Status.REVOKED: (
         "invitation_revoked",
-        "This registration link was withdrawn by the tool's administrator.",
-        "Ask the tool's administrator for a new link.",
+        _("This registration link was withdrawn by the tool's administrator."),
+        _("Ask the tool's administrator for a new link."),
     ),
     RegistrationInvitation.Status.EXPIRED: (
         "invitation_expired",
-        "This registration link has expired.",
-        "Invitations last a few days (7 unless the tool's administrator chose otherwise). Ask for a new link.",
+        _("This registration link has expired."),
+        _("Invitations last a few days (7 unless the tool's administrator chose otherwise). Ask for a new link."),
     ),
 }
 
@@ -118,9 +120,11 @@ def _usable(invitation: RegistrationInvitation | None) -> RegistrationInvitation
     if invitation is None:
         raise RegistrationError(
             "invitation_unknown",
-            "This registration link is not valid.",
-            admin_hint="The invitation in the link is unknown (mistyped or cut short?). Paste the whole link the "
-            "tool's administrator sent, or ask them for a new one.",
+            _("This registration link is not valid."),
+            admin_hint=_(
+                "The invitation in the link is unknown (mistyped or cut short?). Paste the whole link the "
+                "tool's administrator sent, or ask them for a new one."
+            ),
             status=404,
         )
     status = invitation.status()
@@ -160,9 +164,11 @@ def _pending_take(pending_id: str, tool: tool_config.ToolUrls) -> Pending:
     if stored is None or not cache.delete(key):
         raise RegistrationError(
             "registration_expired",
-            "This registration page has expired or was already submitted.",
-            admin_hint="Start the registration again from your platform (registration pages last 30 minutes "
-            "and can be submitted once).",
+            _("This registration page has expired or was already submitted."),
+            admin_hint=_(
+                "Start the registration again from your platform (registration pages last 30 minutes "
+                "and can be submitted once)."
+            ),
             status=410,
         )
     config = PlatformConfig.from_cache(stored["config"])
@@ -186,24 +192,35 @@ def _send(pending: Pending) -> dict[str, Any]:
         http.failure_log("dynamic registration: POST registration", config.registration_endpoint, exc)
         raise RegistrationError(
             "registration_unreachable",
-            "The tool could not reach your platform to register.",
-            admin_hint=f"{config.registration_endpoint.split('?', 1)[0]}: {http.UNREACHABLE}. {UNREACHABLE_HINT}",
+            _("The tool could not reach your platform to register."),
+            admin_hint=unreachable_hint(config.registration_endpoint),
             status=502,
         ) from exc
     if response.status_code in (401, 403):
         raise RegistrationError(
             "registration_token_refused",
-            "Your platform refused the registration token: it was already used or has expired.",
-            admin_hint=f"{config.registration_endpoint} answered HTTP {response.status_code} "
-            f"({response.text[:200]!r}). Registration tokens are single-use (Moodle) and short-lived: start the "
-            "registration again from the platform.",
+            _("Your platform refused the registration token: it was already used or has expired."),
+            admin_hint=lazy_format(
+                _(
+                    "%(url)s answered HTTP %(status)s (%(answer)s). Registration tokens are single-use (Moodle) and "
+                    "short-lived: start the registration again from the platform."
+                ),
+                url=config.registration_endpoint,
+                status=response.status_code,
+                answer=repr(response.text[:200]),
+            ),
             status=502,
         )
     if response.status_code not in (200, 201):
         raise RegistrationError(
             "registration_refused",
-            "Your platform refused the tool's registration.",
-            admin_hint=f"{config.registration_endpoint} answered HTTP {response.status_code}: {response.text[:500]!r}",
+            _("Your platform refused the tool's registration."),
+            admin_hint=lazy_format(
+                _("%(url)s answered HTTP %(status)s: %(answer)s"),
+                url=config.registration_endpoint,
+                status=response.status_code,
+                answer=repr(response.text[:500]),
+            ),
             status=502,
         )
     try:
@@ -217,8 +234,12 @@ def _send(pending: Pending) -> dict[str, Any]:
     ):
         raise RegistrationError(
             "registration_bad_answer",
-            "Your platform's answer to the registration could not be understood.",
-            admin_hint=f"{config.registration_endpoint} answered without a client_id: {response.text[:300]!r}",
+            _("Your platform's answer to the registration could not be understood."),
+            admin_hint=lazy_format(
+                _("%(url)s answered without a client_id: %(answer)s"),
+                url=config.registration_endpoint,
+                answer=repr(response.text[:300]),
+            ),
             status=502,
         )
     return answer
@@ -265,18 +286,28 @@ def _store(pending: Pending, answer: dict[str, Any], origin: dict[str, str]) -> 
     except registry.RegistrationExists as exc:
         raise RegistrationError(
             "registration_exists",
-            "The tool already has a registration for this platform and client ID. Registering again cannot "
-            "change it: ask the tool's administrator to update or remove it.",
-            admin_hint=f"{exc} Dynamic Registration only creates new registrations. The tool's administrator can "
-            "change this one in the Django admin (LTI > Registrations) or with `manage.py lti_platform add`. "
-            "Your platform may now list the tool a second time: remove that entry there.",
+            _(
+                "The tool already has a registration for this platform and client ID. Registering again cannot "
+                "change it: ask the tool's administrator to update or remove it."
+            ),
+            admin_hint=lazy_format(
+                _(
+                    "%(problem)s Dynamic Registration only creates new registrations. The tool's administrator can "
+                    "change this one in the Django admin (LTI > Registrations) or with `manage.py lti_platform add`. "
+                    "Your platform may now list the tool a second time: remove that entry there."
+                ),
+                problem=str(exc),
+            ),
             status=409,
         ) from exc
     except registry.RegistrationInvalid as exc:
         raise RegistrationError(
             "registration_invalid",
-            "The platform's registration details could not be stored.",
-            admin_hint=f"{exc} The platform may already list the tool: remove that entry there before trying again.",
+            _("The platform's registration details could not be stored."),
+            admin_hint=lazy_format(
+                _("%(problem)s The platform may already list the tool: remove that entry there before trying again."),
+                problem=str(exc),
+            ),
             status=502,
         ) from exc
     if invitation is not None:

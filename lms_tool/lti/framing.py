@@ -24,8 +24,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import http
+from lms_tool.core.errors import lazy_format
 
 from . import claims as c
 
@@ -69,16 +71,26 @@ def _origin_parsed(url: str, strict: bool, allow_http: bool) -> str:
     try:
         parsed = http.parse_url(str(url).strip())
     except http.AmbiguousUrlError as exc:
-        raise ValueError(f"{url!r} is not a web origin like https://school.instructure.com.") from exc
+        raise ValueError(
+            lazy_format(_("%(url)s is not a web origin like https://school.instructure.com."), url=repr(url))
+        ) from exc
     host = (parsed.host or "").lower()
     if not _HOST.match(host):
-        raise ValueError(f"{url!r} does not have a valid host name.")
+        raise ValueError(lazy_format(_("%(url)s does not have a valid host name."), url=repr(url)))
     if strict and (parsed.path not in (None, "", "/") or parsed.query is not None or parsed.fragment is not None):
-        raise ValueError(f"{url!r} is a URL, not an origin: give only scheme://host[:port], with no path.")
+        raise ValueError(
+            lazy_format(
+                _("%(url)s is a URL, not an origin: give only scheme://host[:port], with no path."), url=repr(url)
+            )
+        )
     # Plain HTTP framing is only for loopback (the sandbox, tests) or development: on a network, any
     # machine on the path could inject a page into it.
     if parsed.scheme == "http" and not (_loopback(host) or allow_http):
-        raise ValueError(f"{url!r} does not use HTTPS (plain HTTP is accepted only with LTI_DEV_ALLOW_HTTP=1).")
+        raise ValueError(
+            lazy_format(
+                _("%(url)s does not use HTTPS (plain HTTP is accepted only with LTI_DEV_ALLOW_HTTP=1)."), url=repr(url)
+            )
+        )
     port = parsed.port
     scheme = str(parsed.scheme)
     return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")

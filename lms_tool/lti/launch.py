@@ -18,15 +18,20 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 from pylti1p3.exception import LtiException
 from pylti1p3.message_validators import get_validators
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 from lms_tool.core import cache as core_cache
 from lms_tool.core import crypto
+from lms_tool.core.errors import english, lazy_format
 
 from . import claims as c
 from . import oidc, platform_keys, registry_memo, selectors, tokens
@@ -120,13 +125,15 @@ def _audiences(claims: dict[str, Any]) -> list[str]:
         return [aud]
     if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
         return aud
-    raise LaunchError("token_missing_claim", "The launch message has no audience.", detail=f"aud={aud!r}")
+    raise LaunchError("token_missing_claim", _("The launch message has no audience."), detail=f"aud={aud!r}")
 
 
 def _registration(claims: dict[str, Any], version: str | None) -> Registration:
     iss = claims.get("iss")
     if not isinstance(iss, str) or not iss:
-        raise LaunchError("token_missing_claim", "The launch message does not name its platform.", detail="iss missing")
+        raise LaunchError(
+            "token_missing_claim", _("The launch message does not name its platform."), detail="iss missing"
+        )
     audiences = _audiences(claims)
     azp = claims.get("azp")
     # OIDC Core §3.1.3.7 / LTI core §5.1.2: with several audiences azp must be present and is the
@@ -134,15 +141,17 @@ def _registration(claims: dict[str, Any], version: str | None) -> Registration:
     if len(audiences) > 1 and not azp:
         raise LaunchError(
             "token_azp_missing",
-            "The launch message is addressed to several tools and does not say which.",
-            admin_hint="An id_token with several audiences must carry 'azp'.",
+            _("The launch message is addressed to several tools and does not say which."),
+            admin_hint=_("An id_token with several audiences must carry 'azp'."),
             status=401,
         )
     if azp is not None and azp not in audiences:
         raise LaunchError(
             "token_azp_mismatch",
-            "The launch message is not addressed to this tool.",
-            admin_hint=f"azp {azp!r} is not among the audiences {audiences!r}.",
+            _("The launch message is not addressed to this tool."),
+            admin_hint=lazy_format(
+                _("azp %(azp)s is not among the audiences %(audiences)s."), azp=repr(azp), audiences=repr(audiences)
+            ),
             status=401,
         )
     client_id = azp if azp is not None else audiences[0]
@@ -152,15 +161,26 @@ def _registration(claims: dict[str, Any], version: str | None) -> Registration:
         if known:
             raise LaunchError(
                 "token_wrong_audience",
-                "The launch message is not addressed to this tool.",
-                admin_hint=f"The token's audience {audiences!r} does not contain a client_id registered for {iss!r} "
-                f"(known: {[r.client_id for r in known]!r}).",
+                _("The launch message is not addressed to this tool."),
+                admin_hint=lazy_format(
+                    _(
+                        "The token's audience %(audiences)s does not contain a client_id registered for %(issuer)s "
+                        "(known: %(known)s)."
+                    ),
+                    audiences=repr(audiences),
+                    issuer=repr(iss),
+                    known=repr([r.client_id for r in known]),
+                ),
                 status=401,
             )
         raise LaunchError(
             "unknown_registration",
-            "This learning platform is not registered with the tool.",
-            admin_hint=f"No active registration for issuer {iss!r} and client_id {client_id!r}.",
+            _("This learning platform is not registered with the tool."),
+            admin_hint=lazy_format(
+                _("No active registration for issuer %(issuer)s and client_id %(client_id)s."),
+                issuer=repr(iss),
+                client_id=repr(client_id),
+            ),
             status=403,
         )
     return registration
@@ -169,36 +189,51 @@ def _registration(claims: dict[str, Any], version: str | None) -> Registration:
 def _deployment(registration: Registration, claims: dict[str, Any], version: str | None) -> Deployment | None:
     deployment_id = claims.get(c.DEPLOYMENT_ID)
     if not isinstance(deployment_id, str) or not deployment_id:
-        raise LaunchError("token_missing_claim", "The launch message has no deployment id.", detail="deployment_id")
+        raise LaunchError("token_missing_claim", _("The launch message has no deployment id."), detail="deployment_id")
     if len(deployment_id) > MAX_ID:
-        raise _bad_claim(c.DEPLOYMENT_ID, f"is longer than {MAX_ID} characters")
+        raise _bad_claim(c.DEPLOYMENT_ID, lazy_format(_("is longer than %(limit)s characters"), limit=MAX_ID))
     deployment = selectors.deployment_get(registration=registration, deployment_id=deployment_id, version=version)
     if deployment is None:
         if registration.deployment_policy == DeploymentPolicy.ACCEPT_NEW:
             return None
         raise LaunchError(
             "unknown_deployment",
-            "This installation of the tool in your platform is not enabled.",
-            admin_hint=f"Deployment {deployment_id!r} of {registration} is not registered and the registration "
-            "only accepts listed deployments. Add it with `manage.py lti_platform add --deployment-id`.",
+            _("This installation of the tool in your platform is not enabled."),
+            admin_hint=lazy_format(
+                _(
+                    "Deployment %(deployment)s of %(registration)s is not registered and the registration only "
+                    "accepts listed deployments. Add it with `manage.py lti_platform add --deployment-id`."
+                ),
+                deployment=repr(deployment_id),
+                registration=str(registration),
+            ),
             status=403,
         )
     if not deployment.is_active:
         raise LaunchError(
             "inactive_deployment",
-            "This installation of the tool in your platform has been turned off.",
-            admin_hint=f"Deployment {deployment_id!r} of {registration} is inactive; reactivate it in the admin.",
+            _("This installation of the tool in your platform has been turned off."),
+            admin_hint=lazy_format(
+                _("Deployment %(deployment)s of %(registration)s is inactive; reactivate it in the admin."),
+                deployment=repr(deployment_id),
+                registration=str(registration),
+            ),
             status=403,
         )
     return deployment
 
 
-def _bad_claim(name: str, why: str) -> LaunchError:
+def _bad_claim(name: str, why: StrOrPromise) -> LaunchError:
+    # ``why`` completes the sentence "The claim 'x' …" (translated as such: "must be a string").
     return LaunchError(
         "token_bad_claim",
-        "The launch message from your learning platform contains information in a form the tool cannot read.",
-        admin_hint=f"The claim {name!r} {why}; check the platform's LTI 1.3 configuration or custom claims.",
-        detail=f"{name} {why}",
+        _("The launch message from your learning platform contains information in a form the tool cannot read."),
+        admin_hint=lazy_format(
+            _("The claim %(claim)s %(why)s; check the platform's LTI 1.3 configuration or custom claims."),
+            claim=repr(name),
+            why=why,
+        ),
+        detail=f"{name} {english(why)}",
     )
 
 
@@ -207,9 +242,9 @@ def _check_id(name: str, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _bad_claim(name, "must be a string")
+        raise _bad_claim(name, _("must be a string"))
     if len(str(value)) > MAX_ID:
-        raise _bad_claim(name, f"is longer than {MAX_ID} characters")
+        raise _bad_claim(name, lazy_format(_("is longer than %(limit)s characters"), limit=MAX_ID))
 
 
 def _check_shapes(claims: dict[str, Any]) -> None:
@@ -221,38 +256,46 @@ def _check_shapes(claims: dict[str, Any]) -> None:
         if name in claims and claims[name] is None:
             del claims[name]
         elif name in claims and not isinstance(claims[name], dict):
-            raise _bad_claim(name, "must be a JSON object")
+            raise _bad_claim(name, _("must be a JSON object"))
     if claims.get("sub") is not None:
         if not isinstance(claims["sub"], str):
-            raise _bad_claim("sub", "must be a string")
+            raise _bad_claim("sub", _("must be a string"))
         _check_id("sub", claims["sub"])
     roles = claims.get(c.ROLES)
     if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
-        raise _bad_claim(c.ROLES, "must be a list of role URIs")
+        raise _bad_claim(c.ROLES, _("must be a list of role URIs"))
     _check_id(c.CONTEXT + ".id", claims.get(c.CONTEXT, {}).get("id"))
     _check_id(c.RESOURCE_LINK + ".id", claims.get(c.RESOURCE_LINK, {}).get("id"))
     context_types = claims.get(c.CONTEXT, {}).get("type")
     if context_types is not None and not isinstance(context_types, list):
-        raise _bad_claim(c.CONTEXT + ".type", "must be a list")
+        raise _bad_claim(c.CONTEXT + ".type", _("must be a list"))
     for claim, field in SERVICE_URLS:
         url = claims.get(claim, {}).get(field)
         if url is not None and (not isinstance(url, str) or len(url) > MAX_URL):
-            raise _bad_claim(f"{claim}.{field}", f"must be a URL of at most {MAX_URL} characters")
+            raise _bad_claim(
+                f"{claim}.{field}", lazy_format(_("must be a URL of at most %(limit)s characters"), limit=MAX_URL)
+            )
 
 
 def _check_message(claims: dict[str, Any]) -> None:
     if claims.get(c.VERSION) != "1.3.0":
         raise LaunchError(
             "token_bad_version",
-            "The launch message uses an LTI version this tool does not support.",
-            admin_hint=f"Expected LTI version 1.3.0, got {claims.get(c.VERSION)!r}.",
+            _("The launch message uses an LTI version this tool does not support."),
+            admin_hint=lazy_format(
+                _("Expected LTI version 1.3.0, got %(version)s."), version=repr(claims.get(c.VERSION))
+            ),
         )
     message_type = claims.get(c.MESSAGE_TYPE)
     if message_type not in SUPPORTED_MESSAGE_TYPES:
         raise LaunchError(
             "token_bad_message_type",
-            "The launch message is of a kind this tool does not handle.",
-            admin_hint=f"message_type {message_type!r} is not one of {sorted(SUPPORTED_MESSAGE_TYPES)}.",
+            _("The launch message is of a kind this tool does not handle."),
+            admin_hint=lazy_format(
+                _("message_type %(message_type)s is not one of %(supported)s."),
+                message_type=repr(message_type),
+                supported=str(sorted(SUPPORTED_MESSAGE_TYPES)),
+            ),
         )
     _check_shapes(claims)
     for validator in _VALIDATORS:
@@ -262,18 +305,22 @@ def _check_message(claims: dict[str, Any]) -> None:
             except LtiException as exc:
                 raise LaunchError(
                     "token_missing_claim",
-                    "The launch message is missing information the tool needs.",
-                    admin_hint=f"The platform's {message_type} failed validation: {exc}.",
+                    _("The launch message is missing information the tool needs."),
+                    admin_hint=lazy_format(
+                        _("The platform's %(message_type)s failed validation: %(problem)s."),
+                        message_type=message_type,
+                        problem=str(exc),
+                    ),
                     detail=str(exc),
                 ) from exc
     if not isinstance(claims.get(c.ROLES), list):
-        raise LaunchError("token_missing_claim", "The launch message has no roles.", detail="roles")
+        raise LaunchError("token_missing_claim", _("The launch message has no roles."), detail="roles")
     if message_type == "LtiDeepLinkingRequest" and not claims[c.DL_SETTINGS].get("deep_link_return_url"):
         # DL §4.4.1: required, and without it the tool could never send its answer back.
         raise LaunchError(
             "token_missing_claim",
-            "The launch message is missing information the tool needs.",
-            admin_hint="The deep-linking request has no deep_link_return_url.",
+            _("The launch message is missing information the tool needs."),
+            admin_hint=_("The deep-linking request has no deep_link_return_url."),
             detail="deep_link_return_url",
         )
 
@@ -282,12 +329,12 @@ def _nonce_checked(claims: dict[str, Any], expected: str, now: float) -> tuple[s
     """The nonce's cache key and how long to keep it, once it matches the login's (``_nonce_consume``)."""
     nonce = claims.get("nonce")
     if not isinstance(nonce, str) or not nonce:
-        raise LaunchError("token_missing_claim", "The launch message has no nonce.", detail="nonce")
+        raise LaunchError("token_missing_claim", _("The launch message has no nonce."), detail="nonce")
     if nonce != expected:
         raise LaunchError(
             "nonce_mismatch",
-            "The launch does not match the login that started it. Open the tool again from your course.",
-            admin_hint="The id_token's nonce differs from the one sent with the login request.",
+            _("The launch does not match the login that started it. Open the tool again from your course."),
+            admin_hint=_("The id_token's nonce differs from the one sent with the login request."),
             status=401,
         )
     # Kept while the token is acceptable, but no longer than its login's state: once the state is
@@ -303,8 +350,8 @@ def _nonce_checked(claims: dict[str, Any], expected: str, now: float) -> tuple[s
 def _nonce_replayed() -> LaunchError:
     return LaunchError(
         "nonce_replayed",
-        "This launch was already used. Go back to your course and open the tool again.",
-        admin_hint="The id_token's nonce has been seen before: a replayed launch was refused.",
+        _("This launch was already used. Go back to your course and open the tool again."),
+        admin_hint=_("The id_token's nonce has been seen before: a replayed launch was refused."),
         status=401,
     )
 
@@ -324,8 +371,8 @@ def _state_and_nonce_consume(
         if (login["iss"], login["client_id"]) != (registration.issuer, registration.client_id):
             raise LaunchError(
                 "state_mismatch",
-                "The launch does not match the login that started it. Open the tool again from your course.",
-                admin_hint="The login was started for another platform registration.",
+                _("The launch does not match the login that started it. Open the tool again from your course."),
+                admin_hint=_("The login was started for another platform registration."),
             )
         nonce_key, ttl = _nonce_checked(claims, login["nonce"], now)
     except LaunchError:
@@ -346,8 +393,8 @@ def launch_validate(*, id_token: str, state: str, cookies: dict[str, str], now: 
     if not id_token:
         raise LaunchError(
             "token_missing",
-            "The launch did not include its signed message.",
-            admin_hint="The platform posted to the launch URL without an id_token.",
+            _("The launch did not include its signed message."),
+            admin_hint=_("The platform posted to the launch URL without an id_token."),
         )
     token = tokens.parse(id_token, max_bytes=settings.LTI["MAX_ID_TOKEN_BYTES"])
     # One cache round trip for the registry version (vouching for this process's memo of registrations and

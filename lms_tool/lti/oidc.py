@@ -26,6 +26,9 @@ from urllib.parse import urlencode, urlparse
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+
+from lms_tool.core.errors import lazy_format
 
 from . import selectors
 from .errors import LaunchError
@@ -63,36 +66,57 @@ def find_registration(*, issuer: str, client_id: str | None) -> Registration:
     if not issuer:
         raise LaunchError(
             "login_missing_iss",
-            "The login request from your learning platform is incomplete.",
-            admin_hint="The OIDC login initiation request must carry 'iss'.",
+            _("The login request from your learning platform is incomplete."),
+            admin_hint=_("The OIDC login initiation request must carry 'iss'."),
         )
     registrations = selectors.registrations_for(issuer=issuer, client_id=client_id)
     if not registrations and selectors.registration_awaits_approval(issuer=issuer, client_id=client_id):
         raise LaunchError(
             "registration_pending",
-            "This learning platform registered the tool, but the tool's administrator has not approved it yet.",
-            admin_hint=f"The registration of issuer {issuer!r}"
-            + (f" and client_id {client_id!r}" if client_id else "")
-            + " came from Dynamic Registration without an invitation and awaits approval: a tool admin approves "
-            "it in the Django admin (LTI > Registrations > Approve).",
+            _("This learning platform registered the tool, but the tool's administrator has not approved it yet."),
+            admin_hint=lazy_format(
+                _(
+                    "The registration of issuer %(issuer)s and client_id %(client_id)s came from Dynamic "
+                    "Registration without an invitation and awaits approval: a tool admin approves it in the Django "
+                    "admin (LTI > Registrations > Approve)."
+                )
+                if client_id
+                else _(
+                    "The registration of issuer %(issuer)s came from Dynamic Registration without an invitation and "
+                    "awaits approval: a tool admin approves it in the Django admin (LTI > Registrations > Approve)."
+                ),
+                issuer=repr(issuer),
+                client_id=repr(client_id),
+            ),
             status=403,
         )
     if not registrations:
         raise LaunchError(
             "unknown_registration",
-            "This learning platform is not registered with the tool.",
-            admin_hint=(
-                f"No active registration for issuer {issuer!r}"
-                + (f" and client_id {client_id!r}" if client_id else "")
-                + ". Add it with `manage.py lti_platform add` or in the admin."
+            _("This learning platform is not registered with the tool."),
+            admin_hint=lazy_format(
+                _(
+                    "No active registration for issuer %(issuer)s and client_id %(client_id)s. Add it with "
+                    "`manage.py lti_platform add` or in the admin."
+                )
+                if client_id
+                else _(
+                    "No active registration for issuer %(issuer)s. Add it with `manage.py lti_platform add` or in "
+                    "the admin."
+                ),
+                issuer=repr(issuer),
+                client_id=repr(client_id),
             ),
             status=403,
         )
     if len(registrations) > 1:
         raise LaunchError(
             "ambiguous_registration",
-            "The tool cannot tell which registration of your platform this login is for.",
-            admin_hint=f"Issuer {issuer!r} has several registrations; the platform must send 'client_id' with the login.",
+            _("The tool cannot tell which registration of your platform this login is for."),
+            admin_hint=lazy_format(
+                _("Issuer %(issuer)s has several registrations; the platform must send 'client_id' with the login."),
+                issuer=repr(issuer),
+            ),
         )
     return registrations[0]
 
@@ -103,8 +127,12 @@ def _check_target(target_link_uri: str, tool_host: str) -> None:
     if parsed.scheme not in {"http", "https"} or parsed.netloc != tool_host:
         raise LaunchError(
             "login_bad_target",
-            "The login request points somewhere other than this tool.",
-            admin_hint=f"target_link_uri {target_link_uri!r} is not on this tool's host {tool_host!r}.",
+            _("The login request points somewhere other than this tool."),
+            admin_hint=lazy_format(
+                _("target_link_uri %(target)s is not on this tool's host %(host)s."),
+                target=repr(target_link_uri),
+                host=repr(tool_host),
+            ),
         )
 
 
@@ -115,8 +143,8 @@ def login_start(*, params: dict[str, Any], launch_url: str, tool_host: str) -> L
     if not login_hint:
         raise LaunchError(
             "login_missing_hint",
-            "The login request from your learning platform is incomplete.",
-            admin_hint="The OIDC login initiation request must carry 'login_hint'.",
+            _("The login request from your learning platform is incomplete."),
+            admin_hint=_("The OIDC login initiation request must carry 'login_hint'."),
         )
     target = params.get("target_link_uri") or launch_url
     _check_target(target, tool_host)
@@ -168,8 +196,10 @@ def _storage(params: dict[str, Any]) -> tuple[str, str]:
         if not _FRAME_NAME.match(target):
             raise LaunchError(
                 "login_bad_storage_target",
-                "The login request from your learning platform is malformed.",
-                admin_hint=f"lti_storage_target {target[:80]!r} is not a frame name.",
+                _("The login request from your learning platform is malformed."),
+                admin_hint=lazy_format(
+                    _("lti_storage_target %(target)s is not a frame name."), target=repr(target[:80])
+                ),
             )
         return STORAGE_PLATFORM, target
     if params.get("tool_window") == "1":
@@ -204,8 +234,8 @@ def state_check(*, state: str, cookies: dict[str, str], stored: Any) -> dict[str
     if not state:
         raise LaunchError(
             "state_missing",
-            "The launch is missing its login state. Go back to your course and open the tool again.",
-            admin_hint="The platform did not return 'state' with the id_token.",
+            _("The launch is missing its login state. Go back to your course and open the tool again."),
+            admin_hint=_("The platform did not return 'state' with the id_token."),
         )
     if not isinstance(stored, dict):
         raise state_unknown()
@@ -219,17 +249,23 @@ def state_check(*, state: str, cookies: dict[str, str], stored: Any) -> dict[str
 def state_unknown() -> LaunchError:
     return LaunchError(
         "state_unknown",
-        "This launch has expired or was already used. Go back to your course and open the tool again.",
-        admin_hint="The state is unknown: it expired, was used before, or the login went to another tool server "
-        "that does not share this cache (set REDIS_URL for all processes).",
+        _("This launch has expired or was already used. Go back to your course and open the tool again."),
+        admin_hint=_(
+            "The state is unknown: it expired, was used before, or the login went to another tool server "
+            "that does not share this cache (set REDIS_URL for all processes)."
+        ),
     )
 
 
 def _state_mismatch() -> LaunchError:
     return LaunchError(
         "state_mismatch",
-        "Your browser did not keep this tool's login cookie, so the launch cannot be completed here. "
-        "Try opening the tool in a new window.",
-        admin_hint="The state cookie was missing or did not match: third-party cookies may be blocked in the "
-        "platform's iframe, or the launch was replayed from another browser.",
+        _(
+            "Your browser did not keep this tool's login cookie, so the launch cannot be completed here. "
+            "Try opening the tool in a new window."
+        ),
+        admin_hint=_(
+            "The state cookie was missing or did not match: third-party cookies may be blocked in the "
+            "platform's iframe, or the launch was replayed from another browser."
+        ),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from . import deep_linking
 from .selectors import tool_urls
@@ -25,8 +26,8 @@ def add_to_course(request: HttpRequest, *, launch: LtiLaunch, activities: list[s
     if not items:
         raise deep_linking.DeepLinkingError(
             "nothing_picked",
-            "Choose at least one activity to add, or cancel.",
-            admin_hint="The form named no published activity of this course.",
+            _("Choose at least one activity to add, or cancel."),
+            admin_hint=_("The form named no published activity of this course."),
             detail=f"asked for {sorted(chosen)}",
             status=400,
         )

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import http
-from lms_tool.core.errors import ToolError
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+from lms_tool.core.errors import ToolError, english, lazy_format
 
 from . import tool_config
 from .models import Family
@@ -25,6 +30,15 @@ logger = logging.getLogger(__name__)
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 CANVAS_ACCOUNT_NAME = "https://canvas.instructure.com/lti/account_name"
 ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint")
+# What ``check_url`` names in the sentence a person reads (the admin hint keeps the configuration's own field name).
+URL_LABELS = {
+    "configuration URL": _("configuration address"),
+    "issuer": _("issuer"),
+    "authorization endpoint": _("authorization endpoint"),
+    "token endpoint": _("token endpoint"),
+    "jwks uri": _("public key (JWKS) address"),
+    "registration endpoint": _("registration endpoint"),
+}
 MAX_CONFIG_BYTES = 256 * 1024
 # The audit line keeps the configuration URL as its source (core AuditEvent.source, 2048 characters).
 MAX_CONFIG_URL = 2048
@@ -33,14 +47,23 @@ MAX_CONFIG_URL = 2048
 class RegistrationError(ToolError):
     """A dynamic registration that cannot go on. ``code`` names the check that failed."""
 
-    title = "The tool could not be registered"
+    title = _("The tool could not be registered")
 
-    def __init__(self, code: str, user_message: str, *, admin_hint: str = "", detail: str = "", status: int = 400):
+    def __init__(
+        self,
+        code: str,
+        user_message: StrOrPromise,
+        *,
+        admin_hint: StrOrPromise = "",
+        detail: str = "",
+        status: int = 400,
+    ):
         super().__init__(user_message, admin_hint=admin_hint, detail=detail, status=status)
         self.code = code
 
     def __str__(self) -> str:
-        return f"{self.code}: {self.user_message}"
+        # English whatever the request's language: this is what logs print (docs/translation.md).
+        return f"{self.code}: {english(self.user_message)}"
 
 
 @dataclass
@@ -97,10 +120,17 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 
 
 # What an admin can check when a platform cannot be reached; the log says which of these it was.
-UNREACHABLE_HINT = (
-    "Check the platform is reachable from the tool's server; a platform on a private network must be listed "
-    "in HTTP_ALLOWED_PRIVATE_HOSTS. The tool's log says what failed."
-)
+def unreachable_hint(url: str) -> StrOrPromise:
+    """The admin hint for a platform URL the tool could not reach (its query left out: it may carry tokens); the
+    same words whatever failed (``http.UNREACHABLE``)."""
+    return lazy_format(
+        _(
+            "%(url)s: could not reach the address; it must be a public https URL. Check the platform is reachable "
+            "from the tool's server; a platform on a private network must be listed in HTTP_ALLOWED_PRIVATE_HOSTS. "
+            "The tool's log says what failed."
+        ),
+        url=url.split("?", 1)[0],
+    )
 
 
 def check_url(url: str, *, what: str, code: str) -> None:
@@ -110,17 +140,31 @@ def check_url(url: str, *, what: str, code: str) -> None:
     except http.AmbiguousUrlError as exc:
         raise RegistrationError(
             code,
-            f"The platform's {what} is not a web address the tool can use.",
-            admin_hint=f"{what}: {str(url)[:300]!r} is not an absolute http(s) URL, or carries a user name, "
-            "backslashes or spaces.",
+            lazy_format(
+                _("The platform's %(what)s is not a web address the tool can use."), what=URL_LABELS.get(what, what)
+            ),
+            admin_hint=lazy_format(
+                _("%(what)s: %(url)s is not an absolute http(s) URL, or carries a user name, backslashes or spaces."),
+                what=what,
+                url=repr(str(url)[:300]),
+            ),
             detail=str(exc),
         ) from exc
     if parsed.scheme != "https" and not settings.LTI_DEV_ALLOW_HTTP:
         raise RegistrationError(
             code,
-            f"The platform's {what} does not use HTTPS, so the tool will not trust it.",
-            admin_hint=f"{what}: {url!r}. Serve the platform over HTTPS (plain HTTP is accepted only with "
-            "LTI_DEV_ALLOW_HTTP=1, for development).",
+            lazy_format(
+                _("The platform's %(what)s does not use HTTPS, so the tool will not trust it."),
+                what=URL_LABELS.get(what, what),
+            ),
+            admin_hint=lazy_format(
+                _(
+                    "%(what)s: %(url)s. Serve the platform over HTTPS (plain HTTP is accepted only with "
+                    "LTI_DEV_ALLOW_HTTP=1, for development)."
+                ),
+                what=what,
+                url=repr(url),
+            ),
         )
 
 
@@ -129,16 +173,21 @@ def config_fetch(*, url: str, token: str) -> PlatformConfig:
     if not url:
         raise RegistrationError(
             "config_url_missing",
-            "The registration link is incomplete: it has no platform configuration address.",
-            admin_hint="Open /lti/register/ from your platform's dynamic registration screen; the platform adds "
-            "'openid_configuration' and 'registration_token' to it.",
+            _("The registration link is incomplete: it has no platform configuration address."),
+            admin_hint=_(
+                "Open /lti/register/ from your platform's dynamic registration screen; the platform adds "
+                "'openid_configuration' and 'registration_token' to it."
+            ),
         )
     if len(url) > MAX_CONFIG_URL:
         raise RegistrationError(
             "config_url_too_long",
-            "The platform's configuration address is too long.",
-            admin_hint=f"The openid_configuration URL has {len(url)} characters; the tool accepts up to "
-            f"{MAX_CONFIG_URL}.",
+            _("The platform's configuration address is too long."),
+            admin_hint=lazy_format(
+                _("The openid_configuration URL has %(length)s characters; the tool accepts up to %(limit)s."),
+                length=len(url),
+                limit=MAX_CONFIG_URL,
+            ),
         )
     check_url(url, what="configuration URL", code="config_url_insecure")
     headers = {"Accept": "application/json"}
@@ -152,21 +201,24 @@ def config_fetch(*, url: str, token: str) -> PlatformConfig:
         http.failure_log("dynamic registration: GET configuration", url, exc)
         raise RegistrationError(
             "config_unreachable",
-            "The tool could not reach your platform to read its configuration.",
-            admin_hint=f"{url.split('?', 1)[0]}: {http.UNREACHABLE}. {UNREACHABLE_HINT}",
+            _("The tool could not reach your platform to read its configuration."),
+            admin_hint=unreachable_hint(url),
             status=502,
         ) from exc
     if response.status_code != 200:
         raise RegistrationError(
             "config_http_error",
-            "Your platform refused to give the tool its configuration.",
-            admin_hint=f"GET {url} answered HTTP {response.status_code}"
-            + (
-                " (the registration token may have expired: start again from the platform)"
+            _("Your platform refused to give the tool its configuration."),
+            admin_hint=lazy_format(
+                _(
+                    "GET %(url)s answered HTTP %(status)s (the registration token may have expired: start again "
+                    "from the platform)."
+                )
                 if response.status_code in (401, 403)
-                else ""
-            )
-            + ".",
+                else _("GET %(url)s answered HTTP %(status)s."),
+                url=url,
+                status=response.status_code,
+            ),
             detail=response.text[:500],
             status=502,
         )
@@ -177,8 +229,8 @@ def _json(response: requests.Response, url: str) -> dict[str, Any]:
     if len(response.content) > MAX_CONFIG_BYTES:
         raise RegistrationError(
             "config_not_json",
-            "The platform's configuration is too large to be one.",
-            admin_hint=f"{url} answered {len(response.content)} bytes.",
+            _("The platform's configuration is too large to be one."),
+            admin_hint=lazy_format(_("%(url)s answered %(size)s bytes."), url=url, size=len(response.content)),
             status=502,
         )
     try:
@@ -186,17 +238,20 @@ def _json(response: requests.Response, url: str) -> dict[str, Any]:
     except ValueError as exc:
         raise RegistrationError(
             "config_not_json",
-            "The platform's configuration address did not answer with a configuration.",
-            admin_hint=f"{url} answered {response.headers.get('Content-Type', 'no content type')!r}, not JSON: "
-            "is this the OpenID configuration URL?",
+            _("The platform's configuration address did not answer with a configuration."),
+            admin_hint=lazy_format(
+                _("%(url)s answered %(content_type)s, not JSON: is this the OpenID configuration URL?"),
+                url=url,
+                content_type=repr(response.headers.get("Content-Type", "no content type")),
+            ),
             detail=response.text[:300],
             status=502,
         ) from exc
     if not isinstance(data, dict):
         raise RegistrationError(
             "config_not_json",
-            "The platform's configuration is not a JSON object.",
-            admin_hint=f"{url} answered JSON that is not an object.",
+            _("The platform's configuration is not a JSON object."),
+            admin_hint=lazy_format(_("%(url)s answered JSON that is not an object."), url=url),
             status=502,
         )
     return data
@@ -222,8 +277,10 @@ def config_parse(data: dict[str, Any], *, url: str) -> PlatformConfig:
     if missing:
         raise RegistrationError(
             "config_incomplete",
-            "The platform's configuration is missing information the tool needs.",
-            admin_hint=f"The OpenID configuration at {url} lacks: {', '.join(missing)}.",
+            _("The platform's configuration is missing information the tool needs."),
+            admin_hint=lazy_format(
+                _("The OpenID configuration at %(url)s lacks: %(missing)s."), url=url, missing=", ".join(missing)
+            ),
             status=502,
         )
     assert isinstance(platform, dict)
@@ -232,9 +289,15 @@ def config_parse(data: dict[str, Any], *, url: str) -> PlatformConfig:
     if _origin(issuer) != _origin(url):
         raise RegistrationError(
             "config_issuer_mismatch",
-            "The platform's configuration names a different site than the one it came from.",
-            admin_hint=f"The issuer {issuer!r} is not on the configuration URL's origin ({url!r}); LTI Dynamic "
-            "Registration requires them to match.",
+            _("The platform's configuration names a different site than the one it came from."),
+            admin_hint=lazy_format(
+                _(
+                    "The issuer %(issuer)s is not on the configuration URL's origin (%(url)s); LTI Dynamic "
+                    "Registration requires them to match."
+                ),
+                issuer=repr(issuer),
+                url=repr(url),
+            ),
         )
     for name in ENDPOINTS:
         check_url(data[name], what=name.replace("_", " "), code="config_endpoint_insecure")
@@ -242,8 +305,11 @@ def config_parse(data: dict[str, Any], *, url: str) -> PlatformConfig:
     if isinstance(methods, list) and "private_key_jwt" not in methods:
         raise RegistrationError(
             "config_unsupported",
-            "The platform does not support the way this tool signs in to its services.",
-            admin_hint=f"token_endpoint_auth_methods_supported is {methods!r}; the tool needs private_key_jwt.",
+            _("The platform does not support the way this tool signs in to its services."),
+            admin_hint=lazy_format(
+                _("token_endpoint_auth_methods_supported is %(methods)s; the tool needs private_key_jwt."),
+                methods=repr(methods),
+            ),
         )
     code = str(platform.get("product_family_code") or "").lower()
     scopes = data.get("scopes_supported")

@@ -14,14 +14,19 @@ import hashlib
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from lms_tool.core import http
+from lms_tool.core.errors import english, lazy_format
 
 from .errors import LaunchError
 
@@ -50,12 +55,17 @@ def _load(jwk: dict[str, Any]) -> rsa.RSAPublicKey:
     return rsa.RSAPublicNumbers(_int(jwk["e"]), _int(jwk["n"])).public_key()
 
 
-def _unavailable(url: str, why: str) -> LaunchError:
+def _unavailable(url: str, why: StrOrPromise) -> LaunchError:
+    # ``why`` completes the sentence "The platform's JWKS URL … " ("answered HTTP 500").
     return LaunchError(
         "platform_jwks_unavailable",
-        "The tool could not check the launch because your learning platform's keys could not be read.",
-        admin_hint=f"The platform's JWKS URL {url} {why}. Check the registration's JWKS URL and the platform's status.",
-        detail=why,
+        _("The tool could not check the launch because your learning platform's keys could not be read."),
+        admin_hint=lazy_format(
+            _("The platform's JWKS URL %(url)s %(why)s. Check the registration's JWKS URL and the platform's status."),
+            url=url,
+            why=why,
+        ),
+        detail=english(why),
         status=502,
     )
 
@@ -64,7 +74,14 @@ def fetch(url: str) -> dict[str, Any]:
     """GET the JWKS and store it in the shared cache; a failure is remembered for a few seconds."""
     failed = cache.get(cache_key(url) + ":failed")
     if failed is not None:
-        raise _unavailable(url, f"{failed} moments ago (retried after {FAILURE_BACKOFF_SECONDS} s)")
+        raise _unavailable(
+            url,
+            lazy_format(
+                _("failed moments ago (%(failure)s; tried again after %(seconds)s s)"),
+                failure=failed,
+                seconds=FAILURE_BACKOFF_SECONDS,
+            ),
+        )
     try:
         return _fetch(url)
     except LaunchError as error:
@@ -78,15 +95,17 @@ def _fetch(url: str) -> dict[str, Any]:
     try:
         response = http.get(url, headers={"Accept": "application/json"})
     except requests.RequestException as exc:
-        raise _unavailable(url, f"could not be reached ({exc.__class__.__name__})") from exc
+        raise _unavailable(
+            url, lazy_format(_("could not be reached (%(error)s)"), error=exc.__class__.__name__)
+        ) from exc
     if response.status_code != 200:
-        raise _unavailable(url, f"answered HTTP {response.status_code}")
+        raise _unavailable(url, lazy_format(_("answered HTTP %(status)s"), status=response.status_code))
     try:
         jwks = response.json()
     except ValueError as exc:
-        raise _unavailable(url, "did not answer JSON") from exc
+        raise _unavailable(url, _("did not answer JSON")) from exc
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
-        raise _unavailable(url, "answered JSON without a 'keys' list")
+        raise _unavailable(url, _("answered JSON without a 'keys' list"))
     cache.set(cache_key(url), jwks, settings.LTI["JWKS_CACHE_SECONDS"])
     return jwks
 
@@ -97,7 +116,7 @@ def _find(jwks: dict[str, Any], kid: str, url: str) -> rsa.RSAPublicKey | None:
             try:
                 key = _load(jwk)
             except (KeyError, TypeError, ValueError) as exc:
-                raise _unavailable(url, f"has a malformed key {kid!r}") from exc
+                raise _unavailable(url, lazy_format(_("has a malformed key %(kid)s"), kid=repr(kid))) from exc
             with _memo_lock:
                 _memo[(url, kid)] = (key, time.monotonic() + settings.LTI["JWKS_CACHE_SECONDS"])
             return key
@@ -120,8 +139,8 @@ def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
     if not kid or not isinstance(kid, str):
         raise LaunchError(
             "token_no_kid",
-            "The launch message does not say which key signed it.",
-            admin_hint="The platform must put a 'kid' in the id_token header.",
+            _("The launch message does not say which key signed it."),
+            admin_hint=_("The platform must put a 'kid' in the id_token header."),
             status=401,
         )
     memo = _memo.get((url, kid))
@@ -149,8 +168,12 @@ def public_key(url: str, kid: str | None) -> rsa.RSAPublicKey:
         return key
     raise LaunchError(
         "token_unknown_kid",
-        "The launch message is signed with a key your learning platform does not publish.",
-        admin_hint=f"No key with kid {kid!r} is in the platform's JWKS at {url}, even after refetching it.",
+        _("The launch message is signed with a key your learning platform does not publish."),
+        admin_hint=lazy_format(
+            _("No key with kid %(kid)s is in the platform's JWKS at %(url)s, even after refetching it."),
+            kid=repr(kid),
+            url=url,
+        ),
         status=401,
     )
 

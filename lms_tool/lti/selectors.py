@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import lean
 
@@ -138,9 +139,11 @@ class LaunchScope:
 def _refused_member() -> LaunchError:
     return LaunchError(
         "membership_revoked",
-        "Your enrollment in this course is no longer active, so this activity is closed to you.",
-        admin_hint="The course roster (Names and Role Provisioning) dropped this person after this launch; "
-        "a new launch from the course restores access if the platform lists them as an active member.",
+        _("Your enrollment in this course is no longer active, so this activity is closed to you."),
+        admin_hint=_(
+            "The course roster (Names and Role Provisioning) dropped this person after this launch; "
+            "a new launch from the course restores access if the platform lists them as an active member."
+        ),
         status=403,
     )
 
@@ -223,7 +226,7 @@ def course_member(*, launch: LtiLaunch, sub: str) -> LtiUser | None:
 def _registration_off() -> LaunchError:
     return LaunchError(
         "registration_inactive",
-        "This tool has been turned off for your learning platform.",
-        admin_hint="The platform's registration was deactivated after this launch; reactivate it in the admin.",
+        _("This tool has been turned off for your learning platform."),
+        admin_hint=_("The platform's registration was deactivated after this launch; reactivate it in the admin."),
         status=403,
     )

@@ -19,6 +19,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from django.utils.translation import gettext_lazy as _
+
+from lms_tool.core.errors import lazy_format
 
 from .errors import LaunchError
 
@@ -65,14 +68,18 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
     if len(token) > max_bytes:
         raise LaunchError(
             "token_too_large",
-            "The launch message from your learning platform is too large to be accepted.",
-            admin_hint=f"The id_token is {len(token)} bytes; the limit is {max_bytes} (LTI_MAX_ID_TOKEN_BYTES).",
+            _("The launch message from your learning platform is too large to be accepted."),
+            admin_hint=lazy_format(
+                _("The id_token is %(size)s bytes; the limit is %(limit)s (LTI_MAX_ID_TOKEN_BYTES)."),
+                size=len(token),
+                limit=max_bytes,
+            ),
             status=413,
         )
     parts = token.split(".")
     if len(parts) != 3:
         raise LaunchError(
-            "token_malformed", "The launch message is not a valid signed token.", detail="not three parts"
+            "token_malformed", _("The launch message is not a valid signed token."), detail="not three parts"
         )
     try:
         header = _json_object(_b64decode(parts[0]))
@@ -80,25 +87,25 @@ def parse(token: str, *, max_bytes: int) -> UnverifiedToken:
         signature = _b64decode(parts[2])
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise LaunchError(
-            "token_malformed", "The launch message is not a valid signed token.", detail=f"undecodable: {exc}"
+            "token_malformed", _("The launch message is not a valid signed token."), detail=f"undecodable: {exc}"
         ) from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise LaunchError(
-            "token_malformed", "The launch message is not a valid signed token.", detail="not JSON objects"
+            "token_malformed", _("The launch message is not a valid signed token."), detail="not JSON objects"
         )
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ALGORITHMS:
         raise LaunchError(
             "token_bad_algorithm",
-            "The launch message is signed with an algorithm this tool does not accept.",
-            admin_hint="LTI 1.3 requires RS256 signatures from the platform.",
+            _("The launch message is signed with an algorithm this tool does not accept."),
+            admin_hint=_("LTI 1.3 requires RS256 signatures from the platform."),
             detail=f"alg={alg!r}",
             status=401,
         )
     if "crit" in header:
         # RFC 7515 §4.1.11: a recipient must refuse critical extensions it does not understand.
         raise LaunchError(
-            "token_malformed", "The launch message is not a valid signed token.", detail=f"crit={header['crit']!r}"
+            "token_malformed", _("The launch message is not a valid signed token."), detail=f"crit={header['crit']!r}"
         )
     return UnverifiedToken(header, claims, f"{parts[0]}.{parts[1]}".encode(), signature)
 
@@ -109,8 +116,10 @@ def verify_signature(token: UnverifiedToken, key: rsa.RSAPublicKey) -> None:
     except InvalidSignature as exc:
         raise LaunchError(
             "token_bad_signature",
-            "The launch message's signature is not valid.",
-            admin_hint="The platform's signing key does not match its published JWKS; check the registration's JWKS URL.",
+            _("The launch message's signature is not valid."),
+            admin_hint=_(
+                "The platform's signing key does not match its published JWKS; check the registration's JWKS URL."
+            ),
             status=401,
         ) from exc
 
@@ -118,26 +127,26 @@ def verify_signature(token: UnverifiedToken, key: rsa.RSAPublicKey) -> None:
 def check_times(claims: dict[str, Any], *, now: float, leeway: int) -> None:
     exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
     if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-        raise LaunchError("token_missing_claim", "The launch message has no expiry time.", detail="exp missing")
+        raise LaunchError("token_missing_claim", _("The launch message has no expiry time."), detail="exp missing")
     if not isinstance(iat, (int, float)) or isinstance(iat, bool):
-        raise LaunchError("token_missing_claim", "The launch message has no issue time.", detail="iat missing")
+        raise LaunchError("token_missing_claim", _("The launch message has no issue time."), detail="iat missing")
     if exp < now - leeway:
         raise LaunchError(
             "token_expired",
-            "The launch message has expired. Go back to your course and open the tool again.",
-            admin_hint="If this keeps happening, check that the platform's and the tool's clocks are right.",
+            _("The launch message has expired. Go back to your course and open the tool again."),
+            admin_hint=_("If this keeps happening, check that the platform's and the tool's clocks are right."),
             detail=f"exp={exp} now={now:.0f}",
             status=401,
         )
     if iat > now + leeway:
         raise LaunchError(
             "token_issued_in_future",
-            "The launch message claims to be issued in the future.",
-            admin_hint="The platform's clock is ahead of the tool's; check both servers' time synchronisation.",
+            _("The launch message claims to be issued in the future."),
+            admin_hint=_("The platform's clock is ahead of the tool's; check both servers' time synchronisation."),
             detail=f"iat={iat} now={now:.0f}",
             status=401,
         )
     if isinstance(nbf, (int, float)) and nbf > now + leeway:
         raise LaunchError(
-            "token_not_yet_valid", "The launch message is not valid yet.", detail=f"nbf={nbf}", status=401
+            "token_not_yet_valid", _("The launch message is not valid yet."), detail=f"nbf={nbf}", status=401
         )

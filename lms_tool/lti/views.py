@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -155,8 +156,8 @@ def _course_home(request: HttpRequest) -> HttpResponse:
     if launch.context_pk is None:
         raise LaunchError(
             "course_required",
-            "This page lists a course's activities; open the tool from inside a course.",
-            admin_hint="The launch carried no context claim.",
+            _("This page lists a course's activities; open the tool from inside a course."),
+            admin_hint=_("The launch carried no context claim."),
             status=400,
         )
     picking = launch.message_type == "LtiDeepLinkingRequest"

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from lms_tool.core.errors import ToolError
+from lms_tool.core.errors import ToolError, english
 
 logger = logging.getLogger("lms_tool.lti")
 
@@ -59,7 +59,7 @@ def render_error(request: HttpRequest, error: ToolError) -> HttpResponse:
         request.path,
         reference,
         code or error.__class__.__name__,
-        error.admin_hint,
+        english(error.admin_hint),  # the log stays English (docs/translation.md)
         error.detail,
     )
     response = render(
@@ -105,8 +105,10 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
             "this tool does not serve). Go back to your course and try again."
         ),
         status=400,
-        admin_hint="The detail is in the tool's log (Django refused the request before any page saw it; "
-        "check ALLOWED_HOSTS and the upload limits).",
+        admin_hint=_(
+            "The detail is in the tool's log (Django refused the request before any page saw it; "
+            "check ALLOWED_HOSTS and the upload limits)."
+        ),
     )
     return _handled(request, error, code="bad_request", detail=repr(exception) if exception else "")
 
@@ -137,8 +139,11 @@ def method_not_allowed(request: HttpRequest, allowed: Iterable[str]) -> HttpResp
                 "own. Go to your course and open the activity (or the tool in the course menu) from there."
             ),
             status=405,
-            admin_hint="Register this URL in the platform as the tool's redirect (launch) URL; the platform "
-            f"posts to it. A browser opening it directly sends {request.method}, which it does not take.",
+            admin_hint=_(
+                "Register this URL in the platform as the tool's redirect (launch) URL; the platform posts to it. "
+                "A browser opening it directly sends %(method)s, which it does not take."
+            )
+            % {"method": request.method},
         )
     else:
         error = _PageError(

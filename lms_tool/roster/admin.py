@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy, ngettext
 
 from . import services
 from .models import ResourceLinkMember, RosterSync
@@ -19,7 +20,7 @@ class RosterSyncAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Sync now (full read from the platform)")
+    @admin.action(description=gettext_lazy("Sync now (full read from the platform)"))
     def sync_now(self, request: HttpRequest, queryset: QuerySet[RosterSync]) -> None:
         queued = 0
         for sync in queryset.select_related("context", "resource_link"):
@@ -32,7 +33,13 @@ class RosterSyncAdmin(admin.ModelAdmin):
             queued += was_queued
         self.message_user(
             request,
-            f"{queued} roster sync(s) queued; {queryset.count() - queued} already on their way.",
+            # The English stays as it was (one form); a language with plurals gets both.
+            ngettext(
+                "%(queued)s roster sync(s) queued; %(already)s already on their way.",
+                "%(queued)s roster sync(s) queued; %(already)s already on their way.",
+                queued,
+            )
+            % {"queued": queued, "already": queryset.count() - queued},
             messages.SUCCESS,
         )
 

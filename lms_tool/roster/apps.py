@@ -1,14 +1,14 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class RosterConfig(AppConfig):
     name = "lms_tool.roster"
     label = "roster"
+    verbose_name = gettext_lazy("Roster")  # the Django admin's heading
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.utils.translation import gettext_lazy
-
         from lms_tool.lti import course_home, hooks
         from lms_tool.lti.decorators import page_url
 

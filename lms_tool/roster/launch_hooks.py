@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from django.utils.translation import gettext_lazy as _
+
 from lms_tool.lti import claims as c
 from lms_tool.lti.errors import LaunchError
 from lms_tool.lti.launch import ValidatedLaunch
@@ -42,10 +44,14 @@ def refuse_revoked_member(validated: ValidatedLaunch) -> None:
         services.roster_sync_enqueue(sync=services.roster_sync_for(context=course), full=True)
     raise LaunchError(
         "membership_revoked",
-        "Your enrollment in this course is no longer active, so this activity is closed to you. "
-        "If you were enrolled again, open the activity again from your course.",
-        admin_hint="The course roster (NRPS) lists this person as Inactive, Deleted or absent, and this launch "
-        "does not name them an active member after that. A roster sync has been queued.",
+        _(
+            "Your enrollment in this course is no longer active, so this activity is closed to you. "
+            "If you were enrolled again, open the activity again from your course."
+        ),
+        admin_hint=_(
+            "The course roster (NRPS) lists this person as Inactive, Deleted or absent, and this launch "
+            "does not name them an active member after that. A roster sync has been queued."
+        ),
         status=403,
     )
 

@@ -18,29 +18,50 @@ class SyncStatus(models.TextChoices):
 class RosterSync(models.Model):
     """The sync state of one course roster (or of one resource link's members, with ``resource_link``)."""
 
-    context = models.ForeignKey(Context, on_delete=models.CASCADE, related_name="roster_syncs")
+    context = models.ForeignKey(
+        Context, on_delete=models.CASCADE, related_name="roster_syncs", verbose_name=gettext_lazy("context")
+    )
     resource_link = models.ForeignKey(
         ResourceLink,
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="roster_syncs",
-        help_text="Set for a sync of one resource link's members (NRPS rlid).",
+        help_text=gettext_lazy("Set for a sync of one resource link's members (NRPS rlid)."),
+        verbose_name=gettext_lazy("resource link"),
     )
-    status = models.CharField(max_length=16, choices=SyncStatus.choices, default=SyncStatus.NEVER)
+    status = models.CharField(
+        max_length=16, choices=SyncStatus.choices, default=SyncStatus.NEVER, verbose_name=gettext_lazy("status")
+    )
     differences_url = models.URLField(
-        max_length=2000, blank=True, help_text="The platform's rel=differences link, used by the next incremental sync."
+        max_length=2000,
+        blank=True,
+        help_text=gettext_lazy("The platform's rel=differences link, used by the next incremental sync."),
+        verbose_name=gettext_lazy("differences url"),
     )
-    last_error = models.TextField(blank=True, help_text="Why the last sync failed, for instructors and admins.")
-    last_error_detail = models.TextField(blank=True, help_text="What the platform answered (for admins).")
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    last_counts = models.JSONField(default=dict, blank=True, help_text="Members read, added, changed, removed.")
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_full_sync_at = models.DateTimeField(null=True, blank=True)
-    last_failure_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    last_error = models.TextField(
+        blank=True,
+        help_text=gettext_lazy("Why the last sync failed, for instructors and admins."),
+        verbose_name=gettext_lazy("last error"),
+    )
+    last_error_detail = models.TextField(
+        blank=True,
+        help_text=gettext_lazy("What the platform answered (for admins)."),
+        verbose_name=gettext_lazy("last error detail"),
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0, verbose_name=gettext_lazy("consecutive failures"))
+    last_counts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=gettext_lazy("Members read, added, changed, removed."),
+        verbose_name=gettext_lazy("last counts"),
+    )
+    last_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("last attempt at"))
+    last_success_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("last success at"))
+    last_full_sync_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("last full sync at"))
+    last_failure_at = models.DateTimeField(null=True, blank=True, verbose_name=gettext_lazy("last failure at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=gettext_lazy("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         constraints = [
@@ -54,6 +75,8 @@ class RosterSync(models.Model):
                 name="uniq_roster_sync_link",
             ),
         ]
+        verbose_name = gettext_lazy("roster sync")
+        verbose_name_plural = gettext_lazy("roster syncs")
 
     def __str__(self) -> str:
         scope = f" / {self.resource_link}" if self.resource_link_id else ""
@@ -67,13 +90,19 @@ class RosterSync(models.Model):
 class ResourceLinkMember(models.Model):
     """A person the platform lists for one resource link (NRPS membership with ``rlid``)."""
 
-    resource_link = models.ForeignKey(ResourceLink, on_delete=models.CASCADE, related_name="link_members")
-    user = models.ForeignKey(LtiUser, on_delete=models.CASCADE, related_name="link_memberships")
-    is_active = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    resource_link = models.ForeignKey(
+        ResourceLink, on_delete=models.CASCADE, related_name="link_members", verbose_name=gettext_lazy("resource link")
+    )
+    user = models.ForeignKey(
+        LtiUser, on_delete=models.CASCADE, related_name="link_memberships", verbose_name=gettext_lazy("user")
+    )
+    is_active = models.BooleanField(default=True, verbose_name=gettext_lazy("is active"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=gettext_lazy("updated at"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["resource_link", "user"], name="uniq_link_member")]
+        verbose_name = gettext_lazy("resource link member")
+        verbose_name_plural = gettext_lazy("resource link members")
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.resource_link}"

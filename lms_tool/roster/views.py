@@ -8,6 +8,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,8 +27,8 @@ def _context(request: HttpRequest) -> Context:
     context = scope_of(request).context
     if context is None:
         raise ToolError(
-            "The roster is only available when the tool is opened from a course.",
-            admin_hint="The launch carried no context claim.",
+            _("The roster is only available when the tool is opened from a course."),
+            admin_hint=_("The launch carried no context claim."),
             status=400,
         )
     return context
@@ -61,7 +62,7 @@ def sync_now(request: HttpRequest) -> HttpResponse:
     context = _context(request)
     launch = launch_of(request)
     asked_at = str(int(time.time() * 1000))  # before the request: a sync run at once counts as run
-    _, queued = services.roster_sync_request(context=context, actor_type="user", actor_id=launch.sub)
+    _sync, queued = services.roster_sync_request(context=context, actor_type="user", actor_id=launch.sub)
     return page_redirect("roster:roster", launch, requested="queued" if queued else "already", at=asked_at)
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from lms_tool.core.errors import ToolError
 
@@ -14,8 +16,8 @@ from .models import Delivery, DeliveryState, Subscription
 
 
 class SubscriptionForm(forms.ModelForm):
-    events = forms.CharField(help_text="Comma-separated: 'enrollment.removed, score.*' or '*'.")
-    url = forms.URLField(max_length=1000, assume_scheme="https", help_text="A public http(s) URL.")
+    events = forms.CharField(label=_("Events"), help_text=_("Comma-separated: 'enrollment.removed, score.*' or '*'."))
+    url = forms.URLField(label=_("URL"), max_length=1000, assume_scheme="https", help_text=_("A public http(s) URL."))
 
     class Meta:
         model = Subscription
@@ -94,10 +96,19 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Replay: send again with a fresh set of attempts")
+    @admin.action(description=_("Replay: send again with a fresh set of attempts"))
     def replay(self, request: Any, queryset: Any) -> None:
         chosen = list(queryset)
         dead = sum(d.state == DeliveryState.DEAD for d in chosen)
         for delivery in chosen:
             services.delivery_replay(delivery=delivery, actor_type="admin", actor_id=request.user.get_username())
-        self.message_user(request, f"Queued {len(chosen)} delivery(ies) again ({dead} were dead-lettered).")
+        # The English stays as it was (one form); a language with plurals gets both.
+        self.message_user(
+            request,
+            ngettext(
+                "Queued %(count)s delivery(ies) again (%(dead)s were dead-lettered).",
+                "Queued %(count)s delivery(ies) again (%(dead)s were dead-lettered).",
+                len(chosen),
+            )
+            % {"count": len(chosen), "dead": dead},
+        )

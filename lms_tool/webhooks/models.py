@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import crypto
 from lms_tool.core.models import DomainEvent
@@ -11,12 +12,16 @@ from lms_tool.core.models import DomainEvent
 class Subscription(models.Model):
     """Where to send which domain events; the signing secret is encrypted at rest."""
 
-    name = models.CharField(max_length=200)
-    url = models.URLField(max_length=1000, help_text="Must resolve to a public address (SSRF protection).")
-    events = models.JSONField(
-        default=list, help_text="Event types such as 'enrollment.removed', a family such as 'enrollment.*', or '*'."
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    url = models.URLField(
+        max_length=1000, help_text=_("Must resolve to a public address (SSRF protection)."), verbose_name=_("url")
     )
-    secret_encrypted = models.TextField(editable=False)
+    events = models.JSONField(
+        default=list,
+        help_text=_("Event types such as 'enrollment.removed', a family such as 'enrollment.*', or '*'."),
+        verbose_name=_("events"),
+    )
+    secret_encrypted = models.TextField(editable=False, verbose_name=_("secret encrypted"))
     # By name: api sits above webhooks and imports it, so webhooks never imports api (docs/architecture.md, "Layers").
     api_client = models.ForeignKey(
         "api.ApiClient",
@@ -24,14 +29,17 @@ class Subscription(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="Set when an API client owns it: only events inside that client's reach are sent.",
+        help_text=_("Set when an API client owns it: only events inside that client's reach are sent."),
+        verbose_name=_("api client"),
     )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    is_active = models.BooleanField(default=True, verbose_name=_("is active"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
 
     def __str__(self) -> str:
         return f"{self.name} → {self.url}"
@@ -45,31 +53,40 @@ class Subscription(models.Model):
 
 
 class DeliveryState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    DELIVERED = "delivered", "Delivered"
-    DEAD = "dead", "Dead-lettered"
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    DEAD = "dead", _("Dead-lettered")
 
 
 class Delivery(models.Model):
     """One event for one subscription: retried with backoff, dead-lettered after the last try."""
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="+")
-    state = models.CharField(max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker is sending it until then.")
-    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The receiver's HTTP status.")
-    last_error = models.TextField(blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("subscription")
+    )
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="+", verbose_name=_("event"))
+    state = models.CharField(
+        max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING, verbose_name=_("state")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text=_("A worker is sending it until then."), verbose_name=_("lease until")
+    )
+    last_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("The receiver's HTTP status."), verbose_name=_("last status")
+    )
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "deliveries"
+        verbose_name_plural = _("deliveries")
         constraints = [models.UniqueConstraint(fields=["subscription", "event"], name="uniq_delivery")]
         indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        verbose_name = _("delivery")
 
     def __str__(self) -> str:
         return f"{self.event} → {self.subscription.name}: {self.state}"

@@ -7,6 +7,8 @@ from typing import Any
 import requests
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from lms_tool.core import http
 
@@ -18,15 +20,19 @@ class LrsEndpointForm(forms.ModelForm):
     url = forms.URLField(
         max_length=1000,
         assume_scheme="https",
-        help_text="The LRS's xAPI base URL (statements go to <url>/statements); it must be a public address.",
+        label=_("URL"),
+        help_text=_("The LRS's xAPI base URL (statements go to <url>/statements); it must be a public address."),
     )
     key = forms.CharField(
-        required=False, help_text="HTTP Basic user (the LRS's key). Leave blank to keep the stored one."
+        label=_("Key"),
+        required=False,
+        help_text=_("HTTP Basic user (the LRS's key). Leave blank to keep the stored one."),
     )
     secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="HTTP Basic password (the LRS's secret). Stored encrypted; leave blank to keep the stored one.",
+        label=_("Secret"),
+        help_text=_("HTTP Basic password (the LRS's secret). Stored encrypted; leave blank to keep the stored one."),
     )
 
     class Meta:
@@ -39,20 +45,20 @@ class LrsEndpointForm(forms.ModelForm):
             http.check_public_url(url)
         except requests.RequestException as exc:
             raise forms.ValidationError(
-                "This address cannot be reached from the tool: use the LRS's public http(s) URL."
+                _("This address cannot be reached from the tool: use the LRS's public http(s) URL.")
             ) from exc
         return url
 
     def clean_mastery_score(self) -> float:
         value: float = self.cleaned_data["mastery_score"]
         if not 0 <= value <= 1:
-            raise forms.ValidationError("Give a scaled score between 0 and 1, e.g. 0.5 for half the points.")
+            raise forms.ValidationError(_("Give a scaled score between 0 and 1, e.g. 0.5 for half the points."))
         return value
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         if not self.instance.key_encrypted and not (data.get("key") and data.get("secret")):
-            raise forms.ValidationError("Give the key and secret the LRS issued for this tool.")
+            raise forms.ValidationError(_("Give the key and secret the LRS issued for this tool."))
         return data
 
 
@@ -92,10 +98,17 @@ class StatementAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Replay: send again with a fresh set of attempts (same statement ids)")
+    @admin.action(description=_("Replay: send again with a fresh set of attempts (same statement ids)"))
     def replay(self, request: Any, queryset: Any) -> None:
         dead = queryset.filter(state=StatementState.DEAD).count()
         count = services.statements_replay(pks=queryset.values_list("pk", flat=True), actor=request.user.get_username())
         self.message_user(
-            request, f"Queued {count} statement(s) again ({dead} were dead-lettered; sent ones are left)."
+            request,
+            # The English stays as it was (one form); a language with plurals gets both.
+            ngettext(
+                "Queued %(count)s statement(s) again (%(dead)s were dead-lettered; sent ones are left).",
+                "Queued %(count)s statement(s) again (%(dead)s were dead-lettered; sent ones are left).",
+                count,
+            )
+            % {"count": count, "dead": dead},
         )

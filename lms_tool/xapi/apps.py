@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class XapiConfig(AppConfig):
@@ -6,6 +7,7 @@ class XapiConfig(AppConfig):
 
     name = "lms_tool.xapi"
     label = "xapi"
+    verbose_name = gettext_lazy("xAPI")  # the Django admin's heading
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -9,6 +9,7 @@ import pytest
 from lms_tool.core.models import AuditEvent, DomainEvent
 from lms_tool.flashcards import deep_linking
 from lms_tool.flashcards.models import Card, Deck, DeckGeneration
+from lms_tool.lti import claims as c
 from lms_tool.lti.errors import LaunchError
 from lms_tool.sandbox.platform import LaunchSpec
 from lti_config.celery import app
@@ -130,6 +131,42 @@ def test_an_import_with_bad_rows_lists_them_and_imports_nothing(ada):
     table = re.search(r'data-testid="import-errors">(.*?)</table>', response.text, re.S).group(1)
     assert re.findall(r'class="num">(\d+)</td>', table) == ["3", "4"]
     assert not Card.objects.filter(deck=deck).exists()
+
+
+def _spanish(claims):  # type: ignore[no-untyped-def]
+    claims[c.LAUNCH_PRESENTATION] = {**claims.get(c.LAUNCH_PRESENTATION, {}), "locale": "es"}
+    return claims
+
+
+def test_an_import_with_bad_rows_lists_them_in_the_instructors_language(canvas, course, instructor, tool_url):
+    # docs/translation.md: a launch with locale "es" reads the import's refusal and every row's problem in Spanish.
+    ana = enter(canvas, LaunchSpec(instructor, course, claims_hook=_spanish), tool_url)
+    deck = _deck(ana)
+    bad = b"front,back,tags\nok,fine,\n,no front,\nthree,columns,are,four\nno back,,\n"
+
+    response = ana.post(f"/flashcards/decks/{deck.pk}/import", files={"file": ("cards.csv", bad, "text/csv")})
+
+    assert response.status_code == 400
+    table = re.search(r'data-testid="import-errors">(.*?)</table>', response.text, re.S).group(1)
+    rows = [
+        (line, " ".join(problem.split()))
+        for line, problem in re.findall(r'class="num">(\d+)</td><td>(.*?)</td>', table)
+    ]
+    assert rows == [
+        ("3", "el anverso está vacío"),
+        ("4", "se esperaban 2 o 3 columnas (anverso, reverso, etiquetas) y hay 4"),
+        (
+            "5",
+            "el reverso está vacío (solo una tarjeta de completar huecos, con {{c1::...}} en el anverso, puede omitirlo)",
+        ),
+    ]
+    assert "No se importó nada: primero hay que corregir 3 problemas." in response.text
+    assert "expected 2 or 3 columns" not in response.text and "Nothing was imported" not in response.text
+    assert not Card.objects.filter(deck=deck).exists()
+
+    unreadable = ana.post(f"/flashcards/decks/{deck.pk}/import", files={"file": ("cards.csv", b"\xff\xfe", "text/csv")})
+    assert unreadable.status_code == 400
+    assert "El archivo no es texto UTF-8 (no se puede leer el byte 0). Guárdalo como UTF-8" in unreadable.text
 
 
 def test_an_import_then_export_round_trips(ada):

@@ -162,7 +162,7 @@ def quiz_publish(request: HttpRequest, quiz_id: int) -> HttpResponse:
     try:
         services.quiz_publish(quiz=quiz, user=user_of(request))
     except QuizError as error:
-        return _manage_page(request, quiz, error=error.user_message, status=error.status)
+        return _manage_page(request, quiz, error=str(error.user_message), status=error.status)
     if request.POST.get("pick") == "1":
         # "Publish and add to course" is one step: the answer is the signed response posted back (DL §4.2).
         return picking.add_to_course(request, launch=launch, activities=[f"quiz:{quiz.pk}"])

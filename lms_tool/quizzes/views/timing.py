@@ -49,7 +49,7 @@ def quiz_dates(request: HttpRequest, quiz_id: int) -> HttpResponse:
                 )
                 return page_redirect("quizzes:manage", launch, quiz.pk)
             except QuizError as refused:
-                error = refused.user_message
+                error = str(refused.user_message)
         else:
             error = _errors(form)
     context = {
