@@ -10,6 +10,7 @@ import numpy as np
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from lms_tool.ai.quality import held_back_sentence
 from lms_tool.core.errors import ToolError
@@ -36,7 +37,7 @@ class Retention:
     unseen: int = 0
 
 
-NO_DECK = "There is no such deck in this course."
+NO_DECK = gettext_lazy("There is no such deck in this course.")
 
 
 def course_of(*, launch: LtiLaunch) -> Context:

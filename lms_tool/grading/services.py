@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from lms_tool.core import lean
 from lms_tool.core.errors import ToolError
@@ -35,11 +36,11 @@ ACTIVITY_PROGRESS = {"Initialized", "Started", "InProgress", "Submitted", "Compl
 
 
 class ScoreInvalid(ToolError):
-    title = "The score could not be recorded"
+    title = gettext_lazy("The score could not be recorded")
 
 
 class ReviewRefused(ToolError):
-    title = "The review could not be recorded"
+    title = gettext_lazy("The review could not be recorded")
 
 
 def _number(value: Any) -> bool:

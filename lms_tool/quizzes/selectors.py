@@ -10,6 +10,7 @@ import functools
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from lms_tool.core import lean
 from lms_tool.lti.models import Context, LtiUser
@@ -20,8 +21,8 @@ from .errors import QuizError
 from .models import Answer, Attempt, AttemptQuestion, GenerationRun, Question, Quiz
 from .services.delivery import quiz_question_count
 
-NO_QUIZ = "There is no such quiz in this course."
-NO_ATTEMPT = "There is no such attempt of yours in this course."
+NO_QUIZ = gettext_lazy("There is no such quiz in this course.")
+NO_ATTEMPT = gettext_lazy("There is no such attempt of yours in this course.")
 
 
 def _course(launch: LtiLaunch) -> int:

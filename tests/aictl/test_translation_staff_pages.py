@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from lms_tool.quizzes import services
 from lms_tool.sandbox.platform import LaunchSpec
@@ -246,3 +247,22 @@ def test_the_question_quality_flags_are_sentences_in_the_page_language():
     assert english["unused_distractor"] == "Nobody picked \u201cPared\u201d: it distracts no one."
     assert "«Núcleo»" in spanish["distractor_beats_key"] and "2 de 4" in spanish["ai_overridden"]
     assert all(spanish[code] != english[code] for code in spanish)
+
+
+def test_a_learners_refusals_inside_a_quiz_read_in_spanish(platform_server, canvas, course, student, tool_url):
+    learner = enter(canvas, LaunchSpec(student, course, claims_hook=with_locale("es")), tool_url)
+
+    page = learner.get("/quizzes/attempts/999999/")
+    script = requests.post(
+        learner.url("/quizzes/attempts/999999/answer/"),
+        json={"question": 1, "response": [0]},
+        headers={"X-LTI-Launch": learner.launch_id, "Accept": "application/json"},
+        timeout=10,
+    )
+    quiz = learner.get("/quizzes/999999/take/")
+
+    assert page.status_code == 404 and '<html lang="es"' in page.text
+    assert "No se pudo hacer" in page.text and "Ese intento tuyo no existe en este curso." in page.text
+    assert script.status_code == 404 and script.json()["message"] == "Ese intento tuyo no existe en este curso."
+    assert quiz.status_code == 404 and "Ese cuestionario no existe en este curso." in quiz.text
+    assert "That could not be done" not in page.text and "There is no such" not in page.text + quiz.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -89,7 +90,10 @@ def accommodations_page(request: HttpRequest) -> HttpResponse:
                     extra_attempts=data.get("extra_attempts"),
                 )
             except QuizError as refused:
-                error = f"Nothing was changed for {learner.name or learner.sub}: {refused.user_message}"
+                error = gettext("Nothing was changed for %(name)s: %(problem)s") % {
+                    "name": learner.name or learner.sub,
+                    "problem": refused.user_message,
+                }
                 status = refused.status
             else:
                 return page_redirect("quizzes:accommodations", launch, saved=str(learner.pk))
