@@ -56,13 +56,34 @@ def _sis_id(claims: dict) -> dict[str, str]:
 LAST_LAUNCH_RESOLUTION_SECONDS = 60
 
 
-def _upsert(model: type[M], *, lookup: dict[str, Any], values: dict[str, Any]) -> M:
-    """Find by ``lookup``; create, or update only the fields whose value changed (no write if none did)."""
-    obj = lean.first(model, lookup)
+def _upsert(
+    model: type[M],
+    *,
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    created: dict[str, Any] | None = None,
+    surely_new: bool = False,
+) -> M:
+    return _upserted(model, lookup=lookup, values=values, created=created, surely_new=surely_new)[0]
+
+
+def _upserted(
+    model: type[M],
+    *,
+    lookup: dict[str, Any],
+    values: dict[str, Any],
+    created: dict[str, Any] | None = None,
+    surely_new: bool = False,
+) -> tuple[M, bool]:
+    """(row, whether this call created it). Find by ``lookup``; create (with ``created`` too), or update only the
+    fields whose value changed (no write if none did). ``surely_new``: the lookup names a row that cannot exist
+    yet (its person was created in this transaction), so the read is skipped; a row there after all (a
+    concurrent launch) is still found and updated, never duplicated."""
+    obj = None if surely_new else lean.first(model, lookup)
     if obj is None:
         try:
             with transaction.atomic():  # a savepoint: a concurrent first launch may win the insert
-                return model._default_manager.create(**lookup, **values)
+                return model._default_manager.create(**lookup, **values, **(created or {})), True
         except IntegrityError:
             obj = model._default_manager.get(**lookup)
     changed = [name for name, value in values.items() if getattr(obj, name) != value]
@@ -70,13 +91,14 @@ def _upsert(model: type[M], *, lookup: dict[str, Any], values: dict[str, Any]) -
         for name in changed:
             setattr(obj, name, values[name])
         obj.save(update_fields=[*changed, "updated_at"])
-    return obj
+    return obj, False
 
 
-def _user(registration: Registration, claims: dict[str, Any]) -> LtiUser:
+def _user(registration: Registration, claims: dict[str, Any]) -> tuple[LtiUser, bool]:
+    """(the person, whether this launch is the first to name them)."""
     values = {"name": str(claims.get("name") or "")[:500], "email": str(claims.get("email") or "")[:500]}
     values.update(_sis_id(claims))
-    return _upsert(LtiUser, lookup={"registration": registration, "sub": str(claims["sub"])}, values=values)
+    return _upserted(LtiUser, lookup={"registration": registration, "sub": str(claims["sub"])}, values=values)
 
 
 def _context(registration: Registration, deployment: Deployment, claims: dict[str, Any]) -> Context | None:
@@ -95,13 +117,19 @@ def _context(registration: Registration, deployment: Deployment, claims: dict[st
     return _upsert(Context, lookup={"registration": registration, "context_id": str(claim["id"])}, values=values)
 
 
-def _membership(context: Context, user: LtiUser, claims: dict[str, Any]) -> Membership:
+def _membership(context: Context, user: LtiUser, claims: dict[str, Any], *, user_is_new: bool) -> Membership:
+    """The person's membership of the course; a person first seen in this launch has none yet, so it is created
+    without a read, with its last launch time (docs/benchmarks.md, "Burst": the class's first launches)."""
+    now = timezone.now()
     membership = _upsert(
         Membership,
         lookup={"context": context, "user": user},
         values={"roles": list(claims.get(c.ROLES) or []), "is_active": True},
+        created={"last_launch_at": now},
+        surely_new=user_is_new,
     )
-    _touch(membership)
+    if membership.last_launch_at != now:
+        _touch(membership)
     return membership
 
 
@@ -252,9 +280,9 @@ def _launch_upsert(*, launch: ValidatedLaunch) -> LtiLaunch:
         Registration.objects.filter(pk=registration.pk).update(family=family)
     scopes.scopes_observe(registration=registration, claims=claims)
 
-    user = _user(registration, claims)
+    user, user_is_new = _user(registration, claims)
     context = _context(registration, deployment, claims)
-    membership = _membership(context, user, claims) if context else None
+    membership = _membership(context, user, claims, user_is_new=user_is_new) if context else None
     resource_link = _resource_link(context, claims) if context else None
     lti_launch = LtiLaunch(
         launch_id=secrets.token_urlsafe(32),
