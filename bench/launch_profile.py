@@ -1,15 +1,20 @@
-"""Where a login + launch pair spends the tool's CPU: cProfile on a CPU clock, in-process, on the WSGI path.
+"""Where a login + launch pair, or a learner's quiz, spends the tool's CPU: cProfile on a CPU clock, in-process.
 
-    DATABASE_URL=postgres://… REDIS_URL=redis://… .venv/bin/python bench/launch_profile.py   # 300 pairs
+    DATABASE_URL=postgres://… REDIS_URL=redis://… .venv/bin/python bench/launch_profile.py   # 300 repeat pairs
     .venv/bin/python bench/launch_profile.py --pairs 100 --top 40 --sort tottime
+    ... bench/launch_profile.py --steps launch,start,autosave,submit --pairs 80   # bench/burst.py's learner
+    ... bench/launch_profile.py --steps submit --pairs 3 --top 0 --queries         # and its SQL, statement by statement
 
-The pairs go through ``django.core.handlers.wsgi.WSGIHandler`` (every middleware, the URL resolver, the views,
+The requests go through ``django.core.handlers.wsgi.WSGIHandler`` (every middleware, the URL resolver, the views,
 the configured database and cache) exactly as gunicorn calls it, with environs built by Django's
 ``RequestFactory``; the platform's auth step (``Platform.authorize``, the sandbox platform signing the
-id_token) runs outside the profile. The clock is ``time.process_time``: CPU of this process, so waiting on
-PostgreSQL or Redis is not counted (their own CPU is not either). It prints the CPU per pair measured without
-the profiler (the profiler itself inflates it) and the profile's top functions; it does not compare with a
-baseline (``bench/launch.py`` does) and prints no RESULT line.
+id_token) runs outside the profile. With ``--steps launch`` (the default) the pairs are repeat launches of 20
+learners. With quiz steps every learner is new and goes through the steps of ``bench/burst.py``: a first launch
+(login + launch POST), the start (take POST + attempt page of a published 5-question quiz), one autosave and the
+submit; only the named steps are timed and profiled. The clock is ``time.process_time``: CPU of this process, so
+waiting on PostgreSQL or Redis is not counted (their own CPU is not either). It prints the CPU per step measured
+without the profiler (the profiler itself inflates it) and the profile's top functions; it does not compare with
+a baseline (``bench/launch.py`` and ``bench/burst.py`` do) and prints no RESULT line.
 """
 
 from __future__ import annotations
