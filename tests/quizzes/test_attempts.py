@@ -119,6 +119,44 @@ def test_the_time_limit_refuses_late_answers_and_the_sweep_submits_what_was_save
     assert attempt.state == Attempt.State.SUBMITTED and attempt.score == question.points
 
 
+def test_answers_sent_with_a_submit_after_the_time_limit_are_dropped_and_those_saved_in_time_count():
+    course = make_course()
+    quiz = make_quiz(course, time_limit_minutes=10, count=3, types=["single"])
+    attempt = services.attempt_start(quiz=quiz, user=course.student, resource_link=course.link)
+    questions = [Question.objects.get(pk=qid) for qid in attempt.question_ids]
+    services.answer_save(attempt=attempt, question_id=questions[0].pk, response=right_answer(questions[0]))
+    Attempt.objects.filter(pk=attempt.pk).update(deadline=timezone.now() - timedelta(minutes=5))
+    attempt.refresh_from_db()
+
+    # The whole form arrives late, every answer right: only the one saved in time is graded as given.
+    submitted = services.attempt_submit(attempt=attempt, responses={q.pk: right_answer(q) for q in questions})
+
+    assert submitted.state == Attempt.State.SUBMITTED and submitted.score == questions[0].points
+    saved = dict(Answer.objects.filter(attempt=attempt).values_list("question_id", "response"))
+    assert saved == {questions[0].pk: right_answer(questions[0]), questions[1].pk: None, questions[2].pk: None}
+
+
+def test_a_whole_form_submitted_in_time_is_saved_and_graded_in_the_same_submit():
+    course = make_course()
+    quiz = make_quiz(course, count=3, types=["single"])
+    attempt = services.attempt_start(quiz=quiz, user=course.student, resource_link=course.link)
+    questions = [Question.objects.get(pk=qid) for qid in attempt.question_ids]
+    wrong = [i for i in range(len(questions[1].options)) if [i] != right_answer(questions[1])][0]
+
+    submitted = services.attempt_submit(
+        attempt=attempt,
+        responses={questions[0].pk: right_answer(questions[0]), questions[1].pk: [wrong], questions[2].pk: ""},
+    )
+
+    assert submitted.score == questions[0].points and submitted.score_maximum == sum(q.points for q in questions)
+    graded = {a.question_id: (a.response, a.score) for a in Answer.objects.filter(attempt=attempt)}
+    assert graded == {
+        questions[0].pk: (right_answer(questions[0]), questions[0].points),
+        questions[1].pk: ([wrong], 0.0),
+        questions[2].pk: (None, 0.0),
+    }
+
+
 @pytest.mark.parametrize(
     ("response", "message"),
     [([7], "Choose one of the options"), (["x"], "Choose one of the options"), ([0, 1], "only one option")],
