@@ -141,7 +141,7 @@ def test_a_whole_form_submitted_in_time_is_saved_and_graded_in_the_same_submit()
     quiz = make_quiz(course, count=3, types=["single"])
     attempt = services.attempt_start(quiz=quiz, user=course.student, resource_link=course.link)
     questions = [Question.objects.get(pk=qid) for qid in attempt.question_ids]
-    wrong = [i for i in range(len(questions[1].options)) if [i] != right_answer(questions[1])][0]
+    wrong = next(i for i in range(len(questions[1].options)) if [i] != right_answer(questions[1]))
 
     submitted = services.attempt_submit(
         attempt=attempt,
