@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from lms_tool.lti.decorators import launch_of, page_redirect, page_url, staff_page, user_of
@@ -33,6 +34,12 @@ def _quiz(request: HttpRequest, quiz_id: int) -> Quiz:
     return quiz_selectors.quiz_for_staff(launch=launch_of(request), quiz_id=quiz_id)
 
 
+_PERCENT_REFUSED = {
+    "lowest": gettext_lazy("The lowest score must be a percentage between 0 and 100, like 50."),
+    "highest": gettext_lazy("The highest score must be a percentage between 0 and 100, like 50."),
+}
+
+
 def _percent(value: str, what: str) -> float | None:
     value = value.strip().rstrip("%")
     if not value:
@@ -40,9 +47,9 @@ def _percent(value: str, what: str) -> float | None:
     try:
         number = float(value)
     except ValueError:
-        raise QuizError(f"The {what} score must be a percentage between 0 and 100, like 50.") from None
+        raise QuizError(_PERCENT_REFUSED[what]) from None
     if not 0 <= number <= 100:
-        raise QuizError(f"The {what} score must be a percentage between 0 and 100, like 50.")
+        raise QuizError(_PERCENT_REFUSED[what])
     return number
 
 
@@ -54,7 +61,7 @@ def _query(request: HttpRequest) -> dict[str, str]:
 def _filters(request: HttpRequest) -> Filters:
     state = request.GET.get("state", "")
     if state and state not in State.LABELS:
-        raise QuizError("Choose a state from the list.")
+        raise QuizError(gettext_lazy("Choose a state from the list."))
     return Filters(
         state=state,
         low=_percent(request.GET.get("low", ""), "lowest"),
@@ -153,7 +160,7 @@ def regrade(request: HttpRequest, quiz_id: int, question_id: int) -> HttpRespons
     quiz = _quiz(request, quiz_id)
     question = Question.objects.filter(quiz=quiz, pk=question_id, is_current=False).first()
     if question is None:
-        raise QuizError("There is no replaced question with that number in this quiz.", status=404)
+        raise QuizError(gettext_lazy("There is no replaced question with that number in this quiz."), status=404)
     result = quiz_services.question_regrade(question=question, user=user_of(request))
     logger.info("regrade of question %s: %s", question.pk, result)
     return page_redirect(

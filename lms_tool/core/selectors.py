@@ -17,8 +17,12 @@ from django.apps import apps
 from django.conf import settings
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
 
 from lti_config.celery import QUEUES
+
+from .errors import lazy_format
 
 
 @dataclass(frozen=True)
@@ -34,20 +38,27 @@ class Waiting:
         return None if self.oldest is None else max(0.0, (now - self.oldest).total_seconds())
 
 
-# (label, queue that works it off, model, filter of what waits, field giving its age)
+# (label, queue that works it off, model, filter of what waits, field giving its age). The labels stay English
+# in `manage.py queues` and the JSON; `/healthz/detail`'s page translates them (gettext_noop marks them).
 WAITING: list[tuple[str, str, str, dict[str, Any], str]] = [
-    ("scores to post", "passback", "grading.Score", {"passback_state": "pending"}, "created_at"),
-    ("scores dead-lettered", "passback", "grading.Score", {"passback_state": "dead"}, "created_at"),
-    ("roster syncs queued", "passback", "roster.RosterSync", {"status": "queued"}, "updated_at"),
-    ("webhook deliveries due", "webhooks", "webhooks.Delivery", {"state": "pending"}, "created_at"),
+    (gettext_noop("scores to post"), "passback", "grading.Score", {"passback_state": "pending"}, "created_at"),
+    (gettext_noop("scores dead-lettered"), "passback", "grading.Score", {"passback_state": "dead"}, "created_at"),
+    (gettext_noop("roster syncs queued"), "passback", "roster.RosterSync", {"status": "queued"}, "updated_at"),
+    (gettext_noop("webhook deliveries due"), "webhooks", "webhooks.Delivery", {"state": "pending"}, "created_at"),
     (
-        "quiz generations unfinished",
+        gettext_noop("quiz generations unfinished"),
         "generation",
         "quizzes.GenerationRun",
         {"state__in": ["queued", "running"]},
         "created_at",
     ),
-    ("deck generations unfinished", "generation", "flashcards.DeckGeneration", {"status": "pending"}, "created_at"),
+    (
+        gettext_noop("deck generations unfinished"),
+        "generation",
+        "flashcards.DeckGeneration",
+        {"status": "pending"},
+        "created_at",
+    ),
 ]
 
 
@@ -187,15 +198,31 @@ def _age(at: datetime | None, now: datetime) -> int | None:
     return None if at is None else max(0, int((now - at).total_seconds()))
 
 
+_DEAD_SCORES = ngettext_lazy("%(count)s score(s) dead-lettered", "%(count)s score(s) dead-lettered", "count")
+_DEAD_DELIVERIES = ngettext_lazy(
+    "%(count)s webhook delivery(ies) dead-lettered", "%(count)s webhook delivery(ies) dead-lettered", "count"
+)
+_STUCK = ngettext_lazy("%(count)s generation(s) stuck", "%(count)s generation(s) stuck", "count")
+
+
+def _count_in(message: Any, count: int) -> str:
+    return str(message % {"count": count})  # a lazy plural's ``%`` translates, in the language active now
+
+
+# ``message`` with its count, still lazy: translated (and its plural chosen) where it is shown.
+_counted = lazy(_count_in, str)
+
+
 def health_detail() -> dict[str, Any]:
     """Everything `/healthz/detail` shows (tool administrators only): queues, dead letters, per-registration
     freshness of scores and rosters, generations. Ages are in seconds; times in ISO 8601."""
     now = timezone.now()
     try:
         depths: dict[str, int | None] = broker_depths()
-        broker_error = ""
+        broker_error: Any = ""
     except Exception as exc:  # noqa: BLE001 - redis raises its own; the database part is still useful
-        depths, broker_error = dict.fromkeys(QUEUES), f"the broker did not answer: {exc.__class__.__name__}"
+        depths = dict.fromkeys(QUEUES)
+        broker_error = lazy_format(gettext_lazy("the broker did not answer: %(error)s"), error=exc.__class__.__name__)
     rows = waiting()
     queues = [
         {
@@ -224,11 +251,12 @@ def health_detail() -> dict[str, Any]:
     dead = dead_letters()
     gens = generations(now)
     stuck = gens["quizzes"]["stuck"] + gens["flashcards"]["stuck"]
+    # Lazy: the page shows them in the request's language, the JSON in English (core/views_ops.py).
     problems = [
         *([broker_error] if broker_error else []),
-        *([f"{dead['scores']} score(s) dead-lettered"] if dead["scores"] else []),
-        *([f"{dead['webhook_deliveries']} webhook delivery(ies) dead-lettered"] if dead["webhook_deliveries"] else []),
-        *([f"{stuck} generation(s) stuck"] if stuck else []),
+        *([_counted(_DEAD_SCORES, dead["scores"])] if dead["scores"] else []),
+        *([_counted(_DEAD_DELIVERIES, dead["webhook_deliveries"])] if dead["webhook_deliveries"] else []),
+        *([_counted(_STUCK, stuck)] if stuck else []),
     ]
     return {
         "status": "attention" if problems else "ok",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -15,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from . import metrics, selectors
+from .errors import english
 from .services import request_origin
 
 logger = logging.getLogger(__name__)
@@ -28,8 +31,30 @@ def health_detail(request: HttpRequest) -> HttpResponse:
     (``?format=json`` or ``Accept: application/json``), a page for people."""
     detail = selectors.health_detail()
     if request.GET.get("format") == "json" or "application/json" in request.headers.get("Accept", ""):
-        return JsonResponse(detail)
-    return render(request, "core/health_detail.html", {"detail": detail})
+        # For monitoring: English whatever the browser asks (docs/translation.md, "What stays English").
+        return JsonResponse({**detail, "problems": [english(p) for p in detail["problems"]]})
+    return render(request, "core/health_detail.html", {"detail": _for_people(detail)})
+
+
+def _for_people(detail: dict[str, Any]) -> dict[str, Any]:
+    """The page's copy of ``detail``: its ISO times as datetimes, so the page writes them the way the request's
+    language writes dates (docs/translation.md, "Numbers and dates follow the language")."""
+
+    def when(iso: str | None) -> datetime | None:
+        return datetime.fromisoformat(iso) if iso else None
+
+    return {
+        **detail,
+        "generated_at": when(detail["generated_at"]),
+        "registrations": [
+            {
+                **r,
+                "last_score_posted_at": when(r["last_score_posted_at"]),
+                "oldest_roster_sync_at": when(r["oldest_roster_sync_at"]),
+            }
+            for r in detail["registrations"]
+        ],
+    }
 
 
 def _metrics_allowed(request: HttpRequest) -> bool:

@@ -22,7 +22,9 @@ def steps_parse(text: str) -> list[int]:
     for part in text.replace(",", " ").split():
         match = _STEP.match(part.strip().lower())
         if not match:
-            raise forms.ValidationError(f"{part!r} is not a step: write e.g. 1m 10m (units s, m, h, d).")
+            raise forms.ValidationError(
+                _("%(step)s is not a step: write e.g. 1m 10m (units s, m, h, d)."), params={"step": repr(part)}
+            )
         steps.append(int(match.group(1)) * _UNIT[match.group(2)])
     return steps
 

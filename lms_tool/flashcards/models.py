@@ -9,7 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
 
@@ -321,7 +321,13 @@ class ReviewLog(models.Model):
         verbose_name_plural = gettext_lazy("review logs")
 
     def __str__(self) -> str:
-        return f"{self.learner_id}/{self.card_id} {self.get_rating_display()} at {self.reviewed_at:%Y-%m-%d %H:%M}"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return _("%(learner)s/%(card)s %(rating)s at %(time)s") % {
+            "learner": self.learner_id,
+            "card": self.card_id,
+            "rating": self.get_rating_display(),
+            "time": f"{self.reviewed_at:%Y-%m-%d %H:%M}",
+        }
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Append-only, like the audit log: the history FSRS and the optimiser replay must not change.
@@ -351,7 +357,12 @@ class LearnerParameters(models.Model):
         verbose_name_plural = gettext_lazy("learners' FSRS parameters")
 
     def __str__(self) -> str:
-        return f"FSRS parameters of {self.learner_id} ({self.review_count} reviews)"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return ngettext(
+            "FSRS parameters of %(learner)s (%(count)s reviews)",
+            "FSRS parameters of %(learner)s (%(count)s reviews)",
+            self.review_count,
+        ) % {"learner": self.learner_id, "count": self.review_count}
 
 
 class DeckParameters(models.Model):
@@ -377,7 +388,12 @@ class DeckParameters(models.Model):
         verbose_name_plural = gettext_lazy("decks' FSRS parameters")
 
     def __str__(self) -> str:
-        return f"FSRS parameters of deck {self.deck_id} ({self.review_count} reviews)"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return ngettext(
+            "FSRS parameters of deck %(deck)s (%(count)s reviews)",
+            "FSRS parameters of deck %(deck)s (%(count)s reviews)",
+            self.review_count,
+        ) % {"deck": self.deck_id, "count": self.review_count}
 
 
 class ParameterFit(models.Model):
@@ -425,8 +441,15 @@ class ParameterFit(models.Model):
         verbose_name_plural = gettext_lazy("FSRS fits")
 
     def __str__(self) -> str:
-        subject = f"learner {self.learner_id}" if self.learner_id else f"deck {self.deck_id}"
-        return f"FSRS fit of {subject} at {self.fitted_at:%Y-%m-%d %H:%M} ({'kept' if self.kept else 'not kept'})"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        values = {"learner": self.learner_id, "deck": self.deck_id, "time": f"{self.fitted_at:%Y-%m-%d %H:%M}"}
+        if self.learner_id:
+            if self.kept:
+                return _("FSRS fit of learner %(learner)s at %(time)s (kept)") % values
+            return _("FSRS fit of learner %(learner)s at %(time)s (not kept)") % values
+        if self.kept:
+            return _("FSRS fit of deck %(deck)s at %(time)s (kept)") % values
+        return _("FSRS fit of deck %(deck)s at %(time)s (not kept)") % values
 
 
 class DeckGrade(models.Model):
@@ -459,7 +482,7 @@ class DeckGrade(models.Model):
         verbose_name_plural = gettext_lazy("deck grades")
 
     def __str__(self) -> str:
-        return f"{self.deck_id}/{self.learner_id}: {self.progress:.2f}"
+        return f"{self.deck_id}/{self.learner_id}: {number_format(self.progress, 2)}"  # 0,50 in Spanish
 
 
 class DeckGeneration(models.Model):
@@ -502,4 +525,9 @@ class DeckGeneration(models.Model):
         verbose_name_plural = gettext_lazy("deck generations")
 
     def __str__(self) -> str:
-        return f"generation {self.pk} of deck {self.deck_id}: {self.status}"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return _("generation %(number)s of deck %(deck)s: %(status)s") % {
+            "number": self.pk,
+            "deck": self.deck_id,
+            "status": self.status,
+        }

@@ -44,7 +44,7 @@ def course_of(*, launch: LtiLaunch) -> Context:
     """The launch's course (its registration's, checked by the page decorator); 400 outside a course."""
     context = launch_scope(launch=launch).context
     if context is None:
-        raise ToolError("This page is only available when the tool is opened from a course.", status=400)
+        raise ToolError(gettext_lazy("This page is only available when the tool is opened from a course."), status=400)
     return context
 
 
@@ -70,7 +70,7 @@ def card_of(*, deck: Deck, pk: int) -> Card:
     """A card of ``deck`` (already scoped to the launch's course); anything else answers like a missing card."""
     card = Card.objects.filter(deck=deck, pk=pk).first()
     if card is None:
-        raise ToolError("There is no such card in this deck.", status=404)
+        raise ToolError(gettext_lazy("There is no such card in this deck."), status=404)
     return card
 
 

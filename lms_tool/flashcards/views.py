@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lms_tool.lti import picking
@@ -159,7 +159,7 @@ def cards_review(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             services.card_delete(card=card, actor=actor)
     else:
-        raise NotFound("Unknown action: choose approve, approve all or delete.")
+        raise NotFound(gettext_lazy("Unknown action: choose approve, approve all or delete."))
     return redirect(request, "deck_detail", deck.pk)
 
 

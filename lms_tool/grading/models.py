@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lms_tool.lti.models import Context, Family, LtiUser, ResourceLink
@@ -33,7 +34,8 @@ class AgsEndpoint(models.Model):
         verbose_name_plural = _("AGS endpoints")
 
     def __str__(self) -> str:
-        return self.lineitems_url or f"AGS of {self.context}"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return self.lineitems_url or gettext("AGS of %(course)s") % {"course": self.context}
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
@@ -65,7 +67,8 @@ class LineItem(models.Model):
         verbose_name_plural = _("line items")
 
     def __str__(self) -> str:
-        return self.label or self.url or f"line item of {self.resource_link}"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return self.label or self.url or gettext("line item of %(link)s") % {"link": self.resource_link}
 
 
 class ScoreSlot(models.Model):
@@ -79,7 +82,7 @@ class ScoreSlot(models.Model):
         constraints = [models.UniqueConstraint(fields=["line_item", "user"], name="uniq_score_slot")]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.line_item}"
+        return gettext("%(person)s in %(line_item)s") % {"person": self.user, "line_item": self.line_item}
 
 
 class Source(models.TextChoices):
@@ -179,7 +182,12 @@ class Score(models.Model):
         verbose_name_plural = _("scores")
 
     def __str__(self) -> str:
-        return f"score #{self.pk} of {self.user} ({self.passback_state})"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return gettext("score #%(number)s of %(person)s (%(state)s)") % {
+            "number": self.pk,
+            "person": self.user,
+            "state": self.passback_state,
+        }
 
     def as_ags_score(self, *, family: str) -> dict[str, Any]:
         """The AGS score JSON (§3.4.6); ``scoreGiven`` is left out when there is none."""

@@ -236,7 +236,7 @@ def _check_reviewer(score: Score, reviewer: LtiUser) -> None:
         or not roles.is_staff(membership.roles)
     ):
         raise ReviewRefused(
-            "Only an instructor of this course can review its grades.",
+            gettext_lazy("Only an instructor of this course can review its grades."),
             status=403,
             detail=f"reviewer {reviewer.pk} for score {score.pk}",
         )
@@ -250,10 +250,14 @@ def score_review_decide(
     and when an API client decided for the instructor (``api_client_id``), that too, in the same transaction."""
     score = Score.objects.select_for_update().select_related("user", "resource_link", "line_item").get(pk=score.pk)
     if score.review_state != ReviewState.NEEDS_REVIEW:
-        raise ReviewRefused("This grade has already been reviewed.", status=409, detail=f"{score.review_state}")
+        raise ReviewRefused(
+            gettext_lazy("This grade has already been reviewed."), status=409, detail=f"{score.review_state}"
+        )
     _check_reviewer(score, reviewer)
     if not _number(score_given) or score_given < 0:
-        raise ReviewRefused("The grade must be a number of at least 0.", detail=f"score_given={score_given!r}")
+        raise ReviewRefused(
+            gettext_lazy("The grade must be a number of at least 0."), detail=f"score_given={score_given!r}"
+        )
     before = score.snapshot()
     score.review_state = ReviewState.CONFIRMED if score_given == score.score_given else ReviewState.OVERRIDDEN
     score.score_given, score.grading_progress = float(score_given), "FullyGraded"

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lms_tool.core import crypto
@@ -187,7 +188,8 @@ class RegistrationInvitation(models.Model):
         verbose_name_plural = _("registration invitations")
 
     def __str__(self) -> str:
-        return self.label or f"invitation {self.pk}"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return self.label or gettext("invitation %(number)s") % {"number": self.pk}
 
     def status(self, now: datetime | None = None) -> str:
         """Used and revoked win over expired: the page then says what really happened to the link."""
@@ -368,7 +370,8 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.context}"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        return gettext("%(person)s in %(course)s") % {"person": self.user, "course": self.context}
 
 
 class RegistrationAiUsage(models.Model):

@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from . import selectors
 
@@ -27,22 +29,23 @@ SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCOPE_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 # What grading (AGS line items, scores, results) and the roster (NRPS) need.
 REQUESTED_SCOPES = [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE, SCOPE_NRPS]
+# Shown to people (the registration and config pages): lazy, in the language of the request that shows them.
 SCOPE_LABELS = {
-    SCOPE_LINEITEM: "Create and manage gradebook columns (AGS line items)",
-    SCOPE_LINEITEM_READONLY: "Read gradebook columns (AGS line items, read-only)",
-    SCOPE_RESULT_READONLY: "Read grades (AGS results)",
-    SCOPE_SCORE: "Send scores to the gradebook (AGS scores)",
-    SCOPE_NRPS: "Read the course roster (Names and Role Provisioning)",
+    SCOPE_LINEITEM: _("Create and manage gradebook columns (AGS line items)"),
+    SCOPE_LINEITEM_READONLY: _("Read gradebook columns (AGS line items, read-only)"),
+    SCOPE_RESULT_READONLY: _("Read grades (AGS results)"),
+    SCOPE_SCORE: _("Send scores to the gradebook (AGS scores)"),
+    SCOPE_NRPS: _("Read the course roster (Names and Role Provisioning)"),
 }
 # Identity claims the tool asks for (OIDC Core §5.1): names for the roster and the review queue,
 # email so instructors recognise learners. Moodle turns name/email sharing on from this list.
 CLAIMS = ["iss", "sub", "name", "given_name", "family_name", "email", "locale"]
 CLAIM_LABELS = {
-    "name": "Full name",
-    "given_name": "Given name",
-    "family_name": "Family name",
-    "email": "Email address",
-    "locale": "Language",
+    "name": _("Full name"),
+    "given_name": _("Given name"),
+    "family_name": _("Family name"),
+    "email": _("Email address"),
+    "locale": _("Language"),
 }
 CANVAS_PRIVACY_LEVEL = "public"  # Canvas: names and email (doc/api/lti_dev_key_config.md, privacy_level)
 CANVAS_TOOL_ID = "lms-tool-ai-quizzes-flashcards"
@@ -61,10 +64,13 @@ CANVAS_CUSTOM_FIELDS = {
 }
 # Other platforms (Moodle): the LTI 1.3 core substitution for the person's time zone only.
 PLAIN_CUSTOM_FIELDS = {"person_timezone": "$Person.address.timezone"}
-DESCRIPTION = (
+# What the tool tells a platform (its description and menu labels) stays English: the platform stores it once for
+# everyone. The registration page shows them translated (``shown``); gettext_noop marks them for the catalog.
+DESCRIPTION = gettext_noop(
     "AI-generated quizzes and FSRS spaced-repetition flashcards, graded back to the gradebook, "
     "with instructor review of AI-produced grades."
 )
+DEEP_LINK_LABEL = gettext_noop("Add an AI quiz or flashcard deck")
 
 
 @dataclass(frozen=True)
@@ -76,10 +82,22 @@ class Placement:
 
 # Course navigation opens the activity hub; assignment and link selection open the deep-linking picker.
 CANVAS_PLACEMENTS = [
-    Placement("course_navigation", "LtiResourceLinkRequest", "Quizzes & Flashcards"),
-    Placement("assignment_selection", "LtiDeepLinkingRequest", "Add an AI quiz or flashcard deck"),
-    Placement("link_selection", "LtiDeepLinkingRequest", "Add an AI quiz or flashcard deck"),
+    Placement("course_navigation", "LtiResourceLinkRequest", gettext_noop("Quizzes & Flashcards")),
+    Placement("assignment_selection", "LtiDeepLinkingRequest", DEEP_LINK_LABEL),
+    Placement("link_selection", "LtiDeepLinkingRequest", DEEP_LINK_LABEL),
 ]
+# Canvas's names of its placements, for the registration page.
+PLACEMENT_LABELS = {
+    "course_navigation": _("Course navigation"),
+    "assignment_selection": _("Assignment selection"),
+    "link_selection": _("Link selection"),
+}
+
+
+def shown(text: str) -> str:
+    """An English ``text`` the tool sends a platform (DESCRIPTION, a menu label), in the request's language for a
+    page; text the catalog does not hold (the tool's title, TOOL_TITLE) is shown as it is."""
+    return gettext(text)
 
 
 @dataclass(frozen=True)
@@ -192,7 +210,7 @@ def _canvas_messages(tool: ToolUrls, supported: dict[str, set[str]]) -> list[dic
 
 
 def _plain_messages(tool: ToolUrls, supported: dict[str, set[str]]) -> list[dict[str, Any]]:
-    labels = {"LtiResourceLinkRequest": title(), "LtiDeepLinkingRequest": "Add an AI quiz or flashcard deck"}
+    labels = {"LtiResourceLinkRequest": title(), "LtiDeepLinkingRequest": DEEP_LINK_LABEL}
     return [
         {"type": kind, "target_link_uri": tool.launch, "label": label}
         for kind, label in labels.items()

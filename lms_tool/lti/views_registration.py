@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -20,8 +22,21 @@ from .platform_config import RegistrationError
 from .views_errors import render_error
 
 
-def _labelled(scopes: list[str]) -> list[dict[str, str]]:
+def _labelled(scopes: list[str]) -> list[dict[str, Any]]:
+    """Each scope with its label (lazy: in the language of the page)."""
     return [{"scope": s, "label": tool_config.SCOPE_LABELS.get(s, s)} for s in scopes]
+
+
+def _messages_shown(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The message types sent to the platform, their labels and Canvas placements in the page's language."""
+    return [
+        {
+            "type": m["type"],
+            "label": tool_config.shown(m["label"]),
+            "placements": [tool_config.PLACEMENT_LABELS.get(p, p) for p in m.get("placements", [])],
+        }
+        for m in messages
+    ]
 
 
 # The platform shows this page in a cross-site iframe, where cookies (and so Django's CSRF cookie)
@@ -73,10 +88,10 @@ def _confirm(request: HttpRequest, pending: dynamic_registration.Pending) -> Htt
             "open": settings.LTI_DYNAMIC_REGISTRATION_OPEN,
             "platform": pending.config,
             "title": tool_config.title(),
-            "description": tool_config.DESCRIPTION,
+            "description": tool_config.shown(tool_config.DESCRIPTION),
             "scopes": _labelled(pending.scopes),
             "not_offered": _labelled(pending.config.scopes_not_offered()),
-            "messages": lti["messages"],
+            "messages": _messages_shown(lti["messages"]),
             "claims": claims,
             "privacy_level": lti.get(tool_config.CANVAS_EXT + "privacy_level", ""),
         },

@@ -219,9 +219,9 @@ class QuestionNewForm(QuestionEditForm):
         kind = data.get("type")
         if kind in (Question.Type.SINGLE, Question.Type.MULTIPLE):
             if len([line for line in data.get("options", "").splitlines() if line.strip()]) < 2:
-                self.add_error("options", "Write at least two options, one per line.")
+                self.add_error("options", _("Write at least two options, one per line."))
             if not data.get("correct", "").strip():
-                self.add_error("correct", "Give the number of the correct option (counting from 1).")
+                self.add_error("correct", _("Give the number of the correct option (counting from 1)."))
         elif kind and not str(data.get("answer", "")).strip():
-            self.add_error("answer", "Give the answer.")
+            self.add_error("answer", _("Give the answer."))
         return data

@@ -28,7 +28,7 @@ NO_ATTEMPT = gettext_lazy("There is no such attempt of yours in this course.")
 def _course(launch: LtiLaunch) -> int:
     context_pk = launch_scope(launch=launch).context_pk
     if context_pk is None:
-        raise QuizError("This launch is not inside a course; open the tool from a course.", status=400)
+        raise QuizError(gettext_lazy("This launch is not inside a course; open the tool from a course."), status=400)
     return context_pk
 
 
@@ -208,7 +208,7 @@ def review_answer(*, launch: LtiLaunch, answer_id: int) -> Answer:
         .first()
     )
     if answer is None:
-        raise QuizError("There is no such answer to review in this course.", status=404)
+        raise QuizError(gettext_lazy("There is no such answer to review in this course."), status=404)
     return answer
 
 

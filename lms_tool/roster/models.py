@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from lms_tool.lti.models import Context, LtiUser, ResourceLink
 
@@ -79,8 +79,11 @@ class RosterSync(models.Model):
         verbose_name_plural = gettext_lazy("roster syncs")
 
     def __str__(self) -> str:
-        scope = f" / {self.resource_link}" if self.resource_link_id else ""
-        return f"roster of {self.context}{scope}: {self.get_status_display()}"
+        # The admin shows it (docs/translation.md): its words are a message; no log line prints it.
+        values = {"course": self.context, "link": self.resource_link, "status": self.get_status_display()}
+        if self.resource_link_id:
+            return gettext("roster of %(course)s / %(link)s: %(status)s") % values
+        return gettext("roster of %(course)s: %(status)s") % values
 
     @property
     def is_failing(self) -> bool:

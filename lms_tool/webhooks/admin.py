@@ -72,7 +72,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
             api_client=data.get("api_client"),
         )
         obj.pk = created.pk
-        messages.warning(request, f"Signing secret for {created.name} (shown once; give it to the receiver): {secret}")
+        messages.warning(
+            request,
+            _("Signing secret for %(name)s (shown once; give it to the receiver): %(secret)s")
+            % {"name": created.name, "secret": secret},
+        )
 
     def delete_model(self, request: Any, obj: Subscription) -> None:
         services.subscription_delete(subscription=obj, actor_type="admin", actor_id=request.user.get_username())

@@ -137,6 +137,13 @@ def test_an_instructor_with_a_spanish_locale_authors_and_reads_results_in_spanis
     assert "Actividades de un vistazo" in home and "Crear un cuestionario nuevo" in home and "Cola de revisión" in home
     assert "Mazos de tarjetas" in home and "Crear un mazo nuevo" in home and "1 pregunta" in home
 
+    # Refusals that were plain English literals (issue 17, part 5, the sweep).
+    bad_filter = ada.get(f"/analytics/quizzes/{quiz.pk}/results/", low="half")
+    no_card = ada.get(f"/flashcards/decks/{deck.pk}/cards/999999/edit")
+    assert bad_filter.status_code == 400
+    assert "La puntuación más baja debe ser un porcentaje entre 0 y 100, como 50." in bad_filter.text
+    assert no_card.status_code == 404 and "No existe esa tarjeta en este mazo." in no_card.text
+
 
 # Sentences of the analytics pages (question quality, learners who need help, a learner, retention) in English.
 ANALYTICS_ENGLISH = (

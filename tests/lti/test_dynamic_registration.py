@@ -204,6 +204,40 @@ def test_it_shows_and_records_scopes_the_canvas_admin_trimmed(canvas_unregistere
     assert sorted(Registration.objects.get().scopes) == sorted(set(tool_config.REQUESTED_SCOPES) - set(trimmed))
 
 
+def test_a_spanish_platform_admin_reads_the_services_and_placements_in_spanish(canvas_unregistered, tool_url):
+    # docs/translation.md: the labels come from Python (tool_config) and follow Accept-Language; what the tool
+    # sends the platform (its description and menu labels) stays English.
+    platform_registration.state(canvas_unregistered).faults["trim_scopes"] = [tool_config.SCOPE_NRPS]
+    spanish = {"User-Agent": "PlatformAdminBrowser/1.0", "Accept-Language": "es"}
+    url = platform_registration.start_url(canvas_unregistered, register_url(tool_url))
+
+    confirm = requests.get(url, timeout=10, headers=spanish)
+    pending = re.search(r'name="pending" value="([^"]+)"', confirm.text)
+    action = re.search(r'<form method="post" action="([^"]+)"', confirm.text)
+    assert pending and action, confirm.text[:1000]
+    done = requests.post(tool_url + action.group(1), data={"pending": pending.group(1)}, timeout=10, headers=spanish)
+
+    for words in (
+        "Leer la lista de participantes del curso (Names and Role Provisioning)",
+        "Enviar puntuaciones al libro de calificaciones (puntuaciones de AGS)",
+        "Correo electrónico",
+        "Nombre completo",
+        "Cuestionarios y tarjetas",
+        "Añadir un cuestionario o un mazo de tarjetas con IA",
+        "Navegación del curso",
+        "Selección de tareas, Selección de enlaces",
+        "Cuestionarios generados con IA y tarjetas de estudio",
+    ):
+        assert words in confirm.text, words
+    for english in ("Read the course roster", "Email address", "Full name", "Add an AI quiz", "course_navigation"):
+        assert english not in confirm.text, english
+    assert "Enviar puntuaciones al libro de calificaciones (puntuaciones de AGS)" in done.text  # granted
+    assert "Leer la lista de participantes del curso" in done.text  # trimmed by the platform
+    lti = _sent(canvas_unregistered)[TOOL_CONFIGURATION]
+    assert lti["description"] == tool_config.DESCRIPTION and lti["description"].startswith("AI-generated")
+    assert {m["label"] for m in lti["messages"]} == {"Quizzes & Flashcards", "Add an AI quiz or flashcard deck"}
+
+
 def test_it_does_not_assume_scopes_the_answer_does_not_name(canvas_unregistered, tool_url):
     platform_registration.state(canvas_unregistered).faults["no_scope"] = True
 

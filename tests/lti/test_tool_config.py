@@ -115,4 +115,4 @@ def test_the_config_page_shows_scopes_a_platform_did_not_grant(admin_client, can
 
     assert registration.client_id in text
     assert 'data-testid="missing-scopes"' in text
-    assert tool_config.SCOPE_LABELS[tool_config.SCOPE_NRPS] in text
+    assert str(tool_config.SCOPE_LABELS[tool_config.SCOPE_NRPS]) in text

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser
@@ -56,9 +56,14 @@ def quiz_draw_check(quiz: Quiz, draw_count: int | None = None, pool: int | None 
     pool = quiz_pool_size(quiz) if pool is None else pool
     if draw > pool:
         raise QuizError(
-            f"Each learner cannot draw {draw} questions: the quiz has {pool} approved "
-            f"question{'' if pool == 1 else 's'}. Approve or write more questions, or draw at most {pool} "
-            "(leave the field empty to give every question)."
+            ngettext(
+                "Each learner cannot draw %(draw)s questions: the quiz has %(pool)s approved question. Approve or "
+                "write more questions, or draw at most %(pool)s (leave the field empty to give every question).",
+                "Each learner cannot draw %(draw)s questions: the quiz has %(pool)s approved questions. Approve or "
+                "write more questions, or draw at most %(pool)s (leave the field empty to give every question).",
+                pool,
+            )
+            % {"draw": draw, "pool": pool}
         )
 
 
@@ -77,10 +82,10 @@ def quiz_integrity_update(
     """Save the integrity settings; attempts already started keep what they were given."""
     quiz = Quiz.objects.select_for_update().get(pk=quiz.pk)
     if draw_count is not None and draw_count < 1:
-        raise QuizError("Draw at least 1 question, or leave the field empty to give every question.")
+        raise QuizError(gettext("Draw at least 1 question, or leave the field empty to give every question."))
     quiz_draw_check(quiz, draw_count)
     if show_answers not in AnswerRelease.values:
-        raise QuizError("Choose when learners see the correct answers from the list.")
+        raise QuizError(gettext("Choose when learners see the correct answers from the list."))
     before = integrity_of(quiz)
     quiz.shuffle_questions, quiz.shuffle_options = bool(shuffle_questions), bool(shuffle_options)
     quiz.draw_count, quiz.show_answers = draw_count or None, show_answers

@@ -9,8 +9,10 @@ from django import forms
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lms_tool.core.errors import lazy_format
 from lms_tool.lti import picking
 from lms_tool.lti.decorators import launch_of, page_redirect, page_url, scope_of, staff_page, user_of
 from lms_tool.lti.models import Context
@@ -25,7 +27,7 @@ from ..services import delivery
 def _context(request: HttpRequest) -> Context:
     context = scope_of(request).context
     if context is None:
-        raise QuizError("This launch is not inside a course; open the tool from a course.", status=400)
+        raise QuizError(gettext_lazy("This launch is not inside a course; open the tool from a course."), status=400)
     return context
 
 
@@ -118,7 +120,7 @@ def run_status(request: HttpRequest, quiz_id: int, run_id: int) -> JsonResponse:
     quiz = selectors.quiz_for_staff(launch=launch_of(request), quiz_id=quiz_id)
     run = quiz.generation_runs.filter(pk=run_id).first()
     if run is None:
-        raise QuizError("There is no such generation run.", status=404)
+        raise QuizError(gettext_lazy("There is no such generation run."), status=404)
     return JsonResponse(
         {
             "state": run.state,
@@ -182,7 +184,7 @@ def _question(request: HttpRequest, quiz_id: int, question_id: int) -> tuple[Qui
     quiz = selectors.quiz_for_staff(launch=launch_of(request), quiz_id=quiz_id)
     question = quiz.questions.current().filter(pk=question_id).first()
     if question is None:
-        raise QuizError("There is no such question in this quiz (it may have been replaced).", status=404)
+        raise QuizError(gettext_lazy("There is no such question in this quiz (it may have been replaced)."), status=404)
     return quiz, question
 
 
@@ -258,5 +260,5 @@ def question_action(request: HttpRequest, quiz_id: int, question_id: int, action
     elif action == "regenerate":
         services.question_regenerate(question=question, user=user)
     else:
-        raise QuizError(f"Unknown action {action!r}.", status=404)
+        raise QuizError(lazy_format(gettext_lazy("Unknown action %(action)s."), action=repr(action)), status=404)
     return page_redirect("quizzes:manage", launch, quiz.pk)

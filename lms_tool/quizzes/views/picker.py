@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from lms_tool.lti import course_home, picking
@@ -17,7 +18,9 @@ from ..errors import QuizError
 def pick(request: HttpRequest) -> HttpResponse:
     launch = launch_of(request)
     if launch.message_type != "LtiDeepLinkingRequest":
-        raise QuizError("The picker opens from your course's \u201cadd activity\u201d (deep linking) only.", status=400)
+        raise QuizError(
+            gettext_lazy("The picker opens from your course's “add activity” (deep linking) only."), status=400
+        )
     if request.method == "POST":
         if "cancel" in request.POST:
             return picking.cancel(request, launch=launch)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from lms_tool.core.errors import lazy_format
 from lms_tool.lti.decorators import launch_of, page_redirect, staff_page, user_of
 
 from .. import selectors, services
@@ -30,7 +33,12 @@ def review_decide(request: HttpRequest, answer_id: int) -> HttpResponse:
     try:
         score = float(request.POST.get("score", "").replace(",", "."))
     except ValueError:
-        raise QuizError(f"The score must be a number between 0 and {answer.max_score:g}.") from None
+        raise QuizError(
+            lazy_format(
+                gettext_lazy("The score must be a number between 0 and %(most)s."),
+                most=number_format(f"{answer.max_score:g}", use_l10n=True),
+            )
+        ) from None
     services.answer_review_decide(
         answer=answer,
         reviewer=user_of(request),
