@@ -324,3 +324,28 @@ def platform_registered(base_url: str, *, tool: tuple[str, str, str], family: st
         deployment_ids=["deployment-1"],
     )
     return platform, registration
+
+
+def quiz_published(launch_id: str, *, title: str) -> int:
+    """A published quiz of 5 single-choice questions from a course text (the offline provider), written through
+    the product's services in the course of the teacher's launch ``launch_id``; its id."""
+    from django.conf import settings
+
+    from lms_tool.lti import services as lti_services
+    from lms_tool.lti.models import Context, LtiUser
+    from lms_tool.quizzes import services
+
+    launch = lti_services.launch_get(launch_id=launch_id)
+    assert launch is not None, "the teacher's launch is not kept"
+    settings.AI = {"BASE_URL": "", "MODEL": ""}
+    text = (BASE_DIR / "tests/data/heart.md").read_text()
+    context, user = Context.objects.get(pk=launch.context_pk), LtiUser.objects.get(pk=launch.user_pk)
+    quiz, run = services.quiz_create(context=context, user=user, title=title, text=text, count=5, types=["single"])
+    services.generation_execute(run_id=run.pk)  # or the Celery worker does it: either way, wait for the end
+    give_up = time.monotonic() + 60
+    while not run.is_finished and time.monotonic() < give_up:
+        time.sleep(0.2)
+        run.refresh_from_db()
+    services.questions_approve_all(quiz=quiz, user=user)
+    services.quiz_publish(quiz=quiz, user=user)
+    return int(quiz.pk)

@@ -356,34 +356,14 @@ def course_enrol(platform: Any, students: int) -> tuple[Any, list[Any], Any]:
 
 
 def quiz_make(platform: Any, tool: str, teacher_spec: Any) -> int:
-    """The teacher's real launch creates the course and link in the tool; the quiz (5 single-choice questions
-    from a course text, offline provider) is written through the product's services."""
+    """The teacher's real launch creates the course and link in the tool; the quiz is written through the
+    product's services (``_common.quiz_published``)."""
     import requests
-    from django.conf import settings
-
-    from lms_tool.lti import services as lti_services
-    from lms_tool.lti.models import Context, LtiUser
-    from lms_tool.quizzes import services
 
     r = login_launch(requests.Session(), platform, teacher_spec)
     if r.status_code != 302:
         raise RuntimeError(f"the teacher's launch answered {r.status_code}: {r.text[:300]}")
-    launch = lti_services.launch_get(launch_id=parse_qs(urlparse(r.headers["Location"]).query)["launch"][0])
-    assert launch is not None
-    settings.AI = {"BASE_URL": "", "MODEL": ""}
-    text = (bc.BASE_DIR / "tests/data/heart.md").read_text()
-    context, user = Context.objects.get(pk=launch.context_pk), LtiUser.objects.get(pk=launch.user_pk)
-    quiz, run = services.quiz_create(
-        context=context, user=user, title="Burst quiz", text=text, count=5, types=["single"]
-    )
-    services.generation_execute(run_id=run.pk)  # or the Celery worker does it: either way, wait for the end
-    give_up = time.monotonic() + 60
-    while not run.is_finished and time.monotonic() < give_up:
-        time.sleep(0.2)
-        run.refresh_from_db()
-    services.questions_approve_all(quiz=quiz, user=user)
-    services.quiz_publish(quiz=quiz, user=user)
-    return int(quiz.pk)
+    return bc.quiz_published(parse_qs(urlparse(r.headers["Location"]).query)["launch"][0], title="Burst quiz")
 
 
 def gunicorn_start(app: str, port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

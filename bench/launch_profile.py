@@ -252,30 +252,11 @@ def run(args: argparse.Namespace) -> None:
 
 
 def quiz_make(platform: Any, course: Any, launched: Callable[[Any], str]) -> int:
-    """A published quiz of 5 single-choice questions (offline provider), made as bench/burst.py makes it: the
-    teacher's real launch creates the course and link in the tool, the quiz goes through the product's services."""
-    from django.conf import settings
-
-    from lms_tool.lti import services as lti_services
-    from lms_tool.lti.models import Context, LtiUser
-    from lms_tool.quizzes import services
+    """The quiz bench/burst.py makes: the teacher's real launch, then the product's services."""
     from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
 
     teacher = platform.enrol(course, Person("t-1", "Teacher", "t@example.edu", [ROLE + "Instructor"]))
-    launch = lti_services.launch_get(launch_id=launched(LaunchSpec(teacher, course)))
-    assert launch is not None
-    settings.AI = {"BASE_URL": "", "MODEL": ""}
-    text = (bc.BASE_DIR / "tests/data/heart.md").read_text()
-    context, user = Context.objects.get(pk=launch.context_pk), LtiUser.objects.get(pk=launch.user_pk)
-    quiz, run = services.quiz_create(
-        context=context, user=user, title="Profile quiz", text=text, count=5, types=["single"]
-    )
-    services.generation_execute(run_id=run.pk)
-    run.refresh_from_db()
-    assert run.is_finished, "the offline generation did not finish"
-    services.questions_approve_all(quiz=quiz, user=user)
-    services.quiz_publish(quiz=quiz, user=user)
-    return int(quiz.pk)
+    return bc.quiz_published(launched(LaunchSpec(teacher, course)), title="Profile quiz")
 
 
 def print_queries(run_one: Callable[[], None], wanted: list[str]) -> None:

@@ -62,3 +62,23 @@ class ToolError(Exception):
         # ``user_message`` may be lazy (shown in the request's language); the exception's text, which logs
         # and tracebacks print, stays English.
         return english(self.user_message)
+
+
+class CodedError(ToolError):
+    """A refusal whose ``code`` names the check that failed (logged, tested, and the JSON answer's ``code``)."""
+
+    def __init__(
+        self,
+        code: str,
+        user_message: StrOrPromise,
+        *,
+        admin_hint: StrOrPromise = "",
+        detail: str = "",
+        status: int = 400,
+    ):
+        super().__init__(user_message, admin_hint=admin_hint, detail=detail, status=status)
+        self.code = code
+
+    def __str__(self) -> str:
+        # English whatever the request's language: this is what logs print (docs/translation.md).
+        return f"{self.code}: {english(self.user_message)}" + (f" ({self.detail})" if self.detail else "")

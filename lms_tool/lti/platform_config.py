@@ -21,7 +21,7 @@ from lms_tool.core import http
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-from lms_tool.core.errors import ToolError, english, lazy_format
+from lms_tool.core.errors import CodedError, lazy_format
 
 from . import tool_config
 from .models import Family
@@ -44,26 +44,10 @@ MAX_CONFIG_BYTES = 256 * 1024
 MAX_CONFIG_URL = 2048
 
 
-class RegistrationError(ToolError):
+class RegistrationError(CodedError):
     """A dynamic registration that cannot go on. ``code`` names the check that failed."""
 
     title = _("The tool could not be registered")
-
-    def __init__(
-        self,
-        code: str,
-        user_message: StrOrPromise,
-        *,
-        admin_hint: StrOrPromise = "",
-        detail: str = "",
-        status: int = 400,
-    ):
-        super().__init__(user_message, admin_hint=admin_hint, detail=detail, status=status)
-        self.code = code
-
-    def __str__(self) -> str:
-        # English whatever the request's language: this is what logs print (docs/translation.md).
-        return f"{self.code}: {english(self.user_message)}"
 
 
 @dataclass

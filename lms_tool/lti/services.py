@@ -56,17 +56,6 @@ def _sis_id(claims: dict) -> dict[str, str]:
 LAST_LAUNCH_RESOLUTION_SECONDS = 60
 
 
-def _upsert(
-    model: type[M],
-    *,
-    lookup: dict[str, Any],
-    values: dict[str, Any],
-    created: dict[str, Any] | None = None,
-    surely_new: bool = False,
-) -> M:
-    return _upserted(model, lookup=lookup, values=values, created=created, surely_new=surely_new)[0]
-
-
 def _upserted(
     model: type[M],
     *,
@@ -114,14 +103,14 @@ def _context(registration: Registration, deployment: Deployment, claims: dict[st
     nrps_url = str((claims.get(c.NRPS) or {}).get("context_memberships_url") or "")
     if nrps_url:
         values["nrps_url"] = nrps_url
-    return _upsert(Context, lookup={"registration": registration, "context_id": str(claim["id"])}, values=values)
+    return _upserted(Context, lookup={"registration": registration, "context_id": str(claim["id"])}, values=values)[0]
 
 
 def _membership(context: Context, user: LtiUser, claims: dict[str, Any], *, user_is_new: bool) -> Membership:
     """The person's membership of the course; a person first seen in this launch has none yet, so it is created
     without a read, with its last launch time (docs/benchmarks.md, "Burst": the class's first launches)."""
     now = timezone.now()
-    membership = _upsert(
+    membership, _ = _upserted(
         Membership,
         lookup={"context": context, "user": user},
         values={"roles": list(claims.get(c.ROLES) or []), "is_active": True},
@@ -150,7 +139,7 @@ def _resource_link(context: Context, claims: dict[str, Any]) -> ResourceLink | N
     lineitem = str((claims.get(c.AGS_ENDPOINT) or {}).get("lineitem") or "")
     if lineitem:
         values["lineitem_url"] = lineitem
-    return _upsert(ResourceLink, lookup={"context": context, "resource_link_id": str(claim["id"])}, values=values)
+    return _upserted(ResourceLink, lookup={"context": context, "resource_link_id": str(claim["id"])}, values=values)[0]
 
 
 # What a launch records comes from these claims only: a repeat launch whose claims are unchanged
