@@ -27,7 +27,7 @@ from pylti1p3.lineitem import LineItem
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-from lms_tool.core import crypto
+from lms_tool.core import crypto, lean
 from lms_tool.core.errors import lazy_format
 
 from . import claims as c
@@ -374,7 +374,9 @@ def _settings(launch: LtiLaunch) -> dict[str, Any]:
 
 
 def _signed(launch: LtiLaunch, settings: dict[str, Any], items: list[dict[str, Any]], **text: str) -> SignedResponse:
-    registration = Registration.objects.get(pk=launch.registration_id)
+    registration = lean.first(Registration, {"id": launch.registration_id})  # the one read of the signing path
+    if registration is None:
+        raise Registration.DoesNotExist(f"registration {launch.registration_id}")
     claims = response_claims(launch=launch, registration=registration, content_items=items, **text)
     return SignedResponse(return_url=str(settings["deep_link_return_url"]), jwt=keys.sign(claims), claims=claims)
 
