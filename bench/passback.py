@@ -31,6 +31,7 @@ import argparse
 import io
 import json
 import os
+import signal
 import statistics
 import sys
 import threading
@@ -40,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as bc
@@ -51,7 +53,12 @@ SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 
 class KeepAliveServer:
     """The sandbox platform's routes over HTTP/1.1 with keep-alive (wsgiref closes every connection),
-    plus the tool's JWKS at ``/tool-jwks`` for the platform's token endpoint."""
+    plus the tool's JWKS at ``/tool-jwks`` for the platform's token endpoint.
+
+    The socket is bound here; ``serve_apart()`` serves it from a child process of its own (a real LMS is
+    another process across a network: served from the bench's own threads, the platform would share the
+    interpreter and its lock with the code being measured). ``/bench-control`` lets the bench switch the
+    child's platform faults and read how many requests it saw."""
 
     def __init__(self, routes: Any, jwks: dict[str, Any], latency: float = 0.0):
         jwks_body = json.dumps(jwks).encode()
@@ -61,14 +68,20 @@ class KeepAliveServer:
             disable_nagle_algorithm = True  # headers and body go out separately: no 40 ms delayed-ACK stall
 
             def serve(self) -> None:
-                if latency:
-                    time.sleep(latency)  # a platform across a network: the round trip and its own work
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
-                if path == "/tool-jwks":
+                if path == "/bench-control":
+                    platform = routes.platform
+                    with platform.lock:
+                        platform.faults.update(json.loads(body or b"{}"))
+                        seen = len(platform.requests_seen)
+                    status, headers, out = 200, {}, json.dumps({"requests_seen": seen}).encode()
+                elif path == "/tool-jwks":
                     status, headers, out = 200, {"Content-Type": "application/json"}, jwks_body
                 else:
+                    if latency:
+                        time.sleep(latency)  # a platform across a network: the round trip and its own work
                     environ = {
                         "REQUEST_METHOD": self.command,
                         "PATH_INFO": path,
@@ -91,10 +104,42 @@ class KeepAliveServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # bound and listening; served by the child
         self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.base_url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.pid = 0
+
+    def serve_apart(self) -> None:
+        """Serve from a forked child process; this process keeps no copy of the listening socket."""
+        from django.db import connections
+
+        connections.close_all()  # the child must not share (or close) the parent's database connections
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: the platform alone, until the bench ends or is gone
+            try:
+                parent = os.getppid()
+                threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+                while os.getppid() == parent:
+                    time.sleep(0.5)
+            finally:
+                os._exit(0)
+        self.pid = pid
+        self.httpd.socket.close()
+
+    def control(self, **faults: Any) -> int:
+        """Set faults on the child's platform; the number of requests it has seen."""
+        answer = json.loads(urlopen(self.base_url + "/bench-control", json.dumps(faults).encode()).read())
+        return int(answer["requests_seen"])
+
+    def cpu(self) -> float:
+        return bc.cpu_seconds(self.pid)
+
+    def stop(self) -> None:
+        if self.pid:
+            os.kill(self.pid, signal.SIGTERM)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
 
 
 def setup(scores: int, latency: float = 0.0) -> dict[str, Any]:
@@ -130,6 +175,7 @@ def setup(scores: int, latency: float = 0.0) -> dict[str, Any]:
     ]
     stock_columns = [line_item_add(platform, course, label=f"Stock {n}") for n in range(max(1, scores // learners))]
     return {
+        "server": server,
         "platform": platform,
         "registration": registration,
         "users": users,
@@ -172,15 +218,33 @@ def pending() -> int:
     return Score.objects.filter(passback_state="pending").count()
 
 
-def bench_ours(world: dict[str, Any], scores: int) -> tuple[float, int]:
+class Cpu:
+    """CPU seconds over a block: this process (the worker, or the stock loop: every thread of it) and the
+    platform's own process, apart."""
+
+    def __init__(self, server: KeepAliveServer):
+        self.server = server
+        self.own = self.platform = 0.0
+
+    def __enter__(self) -> Cpu:
+        self._own, self._platform = time.process_time(), self.server.cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.own = time.process_time() - self._own
+        self.platform = self.server.cpu() - self._platform
+
+
+def bench_ours(world: dict[str, Any], scores: int) -> tuple[float, int, Cpu]:
     from lms_tool.lti import service_client
 
-    submit(world, scores, 70.0)
+    submit(world, scores, 70.0)  # the load generator: before the clock starts
     tokens = service_client.token_requests
-    started = time.perf_counter()
-    work(lambda: pending() == 0, time.monotonic() + 600)
-    elapsed = time.perf_counter() - started
-    return scores / elapsed, service_client.token_requests - tokens
+    with Cpu(world["server"]) as cpu:
+        started = time.perf_counter()
+        work(lambda: pending() == 0, time.monotonic() + 600)
+        elapsed = time.perf_counter() - started
+    return scores / elapsed, service_client.token_requests - tokens, cpu
 
 
 def bench_stock(world: dict[str, Any], scores: int, *, reuse_connector: bool, hours: int = 1) -> float:
@@ -236,14 +300,12 @@ def bench_drain(world: dict[str, Any], scores: int, outage: float, *, recovery_b
     from django.conf import settings
 
     settings.GRADING_RECOVERY_BATCH = recovery_batch
-    platform = world["platform"]
-    platform.faults["ags_down"] = True
-    seen = len(platform.requests_seen)
+    server = world["server"]
+    seen = server.control(ags_down=True)
     submit(world, scores, 80.0 + recovery_batch / 1000)
     end_of_outage = time.monotonic() + outage
     work(lambda: time.monotonic() >= end_of_outage, end_of_outage + 60)
-    failed_requests = len(platform.requests_seen) - seen
-    platform.faults["ags_down"] = 0
+    failed_requests = server.control(ags_down=0) - seen
     started = time.perf_counter()
     work(lambda: pending() == 0, time.monotonic() + 1800)
     return time.perf_counter() - started, failed_requests
@@ -273,6 +335,8 @@ def _run(args: argparse.Namespace) -> None:
 
         settings.GRADING_PASSBACK_ENABLED = False  # the bench is the worker: nothing goes to a broker
         world = setup(args.scores, args.latency_ms / 1000)
+        server = world["server"]
+        server.serve_apart()
         print(f"machine: {bc.machine()}")
         print(f"database: {settings.DATABASES['default']['ENGINE']}, cache: {settings.CACHES['default']['BACKEND']}")
         print(
@@ -282,13 +346,17 @@ def _run(args: argparse.Namespace) -> None:
         # Rounds interleave ours and the baseline, so machine load (shared: other jobs run) hits both alike.
         ours_runs, shared_runs, tokens = [], [], 0
         for n in range(args.rounds):
-            rate, asked = bench_ours(world, args.scores)
+            rate, asked, cpu = bench_ours(world, args.scores)
             tokens += asked
             ours_runs.append(rate)
-            shared_runs.append(bench_stock(world, args.scores, reuse_connector=True, hours=2 + n))
+            with Cpu(server) as stock_cpu:
+                shared_runs.append(bench_stock(world, args.scores, reuse_connector=True, hours=2 + n))
+            per = 1000 / args.scores  # CPU ms per score
             print(
                 f"round {n + 1}: ours {rate:.0f} scores/s, stock kept connector {shared_runs[-1]:.0f} scores/s "
-                f"(load average {os.getloadavg()[0]:.2f})",
+                f"(load average {os.getloadavg()[0]:.2f}); CPU ms per score: ours {cpu.own * per:.2f} "
+                f"(platform {cpu.platform * per:.2f}), stock {stock_cpu.own * per:.2f} "
+                f"(platform {stock_cpu.platform * per:.2f})",
                 flush=True,
             )
         ours = statistics.median(bc.spread("ours scores/s", ours_runs))
@@ -322,6 +390,8 @@ def _run(args: argparse.Namespace) -> None:
         )
         bc.print_results()
     finally:
+        if "world" in locals():
+            world["server"].stop()
         bc.cleanup(var_dir)
 
 
