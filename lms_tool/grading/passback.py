@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,15 +25,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connections, router
 from django.db.models import F, Max
 from django.utils import timezone
 
+from lms_tool.core import lean
 from lms_tool.lti import ags
 from lms_tool.lti import service_client as sc
-from lms_tool.lti.models import Registration
+from lms_tool.lti.models import Context, LtiUser, Registration, ResourceLink
 
 from .line_items import LineItemUnknown, line_item_url_ensure
-from .models import PassbackState, Score
+from .models import LineItem, PassbackState, Score
 from .queue import enqueue
 from .settle import Attempt, PostOutcome, batch_settle, platform_held_for
 
@@ -45,16 +48,74 @@ REASONS = {
 }
 
 
+@functools.cache
+def _due_sql() -> str:
+    """The platform (registration id) of a score if it is due: one statement built once, since every score's
+    own task asks it and for all but the first of a batch the answer is "taken already"."""
+    s, li, rl, c = (model._meta for model in (Score, LineItem, ResourceLink, Context))
+    # Identifiers come from the models' metadata and values are bound parameters: nothing from input.
+    return (
+        f"SELECT c.registration_id FROM {s.db_table} s JOIN {li.db_table} li ON s.line_item_id = li.id "  # noqa: S608
+        f"JOIN {rl.db_table} rl ON li.resource_link_id = rl.id JOIN {c.db_table} c ON rl.context_id = c.id "
+        "WHERE s.id = %s AND s.passback_state = %s AND s.next_attempt_at <= %s"
+    )
+
+
+def _due_registration(score_id: int, now: Any) -> int | None:
+    connection = connections[router.db_for_read(Score)]
+    when = Score._meta.get_field("next_attempt_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_due_sql(), [score_id, str(PassbackState.PENDING), when])
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+# The claimed batch with what posting and recording it read (learner, line item, its link, course, registration):
+# one statement built once, where select_related would compile the five-table join for every batch.
+_BATCH_PARTS: tuple[lean.Part, ...] = (
+    (Score, "s", frozenset()),
+    (LtiUser, "u", frozenset()),
+    (LineItem, "li", frozenset()),
+    (ResourceLink, "rl", frozenset()),
+    (Context, "c", frozenset()),
+    (Registration, "r", frozenset()),
+)
+
+
+@functools.cache
+def _batch_tail() -> str:
+    s, u, li, rl, c, r = (part[0]._meta for part in _BATCH_PARTS)
+    return (
+        f"FROM {s.db_table} s JOIN {u.db_table} u ON s.user_id = u.id "
+        f"JOIN {li.db_table} li ON s.line_item_id = li.id JOIN {rl.db_table} rl ON li.resource_link_id = rl.id "
+        f"JOIN {c.db_table} c ON rl.context_id = c.id JOIN {r.db_table} r ON c.registration_id = r.id "
+        "WHERE s.claim = %s ORDER BY s.id"
+    )
+
+
+def _claimed(claim: uuid.UUID) -> list[Score]:
+    connection = connections[router.db_for_read(Score)]
+    value = Score._meta.get_field("claim").get_db_prep_value(claim, connection)
+    batch = []
+    for score, user, line_item, link, context, registration in lean.joined_from(
+        _BATCH_PARTS, (), _batch_tail(), [value]
+    ):
+        context.registration = registration
+        link.context = context
+        line_item.resource_link = link
+        score.user, score.line_item = user, line_item
+        if score.resource_link_id == link.pk:
+            score.resource_link = link  # else read when asked for, as the ORM would
+        batch.append(score)
+    return batch
+
+
 def _claim(score_id: int) -> list[Score]:
     """Claim the score and other due scores of its platform (oldest first); the batch, in submission order."""
     now = timezone.now()
-    if not Score.objects.due(now).filter(pk=score_id).exists():
-        return []  # a batch has taken it already: the common answer for a score's own task, so cheap
-    registration_id = (
-        Score.objects.filter(pk=score_id).values_list("line_item__resource_link__context__registration_id", flat=True)
-    ).first()
+    registration_id = _due_registration(score_id, now)
     if registration_id is None:
-        return []
+        return []  # a batch has taken it already: the common answer for a score's own task, so cheap
     held = platform_held_for(registration_id)
     if held > 0:
         # The platform asked to slow down (429): this score waits out the hold, untried and uncounted.
@@ -75,8 +136,7 @@ def _claim(score_id: int) -> list[Score]:
     Score.objects.filter(
         pk__in=[score_id, *others], passback_state=PassbackState.PENDING, next_attempt_at__lte=now
     ).update(next_attempt_at=lease, claimed_at=now, claim=claim, attempts=F("attempts") + 1)
-    related = ("user", "resource_link", "line_item__resource_link__context__registration")
-    return list(Score.objects.filter(claim=claim).select_related(*related).order_by("pk"))
+    return _claimed(claim)
 
 
 def _newest_in_slots(batch: list[Score]) -> dict[tuple[int, int], int]:
