@@ -70,11 +70,11 @@ def _due_registration(score_id: int, now: Any) -> int | None:
     return int(row[0]) if row else None
 
 
-# The claimed batch with what posting and recording it read (learner, line item, its link, course, registration):
-# one statement built once, where select_related would compile the five-table join for every batch.
-_BATCH_PARTS: tuple[lean.Part, ...] = (
-    (Score, "s", frozenset()),
-    (LtiUser, "u", frozenset()),
+# The claimed batch with what posting and recording it read: each score with its learner, then each line item of
+# the batch (usually one) with its link, course and registration, made once and shared by its scores. Two
+# statements built once, where select_related would compile the five-table join for every batch.
+_BATCH_PARTS: tuple[lean.Part, ...] = ((Score, "s", frozenset()), (LtiUser, "u", frozenset()))
+_ITEM_PARTS: tuple[lean.Part, ...] = (
     (LineItem, "li", frozenset()),
     (ResourceLink, "rl", frozenset()),
     (Context, "c", frozenset()),
@@ -84,12 +84,16 @@ _BATCH_PARTS: tuple[lean.Part, ...] = (
 
 @functools.cache
 def _batch_tail() -> str:
-    s, u, li, rl, c, r = (part[0]._meta for part in _BATCH_PARTS)
+    s, u = Score._meta, LtiUser._meta
+    return f"FROM {s.db_table} s JOIN {u.db_table} u ON s.user_id = u.id WHERE s.claim = %s ORDER BY s.id"
+
+
+def _items_tail(count: int) -> str:
+    li, rl, c, r = (part[0]._meta for part in _ITEM_PARTS)
     return (
-        f"FROM {s.db_table} s JOIN {u.db_table} u ON s.user_id = u.id "
-        f"JOIN {li.db_table} li ON s.line_item_id = li.id JOIN {rl.db_table} rl ON li.resource_link_id = rl.id "
+        f"FROM {li.db_table} li JOIN {rl.db_table} rl ON li.resource_link_id = rl.id "
         f"JOIN {c.db_table} c ON rl.context_id = c.id JOIN {r.db_table} r ON c.registration_id = r.id "
-        "WHERE s.claim = %s ORDER BY s.id"
+        f"WHERE li.id IN ({', '.join(['%s'] * count)})"
     )
 
 
@@ -97,16 +101,23 @@ def _claimed(claim: uuid.UUID) -> list[Score]:
     connection = connections[router.db_for_read(Score)]
     value = Score._meta.get_field("claim").get_db_prep_value(claim, connection)
     batch = []
-    for score, user, line_item, link, context, registration in lean.joined_from(
-        _BATCH_PARTS, (), _batch_tail(), [value]
-    ):
-        context.registration = registration
-        link.context = context
-        line_item.resource_link = link
-        score.user, score.line_item = user, line_item
-        if score.resource_link_id == link.pk:
-            score.resource_link = link  # else read when asked for, as the ORM would
+    for score, user in lean.joined_from(_BATCH_PARTS, (), _batch_tail(), [value]):
+        score.user = user
         batch.append(score)
+    wanted = sorted({score.line_item_id for score in batch})
+    items: dict[int, LineItem] = {}
+    if wanted:
+        for line_item, link, context, registration in lean.joined_from(
+            _ITEM_PARTS, (), _items_tail(len(wanted)), wanted
+        ):
+            context.registration = registration
+            link.context = context
+            line_item.resource_link = link
+            items[line_item.pk] = line_item
+    for score in batch:
+        score.line_item = items[score.line_item_id]
+        if score.resource_link_id == score.line_item.resource_link_id:
+            score.resource_link = score.line_item.resource_link  # else read when asked for, as the ORM would
     return batch
 
 
