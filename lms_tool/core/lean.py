@@ -162,3 +162,42 @@ def joined_from(parts: tuple[Part, ...], extra: tuple[str, ...], tail: str, para
             start += len(columns)
         result.append((*made, *values[start:]))
     return result
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_shape(model: type[Model], db_alias: str) -> tuple[list[Field], str, str]:
+    connection = connections[db_alias]
+    opts = model._meta
+    qn = connection.ops.quote_name
+    # As bulk_create inserts: every concrete column but an auto-incremented key and generated columns.
+    fields = [f for f in opts.local_concrete_fields if f is not opts.auto_field and not getattr(f, "generated", False)]
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    # Identifiers come from the model's metadata and values are bound parameters: nothing from input.
+    head = f"INSERT INTO {qn(opts.db_table)} ({columns}) VALUES "  # noqa: S608
+    return fields, head, f" RETURNING {qn(str(opts.pk.column))}"  # type: ignore[union-attr]
+
+
+def insert_many(model: type[M], objs: list[M]) -> list[M]:
+    """``model.objects.bulk_create(objs)`` for new rows of a model with an auto-incremented key: one plain
+    ``INSERT ... VALUES (...), (...) RETURNING id`` (in batches as the backend allows), each value prepared as
+    bulk_create prepares it (``pre_save`` with ``add=True``, then ``get_db_prep_save``: ``auto_now_add``, JSON),
+    and the new keys set on ``objs``. On PostgreSQL bulk_create sends each column as an array (UNNEST), which
+    psycopg quotes element by element in Python: for rows of JSON that costs more than the insert itself."""
+    if not objs:
+        return objs
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if not connection.features.can_return_rows_from_bulk_insert or model._meta.auto_field is None:
+        return model._default_manager.using(alias).bulk_create(objs)
+    fields, head, returning = _insert_shape(model, alias)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), size):
+            part = objs[start : start + size]
+            params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in part for f in fields]
+            cursor.execute(head + ", ".join([row] * len(part)) + returning, params)
+            for obj, (pk,) in zip(part, cursor.fetchall(), strict=True):
+                obj.pk = pk
+                obj._state.adding, obj._state.db = False, alias
+    return objs
