@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -253,13 +254,15 @@ def score_post(*, score_id: int) -> PostOutcome:
 
 
 def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flight: int, deadline: float) -> None:
-    """Post ``batch`` (one platform's) with up to ``in_flight`` posts at once, in rounds of that many.
+    """Post ``batch`` (one platform's) with up to ``in_flight`` posts at once, a new one starting as soon as one
+    ends (so the platform is not left idle while the slowest of a round finishes).
 
     The first score goes alone, as a probe: a platform that is down costs one request per batch, as one at a
-    time. The database work (line item URLs, sorting the answers) stays on this thread; the other threads only
-    send, each over its own kept connection with the token this thread fetched first. A platform that is
-    unavailable (5xx, 429 with its Retry-After, timeouts) ends the batch after the round that met it: the rest
-    waits untried. The cap holds per worker process and platform (a batch is one platform's)."""
+    time. The database work (line item URLs before, sorting the answers after) stays on this thread; the other
+    threads only send, each over its own kept connection with the token this thread fetched first. A platform
+    that is unavailable (5xx, 429 with its Retry-After, timeouts) ends the batch: no post starts after its answer
+    (those already sent, at most ``in_flight`` - 1, finish) and the rest waits untried. The cap holds per worker
+    process and platform (a batch is one platform's)."""
     if not batch:
         return
     probe, batch = batch[0], batch[1:]
@@ -270,27 +273,31 @@ def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flig
     # The token once here, so no sending thread asks for it; a failure is met again and sorted by the first post.
     with contextlib.suppress(sc.ServiceUnavailable, sc.ServiceRefused):
         sc.access_token(registration, (sc.SCOPE_SCORE,))
+    ready: list[tuple[Score, str, dict[str, Any]]] = []
+    for score in batch:
+        try:
+            url = line_item_url_ensure(line_item=score.line_item)
+        except LineItemUnknown as exc:
+            attempts[score.pk] = Attempt(PassbackState.FAILED, error=str(exc))
+            continue
+        except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:
+            attempts[score.pk] = attempt_sort(score, exc)
+            if attempts[score.pk].unavailable:
+                return
+            continue
+        ready.append((score, url, score.as_ags_score(family=registration.family)))
+    stop = threading.Event()
+
+    def send(item: tuple[Score, str, dict[str, Any]]) -> int | Exception | None:
+        if stop.is_set() or time.monotonic() > deadline:
+            return None  # not tried: the platform failed meanwhile, or the lease is running out
+        answer = _send(registration, item[1], item[2])
+        if isinstance(answer, sc.ServiceUnavailable):
+            stop.set()
+        return answer
+
     with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="passback") as pool:
-        for start in range(0, len(batch), in_flight):
-            if time.monotonic() > deadline:
-                return
-            ready: list[tuple[Score, str, dict[str, Any]]] = []
-            for score in batch[start : start + in_flight]:
-                try:
-                    url = line_item_url_ensure(line_item=score.line_item)
-                except LineItemUnknown as exc:
-                    attempts[score.pk] = Attempt(PassbackState.FAILED, error=str(exc))
-                    continue
-                except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:
-                    attempts[score.pk] = attempt_sort(score, exc)
-                    if attempts[score.pk].unavailable:
-                        return
-                    continue
-                ready.append((score, url, score.as_ags_score(family=registration.family)))
-            sent = list(pool.map(lambda item: _send(registration, item[1], item[2]), ready))
-            unavailable = False
-            for (score, _, _), answer in zip(ready, sent, strict=True):
-                attempts[score.pk] = attempt_sort(score, answer)
-                unavailable = unavailable or attempts[score.pk].unavailable
-            if unavailable:
-                return
+        answers = list(pool.map(send, ready))
+    for (score, _, _), answer in zip(ready, answers, strict=True):
+        if answer is not None:
+            attempts[score.pk] = attempt_sort(score, answer)
