@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from lms_tool.core import lean
@@ -51,22 +51,32 @@ REASONS = {
 
 @functools.cache
 def _due_sql() -> str:
-    """The platform (registration id) of a score if it is due: one statement built once, since every score's
-    own task asks it and for all but the first of a batch the answer is "taken already"."""
-    s, li, rl, c = (model._meta for model in (Score, LineItem, ResourceLink, Context))
-    # Identifiers come from the models' metadata and values are bound parameters: nothing from input.
+    """Whether a score is due (its line item if so): one statement on the score's own row, built once, since every
+    score's own task asks it and for all but the first of a batch the answer is "taken already"."""
+    s = Score._meta
+    # Identifiers come from the model's metadata and values are bound parameters: nothing from input.
+    return f"SELECT line_item_id FROM {s.db_table} WHERE id = %s AND passback_state = %s AND next_attempt_at <= %s"  # noqa: S608
+
+
+@functools.cache
+def _registration_sql() -> str:
+    li, rl, c = (model._meta for model in (LineItem, ResourceLink, Context))
     return (
-        f"SELECT c.registration_id FROM {s.db_table} s JOIN {li.db_table} li ON s.line_item_id = li.id "  # noqa: S608
-        f"JOIN {rl.db_table} rl ON li.resource_link_id = rl.id JOIN {c.db_table} c ON rl.context_id = c.id "
-        "WHERE s.id = %s AND s.passback_state = %s AND s.next_attempt_at <= %s"
+        f"SELECT c.registration_id FROM {li.db_table} li JOIN {rl.db_table} rl ON li.resource_link_id = rl.id "  # noqa: S608
+        f"JOIN {c.db_table} c ON rl.context_id = c.id WHERE li.id = %s"
     )
 
 
 def _due_registration(score_id: int, now: Any) -> int | None:
+    """The platform (registration id) of the score if it is due, else None."""
     connection = connections[router.db_for_read(Score)]
     when = Score._meta.get_field("next_attempt_at").get_db_prep_value(now, connection)
     with connection.cursor() as cursor:
         cursor.execute(_due_sql(), [score_id, str(PassbackState.PENDING), when])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        cursor.execute(_registration_sql(), [row[0]])
         row = cursor.fetchone()
     return int(row[0]) if row else None
 
@@ -145,8 +155,9 @@ def _claim(score_id: int) -> list[Score]:
     )
     claim = uuid.uuid4()
     lease = now + timedelta(seconds=settings.GRADING_LEASE_SECONDS)
+    # One UPDATE with the others as its subquery (not read first): one round trip for the claim.
     Score.objects.filter(
-        pk__in=[score_id, *others], passback_state=PassbackState.PENDING, next_attempt_at__lte=now
+        Q(pk=score_id) | Q(pk__in=others), passback_state=PassbackState.PENDING, next_attempt_at__lte=now
     ).update(next_attempt_at=lease, claimed_at=now, claim=claim, attempts=F("attempts") + 1)
     return _claimed(claim)
 
