@@ -7,7 +7,10 @@
 
 Both sides post to the same local AGS endpoint: the sandbox platform (lti1p3platform checks the
 bearer token of every request and the client assertion of every token request) served over HTTP/1.1
-keep-alive on 127.0.0.1, with a Canvas-like gradebook. Measured in one run:
+keep-alive on 127.0.0.1, with a Canvas-like gradebook, from a child process of its own (forked once the
+course is set up): a real LMS is another process across a network, and served from the bench's own threads
+the platform would share the interpreter with the code measured. Each round prints the CPU per score of the
+bench process (the worker, or the stock loop) and of the platform's process, apart. Measured in one run:
 
 - ours: ``--scores`` scores written to the outbox (``score_submit``), then posted one after another by
   the code a Celery worker runs (``passback.score_post``): token from the shared cache, the tool's key
