@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import threading
 import time
 import uuid
@@ -269,6 +270,23 @@ def score_post(*, score_id: int) -> PostOutcome:
     return outcomes.get(score_id, PostOutcome("skipped"))
 
 
+_kept = threading.local()
+
+
+def _senders(size: int) -> ThreadPoolExecutor:
+    """The calling thread's sending threads, kept from batch to batch, so each keeps its connection to the
+    platform open (``core.http`` keeps one session per thread) instead of a new thread, session and connection
+    per batch. Per calling thread: a batch is one thread's at a time, so at most ``size`` posts are in flight
+    for it, and batches on other threads (of other platforms) never wait for these."""
+    pool: ThreadPoolExecutor | None = getattr(_kept, "pool", None)
+    if pool is None or _kept.key != (size, os.getpid()):
+        if pool is not None:
+            pool.shutdown(wait=False)
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="passback")
+        _kept.pool, _kept.key = pool, (size, os.getpid())  # a forked worker makes its own
+    return pool
+
+
 def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flight: int, deadline: float) -> None:
     """Post ``batch`` (one platform's) with up to ``in_flight`` posts at once, a new one starting as soon as one
     ends (so the platform is not left idle while the slowest of a round finishes).
@@ -312,8 +330,7 @@ def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flig
             stop.set()
         return answer
 
-    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="passback") as pool:
-        answers = list(pool.map(send, ready))
+    answers = list(_senders(in_flight).map(send, ready))
     for (score, _, _), answer in zip(ready, answers, strict=True):
         if answer is not None:
             attempts[score.pk] = attempt_sort(score, answer)
