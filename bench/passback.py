@@ -10,7 +10,8 @@ bearer token of every request and the client assertion of every token request) s
 keep-alive on 127.0.0.1, with a Canvas-like gradebook, from a child process of its own (forked once the
 course is set up): a real LMS is another process across a network, and served from the bench's own threads
 the platform would share the interpreter with the code measured. Each round prints the CPU per score of the
-bench process (the worker, or the stock loop) and of the platform's process, apart. Measured in one run:
+bench process (the worker, or the stock loop), of the platform's process and, for ours on PostgreSQL, of the
+database server process serving the worker, apart. Measured in one run:
 
 - ours: ``--scores`` scores written to the outbox (``score_submit``), then posted one after another by
   the code a Celery worker runs (``passback.score_post``): token from the shared cache, the tool's key
@@ -222,20 +223,34 @@ def pending() -> int:
 
 
 class Cpu:
-    """CPU seconds over a block: this process (the worker, or the stock loop: every thread of it) and the
-    platform's own process, apart."""
+    """CPU seconds over a block: this process (the worker, or the stock loop: every thread of it), the
+    platform's own process, and on PostgreSQL the database server process serving this one, apart."""
 
     def __init__(self, server: KeepAliveServer):
         self.server = server
-        self.own = self.platform = 0.0
+        self.own = self.platform = self.database = 0.0
 
     def __enter__(self) -> Cpu:
+        self._backend = _backend_pid()
         self._own, self._platform = time.process_time(), self.server.cpu()
+        self._database = bc.cpu_seconds(self._backend) if self._backend else 0.0
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.own = time.process_time() - self._own
         self.platform = self.server.cpu() - self._platform
+        if self._backend and _backend_pid() == self._backend:  # the same connection all along
+            self.database = bc.cpu_seconds(self._backend) - self._database
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0  # SQLite runs inside this process: its CPU is in this process's figure
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
 
 
 def bench_ours(world: dict[str, Any], scores: int) -> tuple[float, int, Cpu]:
@@ -358,8 +373,8 @@ def _run(args: argparse.Namespace) -> None:
             print(
                 f"round {n + 1}: ours {rate:.0f} scores/s, stock kept connector {shared_runs[-1]:.0f} scores/s "
                 f"(load average {os.getloadavg()[0]:.2f}); CPU ms per score: ours {cpu.own * per:.2f} "
-                f"(platform {cpu.platform * per:.2f}), stock {stock_cpu.own * per:.2f} "
-                f"(platform {stock_cpu.platform * per:.2f})",
+                f"(platform {cpu.platform * per:.2f}, database server {cpu.database * per:.2f}), "
+                f"stock {stock_cpu.own * per:.2f} (platform {stock_cpu.platform * per:.2f})",
                 flush=True,
             )
         ours = statistics.median(bc.spread("ours scores/s", ours_runs))
