@@ -329,6 +329,29 @@ def bench_drain(world: dict[str, Any], scores: int, outage: float, *, recovery_b
     return time.perf_counter() - started, failed_requests
 
 
+def _profile(world: dict[str, Any], scores: int, top: int) -> None:
+    """cProfile with ``time.process_time`` as its clock, so waits on the platform, PostgreSQL or Redis are not
+    counted (their own CPU is not either); the CPU per score is measured without the profiler too."""
+    import cProfile
+    import pstats
+
+    bench_ours(world, scores)  # warm: connections, token, statements built once
+    submit(world, scores, 71.0)
+    started = time.process_time()
+    work(lambda: pending() == 0, time.monotonic() + 600)
+    print(
+        f"ours, one post at a time, unprofiled: {(time.process_time() - started) * 1000 / scores:.3f} CPU ms per score"
+    )
+    submit(world, scores, 72.0)
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    work(lambda: pending() == 0, time.monotonic() + 600)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scores", type=int, default=1000)
@@ -339,6 +362,14 @@ def main() -> None:
         "--latency-ms", type=float, default=0.0, help="delay the platform adds to every request (a network, its work)"
     )
     parser.add_argument("--quick", action="store_true", help="200 scores, 50 stock, 3 s outage: a smoke run")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="TOP",
+        help="instead of the bench: where ours spends its CPU (cProfile on a CPU clock, one post at a time so "
+        "every call is on the profiled thread), the TOP functions by their own time",
+    )
     args = parser.parse_args()
     if args.quick:
         args.scores, args.stock_scores, args.outage = 200, 50, 3.0
@@ -355,12 +386,17 @@ def _run(args: argparse.Namespace) -> None:
         world = setup(args.scores, args.latency_ms / 1000)
         server = world["server"]
         server.serve_apart()
+        if args.profile:
+            settings.GRADING_POSTS_IN_FLIGHT = 1  # every call on the profiled thread
         print(f"machine: {bc.machine()}")
         print(f"database: {settings.DATABASES['default']['ENGINE']}, cache: {settings.CACHES['default']['BACKEND']}")
         print(
             f"posts in flight per worker and platform (GRADING_POSTS_IN_FLIGHT): {settings.GRADING_POSTS_IN_FLIGHT}; "
             f"platform latency added per request: {args.latency_ms:.0f} ms"
         )
+        if args.profile:
+            _profile(world, args.scores, args.profile)
+            return
         # Rounds interleave ours and the baseline, so machine load (shared: other jobs run) hits both alike.
         ours_runs, shared_runs, tokens = [], [], 0
         for n in range(args.rounds):
