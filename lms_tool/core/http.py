@@ -328,7 +328,13 @@ def send_lean(method: str, url: str, *, body: bytes | None, headers: dict[str, s
     sess = session()
     adapter = sess.get_adapter(url)
     assert isinstance(adapter, _CheckedAdapter)
-    pool = adapter.poolmanager.connection_from_url(url)
+    # The pool exactly as requests picks it for this URL (TLS verification on, its CA bundle): the same pool, so
+    # the same kept connections, as calls through ``request``.
+    key = requests.PreparedRequest()
+    key.url = url
+    host, pool_kwargs = adapter.build_connection_pool_key_attributes(key, True, None)
+    pool = adapter.poolmanager.connection_from_host(**host, pool_kwargs=pool_kwargs)
+    adapter.cert_verify(pool, url, True, None)
     seconds = settings.HTTP_TIMEOUT_SECONDS
     try:
         answer = pool.urlopen(

@@ -378,3 +378,18 @@ def test_the_lean_path_sends_the_session_headers_and_reports_a_closed_port_as_re
     assert "User-Agent: " in sent and "Content-Type: application/json" in sent and "Content-Length: 8" in sent
     with pytest.raises(requests.ConnectionError):
         http.send_lean("POST", f"http://127.0.0.1:{_closed_port()}/s", body=b"{}", headers={})
+
+
+def test_the_lean_path_verifies_tls_as_requests_does_over_the_same_pool(listener):  # type: ignore[no-untyped-def]
+    url = f"https://127.0.0.1:{listener.port}/scores"
+    with pytest.raises(requests.ConnectionError):  # the listener speaks no TLS
+        http.send_lean("POST", url, body=b"{}", headers={})
+    pools = list(http.session().get_adapter(url).poolmanager.pools._container.values())
+    https = [p for p in pools if p.scheme == "https" and p.port == listener.port]
+    assert len(https) == 1, "one pool for the host, as requests would use"
+    assert https[0].cert_reqs == "CERT_REQUIRED" and https[0].ca_certs == requests.certs.where()
+    with pytest.raises(requests.ConnectionError):
+        http.request("POST", url, data=b"{}")
+    assert [
+        p for p in http.session().get_adapter(url).poolmanager.pools._container.values() if p.port == listener.port
+    ] == https
