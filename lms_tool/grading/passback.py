@@ -295,8 +295,8 @@ def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flig
     time. The database work (line item URLs before, sorting the answers after) stays on this thread; the other
     threads only send, each over its own kept connection with the token this thread fetched first. A platform
     that is unavailable (5xx, 429 with its Retry-After, timeouts) ends the batch: no post starts after its answer
-    (those already sent, at most ``in_flight`` - 1, finish) and the rest waits untried. The cap holds per worker
-    process and platform (a batch is one platform's)."""
+    (those already sent, at most ``in_flight`` - 1, finish) and the rest waits untried. The cap holds per platform
+    within each posting thread of a worker process (a batch is one platform's, and one thread's at a time)."""
     if not batch:
         return
     probe, batch = batch[0], batch[1:]
