@@ -147,6 +147,23 @@ def _content(text: str) -> set[str]:
     return meaning | digits | {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
+_WORD_BEFORE = re.compile(r"(\w+)\s*$")
+_LOWER_WORD_AFTER = re.compile(r"\s+([a-z]+)")
+_REACH = 64  # characters looked at beside a use: longer than any word
+
+
+def _word_before(text: str, start: int) -> str:
+    """The word written right before ``start``, across whitespace only ("" at a punctuation mark or the start)."""
+    found = _WORD_BEFORE.search(text, max(0, start - _REACH), start)
+    return found.group(1) if found else ""
+
+
+def _lower_word_after(text: str, end: int) -> str:
+    """The lower-case word written right after ``end``, across whitespace ("" if none)."""
+    found = _LOWER_WORD_AFTER.match(text, end, end + _REACH)
+    return found.group(1) if found else ""
+
+
 def _stem(word: str) -> str:
     """A crude common root: "causes", "caused" and "causing" all read "caus"."""
     for ending in ("ies", "ing", "ed", "es", "s"):
@@ -177,6 +194,12 @@ class Source:
         # A table row states its cells under the table's caption and column names.
         self.units += [" ".join([t.caption, *t.columns, *row]) for t in tables for row in t.rows]
         self.unit_content = [_content(u) for u in self.units]
+        # Which units hold each meaning word: ``states`` intersects these instead of testing every unit.
+        self._units_with: dict[str, set[int]] = {}
+        for i, content in enumerate(self.unit_content):
+            for word in content:
+                self._units_with.setdefault(word, set()).add(i)
+        self._name_classes: dict[str, str] = {}
         self.words = Counter(_words(text))
         self.numbers = _numbers(text)
         tokens = _words(text)
@@ -198,28 +221,45 @@ class Source:
         wanted = _content(statement) - _LEAD_WORDS
         if not wanted:
             return False
-        return any(len(wanted - have) == 0 for have in self.unit_content)
+        holders = sorted((self._units_with.get(word, set()) for word in wanted), key=len)
+        common = set(holders[0])
+        for units in holders[1:]:
+            common &= units
+            if not common:
+                return False
+        return bool(common)
 
     def name_class(self, name: str) -> str:
         """What sort of name, from how the text writes it: a month; after "the" (an institution, an event,
         a body); after "in", "at", "from" (a place); before a lower-case noun ("European music", a
         describing name); else bare (mostly people). Plus one word or several."""
+        if name not in self._name_classes:
+            self._name_classes[name] = self._name_class(name)
+        return self._name_classes[name]
+
+    def _name_class(self, name: str) -> str:
         words = "one" if " " not in name.strip() else "several"
         if name.strip().lower() in MONTHS:
             return "month"
-        uses = [m for m in re.finditer(rf"(\w+)?\s*\b{re.escape(name)}\b(\s+[a-z]+)?", self.text)]
+        # Each use with the word written right before it and the lower-case word right after it (across
+        # whitespace only), found from the name outwards: a pattern that also matched the word before made the
+        # regex engine retry it at every character of the text (minutes for a 20-page text, bench/quizzes.py).
+        uses = [
+            (_word_before(self.text, m.start()), _lower_word_after(self.text, m.end()))
+            for m in re.finditer(rf"\b{re.escape(name)}\b", self.text)
+        ]
         if not uses:
             return f"bare-{words}"
-        before = Counter((m.group(1) or "").lower() for m in uses)
+        before = Counter(b.lower() for b, _ in uses)
         half = len(uses) / 2
         if re.search(r"(?:ans|ese|ians)$", name.strip()):
             sort = "people"  # "Romans", "Chinese": never among places or persons
         elif (
             re.search(r"(?:an|ese|ish|ch|ic|al|que)$", name.strip())
-            and sum(1 for m in uses if m.group(2) and _noun_after(m.group(2).strip())) >= half
+            and sum(1 for _, after in uses if after and _noun_after(after)) >= half
         ):
             sort = "describing"
-        elif sum(1 for m in uses if m.group(2) and _verb_after(m.group(2).strip())) >= half:
+        elif sum(1 for _, after in uses if after and _verb_after(after)) >= half:
             sort = "agent"  # "Wegener proposed", "Hannibal crossed": a person (or a body acting as one)
         elif before["the"] >= half:
             sort = "the"

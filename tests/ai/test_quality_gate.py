@@ -73,3 +73,48 @@ def test_model_output_that_is_sound_passes_untouched():
         )
         is None
     )
+
+
+def _course_texts() -> str:
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parent.parent / "data"
+    return "\n\n".join((data / n).read_text() for n in ("heart.md", "printing.md", "water_cycle.md"))
+
+
+def test_a_statement_is_stated_exactly_when_one_unit_of_the_text_holds_all_its_meaning_words():
+    from lms_tool.ai.quality import _LEAD_WORDS, Source, _content
+
+    source = Source(_course_texts())
+    # Each unit as written, each with its last meaning word swapped for another unit's, and pairs of units.
+    statements = [*source.units[:80]]
+    statements += [
+        f"{a.rsplit(' ', 1)[0]} {b.rsplit(' ', 1)[-1]}"
+        for a, b in zip(source.units[:73], source.units[7:80], strict=True)
+    ]
+    statements += [f"{a} {b}" for a, b in zip(source.units[:40], source.units[1:41], strict=True)]
+
+    def by_every_unit(statement: str) -> bool:  # the definition, unit by unit
+        wanted = _content(statement) - _LEAD_WORDS
+        return source.contains(statement) or (bool(wanted) and any(wanted <= have for have in source.unit_content))
+
+    answers = [source.states(s) for s in statements]
+    assert answers == [by_every_unit(s) for s in statements]
+    assert True in answers and False in answers
+
+
+def test_a_names_class_reads_the_words_written_around_each_use():
+    from lms_tool.ai.quality import Source
+
+    source = Source(
+        "Wegener proposed drift. Later Wegener argued more. The Romans built roads. The Alps rose. "
+        "Troops crossed the Alps. In Carthage, people traded; ships left Carthage. European music spread. "
+        "European music changed. Ada wrote notes."
+    )
+
+    assert source.name_class("Wegener") == "agent-one"
+    assert source.name_class("Romans") == "people-one"
+    assert source.name_class("Alps") == "the-one"
+    assert source.name_class("European") == "describing-one"
+    assert source.name_class("Nowhere Land") == "bare-several"
+    assert source.name_class("Carthage") == "place-one"

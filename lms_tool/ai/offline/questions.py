@@ -10,6 +10,7 @@ agree with the key in kind, number and article, and tables are asked about cell 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -230,16 +231,30 @@ def _false_version(index: TextIndex, source: Source, sentence: Sentence, term: T
 def _same_slot(source: Source, term: str, other: str) -> bool:
     """Whether the text writes both terms after the same word or before the same word ("immune response",
     "immune system"), articles aside: then one in the other's place is a plausible error."""
+    return bool(_neighbours(source.text, term.lower()) & _neighbours(source.text, other.lower()))
 
-    def neighbours(word: str) -> set[str]:
-        found: set[str] = set()
-        for match in re.finditer(rf"(\w+)?\s*\b{re.escape(word)}\b\s*(\w+)?", source.text, re.IGNORECASE):
-            before, after = (match.group(1) or "").lower(), (match.group(2) or "").lower()
-            found |= {f"<{before}" for _ in [0] if before and before not in _ARTICLES}
-            found |= {f">{after}" for _ in [0] if after and after not in _ARTICLES}
-        return found
 
-    return bool(neighbours(term) & neighbours(other))
+_BEFORE = re.compile(r"(\w+)\s*$")
+_AFTER = re.compile(r"\s*(\w+)")
+_REACH = 64  # characters looked at on each side of an occurrence: longer than any word
+
+
+@functools.lru_cache(maxsize=4096)
+def _neighbours(text: str, word: str) -> frozenset[str]:
+    """The words the text writes right before ("<word") and right after (">word") ``word``, across whitespace
+    only, articles aside. Found from each occurrence of the word outwards: a pattern that also matched the
+    word before it made the regex engine retry that word at every character of the text, minutes for a
+    20-page text over a quiz's many candidate swaps (bench/quizzes.py). Cached per text and word: a quiz's
+    generation asks for the same terms again and again (a str caches its own hash)."""
+    found: set[str] = set()
+    for match in re.finditer(rf"\b{re.escape(word)}\b", text, re.IGNORECASE):
+        before = _BEFORE.search(text, max(0, match.start() - _REACH), match.start())
+        after = _AFTER.match(text, match.end(), match.end() + _REACH)
+        if before and before.group(1).lower() not in _ARTICLES:
+            found.add(f"<{before.group(1).lower()}")
+        if after and after.group(1).lower() not in _ARTICLES:
+            found.add(f">{after.group(1).lower()}")
+    return frozenset(found)
 
 
 def cloze(index: TextIndex, source: Source, sentence: Sentence, term: Term, difficulty: str) -> Item | None:
@@ -339,6 +354,12 @@ def _sentence_case(clause: str, index: TextIndex) -> str:
     return clause if keep else clause[:1].lower() + clause[1:]
 
 
+# How many sentences one select-all item tries for a false version before giving up. Each try swaps terms and
+# checks the result against the whole text; trying every sentence of a 20-page text for each item took minutes
+# (bench/quizzes.py); a short text has fewer sentences than this anyway.
+_FALSE_VERSION_TRIES = 48
+
+
 def multiple(
     index: TextIndex, source: Source, available: list[tuple[Sentence, Term]], difficulty: str
 ) -> tuple[Item, set[int]] | None:
@@ -351,11 +372,16 @@ def multiple(
     used: set[int] = set()
     # A sentence may serve two select-all items (a short text has few), never twice in one role.
     pairs = sorted(available, key=lambda pair: index.statement_uses[pair[0].index])
+    tries = 0
     for sentence, term in pairs:
         uses = index.statement_roles[sentence.index]
         if sentence.words > 32 or sentence.index in used or len(uses) >= 2:
             continue
-        swapped = _false_version(index, source, sentence, term) if len(false_ones) < 2 and "false" not in uses else None
+        wants_false = len(false_ones) < 2 and "false" not in uses
+        if wants_false and tries >= _FALSE_VERSION_TRIES:
+            return None  # the text's least used sentences gave no plausible false version: not worth every sentence
+        swapped = _false_version(index, source, sentence, term) if wants_false else None
+        tries += wants_false
         if swapped is not None:
             false_ones.append((swapped[0], sentence))
             uses.append("false")
