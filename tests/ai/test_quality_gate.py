@@ -87,6 +87,7 @@ def test_a_statement_is_stated_exactly_when_one_unit_of_the_text_holds_all_its_m
 
     source = Source(_course_texts())
     # Each unit as written, each with its last meaning word swapped for another unit's, and pairs of units.
+    assert len(source.units) > 67
     statements = [*source.units[:80]]
     statements += [
         f"{a.rsplit(' ', 1)[0]} {b.rsplit(' ', 1)[-1]}"
