@@ -113,6 +113,11 @@ class KeepAliveServer:
         self.base_url = f"http://127.0.0.1:{self.httpd.server_port}"
         self.pid = 0
 
+    def serve_here(self) -> None:
+        """Serve from threads of this process, for a bench that reads the platform's own state as it goes (the
+        burst's gradebook, the faults' switches); ``httpd.shutdown()`` stops it."""
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
     def serve_apart(self) -> None:
         """Serve from a forked child process; this process keeps no copy of the listening socket."""
         from django.db import connections
