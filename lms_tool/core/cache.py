@@ -7,6 +7,7 @@ response callbacks (~170 entries): about 0.2 ms of CPU per operation, several pe
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
@@ -17,12 +18,16 @@ class RedisCacheClient(DjangoRedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
+        # Django makes a server's pool on first use without a lock: two threads of a process starting at once
+        # could each make one, and keep two pools and two clients. One lock around both, held for microseconds.
+        self._lock = threading.Lock()
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
-        client = self._clients.get(id(pool))
-        if client is None:
-            client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
+        with self._lock:
+            pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
+            client = self._clients.get(id(pool))
+            if client is None:
+                client = self._clients[id(pool)] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
 
