@@ -788,10 +788,10 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
     stock_server.httpd.shutdown()
     if burst:
         o, s = burst["ours"], burst["stock"]
-        bc.result("burst_errors", o.load.total_errors(), "errors", s.load.total_errors(), float("nan"))
+        bc.result("burst_errors_vs_stock", o.load.total_errors(), "errors", s.load.total_errors(), float("nan"))
         for step in ("launch", "submit"):
             ov, sv = o.load.p(step, 99), s.load.p(step, 99)
-            bc.result(f"burst_p99_{step}", ov, "ms", sv, bc.ratio(sv, ov))
+            bc.result(f"burst_p99_{step}_vs_stock", ov, "ms", sv, bc.ratio(sv, ov))
         bc.result(
             "burst_server_cpu_per_student_vs_stock",
             o.cpu_ms_per_student,

@@ -315,14 +315,14 @@ def run() -> int:
         f"due queue, one learner and deck: p50 {p50:.3f} ms, p99 {p99:.3f} ms; without the (learner, due) "
         f"index p50 {without:.3f} ms"
     )
-    _common.result("flashcards_due_queue_p50", p50, "ms", without, _common.ratio(without, p50))
+    _common.result("flashcards_due_queue_p50_vs_no_composite_index", p50, "ms", without, _common.ratio(without, p50))
 
     r50, r99, fsrs50 = bench_rating(learner_ids, decks)
     print(
         f"rating end to end (token, lock, fsrs, state, log, commit): p50 {r50:.2f} ms, p99 {r99:.2f} ms; "
         f"fsrs review_card alone {fsrs50:.3f} ms"
     )
-    _common.result("flashcards_rating_p50", r50, "ms", fsrs50, _common.ratio(fsrs50, r50))
+    _common.result("flashcards_rating_p50_vs_fsrs_review_card_alone", r50, "ms", fsrs50, _common.ratio(fsrs50, r50))
     n50, _, _ = bench_rating(learner_ids, decks, samples=200, durable=False)
     print(f"rating with synchronous_commit off (no WAL flush at commit; not how the tool runs): p50 {n50:.2f} ms")
 
@@ -334,7 +334,7 @@ def run() -> int:
         f"into arrays (COPY BINARY) {ret['load_s']:.2f} s"
     )
     _common.result(
-        "flashcards_retrievability_1m",
+        "flashcards_retrievability_1m_vs_fsrs_card_by_card",
         ret["ours_ms"],
         "ms",
         ret["fsrs_ms"],

@@ -623,6 +623,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def main() -> None:
+    # On PostgreSQL a database of its own, created fresh and dropped at the end (bench/_common.own_database).
+    with bc.own_database("lms_launch_bench"):
+        _main()
+
+
+def _main() -> None:
     args = parse_args()
     started = time.monotonic()
     var_dir = bc.setup_django()

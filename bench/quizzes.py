@@ -71,7 +71,7 @@ def bench_generation() -> None:
         runs += 1
     stub_qps = made / (time.perf_counter() - start)
     server.shutdown()
-    _common.result("quiz_offline_generation", offline_qps, "questions/s", stub_qps, offline_qps / stub_qps)
+    _common.result("quiz_offline_generation_vs_stub_model_server", offline_qps, "questions/s", stub_qps, offline_qps / stub_qps)
 
 
 def _as_model_item(q: dict) -> dict:
@@ -132,7 +132,7 @@ def bench_grading() -> None:
     quiz, course = _published_quiz()
     ours = _submit_all(quiz, course, preview=False)
     baseline = _submit_all(quiz, course, preview=True)
-    _common.result("quiz_grading_throughput", ours, "attempts/s", baseline, ours / baseline)
+    _common.result("quiz_grading_throughput_vs_preview_no_gradebook", ours, "attempts/s", baseline, ours / baseline)
 
 
 def _published_quiz():  # type: ignore[no-untyped-def]
@@ -219,6 +219,12 @@ def _response(question, right: bool):  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
+    # On PostgreSQL a database of its own, created fresh and dropped at the end (bench/_common.own_database).
+    with _common.own_database("lms_quizzes_bench"):
+        return _main()
+
+
+def _main() -> int:
     var_dir = _common.setup_django(prefix="lms-bench-quizzes-")
     try:
         print("machine:", _common.machine())

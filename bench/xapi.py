@@ -100,6 +100,12 @@ def template_statement() -> tuple[object, dict]:  # type: ignore[type-arg]
 
 
 def main() -> None:
+    # On PostgreSQL a database of its own, created fresh and dropped at the end (bench/_common.own_database).
+    with bc.own_database("lms_xapi_bench"):
+        _main()
+
+
+def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--statements", type=int, default=500)
     parser.add_argument("--batch", type=int, default=50)
