@@ -157,7 +157,13 @@ def bench_reads(n: int) -> None:
     print(f"full read, cursor: {cursor_s:.2f} s ({n / cursor_s:.0f} rows/s), last page {cursor_last * 1000:.1f} ms")
     print(f"full read, offset: {offset_s:.2f} s ({n / offset_s:.0f} rows/s), last page {offset_last * 1000:.1f} ms")
     bc.result("api_full_read_100k_cursor_vs_offset_pages", cursor_s, "s", offset_s, bc.ratio(offset_s, cursor_s))
-    bc.result("api_last_page_cursor_vs_offset_page", cursor_last * 1000, "ms", offset_last * 1000, bc.ratio(offset_last, cursor_last))
+    bc.result(
+        "api_last_page_cursor_vs_offset_page",
+        cursor_last * 1000,
+        "ms",
+        offset_last * 1000,
+        bc.ratio(offset_last, cursor_last),
+    )
 
     since = timezone.now()
     changed = list(Membership.objects.order_by("?").values_list("pk", flat=True)[: n // 100])
@@ -166,7 +172,13 @@ def bench_reads(n: int) -> None:
     inc_s, inc_rows, _ = read_cursor(api, f"/api/v1/enrollments?page_size={PAGE}&updated_since={stamp}")
     assert inc_rows == len(changed), (inc_rows, len(changed))
     print(f"incremental sync of {inc_rows} changed: {inc_s * 1000:.0f} ms (vs full offset re-read {offset_s:.2f} s)")
-    bc.result("api_incremental_sync_1pct_vs_full_offset_reread", inc_s * 1000, "ms", offset_s * 1000, bc.ratio(offset_s, inc_s))
+    bc.result(
+        "api_incremental_sync_1pct_vs_full_offset_reread",
+        inc_s * 1000,
+        "ms",
+        offset_s * 1000,
+        bc.ratio(offset_s, inc_s),
+    )
 
 
 def bench_webhooks(count: int, senders: int) -> None:

@@ -307,13 +307,23 @@ def main() -> None:
         finally:
             bc.cleanup(var_dir)
     # Lost and twice: 0 is the goal, so the ratio compares (baseline + 1) / (ours + 1).
-    bc.result("faults_scores_lost_vs_no_sweep", ours["lost"], "scores", base["lost"], (base["lost"] + 1) / (ours["lost"] + 1))
     bc.result(
-        "faults_scores_posted_twice_vs_no_sweep", ours["twice"], "scores", base["twice"], (base["twice"] + 1) / (ours["twice"] + 1)
+        "faults_scores_lost_vs_no_sweep", ours["lost"], "scores", base["lost"], (base["lost"] + 1) / (ours["lost"] + 1)
+    )
+    bc.result(
+        "faults_scores_posted_twice_vs_no_sweep",
+        ours["twice"],
+        "scores",
+        base["twice"],
+        (base["twice"] + 1) / (ours["twice"] + 1),
     )
     for key, name in (("drain_db", "database"), ("drain_broker", "broker")):
-        bc.result(f"faults_drain_after_{name}_outage_vs_no_sweep", ours[key], "s", base[key], bc.ratio(base[key], ours[key]))
-    bc.result("faults_score_delay_behind_webhook_backlog_vs_one_queue", delay, "s", delay_base, bc.ratio(delay_base, delay))
+        bc.result(
+            f"faults_drain_after_{name}_outage_vs_no_sweep", ours[key], "s", base[key], bc.ratio(base[key], ours[key])
+        )
+    bc.result(
+        "faults_score_delay_behind_webhook_backlog_vs_one_queue", delay, "s", delay_base, bc.ratio(delay_base, delay)
+    )
     bc.print_results()
 
 

@@ -71,7 +71,9 @@ def bench_generation() -> None:
         runs += 1
     stub_qps = made / (time.perf_counter() - start)
     server.shutdown()
-    _common.result("quiz_offline_generation_vs_stub_model_server", offline_qps, "questions/s", stub_qps, offline_qps / stub_qps)
+    _common.result(
+        "quiz_offline_generation_vs_stub_model_server", offline_qps, "questions/s", stub_qps, offline_qps / stub_qps
+    )
 
 
 def _as_model_item(q: dict) -> dict:

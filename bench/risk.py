@@ -347,7 +347,13 @@ def timed_course(quick: bool) -> None:
                 f"at-risk list: {len(listed.at_risk)} of {listed.learners} listed; median {median:.0f} ms, "
                 f"per-learner baseline {baseline / 1e6:.0f} ms (same learners listed)"
             )
-            _common.result("risk_list_course_ms_vs_per_learner_facts", median, "ms", baseline / 1e6, _common.ratio(baseline / 1e6, median))
+            _common.result(
+                "risk_list_course_ms_vs_per_learner_facts",
+                median,
+                "ms",
+                baseline / 1e6,
+                _common.ratio(baseline / 1e6, median),
+            )
         finally:
             _common.cleanup(var_dir)
 

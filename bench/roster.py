@@ -300,7 +300,9 @@ def run(members: int, page_limit: int) -> int:
             flush=True,
         )
 
-        bc.result(f"roster_first_sync_{members // 1000}k_wall_vs_naive_first_sync", wall, "s", nwall, bc.ratio(nwall, wall))
+        bc.result(
+            f"roster_first_sync_{members // 1000}k_wall_vs_naive_first_sync", wall, "s", nwall, bc.ratio(nwall, wall)
+        )
         bc.result(
             "roster_statements_per_page_vs_naive_sync",
             stmts / pages,
