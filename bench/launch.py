@@ -421,7 +421,11 @@ def drive(
                     return
                 n = issued[0]
                 issued[0] += 1
-            tool_s, error = one_pair(session, platform, specs[n % len(specs)], expect)
+            try:
+                tool_s, error = one_pair(session, platform, specs[n % len(specs)], expect)
+            except requests.RequestException as exc:  # a timeout or refused connection is an error, counted
+                tool_s, error = 0.0, f"{type(exc).__name__}: {exc}"
+                session = requests.Session()
             with lock:
                 if error:
                     errors[0] += 1
