@@ -41,7 +41,6 @@ TITLES = {
     "fsrs_fit": "FSRS fitted to each learner",
     "generation": "Generation quality",
     "risk": "At-risk score",
-    "risk_cohort": "At-risk score on a public cohort",
     "xapi": "xAPI",
 }
 ORDER = list(TITLES)
