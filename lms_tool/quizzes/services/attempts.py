@@ -31,7 +31,7 @@ from ..errors import QuizError
 from ..models import Answer, Attempt, Question, Quiz
 from . import accommodations, windows
 from .delivery import attempt_draw, attempt_questions_record
-from .grading import FreeTextGrade, grade_free_text
+from .grading import FreeTextGrade, grade_free_text, grade_objective
 
 # Answers that arrive with the submit a little after the deadline (the network) still count.
 GRACE = timedelta(seconds=30)
@@ -210,18 +210,26 @@ def _questions_of(attempt: Attempt, question_ids: Any = None) -> dict[int, Quest
     return Question.objects.only(*_QUESTION_FIELDS).in_bulk(ids) if ids else {}
 
 
-def _answers_upsert(*, attempt_id: int, cleaned: dict[int, Any], questions: dict[int, Question]) -> list[Answer]:
+def _answers_upsert(
+    *, attempt_id: int, cleaned: dict[int, Any], questions: dict[int, Question], graded: bool = False
+) -> list[Answer]:
     """Every answer in one statement (an upsert on the attempt and question): a whole form costs what one answer
-    costs (docs/benchmarks.md, "Burst"). The caller holds the attempt's row lock."""
+    costs (docs/benchmarks.md, "Burst"). The caller holds the attempt's row lock.
+
+    ``graded``: the submit of objective questions, whole: each answer is written with its exact grade too, so
+    grading need neither read nor update them again (services/scoring.py)."""
     answers = [
         Answer(attempt_id=attempt_id, question_id=qid, response=value, max_score=questions[qid].points)
         for qid, value in cleaned.items()
     ]
+    fields = ["response", "saved_at", "max_score"]
+    if graded:
+        for answer in answers:
+            answer.score = grade_objective(questions[answer.question_id], answer.response)
+            answer.graded_by = Answer.GradedBy.EXACT
+        fields += ["score", "graded_by"]
     Answer.objects.bulk_create(
-        answers,
-        update_conflicts=True,
-        unique_fields=["attempt", "question"],
-        update_fields=["response", "saved_at", "max_score"],
+        answers, update_conflicts=True, unique_fields=["attempt", "question"], update_fields=fields
     )
     return answers
 
@@ -343,18 +351,28 @@ def _submit(
     cleaned: dict[int, Any] | None = None,
 ) -> Attempt:
     """Grade and submit under the attempt's row lock, writing ``cleaned`` answers first if they are in time."""
+    # Not the course text the quiz was made from, nor the learner's name and addresses (decrypted for nothing):
+    # grading and the gradebook read neither.
     attempt = (
         Attempt.objects.select_for_update(of=("self",))
         .select_related("quiz", "user", "resource_link__context__registration")
+        .defer("quiz__source_text", "user__name", "user__email", "user__sis_id")
         .get(pk=attempt_id)
     )
     if not attempt.is_open:
         return attempt  # a second submit (double click, retry): harmless
+    written = None
     if cleaned and questions is not None and not attempt.is_past_deadline(timezone.now() - GRACE):
-        _answers_upsert(attempt_id=attempt.pk, cleaned=cleaned, questions=questions)
+        # The whole form of an objective quiz (the usual submit): the answers are written graded, and they are
+        # all the attempt's answers (one per question), so grading reads none back.
+        whole = set(cleaned) == set(attempt.question_ids) == set(questions) and not any(
+            q.type == Question.Type.FREE_TEXT for q in questions.values()
+        )
+        upserted = _answers_upsert(attempt_id=attempt.pk, cleaned=cleaned, questions=questions, graded=whole)
+        written = upserted if whole else None
     from .scoring import attempt_grade
 
-    attempt_grade(attempt=attempt, ai_grades=ai_grades, questions=questions)
+    attempt_grade(attempt=attempt, ai_grades=ai_grades, questions=questions, graded=written)
     audit_record(
         actor_type="user",
         actor_id=str(attempt.user_id),
