@@ -88,17 +88,21 @@ def _line_item_for(
     score_maximum: float,
     end_date_time: datetime | None = None,
 ) -> LineItem:
-    line_item, created = LineItem.objects.get_or_create(
-        resource_link=resource_link,
-        defaults={
-            "url": resource_link.lineitem_url,
-            "label": (label or resource_link.title or "Activity")[:500],
-            "resource_id": resource_id,
-            "tag": tag,
-            "score_maximum": score_maximum,
-            "end_date_time": end_date_time,
-        },
-    )
+    # Read lean first: after a link's first score (every other submit of a class) the line item is there.
+    line_item = lean.first(LineItem, {"resource_link": resource_link.pk})
+    created = False
+    if line_item is None:
+        line_item, created = LineItem.objects.get_or_create(
+            resource_link=resource_link,
+            defaults={
+                "url": resource_link.lineitem_url,
+                "label": (label or resource_link.title or "Activity")[:500],
+                "resource_id": resource_id,
+                "tag": tag,
+                "score_maximum": score_maximum,
+                "end_date_time": end_date_time,
+            },
+        )
     # The launch's lineitem claim names the link's column; it wins over one we created.
     if not created and resource_link.lineitem_url and line_item.url != resource_link.lineitem_url:
         line_item.url = resource_link.lineitem_url
