@@ -317,7 +317,7 @@ def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None,
     Without free text the answers are written, graded and the score queued under one lock; free text is
     graded by the provider between the two, so the row lock is never held across a provider call."""
     # Whole questions: grading reads their keys too (services/scoring.py), so they are read once for both.
-    questions = Question.objects.in_bulk(attempt.question_ids)
+    questions = _questions_whole(attempt.question_ids)
     cleaned: dict[int, Any] = {}
     if attempt.is_open:
         if responses is None:
@@ -329,6 +329,14 @@ def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None,
         with contextlib.suppress(AttemptSubmitted, TimeUp):  # submitted with what was saved in time
             _answers_write(attempt=attempt, cleaned=cleaned, questions=questions)
     return _submit(attempt_id=attempt.pk, ai_grades=_grade_free_text(attempt), questions=questions)
+
+
+def _questions_whole(ids: list[int]) -> dict[int, Question]:
+    """``Question.objects.in_bulk(ids)``, read lean (every submit)."""
+    if not ids:
+        return {}
+    tail = f"FROM {Question._meta.db_table} q WHERE q.id IN ({', '.join(['%s'] * len(ids))})"
+    return {q.pk: q for (q,) in lean.joined_from(((Question, "q", frozenset()),), (), tail, list(ids))}
 
 
 def _responses_clean(attempt: Attempt, responses: dict[int, Any], questions: dict[int, Question]) -> dict[int, Any]:
