@@ -6,10 +6,11 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
+from django.utils import timezone
 
 from lms_tool.core.models import AuditEvent, DomainEvent
 from lms_tool.grading import services
-from lms_tool.grading.models import Score
+from lms_tool.grading.models import Score, ScoreSlot
 from lms_tool.lti import registry
 from lms_tool.lti.models import LtiUser
 from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
@@ -73,6 +74,25 @@ def test_timestamps_only_move_forward_per_learner_and_line_item(canvas, course, 
     stamps = [s.timestamp for s in scores]
     # Whole seconds apart: Moodle keeps seconds and would answer 409 to a repeated one.
     assert all(later - earlier >= timedelta(seconds=1) for earlier, later in pairwise(stamps))
+
+
+def test_the_slot_keeps_the_last_timestamp_and_one_without_a_timestamp_takes_now(canvas, course, student):
+    learner = seat(canvas, LaunchSpec(student, course))
+    first = services.score_submit(user=learner.user, resource_link=learner.link, score_given=1, score_maximum=10)
+    slot = ScoreSlot.objects.get(line_item=first.line_item, user=learner.user)
+    assert slot.last_timestamp == first.timestamp
+
+    later = first.timestamp + timedelta(days=1)  # a slot ahead of now: the next score goes one second after it
+    ScoreSlot.objects.filter(pk=slot.pk).update(last_timestamp=later)
+    second = services.score_submit(user=learner.user, resource_link=learner.link, score_given=2, score_maximum=10)
+    assert second.timestamp == later + timedelta(seconds=1)
+
+    ScoreSlot.objects.filter(pk=slot.pk).update(last_timestamp=None)
+    third = services.score_submit(user=learner.user, resource_link=learner.link, score_given=3, score_maximum=10)
+    assert third.timestamp <= timezone.now()
+    slot.refresh_from_db()
+    assert slot.last_timestamp == third.timestamp
+    assert ScoreSlot.objects.filter(line_item=first.line_item, user=learner.user).count() == 1
 
 
 def test_automatic_scores_are_posted_fully_graded(canvas, course, student):

@@ -157,6 +157,33 @@ def test_a_whole_form_submitted_in_time_is_saved_and_graded_in_the_same_submit()
     }
 
 
+def test_a_whole_form_replaces_the_autosaved_answers_and_a_partial_one_is_graded_with_them():
+    course = make_course()
+    quiz = make_quiz(course, count=3, types=["single"], max_attempts=2)
+    for whole in (True, False):
+        attempt = services.attempt_start(quiz=quiz, user=course.student, resource_link=course.link)
+        questions = [Question.objects.get(pk=qid) for qid in attempt.question_ids]
+        wrong = [next(i for i in range(len(q.options)) if [i] != right_answer(q)) for q in questions]
+        services.answer_save(attempt=attempt, question_id=questions[0].pk, response=wrong[0])
+        services.answer_save(attempt=attempt, question_id=questions[1].pk, response=right_answer(questions[1]))
+        # The whole form changes both saved answers; the partial one sends only the last question.
+        sent = (
+            [right_answer(questions[0]), [wrong[1]], right_answer(questions[2])] if whole else [None, None, [wrong[2]]]
+        )
+
+        submitted = services.attempt_submit(
+            attempt=attempt, responses={q.pk: r for q, r in zip(questions, sent, strict=True) if r is not None}
+        )
+
+        rows = list(Answer.objects.filter(attempt=attempt))
+        assert len(rows) == len(questions) and all(a.graded_by == Answer.GradedBy.EXACT for a in rows)
+        assert all(a.max_score == q.points for a in rows for q in questions if q.pk == a.question_id)
+        right = [questions[0], questions[2]] if whole else [questions[1]]
+        assert submitted.score == sum(q.points for q in right)
+        assert {a.question_id for a in rows if a.score} == {q.pk for q in right}
+        assert Score.objects.get(pk=submitted.score_ref).score_given == submitted.score
+
+
 @pytest.mark.parametrize(
     ("response", "message"),
     [([7], "Choose one of the options"), (["x"], "Choose one of the options"), ([0, 1], "only one option")],

@@ -8,11 +8,12 @@ attempt submitted, so the gradebook never misses a submission and never gets one
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from datetime import timedelta
 from typing import Any, Protocol
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
@@ -23,7 +24,7 @@ from lms_tool.core import lean
 from lms_tool.core.events import event_record
 from lms_tool.core.services import audit_record
 from lms_tool.lti.ai_control import ai_control_of
-from lms_tool.lti.models import LtiUser, ResourceLink
+from lms_tool.lti.models import Context, LtiUser, Registration, ResourceLink
 from lms_tool.lti.timezones import PersonZone, launch_zone
 from lms_tool.lti.types import LtiLaunch
 
@@ -31,7 +32,7 @@ from ..errors import QuizError
 from ..models import Answer, Attempt, Question, Quiz
 from . import accommodations, windows
 from .delivery import attempt_draw, attempt_questions_record
-from .grading import FreeTextGrade, grade_free_text
+from .grading import FreeTextGrade, grade_free_text, grade_objective
 
 # Answers that arrive with the submit a little after the deadline (the network) still count.
 GRACE = timedelta(seconds=30)
@@ -60,6 +61,24 @@ def attempts_used(*, quiz: Quiz, user: LtiUser, resource_link: ResourceLink | No
     return Attempt.objects.filter(quiz=quiz, user=user, resource_link=resource_link).count()
 
 
+# More than any learner's attempts at one quiz (the most a quiz allows is far fewer, services/accommodations.py).
+_ATTEMPTS_READ = 100_000
+
+
+@functools.cache
+def _quiz_lock_sql() -> str:
+    return f"SELECT id FROM {Quiz._meta.db_table} WHERE id = %s FOR UPDATE"  # noqa: S608 - table name only
+
+
+def _quiz_lock(quiz_pk: int) -> None:
+    """Lock the quiz's row until the transaction ends, as ``select_for_update()`` does (where the database
+    locks rows: SQLite serialises writers by itself and has no FOR UPDATE), without compiling a query."""
+    connection = connections[router.db_for_write(Quiz)]
+    if connection.features.has_select_for_update:
+        with connection.cursor() as cursor:
+            cursor.execute(_quiz_lock_sql(), [quiz_pk])
+
+
 @transaction.atomic
 def attempt_start(
     *,
@@ -75,9 +94,13 @@ def attempt_start(
     ``window``: the dates of the launch (the platform's win, services/windows.py); the quiz's own without one."""
     if not quiz.is_published and not preview:
         raise QuizError(gettext("This quiz is not published yet."), status=409)
-    Quiz.objects.select_for_update().filter(pk=quiz.pk).values_list("pk").first()  # serialises starts of this quiz
+    _quiz_lock(quiz.pk)  # serialises starts of this quiz
     mine = Attempt.objects.filter(quiz=quiz, user=user, resource_link=resource_link)
-    earlier = list(mine.order_by("number"))  # a learner's attempts at one quiz are few: one query for both needs
+    # A learner's attempts at one quiz are few: one query for both needs, read lean (every start).
+    earlier = sorted(
+        lean.rows(Attempt, {"quiz": quiz.pk, "user": user.pk, "resource_link": resource_link}, limit=_ATTEMPTS_READ),
+        key=lambda a: a.number,
+    )
     open_attempt = next((a for a in earlier if a.state == Attempt.State.IN_PROGRESS), None)
     if open_attempt is not None:
         return open_attempt
@@ -210,18 +233,26 @@ def _questions_of(attempt: Attempt, question_ids: Any = None) -> dict[int, Quest
     return Question.objects.only(*_QUESTION_FIELDS).in_bulk(ids) if ids else {}
 
 
-def _answers_upsert(*, attempt_id: int, cleaned: dict[int, Any], questions: dict[int, Question]) -> list[Answer]:
+def _answers_upsert(
+    *, attempt_id: int, cleaned: dict[int, Any], questions: dict[int, Question], graded: bool = False
+) -> list[Answer]:
     """Every answer in one statement (an upsert on the attempt and question): a whole form costs what one answer
-    costs (docs/benchmarks.md, "Burst"). The caller holds the attempt's row lock."""
+    costs (docs/benchmarks.md, "Burst"). The caller holds the attempt's row lock.
+
+    ``graded``: the submit of objective questions, whole: each answer is written with its exact grade too, so
+    grading need neither read nor update them again (services/scoring.py)."""
     answers = [
         Answer(attempt_id=attempt_id, question_id=qid, response=value, max_score=questions[qid].points)
         for qid, value in cleaned.items()
     ]
+    fields = ["response", "saved_at", "max_score"]
+    if graded:
+        for answer in answers:
+            answer.score = grade_objective(questions[answer.question_id], answer.response)
+            answer.graded_by = Answer.GradedBy.EXACT
+        fields += ["score", "graded_by"]
     Answer.objects.bulk_create(
-        answers,
-        update_conflicts=True,
-        unique_fields=["attempt", "question"],
-        update_fields=["response", "saved_at", "max_score"],
+        answers, update_conflicts=True, unique_fields=["attempt", "question"], update_fields=fields
     )
     return answers
 
@@ -286,7 +317,7 @@ def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None,
     Without free text the answers are written, graded and the score queued under one lock; free text is
     graded by the provider between the two, so the row lock is never held across a provider call."""
     # Whole questions: grading reads their keys too (services/scoring.py), so they are read once for both.
-    questions = Question.objects.in_bulk(attempt.question_ids)
+    questions = _questions_whole(attempt.question_ids)
     cleaned: dict[int, Any] = {}
     if attempt.is_open:
         if responses is None:
@@ -298,6 +329,14 @@ def attempt_submit(*, attempt: Attempt, responses: dict[int, Any] | None = None,
         with contextlib.suppress(AttemptSubmitted, TimeUp):  # submitted with what was saved in time
             _answers_write(attempt=attempt, cleaned=cleaned, questions=questions)
     return _submit(attempt_id=attempt.pk, ai_grades=_grade_free_text(attempt), questions=questions)
+
+
+def _questions_whole(ids: list[int]) -> dict[int, Question]:
+    """``Question.objects.in_bulk(ids)``, read lean (every submit)."""
+    if not ids:
+        return {}
+    tail = f"FROM {Question._meta.db_table} q WHERE q.id IN ({', '.join(['%s'] * len(ids))})"
+    return {q.pk: q for (q,) in lean.joined_from(((Question, "q", frozenset()),), (), tail, list(ids))}
 
 
 def _responses_clean(attempt: Attempt, responses: dict[int, Any], questions: dict[int, Question]) -> dict[int, Any]:
@@ -334,6 +373,47 @@ def _grade_free_text(attempt: Attempt) -> dict[tuple[int, str], FreeTextGrade]:
     return grades
 
 
+# What submitting reads with the attempt it locks: its quiz, learner and link with the link's course and platform.
+# Not the course text the quiz was made from, nor the learner's name and addresses (decrypted for nothing):
+# grading and the gradebook read neither.
+_LOCKED_PARTS: tuple[lean.Part, ...] = (
+    (Attempt, "a", frozenset()),
+    (Quiz, "q", frozenset({"source_text"})),
+    (LtiUser, "u", frozenset({"name", "email", "sis_id"})),
+    (ResourceLink, "r", frozenset()),
+    (Context, "x", frozenset()),
+    (Registration, "g", frozenset()),
+)
+
+
+@functools.cache
+def _locked_tail(lock: str) -> str:
+    a, q, u, r, x, g = (part[0]._meta.db_table for part in _LOCKED_PARTS)
+    return (
+        f"FROM {a} a JOIN {q} q ON a.quiz_id = q.id JOIN {u} u ON a.user_id = u.id "
+        f"LEFT JOIN {r} r ON a.resource_link_id = r.id LEFT JOIN {x} x ON r.context_id = x.id "
+        f"LEFT JOIN {g} g ON x.registration_id = g.id WHERE a.id = %s{lock}"
+    )
+
+
+def _attempt_locked(attempt_id: int) -> Attempt:
+    """``Attempt.objects.select_for_update(of=("self",)).select_related("quiz", "user",
+    "resource_link__context__registration").get(pk=attempt_id)`` in one statement built once (the attempt's row
+    locked where the database locks rows; SQLite serialises writers by itself)."""
+    features = connections[router.db_for_write(Attempt)].features
+    lock = " FOR UPDATE OF a" if features.has_select_for_update_of else ""
+    found = lean.joined_from(_LOCKED_PARTS, (), _locked_tail(lock), [attempt_id])
+    if not found:
+        raise Attempt.DoesNotExist(f"attempt {attempt_id}")
+    attempt, quiz, user, link, context, registration = found[0]
+    attempt.quiz, attempt.user = quiz, user
+    if attempt.resource_link_id is not None:
+        context.registration = registration
+        link.context = context
+        attempt.resource_link = link
+    return attempt
+
+
 @transaction.atomic
 def _submit(
     *,
@@ -343,18 +423,21 @@ def _submit(
     cleaned: dict[int, Any] | None = None,
 ) -> Attempt:
     """Grade and submit under the attempt's row lock, writing ``cleaned`` answers first if they are in time."""
-    attempt = (
-        Attempt.objects.select_for_update(of=("self",))
-        .select_related("quiz", "user", "resource_link__context__registration")
-        .get(pk=attempt_id)
-    )
+    attempt = _attempt_locked(attempt_id)
     if not attempt.is_open:
         return attempt  # a second submit (double click, retry): harmless
+    written = None
     if cleaned and questions is not None and not attempt.is_past_deadline(timezone.now() - GRACE):
-        _answers_upsert(attempt_id=attempt.pk, cleaned=cleaned, questions=questions)
+        # The whole form of an objective quiz (the usual submit): the answers are written graded, and they are
+        # all the attempt's answers (one per question), so grading reads none back.
+        whole = set(cleaned) == set(attempt.question_ids) == set(questions) and not any(
+            q.type == Question.Type.FREE_TEXT for q in questions.values()
+        )
+        upserted = _answers_upsert(attempt_id=attempt.pk, cleaned=cleaned, questions=questions, graded=whole)
+        written = upserted if whole else None
     from .scoring import attempt_grade
 
-    attempt_grade(attempt=attempt, ai_grades=ai_grades, questions=questions)
+    attempt_grade(attempt=attempt, ai_grades=ai_grades, questions=questions, graded=written)
     audit_record(
         actor_type="user",
         actor_id=str(attempt.user_id),

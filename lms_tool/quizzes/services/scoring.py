@@ -23,13 +23,19 @@ def attempt_grade(
     attempt: Attempt,
     ai_grades: dict[tuple[int, str], FreeTextGrade],
     questions: dict[int, Question] | None = None,
+    graded: list[Answer] | None = None,
 ) -> None:
     """Grade every question of the attempt (unanswered ones score 0), mark it submitted, hand the score on.
 
     Runs inside the caller's transaction with the attempt row locked. ``questions``: the attempt's, whole, if
-    the caller has read them already (questions never change under an attempt: edits make a new version)."""
+    the caller has read them already (questions never change under an attempt: edits make a new version).
+    ``graded``: every answer of the attempt, one per question, all objective and just written with their grades
+    in this transaction (services/attempts.py, ``_submit``): nothing to read or write again."""
     if questions is None or set(questions) != set(attempt.question_ids):
         questions = Question.objects.in_bulk(attempt.question_ids)
+    if graded is not None and {a.question_id for a in graded} == set(attempt.question_ids) == set(questions):
+        _attempt_total(attempt, graded, questions, confidences=[])
+        return
     existing = {a.question_id: a for a in Answer.objects.filter(attempt=attempt)}
     missing = [
         Answer(attempt=attempt, question_id=qid, max_score=questions[qid].points)
@@ -61,6 +67,13 @@ def attempt_grade(
         if text.strip():
             confidences.append(grade.confidence)
     _write_grades(answers)
+    _attempt_total(attempt, answers, questions, confidences=confidences)
+
+
+def _attempt_total(
+    attempt: Attempt, answers: list[Answer], questions: dict[int, Question], *, confidences: list[float]
+) -> None:
+    """The attempt's total from its graded ``answers``: marked submitted, late policy applied, score handed on."""
     attempt.score = sum(a.score or 0 for a in answers)
     attempt.score_maximum = sum(q.points for q in questions.values())
     attempt.needs_review = any(a.needs_review for a in answers)
