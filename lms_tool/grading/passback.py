@@ -12,12 +12,16 @@
   already has this score or a newer one: done.
 - Posting twice is harmless: the timestamp is the score's own, so the platform takes it once. That
   is what lets a batch be recorded after it is sent: a crash in between only means a second post.
+  A database outage in between does not: the answers are kept in memory and recorded once the
+  database answers again, while the claim holds (``_record``), so a score the platform took is not
+  posted again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 import time
@@ -27,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import InterfaceError, OperationalError, connections, router
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
@@ -40,6 +44,8 @@ from .line_items import LineItemUnknown, line_item_url_ensure
 from .models import LineItem, PassbackState, Score
 from .queue import enqueue
 from .settle import Attempt, PostOutcome, batch_settle, platform_held_for
+
+logger = logging.getLogger(__name__)
 
 REASONS = {
     400: "The platform refused the score as invalid (often: its timestamp is older than one it has).",
@@ -184,6 +190,14 @@ def _newest_in_slots(batch: list[Score]) -> dict[tuple[int, int], int]:
 
 def attempt_post(score: Score) -> Attempt:
     """POST one score and sort the platform's answer."""
+    prepared = _prepare(score)
+    if isinstance(prepared, Attempt):
+        return prepared
+    return attempt_sort(score, _send(score.line_item.resource_link.context.registration, *prepared))
+
+
+def _prepare(score: Score) -> Attempt | tuple[str, dict[str, Any]]:
+    """The URL and body of the score's post (its line item made if missing), or why it cannot be sent."""
     registration = score.line_item.resource_link.context.registration
     try:
         url = line_item_url_ensure(line_item=score.line_item)
@@ -191,7 +205,7 @@ def attempt_post(score: Score) -> Attempt:
         return Attempt(PassbackState.FAILED, error=str(exc))
     except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:  # creating the line item met the platform's error
         return attempt_sort(score, exc)
-    return attempt_sort(score, _send(registration, url, score.as_ags_score(family=registration.family)))
+    return url, score.as_ags_score(family=registration.family)
 
 
 def _send(registration: Registration, url: str, payload: dict[str, Any]) -> int | Exception:
@@ -244,11 +258,15 @@ def attempt_sort(score: Score, sent: int | Exception) -> Attempt:
 
 def score_post(*, score_id: int) -> PostOutcome:
     """Post this score now, with the other due scores of its platform; says what became of this one."""
+    lease_ends = time.monotonic() + settings.GRADING_LEASE_SECONDS  # at the latest: the claim is made after this
     batch = _claim(score_id)
     if not batch:
         return PostOutcome("skipped")
     newest = _newest_in_slots(batch)
     attempts: dict[int, Attempt] = {}
+    # The platform's answers to the posts sent, sorted when they are recorded: sorting a refusal reads the database,
+    # which may be gone by then, and an answer must not be lost with it (see _record).
+    answers: dict[int, int | Exception] = {}
     deadline = time.monotonic() + settings.GRADING_LEASE_SECONDS / 2  # record well before the lease ends
     in_flight = max(1, int(settings.GRADING_POSTS_IN_FLIGHT))
     to_post: list[Score] = []
@@ -257,17 +275,67 @@ def score_post(*, score_id: int) -> PostOutcome:
             attempts[score.pk] = Attempt(PassbackState.SUPERSEDED, error="a newer score of this learner replaced it")
         else:
             to_post.append(score)
-    if in_flight == 1:
-        for score in to_post:
-            if time.monotonic() > deadline:
-                break
-            attempts[score.pk] = attempt_post(score)
-            if attempts[score.pk].unavailable:
-                break
-    else:
-        _post_in_flight(to_post, attempts, in_flight=in_flight, deadline=deadline)
-    outcomes = batch_settle(batch, attempts)
-    return outcomes.get(score_id, PostOutcome("skipped"))
+    try:
+        if in_flight == 1:
+            for score in to_post:
+                if time.monotonic() > deadline:
+                    break
+                prepared = _prepare(score)
+                if isinstance(prepared, Attempt):
+                    attempts[score.pk] = prepared
+                    if prepared.unavailable:
+                        break
+                    continue
+                answers[score.pk] = _send(score.line_item.resource_link.context.registration, *prepared)
+                if isinstance(answers[score.pk], sc.ServiceUnavailable):
+                    break
+        else:
+            _post_in_flight(to_post, attempts, answers, in_flight=in_flight, deadline=deadline)
+    except _DATABASE_GONE:
+        if not answers:
+            raise  # nothing reached the platform: the batch waits out its lease, then the sweep re-queues it
+        # Some posts reached the platform: no more start; those are recorded below, the rest waits untried.
+        logger.warning("the database went away while posting a batch of %s scores; recording what was sent", len(batch))
+    return _record(batch, attempts, answers, lease_ends).get(score_id, PostOutcome("skipped"))
+
+
+# What a lost database connection raises (refused, reset, closed by the server, or the connection Django holds
+# found unusable); any other database error is a fault of the statement, not of the connection, and is raised.
+_DATABASE_GONE = (OperationalError, InterfaceError)
+
+
+def _record(
+    batch: list[Score], attempts: dict[int, Attempt], answers: dict[int, int | Exception], lease_ends: float
+) -> dict[int, PostOutcome]:
+    """Sort the platform's answers and record the batch; if the database is gone, keep the answers in memory and try
+    again (backoff from 50 ms to 1 s) until it answers, for as long as the claim holds.
+
+    A score the platform took must not be posted again: unrecorded, it would stay claimed until its lease ran out
+    and then be due again, and posted a second time (bench/faults.py counted 25 of 120 so around a 6 s outage).
+    While the lease holds no other worker can claim these scores, so the answers recorded late are still the
+    ones that count. Past the lease the error is raised: another worker may take the scores, and the post may be
+    repeated (the at-least-once floor, as for a worker killed between its posts and their recording; a repeated
+    post carries the score's own timestamp, so the platform keeps one result)."""
+    pause = 0.05
+    by_pk = {score.pk: score for score in batch}
+    while True:
+        try:
+            sorted_attempts = dict(attempts)
+            for pk, answer in answers.items():
+                sorted_attempts[pk] = attempt_sort(by_pk[pk], answer)
+            return batch_settle(batch, sorted_attempts)
+        except _DATABASE_GONE:
+            connection = connections[router.db_for_write(Score)]
+            if connection.in_atomic_block or time.monotonic() + pause > lease_ends:
+                raise  # inside a caller's transaction nothing can be retried here; past the lease, see above
+            logger.warning(
+                "recording %s posted scores failed: the database is unavailable; trying again in %.2f s",
+                len(answers),
+                pause,
+            )
+            connection.close()  # the broken connection; the next statement opens a new one
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
 
 _kept = threading.local()
@@ -287,7 +355,14 @@ def _senders(size: int) -> ThreadPoolExecutor:
     return pool
 
 
-def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flight: int, deadline: float) -> None:
+def _post_in_flight(
+    batch: list[Score],
+    attempts: dict[int, Attempt],
+    answers: dict[int, int | Exception],
+    *,
+    in_flight: int,
+    deadline: float,
+) -> None:
     """Post ``batch`` (one platform's) with up to ``in_flight`` posts at once, a new one starting as soon as one
     ends (so the platform is not left idle while the slowest of a round finishes).
 
@@ -300,26 +375,30 @@ def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flig
     if not batch:
         return
     probe, batch = batch[0], batch[1:]
-    attempts[probe.pk] = attempt_post(probe)
-    if attempts[probe.pk].unavailable or not batch:
-        return
     registration = probe.line_item.resource_link.context.registration
+    prepared = _prepare(probe)
+    if isinstance(prepared, Attempt):
+        attempts[probe.pk] = prepared
+        if prepared.unavailable:
+            return
+    else:
+        answers[probe.pk] = _send(registration, *prepared)
+        if isinstance(answers[probe.pk], sc.ServiceUnavailable):
+            return
+    if not batch:
+        return
     # The token once here, so no sending thread asks for it; a failure is met again and sorted by the first post.
     with contextlib.suppress(sc.ServiceUnavailable, sc.ServiceRefused):
         sc.access_token(registration, (sc.SCOPE_SCORE,))
     ready: list[tuple[Score, str, dict[str, Any]]] = []
     for score in batch:
-        try:
-            url = line_item_url_ensure(line_item=score.line_item)
-        except LineItemUnknown as exc:
-            attempts[score.pk] = Attempt(PassbackState.FAILED, error=str(exc))
-            continue
-        except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:
-            attempts[score.pk] = attempt_sort(score, exc)
-            if attempts[score.pk].unavailable:
+        prepared = _prepare(score)
+        if isinstance(prepared, Attempt):
+            attempts[score.pk] = prepared
+            if prepared.unavailable:
                 return
             continue
-        ready.append((score, url, score.as_ags_score(family=registration.family)))
+        ready.append((score, *prepared))
     stop = threading.Event()
 
     def send(item: tuple[Score, str, dict[str, Any]]) -> int | Exception | None:
@@ -330,7 +409,6 @@ def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flig
             stop.set()
         return answer
 
-    answers = list(_senders(in_flight).map(send, ready))
-    for (score, _, _), answer in zip(ready, answers, strict=True):
+    for (score, _, _), answer in zip(ready, _senders(in_flight).map(send, ready), strict=True):
         if answer is not None:
-            attempts[score.pk] = attempt_sort(score, answer)
+            answers[score.pk] = answer
