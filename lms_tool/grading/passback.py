@@ -300,7 +300,8 @@ def score_post(*, score_id: int) -> PostOutcome:
 
 
 # What a lost database connection raises (refused, reset, closed by the server, or the connection Django holds
-# found unusable); any other database error is a fault of the statement, not of the connection, and is raised.
+# found unusable); OperationalError also covers a deadlock or a statement timeout, after which running the
+# recording again is as safe (it is one transaction, and it checks the claim). Other database errors are raised.
 _DATABASE_GONE = (OperationalError, InterfaceError)
 
 
