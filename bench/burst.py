@@ -331,6 +331,7 @@ def keepalive_platform(tool: str, client_id: str, jwks: dict[str, Any]) -> tuple
 
     routes = PlatformServer()  # its routing only, served with keep-alive by the passback bench's server
     server = passback.KeepAliveServer(routes, jwks)
+    server.serve_here()  # the bench reads this platform's gradebook as scores arrive
     platform = Platform(
         base_url=server.base_url,
         tool_login_url=f"{tool}/lti/login/",

@@ -108,6 +108,7 @@ def world(columns: int) -> dict[str, Any]:
         keys.key_create()
     routes = PlatformServer()
     server = passback.KeepAliveServer(routes, keys.jwks())
+    server.serve_here()  # the faults are switched on this platform's routes, in this process
     base = server.base_url
     platform, registration = bc.platform_registered(
         base, tool=(f"{base}/login", f"{base}/launch", f"{base}/tool-jwks"), family="canvas"

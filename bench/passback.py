@@ -7,7 +7,11 @@
 
 Both sides post to the same local AGS endpoint: the sandbox platform (lti1p3platform checks the
 bearer token of every request and the client assertion of every token request) served over HTTP/1.1
-keep-alive on 127.0.0.1, with a Canvas-like gradebook. Measured in one run:
+keep-alive on 127.0.0.1, with a Canvas-like gradebook, from a child process of its own (forked once the
+course is set up): a real LMS is another process across a network, and served from the bench's own threads
+the platform would share the interpreter with the code measured. Each round prints the CPU per score of the
+bench process (the worker, or the stock loop), of the platform's process and, for ours on PostgreSQL, of the
+database server process serving the worker, apart. Measured in one run:
 
 - ours: ``--scores`` scores written to the outbox (``score_submit``), then posted one after another by
   the code a Celery worker runs (``passback.score_post``): token from the shared cache, the tool's key
@@ -31,6 +35,7 @@ import argparse
 import io
 import json
 import os
+import signal
 import statistics
 import sys
 import threading
@@ -40,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as bc
@@ -51,7 +57,12 @@ SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 
 class KeepAliveServer:
     """The sandbox platform's routes over HTTP/1.1 with keep-alive (wsgiref closes every connection),
-    plus the tool's JWKS at ``/tool-jwks`` for the platform's token endpoint."""
+    plus the tool's JWKS at ``/tool-jwks`` for the platform's token endpoint.
+
+    The socket is bound here; ``serve_apart()`` serves it from a child process of its own (a real LMS is
+    another process across a network: served from the bench's own threads, the platform would share the
+    interpreter and its lock with the code being measured). ``/bench-control`` lets the bench switch the
+    child's platform faults and read how many requests it saw."""
 
     def __init__(self, routes: Any, jwks: dict[str, Any], latency: float = 0.0):
         jwks_body = json.dumps(jwks).encode()
@@ -61,14 +72,20 @@ class KeepAliveServer:
             disable_nagle_algorithm = True  # headers and body go out separately: no 40 ms delayed-ACK stall
 
             def serve(self) -> None:
-                if latency:
-                    time.sleep(latency)  # a platform across a network: the round trip and its own work
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
-                if path == "/tool-jwks":
+                if path == "/bench-control":
+                    platform = routes.platform
+                    with platform.lock:
+                        platform.faults.update(json.loads(body or b"{}"))
+                        seen = len(platform.requests_seen)
+                    status, headers, out = 200, {}, json.dumps({"requests_seen": seen}).encode()
+                elif path == "/tool-jwks":
                     status, headers, out = 200, {"Content-Type": "application/json"}, jwks_body
                 else:
+                    if latency:
+                        time.sleep(latency)  # a platform across a network: the round trip and its own work
                     environ = {
                         "REQUEST_METHOD": self.command,
                         "PATH_INFO": path,
@@ -91,10 +108,47 @@ class KeepAliveServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # bound and listening; served by the child
         self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.base_url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.pid = 0
+
+    def serve_here(self) -> None:
+        """Serve from threads of this process, for a bench that reads the platform's own state as it goes (the
+        burst's gradebook, the faults' switches); ``httpd.shutdown()`` stops it."""
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def serve_apart(self) -> None:
+        """Serve from a forked child process; this process keeps no copy of the listening socket."""
+        from django.db import connections
+
+        connections.close_all()  # the child must not share (or close) the parent's database connections
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: the platform alone, until the bench ends or is gone
+            try:
+                parent = os.getppid()
+                threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+                while os.getppid() == parent:
+                    time.sleep(0.5)
+            finally:
+                os._exit(0)
+        self.pid = pid
+        self.httpd.socket.close()
+
+    def control(self, **faults: Any) -> int:
+        """Set faults on the child's platform; the number of requests it has seen."""
+        answer = json.loads(urlopen(self.base_url + "/bench-control", json.dumps(faults).encode()).read())
+        return int(answer["requests_seen"])
+
+    def cpu(self) -> float:
+        return bc.cpu_seconds(self.pid)
+
+    def stop(self) -> None:
+        if self.pid:
+            os.kill(self.pid, signal.SIGTERM)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
 
 
 def setup(scores: int, latency: float = 0.0) -> dict[str, Any]:
@@ -130,6 +184,7 @@ def setup(scores: int, latency: float = 0.0) -> dict[str, Any]:
     ]
     stock_columns = [line_item_add(platform, course, label=f"Stock {n}") for n in range(max(1, scores // learners))]
     return {
+        "server": server,
         "platform": platform,
         "registration": registration,
         "users": users,
@@ -172,15 +227,47 @@ def pending() -> int:
     return Score.objects.filter(passback_state="pending").count()
 
 
-def bench_ours(world: dict[str, Any], scores: int) -> tuple[float, int]:
+class Cpu:
+    """CPU seconds over a block: this process (the worker, or the stock loop: every thread of it), the
+    platform's own process, and on PostgreSQL the database server process serving this one, apart."""
+
+    def __init__(self, server: KeepAliveServer):
+        self.server = server
+        self.own = self.platform = self.database = 0.0
+
+    def __enter__(self) -> Cpu:
+        self._backend = _backend_pid()
+        self._own, self._platform = time.process_time(), self.server.cpu()
+        self._database = bc.cpu_seconds(self._backend) if self._backend else 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.own = time.process_time() - self._own
+        self.platform = self.server.cpu() - self._platform
+        if self._backend and _backend_pid() == self._backend:  # the same connection all along
+            self.database = bc.cpu_seconds(self._backend) - self._database
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0  # SQLite runs inside this process: its CPU is in this process's figure
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def bench_ours(world: dict[str, Any], scores: int) -> tuple[float, int, Cpu]:
     from lms_tool.lti import service_client
 
-    submit(world, scores, 70.0)
+    submit(world, scores, 70.0)  # the load generator: before the clock starts
     tokens = service_client.token_requests
-    started = time.perf_counter()
-    work(lambda: pending() == 0, time.monotonic() + 600)
-    elapsed = time.perf_counter() - started
-    return scores / elapsed, service_client.token_requests - tokens
+    with Cpu(world["server"]) as cpu:
+        started = time.perf_counter()
+        work(lambda: pending() == 0, time.monotonic() + 600)
+        elapsed = time.perf_counter() - started
+    return scores / elapsed, service_client.token_requests - tokens, cpu
 
 
 def bench_stock(world: dict[str, Any], scores: int, *, reuse_connector: bool, hours: int = 1) -> float:
@@ -236,17 +323,38 @@ def bench_drain(world: dict[str, Any], scores: int, outage: float, *, recovery_b
     from django.conf import settings
 
     settings.GRADING_RECOVERY_BATCH = recovery_batch
-    platform = world["platform"]
-    platform.faults["ags_down"] = True
-    seen = len(platform.requests_seen)
+    server = world["server"]
+    seen = server.control(ags_down=True)
     submit(world, scores, 80.0 + recovery_batch / 1000)
     end_of_outage = time.monotonic() + outage
     work(lambda: time.monotonic() >= end_of_outage, end_of_outage + 60)
-    failed_requests = len(platform.requests_seen) - seen
-    platform.faults["ags_down"] = 0
+    failed_requests = server.control(ags_down=0) - seen
     started = time.perf_counter()
     work(lambda: pending() == 0, time.monotonic() + 1800)
     return time.perf_counter() - started, failed_requests
+
+
+def _profile(world: dict[str, Any], scores: int, top: int) -> None:
+    """cProfile with ``time.process_time`` as its clock, so waits on the platform, PostgreSQL or Redis are not
+    counted (their own CPU is not either); the CPU per score is measured without the profiler too."""
+    import cProfile
+    import pstats
+
+    bench_ours(world, scores)  # warm: connections, token, statements built once
+    submit(world, scores, 71.0)
+    started = time.process_time()
+    work(lambda: pending() == 0, time.monotonic() + 600)
+    print(
+        f"ours, one post at a time, unprofiled: {(time.process_time() - started) * 1000 / scores:.3f} CPU ms per score"
+    )
+    submit(world, scores, 72.0)
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    work(lambda: pending() == 0, time.monotonic() + 600)
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
 
 
 def main() -> None:
@@ -259,6 +367,14 @@ def main() -> None:
         "--latency-ms", type=float, default=0.0, help="delay the platform adds to every request (a network, its work)"
     )
     parser.add_argument("--quick", action="store_true", help="200 scores, 50 stock, 3 s outage: a smoke run")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="TOP",
+        help="instead of the bench: where ours spends its CPU (cProfile on a CPU clock, one post at a time so "
+        "every call is on the profiled thread), the TOP functions by their own time",
+    )
     args = parser.parse_args()
     if args.quick:
         args.scores, args.stock_scores, args.outage = 200, 50, 3.0
@@ -273,22 +389,33 @@ def _run(args: argparse.Namespace) -> None:
 
         settings.GRADING_PASSBACK_ENABLED = False  # the bench is the worker: nothing goes to a broker
         world = setup(args.scores, args.latency_ms / 1000)
+        server = world["server"]
+        server.serve_apart()
+        if args.profile:
+            settings.GRADING_POSTS_IN_FLIGHT = 1  # every call on the profiled thread
         print(f"machine: {bc.machine()}")
         print(f"database: {settings.DATABASES['default']['ENGINE']}, cache: {settings.CACHES['default']['BACKEND']}")
         print(
             f"posts in flight per worker and platform (GRADING_POSTS_IN_FLIGHT): {settings.GRADING_POSTS_IN_FLIGHT}; "
             f"platform latency added per request: {args.latency_ms:.0f} ms"
         )
+        if args.profile:
+            _profile(world, args.scores, args.profile)
+            return
         # Rounds interleave ours and the baseline, so machine load (shared: other jobs run) hits both alike.
         ours_runs, shared_runs, tokens = [], [], 0
         for n in range(args.rounds):
-            rate, asked = bench_ours(world, args.scores)
+            rate, asked, cpu = bench_ours(world, args.scores)
             tokens += asked
             ours_runs.append(rate)
-            shared_runs.append(bench_stock(world, args.scores, reuse_connector=True, hours=2 + n))
+            with Cpu(server) as stock_cpu:
+                shared_runs.append(bench_stock(world, args.scores, reuse_connector=True, hours=2 + n))
+            per = 1000 / args.scores  # CPU ms per score
             print(
                 f"round {n + 1}: ours {rate:.0f} scores/s, stock kept connector {shared_runs[-1]:.0f} scores/s "
-                f"(load average {os.getloadavg()[0]:.2f})",
+                f"(load average {os.getloadavg()[0]:.2f}); CPU ms per score: ours {cpu.own * per:.2f} "
+                f"(platform {cpu.platform * per:.2f}, database server {cpu.database * per:.2f}), "
+                f"stock {stock_cpu.own * per:.2f} (platform {stock_cpu.platform * per:.2f})",
                 flush=True,
             )
         ours = statistics.median(bc.spread("ours scores/s", ours_runs))
@@ -322,6 +449,8 @@ def _run(args: argparse.Namespace) -> None:
         )
         bc.print_results()
     finally:
+        if "world" in locals():
+            world["server"].stop()
         bc.cleanup(var_dir)
 
 

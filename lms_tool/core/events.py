@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from . import lean
 from .models import DomainEvent
 
 
@@ -25,7 +26,8 @@ def event_record(
 def event_record_many(*, events: list[dict[str, Any]]) -> list[DomainEvent]:
     """Record many domain events in one statement (a roster page of enrolment changes); each dict takes
     ``event_record``'s keyword arguments. Subscribers are notified after commit, one call per event."""
-    created = DomainEvent.objects.bulk_create(
+    created = lean.insert_many(
+        DomainEvent,
         [
             DomainEvent(
                 type=e["type"],
@@ -35,7 +37,7 @@ def event_record_many(*, events: list[dict[str, Any]]) -> list[DomainEvent]:
                 context_pk=e.get("context_pk"),
             )
             for e in events
-        ]
+        ],
     )
     _record(created)
     pks = [event.pk for event in created if event.pk is not None]

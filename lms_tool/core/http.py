@@ -41,10 +41,20 @@ from urllib.parse import urljoin
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NameResolutionError, NewConnectionError
-from urllib3.util import Url
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    LocationParseError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+from urllib3.util import Timeout, Url
 from urllib3.util import parse_url as parse_url_urllib3
 from urllib3.util.connection import allowed_gai_family
 from urllib3.util.timeout import _DEFAULT_TIMEOUT
@@ -305,6 +315,64 @@ def request(
     parse_url(url)
     kwargs.setdefault("allow_redirects", not untrusted)
     return session().request(method, url, timeout=timeout or settings.HTTP_TIMEOUT_SECONDS, **kwargs)
+
+
+def send_lean(method: str, url: str, *, body: bytes | None, headers: dict[str, str]) -> requests.Response:
+    """``request(method, url, data=body, headers=headers)`` for a call repeated per item (a score post), without
+    ``requests``' per-call work (merging the session's settings, cookies, hooks): the same per-thread session's
+    connection pool, so the same checked connection class (the address check) and kept connections, the same
+    timeout, the session's headers. A redirect is not followed here: the call is sent again through ``request``,
+    which follows and checks every hop (the services sent this way take a repeated request: a score carries its
+    own timestamp). Raises as ``request`` does."""
+    target = parse_url(url)
+    sess = session()
+    adapter = sess.get_adapter(url)
+    assert isinstance(adapter, _CheckedAdapter)
+    # The pool exactly as requests picks it for this URL (TLS verification on, its CA bundle): the same pool, so
+    # the same kept connections, as calls through ``request``.
+    key = requests.PreparedRequest()
+    key.url = url
+    host, pool_kwargs = adapter.build_connection_pool_key_attributes(key, True, None)
+    pool = adapter.poolmanager.connection_from_host(**host, pool_kwargs=pool_kwargs)
+    adapter.cert_verify(pool, url, True, None)
+    seconds = settings.HTTP_TIMEOUT_SECONDS
+    try:
+        answer = pool.urlopen(
+            method,
+            target.request_uri,
+            body=body,
+            headers={**sess.headers, **headers},
+            redirect=False,
+            assert_same_host=False,
+            retries=adapter.max_retries,
+            timeout=Timeout(connect=seconds, read=seconds),
+            preload_content=True,
+            decode_content=True,
+        )
+    except _Refused as exc:
+        raise BlockedAddressError(str(exc)) from None
+    except MaxRetryError as exc:  # what urllib3 raises with retries off, around the failure itself
+        reason = exc.reason
+        if isinstance(reason, ConnectTimeoutError):
+            raise requests.exceptions.ConnectTimeout(exc) from exc
+        if isinstance(reason, ReadTimeoutError):
+            raise requests.exceptions.ReadTimeout(exc) from exc
+        raise requests.exceptions.ConnectionError(exc) from exc
+    except ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc) from exc
+    except (HTTPError, OSError) as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
+    if 300 <= answer.status < 400 and answer.get_redirect_location():
+        return request(method, url, data=body, headers=headers)
+    response = requests.Response()
+    response.status_code = answer.status
+    response.headers = CaseInsensitiveDict(answer.headers)
+    response._content = answer.data
+    response.encoding = get_encoding_from_headers(response.headers)
+    response.reason = answer.reason or ""
+    response.url = url
+    response.raw = answer
+    return response
 
 
 def get(url: str, **kwargs: Any) -> requests.Response:

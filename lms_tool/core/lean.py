@@ -10,12 +10,17 @@ its primary key), ``None`` means ``IS NULL``, and rows become instances as the O
 
 from __future__ import annotations
 
+import datetime
 import functools
+import json
+import math
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from django.db import connections, router
 from django.db.models import Field, Model
+from psycopg.types.json import Jsonb
 
 M = TypeVar("M", bound=Model)
 # A part of a joined read: (model, table alias in the SQL, field names left deferred).
@@ -162,3 +167,92 @@ def joined_from(parts: tuple[Part, ...], extra: tuple[str, ...], tail: str, para
             start += len(columns)
         result.append((*made, *values[start:]))
     return result
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_shape(model: type[Model], db_alias: str) -> tuple[list[Field], str, str, str | None]:
+    connection = connections[db_alias]
+    opts = model._meta
+    qn = connection.ops.quote_name
+    # As bulk_create inserts: every concrete column but an auto-incremented key and generated columns.
+    fields = [f for f in opts.local_concrete_fields if f is not opts.auto_field and not getattr(f, "generated", False)]
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    returning = f" RETURNING {qn(str(opts.pk.column))}"  # type: ignore[union-attr]
+    # Identifiers come from the model's metadata and values are bound parameters: nothing from input.
+    head = f"INSERT INTO {qn(opts.db_table)} ({columns}) VALUES "  # noqa: S608
+    recordset = None
+    types = [f.db_type(connection) for f in fields]
+    if connection.vendor == "postgresql" and all(types):
+        shape = ", ".join(f"{qn(str(f.column))} {t}" for f, t in zip(fields, types, strict=True))
+        recordset = (
+            f"INSERT INTO {qn(opts.db_table)} ({columns}) SELECT {columns} "  # noqa: S608
+            f"FROM jsonb_to_recordset(%s::jsonb) AS x({shape}){returning}"
+        )
+    return fields, head, returning, recordset
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _json_value(value: Any) -> str:
+    """A prepared value as JSON text for ``jsonb_to_recordset``; a JSON column's value as its field encodes it."""
+    if isinstance(value, Jsonb):
+        return str((value.dumps or json.dumps)(value.obj))  # the field's own encoder, as psycopg would have sent it
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        return f'"{value.isoformat()}"'
+    if isinstance(value, uuid.UUID):
+        return f'"{value}"'
+    if value is None or isinstance(value, str | bool | int) or (isinstance(value, float) and math.isfinite(value)):
+        return json.dumps(value)
+    raise _NotPlain  # anything else (naive datetimes, dates, decimals, bytes): sent as VALUES parameters
+
+
+def insert_many(model: type[M], objs: list[M]) -> list[M]:
+    """``model.objects.bulk_create(objs)`` for new rows of a model with an auto-incremented key, with the new keys
+    set on ``objs``: each value prepared as bulk_create prepares it (``pre_save`` with ``add=True``, then
+    ``get_db_prep_save``: ``auto_now_add``, JSON). On PostgreSQL the rows go as ONE JSON document
+    (``INSERT ... SELECT ... FROM jsonb_to_recordset(%s) ... RETURNING id``): bulk_create sends each column as an
+    array (UNNEST) that psycopg quotes element by element in Python, and a ``VALUES`` list of hundreds of
+    parameters is parsed again on each call (psycopg caches only short ones); for rows of JSON either costs more
+    than the insert. Elsewhere (and for a value JSON cannot carry exactly): ``INSERT ... VALUES (...), (...)
+    RETURNING id``, in batches as the backend allows."""
+    if not objs:
+        return objs
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if not connection.features.can_return_rows_from_bulk_insert or model._meta.auto_field is None:
+        return model._default_manager.using(alias).bulk_create(objs)
+    fields, head, returning, recordset = _insert_shape(model, alias)
+    prepared = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    with connection.cursor() as cursor:
+        if recordset is not None:
+            names = [json.dumps(str(f.column)) for f in fields]
+            try:
+                document = (
+                    "["
+                    + ", ".join(
+                        "{" + ", ".join(f"{n}: {_json_value(v)}" for n, v in zip(names, values, strict=True)) + "}"
+                        for values in prepared
+                    )
+                    + "]"
+                )
+            except _NotPlain:
+                document = None
+            if document is not None:
+                cursor.execute(recordset, [document])
+                _keys_set(objs, cursor.fetchall(), alias)
+                return objs
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        size = max(1, connection.ops.bulk_batch_size(fields, objs))
+        for start in range(0, len(objs), size):
+            part = prepared[start : start + size]
+            cursor.execute(head + ", ".join([row] * len(part)) + returning, [v for values in part for v in values])
+            _keys_set(objs[start : start + size], cursor.fetchall(), alias)
+    return objs
+
+
+def _keys_set(objs: list[M], keys: list[tuple[Any, ...]], alias: str) -> None:
+    for obj, (pk,) in zip(objs, keys, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, alias

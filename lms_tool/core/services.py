@@ -10,7 +10,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.http import HttpRequest
 
-from . import audit_guard
+from . import audit_guard, lean
 from .models import AuditEvent
 
 
@@ -94,7 +94,8 @@ def audit_record(
 def audit_record_many(*, records: list[dict[str, Any]]) -> list[AuditEvent]:
     """Append many lines in one statement (a batch of score posts); each dict takes ``audit_record``'s
     keyword arguments."""
-    return AuditEvent.objects.bulk_create(
+    return lean.insert_many(
+        AuditEvent,
         [
             AuditEvent(
                 actor_type=r["actor_type"],
@@ -108,7 +109,7 @@ def audit_record_many(*, records: list[dict[str, Any]]) -> list[AuditEvent]:
                 after=r.get("after"),
             )
             for r in records
-        ]
+        ],
     )
 
 

@@ -12,11 +12,18 @@
   already has this score or a newer one: done.
 - Posting twice is harmless: the timestamp is the score's own, so the platform takes it once. That
   is what lets a batch be recorded after it is sent: a crash in between only means a second post.
+  A database outage in between does not: the answers are kept in memory and recorded once the
+  database answers again, while the claim holds (``_record``), so a score the platform took is not
+  posted again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import logging
+import os
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -24,17 +31,21 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Max
+from django.db import InterfaceError, OperationalError, connections, router
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
+from lms_tool.core import lean
 from lms_tool.lti import ags
 from lms_tool.lti import service_client as sc
-from lms_tool.lti.models import Registration
+from lms_tool.lti.models import Context, LtiUser, Registration, ResourceLink
 
 from .line_items import LineItemUnknown, line_item_url_ensure
-from .models import PassbackState, Score
+from .models import LineItem, PassbackState, Score
 from .queue import enqueue
 from .settle import Attempt, PostOutcome, batch_settle, platform_held_for
+
+logger = logging.getLogger(__name__)
 
 REASONS = {
     400: "The platform refused the score as invalid (often: its timestamp is older than one it has).",
@@ -45,16 +56,100 @@ REASONS = {
 }
 
 
+@functools.cache
+def _due_sql() -> str:
+    """Whether a score is due (its line item if so): one statement on the score's own row, built once, since every
+    score's own task asks it and for all but the first of a batch the answer is "taken already"."""
+    s = Score._meta
+    # Identifiers come from the model's metadata and values are bound parameters: nothing from input.
+    return f"SELECT line_item_id FROM {s.db_table} WHERE id = %s AND passback_state = %s AND next_attempt_at <= %s"  # noqa: S608
+
+
+@functools.cache
+def _registration_sql() -> str:
+    li, rl, c = (model._meta for model in (LineItem, ResourceLink, Context))
+    return (
+        f"SELECT c.registration_id FROM {li.db_table} li JOIN {rl.db_table} rl ON li.resource_link_id = rl.id "  # noqa: S608
+        f"JOIN {c.db_table} c ON rl.context_id = c.id WHERE li.id = %s"
+    )
+
+
+def _due_registration(score_id: int, now: Any) -> int | None:
+    """The platform (registration id) of the score if it is due, else None."""
+    connection = connections[router.db_for_read(Score)]
+    when = Score._meta.get_field("next_attempt_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_due_sql(), [score_id, str(PassbackState.PENDING), when])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        cursor.execute(_registration_sql(), [row[0]])
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+# The claimed batch with what posting and recording it read: each score with its learner, then each line item of
+# the batch (usually one) with its link, course and registration, made once and shared by its scores. Two
+# statements built once, where select_related would compile the five-table join for every batch.
+# The learner's encrypted PII is left deferred (nothing here reads it; it still loads if read): a post needs
+# only the ``sub``, and decrypting a name and an email per score costs more than the rest of the row.
+_BATCH_PARTS: tuple[lean.Part, ...] = (
+    (Score, "s", frozenset()),
+    (LtiUser, "u", frozenset({"name", "email", "sis_id"})),
+)
+_ITEM_PARTS: tuple[lean.Part, ...] = (
+    (LineItem, "li", frozenset()),
+    (ResourceLink, "rl", frozenset()),
+    (Context, "c", frozenset()),
+    (Registration, "r", frozenset()),
+)
+
+
+@functools.cache
+def _batch_tail() -> str:
+    s, u = Score._meta, LtiUser._meta
+    return f"FROM {s.db_table} s JOIN {u.db_table} u ON s.user_id = u.id WHERE s.claim = %s ORDER BY s.id"
+
+
+def _items_tail(count: int) -> str:
+    li, rl, c, r = (part[0]._meta for part in _ITEM_PARTS)
+    return (
+        f"FROM {li.db_table} li JOIN {rl.db_table} rl ON li.resource_link_id = rl.id "
+        f"JOIN {c.db_table} c ON rl.context_id = c.id JOIN {r.db_table} r ON c.registration_id = r.id "
+        f"WHERE li.id IN ({', '.join(['%s'] * count)})"
+    )
+
+
+def _claimed(claim: uuid.UUID) -> list[Score]:
+    connection = connections[router.db_for_read(Score)]
+    value = Score._meta.get_field("claim").get_db_prep_value(claim, connection)
+    batch = []
+    for score, user in lean.joined_from(_BATCH_PARTS, (), _batch_tail(), [value]):
+        score.user = user
+        batch.append(score)
+    wanted = sorted({score.line_item_id for score in batch})
+    items: dict[int, LineItem] = {}
+    if wanted:
+        for line_item, link, context, registration in lean.joined_from(
+            _ITEM_PARTS, (), _items_tail(len(wanted)), wanted
+        ):
+            context.registration = registration
+            link.context = context
+            line_item.resource_link = link
+            items[line_item.pk] = line_item
+    for score in batch:
+        score.line_item = items[score.line_item_id]
+        if score.resource_link_id == score.line_item.resource_link_id:
+            score.resource_link = score.line_item.resource_link  # else read when asked for, as the ORM would
+    return batch
+
+
 def _claim(score_id: int) -> list[Score]:
     """Claim the score and other due scores of its platform (oldest first); the batch, in submission order."""
     now = timezone.now()
-    if not Score.objects.due(now).filter(pk=score_id).exists():
-        return []  # a batch has taken it already: the common answer for a score's own task, so cheap
-    registration_id = (
-        Score.objects.filter(pk=score_id).values_list("line_item__resource_link__context__registration_id", flat=True)
-    ).first()
+    registration_id = _due_registration(score_id, now)
     if registration_id is None:
-        return []
+        return []  # a batch has taken it already: the common answer for a score's own task, so cheap
     held = platform_held_for(registration_id)
     if held > 0:
         # The platform asked to slow down (429): this score waits out the hold, untried and uncounted.
@@ -72,11 +167,11 @@ def _claim(score_id: int) -> list[Score]:
     )
     claim = uuid.uuid4()
     lease = now + timedelta(seconds=settings.GRADING_LEASE_SECONDS)
+    # One UPDATE with the others as its subquery (not read first): one round trip for the claim.
     Score.objects.filter(
-        pk__in=[score_id, *others], passback_state=PassbackState.PENDING, next_attempt_at__lte=now
+        Q(pk=score_id) | Q(pk__in=others), passback_state=PassbackState.PENDING, next_attempt_at__lte=now
     ).update(next_attempt_at=lease, claimed_at=now, claim=claim, attempts=F("attempts") + 1)
-    related = ("user", "resource_link", "line_item__resource_link__context__registration")
-    return list(Score.objects.filter(claim=claim).select_related(*related).order_by("pk"))
+    return _claimed(claim)
 
 
 def _newest_in_slots(batch: list[Score]) -> dict[tuple[int, int], int]:
@@ -95,6 +190,14 @@ def _newest_in_slots(batch: list[Score]) -> dict[tuple[int, int], int]:
 
 def attempt_post(score: Score) -> Attempt:
     """POST one score and sort the platform's answer."""
+    prepared = _prepare(score)
+    if isinstance(prepared, Attempt):
+        return prepared
+    return attempt_sort(score, _send(score.line_item.resource_link.context.registration, *prepared))
+
+
+def _prepare(score: Score) -> Attempt | tuple[str, dict[str, Any]]:
+    """The URL and body of the score's post (its line item made if missing), or why it cannot be sent."""
     registration = score.line_item.resource_link.context.registration
     try:
         url = line_item_url_ensure(line_item=score.line_item)
@@ -102,7 +205,7 @@ def attempt_post(score: Score) -> Attempt:
         return Attempt(PassbackState.FAILED, error=str(exc))
     except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:  # creating the line item met the platform's error
         return attempt_sort(score, exc)
-    return attempt_sort(score, _send(registration, url, score.as_ags_score(family=registration.family)))
+    return url, score.as_ags_score(family=registration.family)
 
 
 def _send(registration: Registration, url: str, payload: dict[str, Any]) -> int | Exception:
@@ -155,11 +258,15 @@ def attempt_sort(score: Score, sent: int | Exception) -> Attempt:
 
 def score_post(*, score_id: int) -> PostOutcome:
     """Post this score now, with the other due scores of its platform; says what became of this one."""
+    lease_ends = time.monotonic() + settings.GRADING_LEASE_SECONDS  # at the latest: the claim is made after this
     batch = _claim(score_id)
     if not batch:
         return PostOutcome("skipped")
     newest = _newest_in_slots(batch)
     attempts: dict[int, Attempt] = {}
+    # The platform's answers to the posts sent, sorted when they are recorded: sorting a refusal reads the database,
+    # which may be gone by then, and an answer must not be lost with it (see _record).
+    answers: dict[int, int | Exception] = {}
     deadline = time.monotonic() + settings.GRADING_LEASE_SECONDS / 2  # record well before the lease ends
     in_flight = max(1, int(settings.GRADING_POSTS_IN_FLIGHT))
     to_post: list[Score] = []
@@ -168,58 +275,141 @@ def score_post(*, score_id: int) -> PostOutcome:
             attempts[score.pk] = Attempt(PassbackState.SUPERSEDED, error="a newer score of this learner replaced it")
         else:
             to_post.append(score)
-    if in_flight == 1:
-        for score in to_post:
-            if time.monotonic() > deadline:
-                break
-            attempts[score.pk] = attempt_post(score)
-            if attempts[score.pk].unavailable:
-                break
-    else:
-        _post_in_flight(to_post, attempts, in_flight=in_flight, deadline=deadline)
-    outcomes = batch_settle(batch, attempts)
-    return outcomes.get(score_id, PostOutcome("skipped"))
+    try:
+        if in_flight == 1:
+            for score in to_post:
+                if time.monotonic() > deadline:
+                    break
+                prepared = _prepare(score)
+                if isinstance(prepared, Attempt):
+                    attempts[score.pk] = prepared
+                    if prepared.unavailable:
+                        break
+                    continue
+                answers[score.pk] = _send(score.line_item.resource_link.context.registration, *prepared)
+                if isinstance(answers[score.pk], sc.ServiceUnavailable):
+                    break
+        else:
+            _post_in_flight(to_post, attempts, answers, in_flight=in_flight, deadline=deadline)
+    except _DATABASE_GONE:
+        if not answers:
+            raise  # nothing reached the platform: the batch waits out its lease, then the sweep re-queues it
+        # Some posts reached the platform: no more start; those are recorded below, the rest waits untried.
+        logger.warning("the database went away while posting a batch of %s scores; recording what was sent", len(batch))
+    return _record(batch, attempts, answers, lease_ends).get(score_id, PostOutcome("skipped"))
 
 
-def _post_in_flight(batch: list[Score], attempts: dict[int, Attempt], *, in_flight: int, deadline: float) -> None:
-    """Post ``batch`` (one platform's) with up to ``in_flight`` posts at once, in rounds of that many.
+# What a lost database connection raises (refused, reset, closed by the server, or the connection Django holds
+# found unusable); OperationalError also covers a deadlock or a statement timeout, after which running the
+# recording again is as safe (it is one transaction, and it checks the claim). Other database errors are raised.
+_DATABASE_GONE = (OperationalError, InterfaceError)
+
+
+def _record(
+    batch: list[Score], attempts: dict[int, Attempt], answers: dict[int, int | Exception], lease_ends: float
+) -> dict[int, PostOutcome]:
+    """Sort the platform's answers and record the batch; if the database is gone, keep the answers in memory and try
+    again (backoff from 50 ms to 1 s) until it answers, for as long as the claim holds.
+
+    A score the platform took must not be posted again: unrecorded, it would stay claimed until its lease ran out
+    and then be due again, and posted a second time (bench/faults.py counted 25 of 120 so around a 6 s outage).
+    While the lease holds no other worker can claim these scores, so the answers recorded late are still the
+    ones that count. Past the lease the error is raised: another worker may take the scores, and the post may be
+    repeated (the at-least-once floor, as for a worker killed between its posts and their recording; a repeated
+    post carries the score's own timestamp, so the platform keeps one result)."""
+    pause = 0.05
+    by_pk = {score.pk: score for score in batch}
+    while True:
+        try:
+            sorted_attempts = dict(attempts)
+            for pk, answer in answers.items():
+                sorted_attempts[pk] = attempt_sort(by_pk[pk], answer)
+            return batch_settle(batch, sorted_attempts)
+        except _DATABASE_GONE:
+            connection = connections[router.db_for_write(Score)]
+            if connection.in_atomic_block or time.monotonic() + pause > lease_ends:
+                raise  # inside a caller's transaction nothing can be retried here; past the lease, see above
+            logger.warning(
+                "recording %s posted scores failed: the database is unavailable; trying again in %.2f s",
+                len(answers),
+                pause,
+            )
+            connection.close()  # the broken connection; the next statement opens a new one
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+_kept = threading.local()
+
+
+def _senders(size: int) -> ThreadPoolExecutor:
+    """The calling thread's sending threads, kept from batch to batch, so each keeps its connection to the
+    platform open (``core.http`` keeps one session per thread) instead of a new thread, session and connection
+    per batch. Per calling thread: a batch is one thread's at a time, so at most ``size`` posts are in flight
+    for it, and batches on other threads (of other platforms) never wait for these."""
+    pool: ThreadPoolExecutor | None = getattr(_kept, "pool", None)
+    if pool is None or _kept.key != (size, os.getpid()):
+        if pool is not None:
+            pool.shutdown(wait=False)
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="passback")
+        _kept.pool, _kept.key = pool, (size, os.getpid())  # a forked worker makes its own
+    return pool
+
+
+def _post_in_flight(
+    batch: list[Score],
+    attempts: dict[int, Attempt],
+    answers: dict[int, int | Exception],
+    *,
+    in_flight: int,
+    deadline: float,
+) -> None:
+    """Post ``batch`` (one platform's) with up to ``in_flight`` posts at once, a new one starting as soon as one
+    ends (so the platform is not left idle while the slowest of a round finishes).
 
     The first score goes alone, as a probe: a platform that is down costs one request per batch, as one at a
-    time. The database work (line item URLs, sorting the answers) stays on this thread; the other threads only
-    send, each over its own kept connection with the token this thread fetched first. A platform that is
-    unavailable (5xx, 429 with its Retry-After, timeouts) ends the batch after the round that met it: the rest
-    waits untried. The cap holds per worker process and platform (a batch is one platform's)."""
+    time. The database work (line item URLs before, sorting the answers after) stays on this thread; the other
+    threads only send, each over its own kept connection with the token this thread fetched first. A platform
+    that is unavailable (5xx, 429 with its Retry-After, timeouts) ends the batch: no post starts after its answer
+    (those already sent, at most ``in_flight`` - 1, finish) and the rest waits untried. The cap holds per platform
+    within each posting thread of a worker process (a batch is one platform's, and one thread's at a time)."""
     if not batch:
         return
     probe, batch = batch[0], batch[1:]
-    attempts[probe.pk] = attempt_post(probe)
-    if attempts[probe.pk].unavailable or not batch:
-        return
     registration = probe.line_item.resource_link.context.registration
+    prepared = _prepare(probe)
+    if isinstance(prepared, Attempt):
+        attempts[probe.pk] = prepared
+        if prepared.unavailable:
+            return
+    else:
+        answers[probe.pk] = _send(registration, *prepared)
+        if isinstance(answers[probe.pk], sc.ServiceUnavailable):
+            return
+    if not batch:
+        return
     # The token once here, so no sending thread asks for it; a failure is met again and sorted by the first post.
     with contextlib.suppress(sc.ServiceUnavailable, sc.ServiceRefused):
         sc.access_token(registration, (sc.SCOPE_SCORE,))
-    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="passback") as pool:
-        for start in range(0, len(batch), in_flight):
-            if time.monotonic() > deadline:
+    ready: list[tuple[Score, str, dict[str, Any]]] = []
+    for score in batch:
+        prepared = _prepare(score)
+        if isinstance(prepared, Attempt):
+            attempts[score.pk] = prepared
+            if prepared.unavailable:
                 return
-            ready: list[tuple[Score, str, dict[str, Any]]] = []
-            for score in batch[start : start + in_flight]:
-                try:
-                    url = line_item_url_ensure(line_item=score.line_item)
-                except LineItemUnknown as exc:
-                    attempts[score.pk] = Attempt(PassbackState.FAILED, error=str(exc))
-                    continue
-                except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:
-                    attempts[score.pk] = attempt_sort(score, exc)
-                    if attempts[score.pk].unavailable:
-                        return
-                    continue
-                ready.append((score, url, score.as_ags_score(family=registration.family)))
-            sent = list(pool.map(lambda item: _send(registration, item[1], item[2]), ready))
-            unavailable = False
-            for (score, _, _), answer in zip(ready, sent, strict=True):
-                attempts[score.pk] = attempt_sort(score, answer)
-                unavailable = unavailable or attempts[score.pk].unavailable
-            if unavailable:
-                return
+            continue
+        ready.append((score, *prepared))
+    stop = threading.Event()
+
+    def send(item: tuple[Score, str, dict[str, Any]]) -> int | Exception | None:
+        if stop.is_set() or time.monotonic() > deadline:
+            return None  # not tried: the platform failed meanwhile, or the lease is running out
+        answer = _send(registration, item[1], item[2])
+        if isinstance(answer, sc.ServiceUnavailable):
+            stop.set()
+        return answer
+
+    for (score, _, _), answer in zip(ready, _senders(in_flight).map(send, ready), strict=True):
+        if answer is not None:
+            answers[score.pk] = answer

@@ -227,9 +227,11 @@ def call(
     for attempt in (1, 2):
         token = access_token(registration, scopes, fresh=attempt == 2)
         try:
-            response = http.request(
-                method, url, params=params, data=body, headers={**headers, "Authorization": f"Bearer {token}"}
-            )
+            sent = {**headers, "Authorization": f"Bearer {token}"}
+            if params is None:  # every call but a filtered list: a score post is one per score
+                response = http.send_lean(method, url, body=body, headers=sent)
+            else:
+                response = http.request(method, url, params=params, data=body, headers=sent)
         except http.BlockedAddressError as exc:
             raise _blocked(method, url, exc) from exc
         except requests.RequestException as exc:

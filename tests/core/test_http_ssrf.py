@@ -341,3 +341,55 @@ def test_it_refuses_a_name_with_one_private_address_among_public_ones(monkeypatc
     with pytest.raises(http.BlockedAddressError, match=r"non-public address 127\.0\.0\.1"):
         http.get(f"http://mixed.example:{listener.port}/")
     assert listener.connections == 0
+
+
+# 6. The lean path of repeated service calls (a score post per score) keeps every check -------------
+def test_the_lean_path_refuses_a_private_address_without_connecting(listener, settings):  # type: ignore[no-untyped-def]
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = []
+    for url in (f"http://localhost:{listener.port}/scores", f"http://[::ffff:127.0.0.1]:{listener.port}/scores"):
+        with pytest.raises(http.BlockedAddressError):
+            http.send_lean("POST", url, body=b"{}", headers={})
+    with pytest.raises(http.AmbiguousUrlError):
+        http.send_lean("POST", f"http://platform.example\\@127.0.0.1:{listener.port}/", body=b"{}", headers={})
+    assert listener.connections == 0
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = ["localhost"]
+    assert http.send_lean("POST", f"http://localhost:{listener.port}/scores", body=b"{}", headers={}).status_code == 204
+    assert listener.connections == 1
+
+
+def test_the_lean_path_checks_a_redirect_as_every_call_does(settings, target):  # type: ignore[no-untyped-def]
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    redirector = Listener(_redirect_to(f"http://localhost:{target.port}/internal"))
+    try:
+        with pytest.raises(http.BlockedAddressError, match="non-public address"):
+            http.send_lean("POST", f"http://127.0.0.1:{redirector.port}/scores", body=b"{}", headers={})
+        assert target.connections == 0
+    finally:
+        redirector.close()
+
+
+def test_the_lean_path_sends_the_session_headers_and_reports_a_closed_port_as_requests_does(listener):  # type: ignore[no-untyped-def]
+    answer = http.send_lean(
+        "POST", f"http://127.0.0.1:{listener.port}/s", body=b'{"a": 1}', headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 204
+    sent = listener.requests[0].decode()
+    assert sent.startswith("POST /s HTTP/1.1")
+    assert "User-Agent: " in sent and "Content-Type: application/json" in sent and "Content-Length: 8" in sent
+    with pytest.raises(requests.ConnectionError):
+        http.send_lean("POST", f"http://127.0.0.1:{_closed_port()}/s", body=b"{}", headers={})
+
+
+def test_the_lean_path_verifies_tls_as_requests_does_over_the_same_pool(listener):  # type: ignore[no-untyped-def]
+    url = f"https://127.0.0.1:{listener.port}/scores"
+    with pytest.raises(requests.ConnectionError):  # the listener speaks no TLS
+        http.send_lean("POST", url, body=b"{}", headers={})
+    pools = list(http.session().get_adapter(url).poolmanager.pools._container.values())
+    https = [p for p in pools if p.scheme == "https" and p.port == listener.port]
+    assert len(https) == 1, "one pool for the host, as requests would use"
+    assert https[0].cert_reqs == "CERT_REQUIRED" and https[0].ca_certs == requests.certs.where()
+    with pytest.raises(requests.ConnectionError):
+        http.request("POST", url, data=b"{}")
+    assert [
+        p for p in http.session().get_adapter(url).poolmanager.pools._container.values() if p.port == listener.port
+    ] == https

@@ -19,7 +19,7 @@ from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 
 from lms_tool.core import lean
-from lms_tool.core.models import DomainEvent
+from lms_tool.core.models import AuditEvent, DomainEvent
 from lms_tool.grading.models import AgsEndpoint, LineItem
 from lms_tool.lti.models import Context, Deployment, LtiUser, Membership, Registration, ResourceLink
 from lms_tool.roster.models import RosterSync
@@ -181,3 +181,50 @@ def test_fields_left_out_of_a_lean_read_are_deferred_and_still_load_when_read(wo
     with CaptureQueriesContext(connection) as queries:
         assert found.name == "Ada Lovelace" and joined[0].email == "ada@example.edu"  # decrypted when loaded late
     assert len(queries.captured_queries) == 2
+
+
+def _audit_lines(tag: str) -> list[AuditEvent]:
+    return [
+        AuditEvent(
+            actor_type="system",
+            action="score.posted",
+            object_type="score",
+            object_id=f"{n} \"q\" \\ 's' ✓",  # quotes, a backslash, non-ASCII: JSON and SQL quoting alike
+            source=tag,
+            before=None if n % 2 else {"quote": 'a "b" \\ c', "n": [1, 2.5, None]},
+            after={"status": 204, "line_item": f"https://p/li/{n}?x=1&y='2'", "note": "señal ✓"},
+        )
+        for n in range(3)
+    ]
+
+
+def _stored(model: type[Model], pks: list[Any]) -> list[dict[str, tuple[type, Any]]]:
+    """A row as read back, without its key and the moment it was written."""
+    rows = [_fields(o) for o in model._default_manager.filter(pk__in=pks).order_by("pk")]
+    return [{k: v for k, v in row.items() if k not in ("id", "created_at", "event_id")} for row in rows]
+
+
+def test_insert_many_stores_the_same_rows_as_bulk_create_and_gives_each_its_key(db):
+    by_orm = AuditEvent.objects.bulk_create(_audit_lines("t"))
+    with CaptureQueriesContext(connection) as queries:
+        by_lean = lean.insert_many(AuditEvent, _audit_lines("t"))
+
+    (query,) = queries.captured_queries
+    # The path under test: one JSON document on PostgreSQL, a VALUES list elsewhere.
+    assert ("jsonb_to_recordset" in query["sql"]) is (connection.vendor == "postgresql")
+    assert all(o.pk is not None and o._state.adding is False for o in by_lean)
+    assert len({o.pk for o in by_lean}) == 3 and {o.pk for o in by_lean}.isdisjoint({o.pk for o in by_orm})
+    assert _stored(AuditEvent, [o.pk for o in by_lean]) == _stored(AuditEvent, [o.pk for o in by_orm])
+    for obj in by_lean:  # each key is its own row's (the object ids were written in order)
+        assert AuditEvent.objects.get(pk=obj.pk).object_id == obj.object_id
+        assert obj.created_at is not None  # auto_now_add, as bulk_create sets it
+
+
+def test_insert_many_keeps_a_models_python_defaults(db):
+    made = lean.insert_many(
+        DomainEvent, [DomainEvent(type="score.posted", subject_type="score", subject_id=str(n)) for n in range(2)]
+    )
+
+    stored = DomainEvent.objects.filter(pk__in=[e.pk for e in made]).order_by("pk")
+    assert [e.event_id for e in stored] == [e.event_id for e in made] and len({e.event_id for e in made}) == 2
+    assert [e.data for e in stored] == [{}, {}]

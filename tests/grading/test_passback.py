@@ -484,3 +484,51 @@ def test_one_worker_keeps_several_posts_in_flight_to_a_platform_and_never_more_t
     assert len(_scores_posts(canvas)) == 7, "each score posted exactly once"
     assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(7)) == list(range(7))
     assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
+
+
+def test_posts_in_flight_stop_starting_once_the_platform_fails_and_the_rest_waits_untried(
+    platform_server, canvas, course, settings
+):
+    settings.GRADING_POSTS_IN_FLIGHT = 3
+    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
+    seats = [
+        seat(
+            canvas,
+            LaunchSpec(
+                canvas.enrol(course, Person(f"s-{n}", f"Learner {n}", f"s{n}@example.edu", [ROLE + "Learner"])),
+                course,
+                resource_link_id="rl-1",
+                lineitem_url=url,
+            ),
+        )
+        for n in range(12)
+    ]
+    handle = platform_server.handle
+
+    def slow_scores(environ, path):  # type: ignore[no-untyped-def]
+        if path.endswith("/scores"):
+            time.sleep(0.05)
+        return handle(environ, path)
+
+    platform_server.handle = slow_scores
+    scores = [
+        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+        for n, learner in enumerate(seats)
+    ]
+    canvas.faults["ags"] = [None, None, 503]  # the probe and one more pass; the third post meets a 503
+
+    passback.score_post(score_id=scores[0].pk)
+
+    rows = list(Score.objects.filter(pk__in=[s.pk for s in scores]))
+    tried = [r for r in rows if r.attempts == 1]
+    # The probe, then 3 at once; once the 503 is answered, no post starts (the two others in flight may each
+    # have started one more just before it).
+    assert len(_scores_posts(canvas)) == len(tried) <= 6
+    assert [r.last_status for r in rows if r.last_status == 503 and r.attempts == 1] == [503]
+    untried = [r for r in rows if r.attempts == 0]
+    assert len(untried) >= 6 and {r.passback_state for r in untried} == {"pending"}
+    assert all("not tried" in r.last_error for r in untried)
+    drain()
+    assert len(_scores_posts(canvas)) == 13, "each score posted once, and the one that met the 503 again"
+    assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
+    assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(12)) == list(range(12))

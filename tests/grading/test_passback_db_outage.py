@@ -1,0 +1,82 @@
+"""The database goes away between a batch's posts and their recording: the posts the platform took are
+recorded once the database answers again, and no score is posted twice (docs/benchmarks.md, "Grade passback":
+bench/faults.py counts the same around a real outage)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from lms_tool.grading import passback, services
+from lms_tool.grading.models import Score
+from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
+from lms_tool.sandbox.services.ags import gradebook, line_item_add
+
+from .conftest import drain, seat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _scores_posts(platform) -> list[str]:  # type: ignore[no-untyped-def]
+    return [path for method, path in platform.requests_seen if method == "POST" and path.endswith("/scores")]
+
+
+@pytest.mark.parametrize("in_flight", [1, 3])
+def test_a_batch_posted_while_the_database_went_away_is_recorded_once_it_is_back_and_never_posted_again(
+    platform_server, canvas, course, settings, in_flight
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("ends the worker's PostgreSQL session from the server side (pg_terminate_backend)")
+    settings.GRADING_POSTS_IN_FLIGHT = in_flight
+    settings.GRADING_LEASE_SECONDS = 4
+    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
+    seats = [
+        seat(
+            canvas,
+            LaunchSpec(
+                canvas.enrol(course, Person(f"s-{n}", f"Learner {n}", f"s{n}@example.edu", [ROLE + "Learner"])),
+                course,
+                resource_link_id="rl-1",
+                lineitem_url=url,
+            ),
+        )
+        for n in range(6)
+    ]
+    scores = [
+        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+        for n, learner in enumerate(seats)
+    ]
+    connection.ensure_connection()
+    worker_backend = connection.connection.info.backend_pid  # this thread posts, as a worker would
+    handle, lock, answered = platform_server.handle, threading.Lock(), [0]
+
+    def scores_then_cut(environ, path):  # type: ignore[no-untyped-def]
+        response = handle(environ, path)
+        if path.endswith("/scores"):
+            with lock:
+                answered[0] += 1
+                last = answered[0] == len(scores)
+            if last:
+                # The platform has taken every score of the batch; before the worker hears so, PostgreSQL ends its
+                # session (a real closed connection: the next statement of the worker fails with OperationalError).
+                from django.db import connection as own  # this server thread's own connection
+
+                with own.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [worker_backend])
+                own.close()
+        return response
+
+    platform_server.handle = scores_then_cut
+
+    passback.score_post(score_id=scores[0].pk)
+
+    assert len(_scores_posts(canvas)) == 6
+    assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}, "recorded after the cut"
+    platform_server.handle = handle
+    time.sleep(settings.GRADING_LEASE_SECONDS + 0.5)  # the lease is over: a score left claimed would be due again
+    drain()
+    assert len(_scores_posts(canvas)) == 6, "each score posted exactly once"
+    assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(6)) == list(range(6))
