@@ -167,7 +167,7 @@ def render(log: str) -> str:
         "# Benchmarks",
         "",
         "Written by `bench/report.py` from the output of one `make bench` run; every figure below is something a",
-        "script in `bench/` printed in that run. Do not edit it by hand: run `make bench` (about an hour and a half on",
+        "script in `bench/` printed in that run. Do not edit it by hand: run `make bench` (about an hour and a quarter on",
         "2 cores) and commit what it writes. Each script also runs alone (`.venv/bin/python bench/<name>.py --help`).",
         "",
         "Each script ends with `RESULT <name> <value> <unit> baseline=<value> ratio=<ours vs baseline, >1 is",

@@ -1,4 +1,4 @@
-"""Roster sync of a 50,000-member course served by the sandbox platform's NRPS in pages of 1,000.
+"""Roster sync of a 20,000-member course (`--members` for more) served by the sandbox platform's NRPS in pages of 1,000.
 
     .venv/bin/python bench/roster.py                     # embedded default: SQLite in a temp dir
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/roster.py
@@ -326,7 +326,7 @@ def run(members: int, page_limit: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--members", type=int, default=50_000)
+    parser.add_argument("--members", type=int, default=20_000)
     parser.add_argument("--page", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="5,000 members: a smoke run")
     args = parser.parse_args()
