@@ -13,7 +13,7 @@ from lms_tool.grading import passback, selectors
 from lms_tool.grading.models import PassbackState, Score
 from lms_tool.lti import services as lti_services
 from lms_tool.lti.models import LtiUser, ResourceLink
-from lms_tool.sandbox.platform import LaunchSpec, Person, Platform
+from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person, Platform
 
 from ..lti.flow import launch
 
@@ -50,6 +50,22 @@ def seat(platform: Platform, spec: LaunchSpec) -> Seat:
         ResourceLink.objects.get(pk=lti_launch.resource_link_pk),
         spec.person,
     )
+
+
+def learners_seated(platform: Platform, course, lineitem_url: str, count: int) -> list[Seat]:  # type: ignore[no-untyped-def]
+    """``count`` learners (``s-0``, ``s-1``, ...) launched into the course's link ``rl-1`` with this line item."""
+    return [
+        seat(
+            platform,
+            LaunchSpec(
+                platform.enrol(course, Person(f"s-{n}", f"Learner {n}", f"s{n}@example.edu", [ROLE + "Learner"])),
+                course,
+                resource_link_id="rl-1",
+                lineitem_url=lineitem_url,
+            ),
+        )
+        for n in range(count)
+    ]
 
 
 def drain(max_seconds: float = 20.0) -> int:

@@ -20,7 +20,7 @@ from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
 from lms_tool.sandbox.services.ags import gradebook, line_item_add
 
 from ..conftest import make_platform, registration_of
-from .conftest import drain, seat
+from .conftest import drain, learners_seated, seat
 
 
 def _scores_posts(platform) -> list[str]:  # type: ignore[no-untyped-def]
@@ -446,18 +446,7 @@ def test_one_worker_keeps_several_posts_in_flight_to_a_platform_and_never_more_t
 ):
     settings.GRADING_POSTS_IN_FLIGHT = 3
     url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
-    seats = [
-        seat(
-            canvas,
-            LaunchSpec(
-                canvas.enrol(course, Person(f"s-{n}", f"Learner {n}", f"s{n}@example.edu", [ROLE + "Learner"])),
-                course,
-                resource_link_id="rl-1",
-                lineitem_url=url,
-            ),
-        )
-        for n in range(7)
-    ]
+    seats = learners_seated(canvas, course, url, 7)
     # The platform answers each score slowly and counts how many it is answering at once.
     lock, busy, most = threading.Lock(), [0], [0]
     handle = platform_server.handle
@@ -491,18 +480,7 @@ def test_posts_in_flight_stop_starting_once_the_platform_fails_and_the_rest_wait
 ):
     settings.GRADING_POSTS_IN_FLIGHT = 3
     url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
-    seats = [
-        seat(
-            canvas,
-            LaunchSpec(
-                canvas.enrol(course, Person(f"s-{n}", f"Learner {n}", f"s{n}@example.edu", [ROLE + "Learner"])),
-                course,
-                resource_link_id="rl-1",
-                lineitem_url=url,
-            ),
-        )
-        for n in range(12)
-    ]
+    seats = learners_seated(canvas, course, url, 12)
     handle = platform_server.handle
 
     def slow_scores(environ, path):  # type: ignore[no-untyped-def]

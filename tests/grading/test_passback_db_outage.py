@@ -12,10 +12,9 @@ from django.db import connection
 
 from lms_tool.grading import passback, services
 from lms_tool.grading.models import Score
-from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
 from lms_tool.sandbox.services.ags import gradebook, line_item_add
 
-from .conftest import drain, seat
+from .conftest import drain, learners_seated
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,18 +32,7 @@ def test_a_batch_posted_while_the_database_went_away_is_recorded_once_it_is_back
     settings.GRADING_POSTS_IN_FLIGHT = in_flight
     settings.GRADING_LEASE_SECONDS = 4
     url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
-    seats = [
-        seat(
-            canvas,
-            LaunchSpec(
-                canvas.enrol(course, Person(f"s-{n}", f"Learner {n}", f"s{n}@example.edu", [ROLE + "Learner"])),
-                course,
-                resource_link_id="rl-1",
-                lineitem_url=url,
-            ),
-        )
-        for n in range(6)
-    ]
+    seats = learners_seated(canvas, course, url, 6)
     scores = [
         services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
         for n, learner in enumerate(seats)
