@@ -36,6 +36,7 @@ def _plan(
     alias: str,
     probe: bool,
     without: frozenset[str] = frozenset(),
+    lock: bool = False,
 ) -> _Plan:
     connection = connections[alias]
     qn = connection.ops.quote_name
@@ -52,6 +53,8 @@ def _plan(
         f"SELECT {select} FROM {qn(opts.db_table)} WHERE {conditions} "  # noqa: S608
         f"ORDER BY {qn(str(opts.pk.column))} LIMIT {int(limit)}"  # type: ignore[union-attr]
     )
+    if lock and connection.features.has_select_for_update:  # SQLite serialises writers by itself: no FOR UPDATE
+        sql += " FOR UPDATE"
     converters = []
     for f in fields:
         col = f.get_col(opts.db_table)
@@ -60,20 +63,30 @@ def _plan(
 
 
 def _query(
-    model: type[Model], where: dict[str, Any], limit: int, *, probe: bool, without: frozenset[str] = frozenset()
+    model: type[Model],
+    where: dict[str, Any],
+    limit: int,
+    *,
+    probe: bool,
+    without: frozenset[str] = frozenset(),
+    lock: bool = False,
 ) -> tuple[str, list[Any], _Plan]:
-    alias = router.db_for_read(model)
+    alias = router.db_for_write(model) if lock else router.db_for_read(model)
     connection = connections[alias]
-    plan = _plan(model, tuple((name, value is None) for name, value in where.items()), limit, alias, probe, without)
+    columns = tuple((name, value is None) for name, value in where.items())
+    plan = _plan(model, columns, limit, alias, probe, without, lock)
     values = [v.pk if isinstance(v, Model) else v for v in where.values() if v is not None]
     params = [f.get_db_prep_value(value, connection) for f, value in zip(plan[3], values, strict=True)]
     return alias, params, plan
 
 
-def rows(model: type[M], where: dict[str, Any], *, limit: int = 1, without: frozenset[str] = frozenset()) -> list[M]:
+def rows(
+    model: type[M], where: dict[str, Any], *, limit: int = 1, without: frozenset[str] = frozenset(), lock: bool = False
+) -> list[M]:
     """``model.objects.filter(**where).order_by("pk")[:limit]`` (equality on the model's own fields only);
-    the fields named in ``without`` are left deferred, as ``.defer()`` leaves them."""
-    alias, params, (sql, names, converters, _) = _query(model, where, limit, probe=False, without=without)
+    the fields named in ``without`` are left deferred, as ``.defer()`` leaves them. ``lock``: the rows stay locked
+    until the transaction ends, as ``select_for_update()`` locks them (call it inside ``transaction.atomic``)."""
+    alias, params, (sql, names, converters, _) = _query(model, where, limit, probe=False, without=without, lock=lock)
     connection = connections[alias]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -88,9 +101,17 @@ def rows(model: type[M], where: dict[str, Any], *, limit: int = 1, without: froz
     return result
 
 
-def first(model: type[M], where: dict[str, Any], *, without: frozenset[str] = frozenset()) -> M | None:
-    found = rows(model, where, limit=1, without=without)
+def first(
+    model: type[M], where: dict[str, Any], *, without: frozenset[str] = frozenset(), lock: bool = False
+) -> M | None:
+    found = rows(model, where, limit=1, without=without, lock=lock)
     return found[0] if found else None
+
+
+@functools.cache
+def only(model: type[Model], *keep: str) -> frozenset[str]:
+    """The ``without`` of a read that loads only ``keep`` and the key, as ``.only(*keep)`` does."""
+    return frozenset(f.attname for f in model._meta.concrete_fields if f.name not in keep and f.attname not in keep)
 
 
 def exists(model: type[Model], where: dict[str, Any]) -> bool:
@@ -249,6 +270,36 @@ def insert_many(model: type[M], objs: list[M]) -> list[M]:
             part = prepared[start : start + size]
             cursor.execute(head + ", ".join([row] * len(part)) + returning, [v for values in part for v in values])
             _keys_set(objs[start : start + size], cursor.fetchall(), alias)
+    return objs
+
+
+@functools.lru_cache(maxsize=16)
+def _upsert_tail(model: type[Model], db_alias: str, unique: tuple[str, ...], update: tuple[str, ...]) -> str:
+    qn = connections[db_alias].ops.quote_name
+    opts = model._meta
+    keys = ", ".join(qn(str(cast(Field, opts.get_field(name)).column)) for name in unique)
+    columns = [qn(str(cast(Field, opts.get_field(name)).column)) for name in update]
+    return f" ON CONFLICT ({keys}) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns)
+
+
+def upsert_many(model: type[M], objs: list[M], *, unique: tuple[str, ...], update: tuple[str, ...]) -> list[M]:
+    """``bulk_create(objs, update_conflicts=True, unique_fields=unique, update_fields=update)`` where ``objs`` are
+    new or overwrite the row with the same ``unique`` values (the columns of a unique constraint), their keys left
+    unset: ``INSERT ... VALUES ... ON CONFLICT (...) DO UPDATE SET`` (PostgreSQL and SQLite alike), each value
+    prepared as bulk_create prepares it, in one statement built once, where bulk_create compiles it on every call."""
+    if not objs:
+        return objs
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    fields, head, _, _ = _insert_shape(model, alias)
+    tail = _upsert_tail(model, alias, unique, update)
+    prepared = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(1, connection.ops.bulk_batch_size(fields, objs))
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), size):
+            part = prepared[start : start + size]
+            cursor.execute(head + ", ".join([row] * len(part)) + tail, [v for values in part for v in values])
     return objs
 
 

@@ -155,18 +155,38 @@ def _next_timestamp_upsert(*, line_item: LineItem, user: LtiUser, now: datetime)
     return stamp
 
 
+@functools.cache
+def _supersede_sql(states: int) -> str:
+    s = Score._meta
+    # Identifiers come from the model's metadata and values are bound parameters: nothing from input.
+    return (
+        f"UPDATE {s.db_table} SET passback_state = %s, next_attempt_at = NULL, last_error = %s "  # noqa: S608
+        f"WHERE line_item_id = %s AND user_id = %s AND id < %s AND passback_state IN ({', '.join(['%s'] * states)})"
+    )
+
+
 def _supersede_older(score: Score) -> None:
-    """Older scores of the slot still waiting to be posted never need to be: this one replaces them."""
+    """Older scores of the slot still waiting to be posted never need to be: this one replaces them.
+
+    As ``Score.objects.filter(...).update(...)`` would write it (no ``updated_at``, as ``update()`` leaves it), in a
+    statement built once: every submit runs it, and compiling the ORM's UPDATE cost more than running it."""
     waiting = (
         [PassbackState.PENDING, PassbackState.HELD]
         if score.passback_state == PassbackState.PENDING
         else [PassbackState.HELD]
     )
-    Score.objects.filter(
-        line_item=score.line_item, user=score.user, pk__lt=score.pk, passback_state__in=waiting
-    ).update(
-        passback_state=PassbackState.SUPERSEDED, next_attempt_at=None, last_error=f"superseded by score #{score.pk}"
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _supersede_sql(len(waiting)),
+            [
+                str(PassbackState.SUPERSEDED),
+                f"superseded by score #{score.pk}",
+                score.line_item_id,
+                score.user_id,
+                score.pk,
+                *(str(state) for state in waiting),
+            ],
+        )
 
 
 @transaction.atomic
@@ -211,22 +231,28 @@ def score_submit(
     )
     needs_review = source == Source.AI and confidence is not None and confidence < review_threshold
     state, progress = _plan(registration.family, needs_review, score_given)
-    score = Score.objects.create(
-        user=user,
-        resource_link=resource_link,
-        line_item=line_item,
-        score_given=score_given,
-        score_maximum=score_maximum,
-        activity_progress=activity_progress,
-        grading_progress=progress,
-        comment=comment,
-        timestamp=_next_timestamp(line_item=line_item, user=user),
-        source=source,
-        confidence=confidence,
-        review_threshold=review_threshold if source == Source.AI else None,
-        review_state=ReviewState.NEEDS_REVIEW if needs_review else ReviewState.NOT_NEEDED,
-        passback_state=state,
-        next_attempt_at=timezone.now() if state == PassbackState.PENDING else None,
+    # One insert built once (lean.insert_many), as Score.objects.create writes it: every submit makes one.
+    (score,) = lean.insert_many(
+        Score,
+        [
+            Score(
+                user=user,
+                resource_link=resource_link,
+                line_item=line_item,
+                score_given=score_given,
+                score_maximum=score_maximum,
+                activity_progress=activity_progress,
+                grading_progress=progress,
+                comment=comment,
+                timestamp=_next_timestamp(line_item=line_item, user=user),
+                source=source,
+                confidence=confidence,
+                review_threshold=review_threshold if source == Source.AI else None,
+                review_state=ReviewState.NEEDS_REVIEW if needs_review else ReviewState.NOT_NEEDED,
+                passback_state=state,
+                next_attempt_at=timezone.now() if state == PassbackState.PENDING else None,
+            )
+        ],
     )
     _submitted(score)
     return score

@@ -228,3 +228,39 @@ def test_insert_many_keeps_a_models_python_defaults(db):
     stored = DomainEvent.objects.filter(pk__in=[e.pk for e in made]).order_by("pk")
     assert [e.event_id for e in stored] == [e.event_id for e in made] and len({e.event_id for e in made}) == 2
     assert [e.data for e in stored] == [{}, {}]
+
+
+def test_upsert_many_inserts_new_rows_and_overwrites_only_the_named_fields_of_existing_ones(world):
+    context, person, dropped_user = world["context"], world["person"], world["dropped"].user
+    newcomer = LtiUser.objects.create(registration=world["school_a"], sub="s-3")
+    before = Membership.objects.get(context=context, user=person)
+    rows = [
+        # Conflicts with the active membership: roles and updated_at change, is_active (not named) stays.
+        Membership(context=context, user=person, roles=["Instructor", 'a "q" ✓'], is_active=False),
+        Membership(context=context, user=newcomer, roles=["Learner"]),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        lean.upsert_many(Membership, rows, unique=("context", "user"), update=("roles", "updated_at"))
+
+    (query,) = queries.captured_queries
+    assert "ON CONFLICT" in query["sql"]
+    kept = Membership.objects.get(pk=before.pk)
+    assert kept.roles == ["Instructor", 'a "q" ✓'] and kept.is_active is True
+    assert kept.created_at == before.created_at and kept.updated_at > before.updated_at
+    made = Membership.objects.get(context=context, user=newcomer)
+    assert made.roles == ["Learner"] and made.is_active is True and made.created_at is not None
+    assert Membership.objects.get(context=context, user=dropped_user).is_active is False  # untouched
+    assert Membership.objects.filter(context=context).count() == 3
+
+
+def test_a_locked_lean_read_reads_the_row_as_select_for_update_does(world):
+    from django.db import transaction
+
+    wanted = lean.only(Membership, "roles", "is_active")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        found = lean.first(Membership, {"id": world["active"].pk}, without=wanted, lock=True)
+        orm = Membership.objects.select_for_update().only("roles", "is_active").get(pk=world["active"].pk)
+
+    assert found is not None and found.get_deferred_fields() == orm.get_deferred_fields()
+    assert (found.pk, found.roles, found.is_active) == (orm.pk, orm.roles, orm.is_active)
+    assert queries.captured_queries[0]["sql"].endswith("FOR UPDATE") is connection.features.has_select_for_update

@@ -130,18 +130,23 @@ def attempt_start(
     deadline = windows.attempt_deadline(limit=limit, end=end, now=now)
     try:
         with transaction.atomic():
-            attempt = Attempt.objects.create(
-                quiz=quiz,
-                user=user,
-                resource_link=resource_link,
-                number=used + 1,
-                quiz_version=quiz.version,
-                question_ids=question_ids,
-                started_at=now,
-                deadline=deadline,
-                due_at=None if preview else window.due_at,
-                closes_at=end,
-                is_preview=preview,
+            (attempt,) = lean.insert_many(  # as Attempt.objects.create writes it, in a statement built once
+                Attempt,
+                [
+                    Attempt(
+                        quiz=quiz,
+                        user=user,
+                        resource_link=resource_link,
+                        number=used + 1,
+                        quiz_version=quiz.version,
+                        question_ids=question_ids,
+                        started_at=now,
+                        deadline=deadline,
+                        due_at=None if preview else window.due_at,
+                        closes_at=end,
+                        is_preview=preview,
+                    )
+                ],
             )
             attempt_questions_record(attempt=attempt, drawn=drawn)
     except IntegrityError:  # a double click that raced past the lock on another database
@@ -230,6 +235,9 @@ def _questions_of(attempt: Attempt, question_ids: Any = None) -> dict[int, Quest
     ids = [
         qid for qid in (attempt.question_ids if question_ids is None else question_ids) if qid in attempt.question_ids
     ]
+    if len(ids) == 1:  # an autosave: one lean read, not a compiled query (the page sends one every few seconds)
+        question = lean.first(Question, {"id": ids[0]}, without=lean.only(Question, *_QUESTION_FIELDS))
+        return {question.pk: question} if question is not None else {}
     return Question.objects.only(*_QUESTION_FIELDS).in_bulk(ids) if ids else {}
 
 
@@ -251,16 +259,15 @@ def _answers_upsert(
             answer.score = grade_objective(questions[answer.question_id], answer.response)
             answer.graded_by = Answer.GradedBy.EXACT
         fields += ["score", "graded_by"]
-    Answer.objects.bulk_create(
-        answers, update_conflicts=True, unique_fields=["attempt", "question"], update_fields=fields
-    )
-    return answers
+    return lean.upsert_many(Answer, answers, unique=("attempt", "question"), update=tuple(fields))
 
 
 @transaction.atomic
 def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict[int, Question]) -> list[Answer]:
     """Lock the attempt, refuse if it closed meanwhile, and write the answers."""
-    locked = Attempt.objects.select_for_update().only("state", "deadline").get(pk=attempt.pk)
+    locked = lean.first(Attempt, {"id": attempt.pk}, without=lean.only(Attempt, "state", "deadline"), lock=True)
+    if locked is None:  # deleted meanwhile: as the ORM's get() would say
+        raise Attempt.DoesNotExist
     _open_or_refuse(locked, grace=GRACE)
     return _answers_upsert(attempt_id=attempt.pk, cleaned=cleaned, questions=questions)
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext, ngettext
 
+from lms_tool.core import lean
 from lms_tool.core.services import audit_record
 from lms_tool.lti.models import LtiUser
 
@@ -151,10 +152,13 @@ def _option_order(quiz: Quiz, question: Question, rng: random.Random) -> list[in
 
 
 def attempt_questions_record(*, attempt: Attempt, drawn: list[Drawn]) -> None:
-    """Record what the attempt was given (in the transaction that creates it)."""
-    AttemptQuestion.objects.bulk_create(
-        AttemptQuestion(attempt=attempt, question_id=d.question_id, position=n, option_order=d.option_order)
-        for n, d in enumerate(drawn, start=1)
+    """Record what the attempt was given (in the transaction that creates it): one insert built once (every start)."""
+    lean.insert_many(
+        AttemptQuestion,
+        [
+            AttemptQuestion(attempt=attempt, question_id=d.question_id, position=n, option_order=d.option_order)
+            for n, d in enumerate(drawn, start=1)
+        ],
     )
 
 
