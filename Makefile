@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 RALPH_VENV := .venv-ralph
 RALPH_STAMP := $(RALPH_VENV)/.installed
 PORT ?= 8000
+# `make test` runs the suite on this many pytest-xdist workers (most tests wait on servers, workers and
+# browsers, so two overlap well even on 2 cores); PYTEST_WORKERS=0 runs it serially in one process.
+PYTEST_WORKERS ?= 2
 # The sandbox platforms (Canvas-like, Moodle-like) beside the tool; `make run SANDBOX=0` leaves them off.
 SANDBOX ?= 1
 
@@ -42,7 +45,9 @@ test: $(STAMP) $(RALPH_STAMP) messages  ## run the whole test suite (PostgreSQL/
 	@# Tests keep their own var/ (secret, SQLite files, the filesystem broker's queue): tasks that test
 	@# launches queue must never reach the worker of `make run`.
 	rm -rf var/test && mkdir -p var/test
-	LMS_TOOL_MODE=test VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@# Each worker takes whole files (--dist loadfile): a module's server-starting fixtures start once.
+	@# tests/mode.py gives each worker its own var/test/gwN, Redis database and cache key prefix.
+	LMS_TOOL_MODE=test VAR_DIR=$(CURDIR)/var/test $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check lms_tool lti_config tests bench

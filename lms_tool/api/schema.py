@@ -15,6 +15,12 @@ ERRORS = {
     "422": "The Idempotency-Key was already used for a different request.",
     "429": "Too many requests: wait for the seconds in Retry-After. Nothing was written.",
 }
+# Only a write can find the state against it (docs/api.md, "409"): a grade already reviewed, a score that is
+# not a dead letter replayed, or a retry while the first request with its Idempotency-Key is still running.
+WRITE_ERRORS = {
+    "409": "The object's state does not allow this (a grade already reviewed, a score that is not a dead letter "
+    "replayed), or a request with this Idempotency-Key is still being processed. Nothing was written.",
+}
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["status", "code", "detail"],
@@ -56,5 +62,7 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             for code, text in ERRORS.items():
                 responses.setdefault(code, {"description": text, "content": {"application/json": {"schema": ref}}})
             if method in ("post", "put", "patch", "delete"):
+                for code, text in WRITE_ERRORS.items():
+                    responses.setdefault(code, {"description": text, "content": {"application/json": {"schema": ref}}})
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_HEADER)
     return result

@@ -22,8 +22,10 @@ from ..conftest import make_platform
 from .conftest import Seat, seat
 
 RETRY_AFTER_SECONDS = 1.0
-RUN_SECONDS = 3.0
 SUBMIT_EVERY_SECONDS = 0.25
+# Rounds of submissions, one every SUBMIT_EVERY_SECONDS: about 3 s on a quiet machine. The run lasts until the
+# last round rather than a fixed time, so a busy machine (two test workers on 2 cores) still makes them all.
+ROUNDS = 12
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def test_a_platform_answering_429_is_slowed_alone_while_the_others_scores_keep_f
 
     started = time.monotonic()
     next_submit, value = started, 0.0
-    while time.monotonic() - started < RUN_SECONDS:
+    while value < ROUNDS:
         if time.monotonic() >= next_submit:
             value += 1
             _submit(limited_seats + healthy_seats, value)
@@ -70,11 +72,11 @@ def test_a_platform_answering_429_is_slowed_alone_while_the_others_scores_keep_f
         time.sleep(0.01)
     for score_id in selectors.score_ids_due(before=timezone.now()):  # the healthy platform's last submissions
         passback.score_post(score_id=score_id)
+    run_seconds = time.monotonic() - started
 
     healthy_scores = Score.objects.filter(line_item__resource_link__context__registration__client_id=healthy.client_id)
     limited_scores = Score.objects.filter(line_item__resource_link__context__registration__client_id=limited.client_id)
     rounds = int(value)
-    assert rounds >= 8, f"only {rounds} rounds of submissions in {RUN_SECONDS} s: the machine is too slow"
     # The healthy platform: every score posted (or replaced by the learner's next before its turn), none left
     # waiting, each within a fraction of a second of its submission, and its gradebook holds the latest.
     assert healthy_scores.count() == rounds * len(healthy_seats)
@@ -90,7 +92,7 @@ def test_a_platform_answering_429_is_slowed_alone_while_the_others_scores_keep_f
     # The limited platform: asked once per Retry-After at most (a batch's first post is its probe; the rest of
     # the batch waits untried), nothing posted, nothing given up on, every waiting score due no sooner than
     # the Retry-After from its last refusal.
-    assert 1 <= asked_limited() <= 1 + RUN_SECONDS / RETRY_AFTER_SECONDS + 1, asked_limited()
+    assert 1 <= asked_limited() <= 1 + run_seconds / RETRY_AFTER_SECONDS + 1, (asked_limited(), run_seconds)
     assert not limited_scores.filter(passback_state__in=[PassbackState.POSTED, PassbackState.DEAD]).exists()
     for score in limited_scores.filter(passback_state=PassbackState.PENDING, attempts__gt=0):
         assert score.last_status == 429
