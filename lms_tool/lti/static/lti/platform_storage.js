@@ -13,6 +13,10 @@
   // Generous: a platform that answers does so at once; only one that never answers waits this long.
   var CAPABILITIES_TIMEOUT_MS = 3000;
   var DATA_TIMEOUT_MS = 5000;
+  // A message that reaches a frame still loading (Canvas's post_message_forwarding frame, on a slow device) has
+  // no listener and is lost: it is sent again at this interval until answered, with the same message_id, so
+  // the first answer is taken and a repeat's answer ignored.
+  var RESEND_MS = 500;
 
   function messageId() {
     if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
@@ -30,9 +34,19 @@
         done();
         reject(new Error("no answer to " + message.subject));
       }, timeoutMs);
+      var resend = window.setInterval(send, RESEND_MS);
       function done() {
         window.clearTimeout(timer);
+        window.clearInterval(resend);
         window.removeEventListener("message", onMessage);
+      }
+      function send() {
+        try {
+          win.postMessage(message, "*");
+        } catch (error) {
+          done();
+          reject(error);
+        }
       }
       function onMessage(event) {
         var data = event.data;
@@ -47,12 +61,7 @@
       }
       window.addEventListener("message", onMessage);
       message.message_id = id;
-      try {
-        win.postMessage(message, "*");
-      } catch (error) {
-        done();
-        reject(error);
-      }
+      send();
     });
   }
 
