@@ -15,7 +15,7 @@ import functools
 import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 from django.db import connections, router
@@ -264,13 +264,22 @@ def insert_many(model: type[M], objs: list[M]) -> list[M]:
                 cursor.execute(recordset, [document])
                 _keys_set(objs, cursor.fetchall(), alias)
                 return objs
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        size = max(1, connection.ops.bulk_batch_size(fields, objs))
-        for start in range(0, len(objs), size):
-            part = prepared[start : start + size]
-            cursor.execute(head + ", ".join([row] * len(part)) + returning, [v for values in part for v in values])
-            _keys_set(objs[start : start + size], cursor.fetchall(), alias)
+        for start, end in _values_batches(cursor, head, returning, fields, prepared):
+            _keys_set(objs[start:end], cursor.fetchall(), alias)
     return objs
+
+
+def _values_batches(
+    cursor: Any, head: str, tail: str, fields: list[Field], prepared: list[list[Any]]
+) -> Iterator[tuple[int, int]]:
+    """Run ``head VALUES (...), (...) tail`` over the prepared rows in batches as the backend allows, yielding each
+    batch's (start, end) in ``prepared`` after it ran, so the caller can read what it returned."""
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    size = max(1, cursor.db.ops.bulk_batch_size(fields, prepared))
+    for start in range(0, len(prepared), size):
+        part = prepared[start : start + size]
+        cursor.execute(head + ", ".join([row] * len(part)) + tail, [v for values in part for v in values])
+        yield start, start + len(part)
 
 
 @functools.lru_cache(maxsize=16)
@@ -294,12 +303,9 @@ def upsert_many(model: type[M], objs: list[M], *, unique: tuple[str, ...], updat
     fields, head, _, _ = _insert_shape(model, alias)
     tail = _upsert_tail(model, alias, unique, update)
     prepared = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    size = max(1, connection.ops.bulk_batch_size(fields, objs))
     with connection.cursor() as cursor:
-        for start in range(0, len(objs), size):
-            part = prepared[start : start + size]
-            cursor.execute(head + ", ".join([row] * len(part)) + tail, [v for values in part for v in values])
+        for _ in _values_batches(cursor, head, tail, fields, prepared):
+            pass
     return objs
 
 
