@@ -30,6 +30,7 @@ detail goes to the log.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
@@ -86,6 +87,7 @@ class _Refused(Exception):
 _AMBIGUOUS = set("\\@") | {chr(c) for c in range(0x21)} | {"\x7f"}
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the string; a refusal raises, and is not kept
 def parse_url(url: str) -> Url:
     """The one parser for every URL the tool checks and then calls: urllib3's, which sends the request.
 
@@ -328,20 +330,15 @@ def send_lean(method: str, url: str, *, body: bytes | None, headers: dict[str, s
     sess = session()
     adapter = sess.get_adapter(url)
     assert isinstance(adapter, _CheckedAdapter)
-    # The pool exactly as requests picks it for this URL (TLS verification on, its CA bundle): the same pool, so
-    # the same kept connections, as calls through ``request``.
-    key = requests.PreparedRequest()
-    key.url = url
-    host, pool_kwargs = adapter.build_connection_pool_key_attributes(key, True, None)
-    pool = adapter.poolmanager.connection_from_host(**host, pool_kwargs=pool_kwargs)
-    adapter.cert_verify(pool, url, True, None)
+    pool = _pool_for(sess, adapter, url, target)
     seconds = settings.HTTP_TIMEOUT_SECONDS
+    sent: dict[str, Any] = {**sess.headers, **headers}
     try:
         answer = pool.urlopen(
             method,
             target.request_uri,
             body=body,
-            headers={**sess.headers, **headers},
+            headers=sent,
             redirect=False,
             assert_same_host=False,
             retries=adapter.max_retries,
@@ -373,6 +370,27 @@ def send_lean(method: str, url: str, *, body: bytes | None, headers: dict[str, s
     response.url = url
     response.raw = answer
     return response
+
+
+def _pool_for(sess: requests.Session, adapter: _CheckedAdapter, url: str, target: Url) -> HTTPConnectionPool:
+    """The connection pool exactly as requests picks it for this URL (TLS verification on, its CA bundle): the same
+    pool, so the same kept connections, as calls through ``request``. Kept per thread and origin while the session's
+    pool manager keeps it open (it closes the least recently used beyond ``pool_connections``): a score post to
+    the same platform skips looking it up again."""
+    pools: dict[tuple[Any, ...], HTTPConnectionPool] = sess.__dict__.setdefault("_lean_pools", {})
+    origin = (target.scheme, target.host, target.port)
+    pool = pools.get(origin)
+    if pool is not None and pool.pool is not None:  # ``pool`` is None once the manager closed it
+        return pool
+    key = requests.PreparedRequest()
+    key.url = url
+    host, pool_kwargs = adapter.build_connection_pool_key_attributes(key, True, None)
+    pool = adapter.poolmanager.connection_from_host(**host, pool_kwargs=pool_kwargs)
+    adapter.cert_verify(pool, url, True, None)
+    if len(pools) >= 64:
+        pools.clear()
+    pools[origin] = pool
+    return pool
 
 
 def get(url: str, **kwargs: Any) -> requests.Response:

@@ -26,6 +26,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -267,6 +268,7 @@ def score_post(*, score_id: int) -> PostOutcome:
     # The platform's answers to the posts sent, sorted when they are recorded: sorting a refusal reads the database,
     # which may be gone by then, and an answer must not be lost with it (see _record).
     answers: dict[int, int | Exception] = {}
+    outcomes: dict[int, PostOutcome] = {}  # of the scores recorded while the rest of the batch was in flight
     deadline = time.monotonic() + settings.GRADING_LEASE_SECONDS / 2  # record well before the lease ends
     in_flight = max(1, int(settings.GRADING_POSTS_IN_FLIGHT))
     to_post: list[Score] = []
@@ -290,13 +292,29 @@ def score_post(*, score_id: int) -> PostOutcome:
                 if isinstance(answers[score.pk], sc.ServiceUnavailable):
                     break
         else:
-            _post_in_flight(to_post, attempts, answers, in_flight=in_flight, deadline=deadline)
+
+            def record_part(part: list[Score]) -> bool:
+                """Record scores whose answers are in while the others are in flight; False if the database is
+                gone past the lease (their answers stay, for the batch's last recording)."""
+                try:
+                    recorded = _record(part, {}, {s.pk: answers[s.pk] for s in part}, lease_ends)
+                except _DATABASE_GONE:
+                    return False
+                for s in part:
+                    del answers[s.pk]
+                outcomes.update(recorded)
+                return True
+
+            _post_in_flight(to_post, attempts, answers, in_flight=in_flight, deadline=deadline, record_part=record_part)
     except _DATABASE_GONE:
-        if not answers:
+        if not answers and not outcomes:
             raise  # nothing reached the platform: the batch waits out its lease, then the sweep re-queues it
         # Some posts reached the platform: no more start; those are recorded below, the rest waits untried.
         logger.warning("the database went away while posting a batch of %s scores; recording what was sent", len(batch))
-    return _record(batch, attempts, answers, lease_ends).get(score_id, PostOutcome("skipped"))
+    rest = [score for score in batch if score.pk not in outcomes]
+    if rest:
+        outcomes.update(_record(rest, attempts, answers, lease_ends))
+    return outcomes.get(score_id, PostOutcome("skipped"))
 
 
 # What a lost database connection raises (refused, reset, closed by the server, or the connection Django holds
@@ -356,6 +374,11 @@ def _senders(size: int) -> ThreadPoolExecutor:
     return pool
 
 
+# Answers recorded at a time while the rest of a batch is in flight: the recording (the database's round trips) then
+# overlaps the posts still waiting on the platform, where recording all at the end would leave the platform idle.
+RECORD_PART = 16
+
+
 def _post_in_flight(
     batch: list[Score],
     attempts: dict[int, Attempt],
@@ -363,16 +386,20 @@ def _post_in_flight(
     *,
     in_flight: int,
     deadline: float,
+    record_part: Callable[[list[Score]], bool],
 ) -> None:
     """Post ``batch`` (one platform's) with up to ``in_flight`` posts at once, a new one starting as soon as one
     ends (so the platform is not left idle while the slowest of a round finishes).
 
     The first score goes alone, as a probe: a platform that is down costs one request per batch, as one at a
     time. The database work (line item URLs before, sorting the answers after) stays on this thread; the other
-    threads only send, each over its own kept connection with the token this thread fetched first. A platform
-    that is unavailable (5xx, 429 with its Retry-After, timeouts) ends the batch: no post starts after its answer
-    (those already sent, at most ``in_flight`` - 1, finish) and the rest waits untried. The cap holds per platform
-    within each posting thread of a worker process (a batch is one platform's, and one thread's at a time)."""
+    threads only send, each over its own kept connection with the token this thread fetched first. Every
+    ``RECORD_PART`` answers taken (the posts ending in order) are recorded through ``record_part`` while the
+    later posts are still in flight. A platform that is unavailable (5xx, 429 with its Retry-After, timeouts) ends
+    the batch: no post starts after its answer (those already sent, at most ``in_flight`` - 1, finish), the rest
+    waits untried, and nothing more is recorded here: that answer and those after it are recorded with the
+    untried scores, which wait as long as it says. The cap holds per platform within each posting thread of a
+    worker process (a batch is one platform's, and one thread's at a time)."""
     if not batch:
         return
     probe, batch = batch[0], batch[1:]
@@ -410,6 +437,20 @@ def _post_in_flight(
             stop.set()
         return answer
 
-    for (score, _, _), answer in zip(ready, _senders(in_flight).map(send, ready), strict=True):
-        if answer is not None:
+    part: list[Score] = [probe] if probe.pk in answers else []
+    parts = True  # recording in parts: until the platform fails, or the database does
+    try:
+        sent = _senders(in_flight).map(send, ready)
+        for left, ((score, _, _), answer) in enumerate(zip(ready, sent, strict=True), start=1 - len(ready)):
+            if answer is None:
+                continue
             answers[score.pk] = answer
+            if isinstance(answer, sc.ServiceUnavailable):
+                parts = False
+            elif parts:
+                part.append(score)
+                if len(part) >= RECORD_PART and left < 0:  # posts are still to come: record while they go
+                    parts = record_part(part)
+                    part = []
+    finally:
+        stop.set()  # leaving early (the database failed in a recording): no post starts that would go unrecorded

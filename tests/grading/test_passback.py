@@ -510,3 +510,82 @@ def test_posts_in_flight_stop_starting_once_the_platform_fails_and_the_rest_wait
     assert len(_scores_posts(canvas)) == 13, "each score posted once, and the one that met the 503 again"
     assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
     assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(12)) == list(range(12))
+
+
+def test_a_long_batch_is_recorded_in_parts_while_its_later_posts_are_still_in_flight(
+    platform_server, canvas, course, settings, monkeypatch
+):
+    settings.GRADING_POSTS_IN_FLIGHT = 3
+    monkeypatch.setattr(passback, "RECORD_PART", 4)
+    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
+    seats = learners_seated(canvas, course, url, 12)
+    arrived: list[float] = []  # when each score post reached the platform
+    recorded: list[tuple[float, int]] = []  # when each recording of the batch began, and how many scores it held
+    handle, settle_real = platform_server.handle, passback.batch_settle
+
+    def slow_scores(environ, path):  # type: ignore[no-untyped-def]
+        if path.endswith("/scores"):
+            arrived.append(time.monotonic())
+            time.sleep(0.03)
+        return handle(environ, path)
+
+    def settle_timed(batch, attempts):  # type: ignore[no-untyped-def]
+        recorded.append((time.monotonic(), len(batch)))
+        return settle_real(batch, attempts)
+
+    platform_server.handle = slow_scores
+    monkeypatch.setattr(passback, "batch_settle", settle_timed)
+    scores = [
+        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+        for n, learner in enumerate(seats)
+    ]
+
+    outcome = passback.score_post(score_id=scores[0].pk)
+
+    assert outcome.state == "posted"
+    assert len(arrived) == 12 and len(recorded) >= 2, recorded
+    assert recorded[0][0] < arrived[-1], "the first part was recorded before the last post reached the platform"
+    assert sum(n for _, n in recorded) == 12, "each score recorded once"
+    assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
+    assert AuditEvent.objects.filter(action="score.posted").count() == 12
+    assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(12)) == list(range(12))
+
+
+def test_a_platform_failing_after_a_part_was_recorded_holds_the_rest_as_long_as_the_failure_says(
+    platform_server, canvas, course, settings, monkeypatch
+):
+    settings.GRADING_POSTS_IN_FLIGHT = 2
+    monkeypatch.setattr(passback, "RECORD_PART", 3)
+    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
+    seats = learners_seated(canvas, course, url, 14)
+    handle = platform_server.handle
+
+    def slow_scores(environ, path):  # type: ignore[no-untyped-def]
+        if path.endswith("/scores"):
+            time.sleep(0.02)
+        return handle(environ, path)
+
+    platform_server.handle = slow_scores
+    scores = [
+        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+        for n, learner in enumerate(seats)
+    ]
+    canvas.faults["ags"] = [None] * 7 + [503]  # seven posts pass (two parts recorded), the eighth meets a 503
+
+    passback.score_post(score_id=scores[0].pk)
+
+    rows = list(Score.objects.filter(pk__in=[s.pk for s in scores]).order_by("pk"))
+    posted = [r for r in rows if r.passback_state == "posted"]
+    failed = [r for r in rows if r.last_status == 503 and r.attempts == 1]
+    untried = [r for r in rows if r.attempts == 0]
+    assert len(posted) >= 6 and len(failed) == 1
+    assert len(posted) + len(failed) + len(untried) == 14
+    assert untried and {r.passback_state for r in untried} == {"pending"}
+    assert all("not tried" in r.last_error for r in untried)
+    assert all(r.next_attempt_at >= failed[0].next_attempt_at - timedelta(seconds=1) for r in untried), (
+        "the untried wait as long as the failed one"
+    )
+    drain()
+    assert len(_scores_posts(canvas)) == 15, "each score posted once, and the one that met the 503 again"
+    assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
+    assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(14)) == list(range(14))
