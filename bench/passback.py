@@ -11,11 +11,14 @@ keep-alive on 127.0.0.1, with a Canvas-like gradebook, from a child process of i
 course is set up): a real LMS is another process across a network, and served from the bench's own threads
 the platform would share the interpreter with the code measured. Each round prints the CPU per score of the
 bench process (the worker, or the stock loop), of the platform's process and, for ours on PostgreSQL, of the
-database server process serving the worker, apart. Measured in one run:
+database server process serving the worker, apart. Both sides first post 100 scores untimed (a warm-up:
+first connections, the token, statements built once), then ``--rounds`` rounds alternate them. Measured in one run:
 
-- ours: ``--scores`` scores written to the outbox (``score_submit``), then posted one after another by
-  the code a Celery worker runs (``passback.score_post``): token from the shared cache, the tool's key
-  loaded once, the connection reused, the outbox row claimed and settled in the database;
+- ours: ``--scores`` scores written to the outbox (``score_submit``), then posted by the code a Celery worker
+  runs (``passback.score_post``, called for every score as its task would be): a batch of the platform's due
+  scores claimed at once, up to ``GRADING_POSTS_IN_FLIGHT`` posts in flight over kept connections, token from
+  the shared cache, the tool's key loaded once, the answers recorded in the database in parts while later posts
+  are out;
 - baseline: stock pylti1p3 2.0.0 at its strongest, a loop over ``AssignmentsGradesService.put_grade``
   with ONE ``ServiceConnector`` kept for the whole loop (its token fetched once, its connection reused).
   Stock has no outbox: a score it fails to post is gone, and nothing is written or audited. Shown beside
@@ -402,8 +405,13 @@ def _run(args: argparse.Namespace) -> None:
         if args.profile:
             _profile(world, args.scores, args.profile)
             return
+        # Both sides warm up first, untimed (first connections, the token, statements built once, code paths run
+        # once): the rounds measure a worker in its steady state, as one is after its first minute.
+        warm = min(100, args.scores)
+        _, tokens, _ = bench_ours(world, warm)
+        bench_stock(world, warm, reuse_connector=True, hours=1)
         # Rounds interleave ours and the baseline, so machine load (shared: other jobs run) hits both alike.
-        ours_runs, shared_runs, tokens = [], [], 0
+        ours_runs, shared_runs = [], []
         for n in range(args.rounds):
             rate, asked, cpu = bench_ours(world, args.scores)
             tokens += asked
@@ -421,7 +429,10 @@ def _run(args: argparse.Namespace) -> None:
         ours = statistics.median(bc.spread("ours scores/s", ours_runs))
         stock_shared = statistics.median(bc.spread("stock kept connector scores/s", shared_runs))
         stock = bench_stock(world, args.stock_scores, reuse_connector=False, hours=2 + args.rounds)
-        print(f"ours: {ours:.0f} scores/s (median) over {args.scores} scores a round, {tokens} token request(s)")
+        print(
+            f"ours: {ours:.0f} scores/s (median) over {args.scores} scores a round, {tokens} token request(s) "
+            f"for the {args.scores * args.rounds + warm} scores posted (the {warm} of the warm-up included)"
+        )
         print(f"stock put_grade, one ServiceConnector kept (the baseline): {stock_shared:.0f} scores/s")
         print(f"stock put_grade, new ServiceConnector per score: {stock:.1f} scores/s over {args.stock_scores}")
         drain, failed = bench_drain(world, args.scores, args.outage, recovery_batch=settings.GRADING_RECOVERY_BATCH)
@@ -431,7 +442,7 @@ def _run(args: argparse.Namespace) -> None:
             f"{drain:.2f} s with the recovery pull-forward, {drain_plain:.2f} s waiting out the backoff"
         )
         stock_drain = args.scores / stock_shared
-        per_1000 = tokens * 1000 / (args.scores * args.rounds)
+        per_1000 = tokens * 1000 / (args.scores * args.rounds + warm)
         bc.result("passback_scores_per_second_vs_kept_connector", ours, "scores/s", stock_shared, ours / stock_shared)
         bc.result("passback_scores_per_second_vs_connector_per_score", ours, "scores/s", stock, ours / stock)
         # A kept connector asks for one token per scope set for its life; one per score when built per score.

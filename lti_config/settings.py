@@ -478,8 +478,9 @@ GRADING_LEASE_SECONDS = envint("GRADING_LEASE_SECONDS", 120)
 # The sweep re-enqueues pending scores overdue by more than this (lost messages, dead workers).
 GRADING_SWEEP_SECONDS = envint("GRADING_SWEEP_SECONDS", 60)
 # A worker posts the score it was given with other due scores of the same platform, this many at
-# most, over one connection and one token, recording them in one transaction.
-GRADING_POST_BATCH = envint("GRADING_POST_BATCH", 50)
+# most, over its kept connections and one token, recording them in parts (grading/passback.RECORD_PART)
+# while the later posts are out. Claiming a batch costs a few statements: a larger one spreads them.
+GRADING_POST_BATCH = envint("GRADING_POST_BATCH", 200)
 # Posts of one batch (one platform) a worker keeps in flight at once, each over its own kept connection: the cap
 # on how hard one worker presses one platform. 1 on the embedded SQLite default (one writer at a time there).
 GRADING_POSTS_IN_FLIGHT = envint(

@@ -36,7 +36,10 @@ import logging
 import socket
 import sys
 import threading
-from typing import Any
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from http.client import HTTPException
+from typing import Any, NamedTuple
 from urllib.parse import urljoin
 
 import requests
@@ -346,21 +349,28 @@ def send_lean(method: str, url: str, *, body: bytes | None, headers: dict[str, s
             preload_content=True,
             decode_content=True,
         )
-    except _Refused as exc:
-        raise BlockedAddressError(str(exc)) from None
     except MaxRetryError as exc:  # what urllib3 raises with retries off, around the failure itself
-        reason = exc.reason
-        if isinstance(reason, ConnectTimeoutError):
-            raise requests.exceptions.ConnectTimeout(exc) from exc
-        if isinstance(reason, ReadTimeoutError):
-            raise requests.exceptions.ReadTimeout(exc) from exc
-        raise requests.exceptions.ConnectionError(exc) from exc
-    except ReadTimeoutError as exc:
-        raise requests.exceptions.ReadTimeout(exc) from exc
-    except (HTTPError, OSError) as exc:
-        raise requests.exceptions.ConnectionError(exc) from exc
+        raise _failure(exc.reason or exc) from exc
+    except (_Refused, HTTPError, OSError) as exc:
+        raise _failure(exc) from exc
     if 300 <= answer.status < 400 and answer.get_redirect_location():
         return request(method, url, data=body, headers=headers)
+    return _response(answer, url)
+
+
+def _failure(exc: BaseException) -> requests.RequestException:
+    """What ``request`` raises for a failure met below ``requests`` (urllib3, the socket, the address check)."""
+    if isinstance(exc, _Refused):
+        return BlockedAddressError(str(exc))
+    if isinstance(exc, ConnectTimeoutError):
+        return requests.exceptions.ConnectTimeout(exc)
+    if isinstance(exc, ReadTimeoutError | TimeoutError):
+        return requests.exceptions.ReadTimeout(exc)
+    return requests.exceptions.ConnectionError(exc)
+
+
+def _response(answer: Any, url: str) -> requests.Response:
+    """A ``requests.Response`` of urllib3's answer, its body read."""
     response = requests.Response()
     response.status_code = answer.status
     response.headers = CaseInsensitiveDict(answer.headers)
@@ -370,6 +380,108 @@ def send_lean(method: str, url: str, *, body: bytes | None, headers: dict[str, s
     response.url = url
     response.raw = answer
     return response
+
+
+def send_window(
+    method: str,
+    calls: Iterable[tuple[str, bytes | None, dict[str, str]]],
+    *,
+    in_flight: int,
+    go_on: Callable[[], bool] = lambda: True,
+) -> Iterator[requests.Response | requests.RequestException]:
+    """``send_lean(method, url, body=body, headers=headers)`` for each of ``calls`` (url, body, headers), from this
+    one thread, with up to ``in_flight`` of them sent at once: each is written to its own kept connection of the
+    same checked pools (the address check, the timeout, the session's headers), the answers are read in the order
+    of ``calls``, and as soon as one is read the next call is written to the connection it freed. The platform
+    works on several calls at once without a thread per call.
+
+    Yields each call's answer, or in its place the ``requests`` exception ``request`` would have raised for it. A
+    redirect is sent again through ``request``, which follows and checks each hop. ``go_on`` is asked before each
+    call is written: once it says no, no call starts, those already sent are read to their answers, and the
+    iteration ends; after an answer that says the server is in trouble (a failure, 5xx, 429) no call is written
+    before the caller has seen it. Closing the iterator early closes the connections whose answers were not
+    read."""
+    sess = session()
+    seconds = settings.HTTP_TIMEOUT_SECONDS
+    waiting: deque[_Sent] = deque()
+    pending = iter(calls)
+    more = True
+
+    def fill() -> None:
+        nonlocal more
+        while more and len(waiting) < max(1, in_flight):
+            call = next(pending, None) if go_on() else None
+            if call is None:
+                more = False
+            else:
+                waiting.append(_window_write(sess, method, *call, seconds=seconds))
+
+    try:
+        fill()
+        while waiting:
+            answer = _window_read(method, waiting.popleft())
+            if isinstance(answer, requests.Response) and answer.status_code < 500 and answer.status_code != 429:
+                fill()  # the next call goes out before the caller handles this answer (its work overlaps the calls)
+            yield answer
+            fill()  # after a failure, only once the caller has seen it (and go_on can say no)
+    finally:
+        for sent in waiting:  # answers never read: their connections cannot be used again
+            if sent.connection is not None:
+                sent.connection.close()
+                sent.pool._put_conn(None)
+
+
+class _Sent(NamedTuple):
+    url: str
+    body: bytes | None
+    headers: dict[str, str]
+    pool: Any
+    connection: Any  # None when writing failed
+    failure: requests.RequestException | None
+
+
+def _window_write(
+    sess: requests.Session, method: str, url: str, body: bytes | None, headers: dict[str, str], *, seconds: float
+) -> _Sent:
+    """Write one call to a connection of its pool (a kept one, a dropped one replaced, or a new checked one)."""
+    pool: Any = None
+    connection: Any = None
+    try:
+        target = parse_url(url)
+        adapter = sess.get_adapter(url)
+        assert isinstance(adapter, _CheckedAdapter)
+        pool = _pool_for(sess, adapter, url, target)
+        connection = pool._get_conn()
+        connection.timeout = seconds  # connecting, if it must; then each read, below
+        connection.request(method, target.request_uri, body=body, headers={**sess.headers, **headers})
+        if connection.sock is not None:
+            connection.sock.settimeout(seconds)
+    except (_Refused, HTTPError, OSError, HTTPException) as exc:
+        if connection is not None:
+            connection.close()
+            pool._put_conn(None)
+        return _Sent(url, body, headers, pool, None, _failure(exc))
+    return _Sent(url, body, headers, pool, connection, None)
+
+
+def _window_read(method: str, sent: _Sent) -> requests.Response | requests.RequestException:
+    """Read the answer to a written call and give its connection back to the pool (closed if the answer says so)."""
+    if sent.failure is not None:
+        return sent.failure
+    try:
+        answer = sent.connection.getresponse()
+        answer.data  # noqa: B018 -- the whole body, so the connection is free again
+    except (HTTPError, OSError, HTTPException) as exc:
+        sent.connection.close()
+        sent.pool._put_conn(None)
+        return _failure(exc)
+    sent.pool._put_conn(sent.connection)
+    if 300 <= answer.status < 400 and answer.get_redirect_location():
+        try:
+            return request(method, sent.url, data=sent.body, headers=sent.headers)
+        except requests.RequestException as exc:
+            return exc
+    return _response(answer, sent.url)
 
 
 def _pool_for(sess: requests.Session, adapter: _CheckedAdapter, url: str, target: Url) -> HTTPConnectionPool:

@@ -3,7 +3,8 @@
 - A worker claims the score it was asked for and, with it, up to ``GRADING_POST_BATCH`` other due
   scores of the same platform, in one UPDATE with a lease: two workers never post one score at once,
   and a worker that dies leaves its batch to the sweep once the lease runs out. The batch goes out
-  over one connection and one cached token, and its results are recorded in one transaction.
+  over kept connections (up to ``GRADING_POSTS_IN_FLIGHT`` posts at once) and one cached token, and its
+  results are recorded in bulk, a transaction per part of ``RECORD_PART`` answers.
 - ``ServiceUnavailable`` (network, timeout, 5xx, 429) ends the batch: that score is retried with
   exponential backoff and full jitter, never sooner than ``Retry-After`` (after
   ``GRADING_MAX_ATTEMPTS`` it is a dead letter), and the rest of the batch waits as long, untried.
@@ -19,15 +20,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -357,26 +354,9 @@ def _record(
             pause = min(pause * 2, 1.0)
 
 
-_kept = threading.local()
-
-
-def _senders(size: int) -> ThreadPoolExecutor:
-    """The calling thread's sending threads, kept from batch to batch, so each keeps its connection to the
-    platform open (``core.http`` keeps one session per thread) instead of a new thread, session and connection
-    per batch. Per calling thread: a batch is one thread's at a time, so at most ``size`` posts are in flight
-    for it, and batches on other threads (of other platforms) never wait for these."""
-    pool: ThreadPoolExecutor | None = getattr(_kept, "pool", None)
-    if pool is None or _kept.key != (size, os.getpid()):
-        if pool is not None:
-            pool.shutdown(wait=False)
-        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="passback")
-        _kept.pool, _kept.key = pool, (size, os.getpid())  # a forked worker makes its own
-    return pool
-
-
 # Answers recorded at a time while the rest of a batch is in flight: the recording (the database's round trips) then
 # overlaps the posts still waiting on the platform, where recording all at the end would leave the platform idle.
-RECORD_PART = 16
+RECORD_PART = 25
 
 
 def _post_in_flight(
@@ -392,14 +372,18 @@ def _post_in_flight(
     ends (so the platform is not left idle while the slowest of a round finishes).
 
     The first score goes alone, as a probe: a platform that is down costs one request per batch, as one at a
-    time. The database work (line item URLs before, sorting the answers after) stays on this thread; the other
-    threads only send, each over its own kept connection with the token this thread fetched first. Every
+    time. The others go through ``ags.scores_post_window``: from this thread, each written to its own kept
+    connection with the token fetched first, the answers read in order, a new post written as soon as an answer
+    frees its connection (no thread per post: on a fast platform their hand-offs cost more than the posts). Every
     ``RECORD_PART`` answers taken (the posts ending in order) are recorded through ``record_part`` while the
     later posts are still in flight. A platform that is unavailable (5xx, 429 with its Retry-After, timeouts) ends
-    the batch: no post starts after its answer (those already sent, at most ``in_flight`` - 1, finish), the rest
+    the batch: no post starts after its answer (those already sent, at most ``in_flight`` - 1, are read), the rest
     waits untried, and nothing more is recorded here: that answer and those after it are recorded with the
     untried scores, which wait as long as it says. The cap holds per platform within each posting thread of a
-    worker process (a batch is one platform's, and one thread's at a time)."""
+    worker process (a batch is one platform's, and one thread's at a time).
+
+    A recording that meets a database gone past the lease ends the parts: the answers stay in ``answers`` for the
+    batch's last recording (see _record)."""
     if not batch:
         return
     probe, batch = batch[0], batch[1:]
@@ -415,9 +399,6 @@ def _post_in_flight(
             return
     if not batch:
         return
-    # The token once here, so no sending thread asks for it; a failure is met again and sorted by the first post.
-    with contextlib.suppress(sc.ServiceUnavailable, sc.ServiceRefused):
-        sc.access_token(registration, (sc.SCOPE_SCORE,))
     ready: list[tuple[Score, str, dict[str, Any]]] = []
     for score in batch:
         prepared = _prepare(score)
@@ -427,30 +408,26 @@ def _post_in_flight(
                 return
             continue
         ready.append((score, *prepared))
-    stop = threading.Event()
+    failed = False  # the platform was unavailable: no post starts after its answer
 
-    def send(item: tuple[Score, str, dict[str, Any]]) -> int | Exception | None:
-        if stop.is_set() or time.monotonic() > deadline:
-            return None  # not tried: the platform failed meanwhile, or the lease is running out
-        answer = _send(registration, item[1], item[2])
-        if isinstance(answer, sc.ServiceUnavailable):
-            stop.set()
-        return answer
+    def go_on() -> bool:
+        return not failed and time.monotonic() <= deadline  # else not tried: the lease is running out
 
     part: list[Score] = [probe] if probe.pk in answers else []
     parts = True  # recording in parts: until the platform fails, or the database does
+    sent = ags.scores_post_window(
+        registration, [(url, payload) for _, url, payload in ready], in_flight=in_flight, go_on=go_on
+    )
     try:
-        sent = _senders(in_flight).map(send, ready)
-        for left, ((score, _, _), answer) in enumerate(zip(ready, sent, strict=True), start=1 - len(ready)):
-            if answer is None:
-                continue
+        for left, ((score, _, _), answer) in enumerate(zip(ready, sent, strict=False), start=1 - len(ready)):
+            # The window is shorter than ``ready`` once go_on said no: the rest were not tried.
             answers[score.pk] = answer
             if isinstance(answer, sc.ServiceUnavailable):
-                parts = False
+                failed, parts = True, False
             elif parts:
                 part.append(score)
                 if len(part) >= RECORD_PART and left < 0:  # posts are still to come: record while they go
                     parts = record_part(part)
                     part = []
     finally:
-        stop.set()  # leaving early (the database failed in a recording): no post starts that would go unrecorded
+        sent.close()  # leaving early: the posts whose answers were not read are not used again

@@ -9,7 +9,7 @@ be updated and deleted, and nothing here scans every line item to find one (filt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -143,6 +143,29 @@ def score_post(registration: Registration, line_item_url: str, score: dict[str, 
         content_type=MEDIA_SCORE,
     )
     return response.status_code
+
+
+def scores_post_window(
+    registration: Registration,
+    scores: list[tuple[str, dict[str, Any]]],
+    *,
+    in_flight: int,
+    go_on: Callable[[], bool] = lambda: True,
+) -> Generator[int | sc.ServiceError, None, None]:
+    """``score_post`` for each (line item URL, score) of one platform, up to ``in_flight`` posts at once from this
+    thread (``service_client.call_window``): yields each post's HTTP status, or its ``ServiceError``, in order;
+    no post starts once ``go_on`` says no."""
+    calls = [(service_url(line_item_url, "scores"), score) for line_item_url, score in scores]
+    for answer in sc.call_window(
+        registration,
+        "POST",
+        calls,
+        scopes=(sc.SCOPE_SCORE,),
+        content_type=MEDIA_SCORE,
+        in_flight=in_flight,
+        go_on=go_on,
+    ):
+        yield answer if isinstance(answer, sc.ServiceError) else answer.status_code
 
 
 def results_list(

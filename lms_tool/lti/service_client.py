@@ -21,7 +21,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -241,6 +241,51 @@ def call(
         logger.info("%s %s answered 401; retrying once with a fresh token", method, url)
     _classify(response, f"{method} {url}")
     return response
+
+
+def call_window(
+    registration: Registration,
+    method: str,
+    calls: list[tuple[str, Any]],
+    *,
+    scopes: Iterable[str],
+    content_type: str,
+    in_flight: int,
+    go_on: Callable[[], bool] = lambda: True,
+) -> Iterator[requests.Response | ServiceError]:
+    """``call(registration, method, url, scopes=scopes, json=payload, content_type=content_type)`` for each of
+    ``calls`` (url, payload), up to ``in_flight`` at once from this thread (``http.send_window``): yields each
+    call's answer, or the ``ServiceError`` ``call`` would have raised for it, in the order of ``calls``; stops
+    starting calls once ``go_on`` says no. One token for all; a call answered 401 goes again through ``call``,
+    which takes a fresh token once."""
+    scopes = tuple(scopes)
+    try:
+        token = access_token(registration, scopes)
+    except ServiceError as exc:  # each call would meet it: the answer to each, until go_on says no
+        for _ in calls:
+            if not go_on():
+                return
+            yield exc
+        return
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}"}
+    import json as jsonlib
+
+    written = ((url, jsonlib.dumps(payload).encode(), headers) for url, payload in calls)
+    answers = http.send_window(method, written, in_flight=in_flight, go_on=go_on)
+    for (url, payload), answer in zip(calls, answers, strict=False):  # shorter once go_on says no
+        try:
+            if isinstance(answer, http.BlockedAddressError):
+                raise _blocked(method, url, answer)
+            if isinstance(answer, requests.RequestException):
+                raise ServiceUnavailable(f"{method} {url} failed: {answer.__class__.__name__}") from answer
+            if answer.status_code == 401:
+                logger.info("%s %s answered 401; retrying once with a fresh token", method, url)
+                answer = call(registration, method, url, scopes=scopes, json=payload, content_type=content_type)
+            _classify(answer, f"{method} {url}")
+        except ServiceError as exc:
+            yield exc
+        else:
+            yield answer
 
 
 def next_link(response: requests.Response, rel: str = "next") -> str | None:
