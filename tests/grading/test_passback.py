@@ -475,17 +475,16 @@ def test_one_worker_keeps_several_posts_in_flight_to_a_platform_and_never_more_t
     assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
 
 
-def test_posts_in_flight_stop_starting_once_the_platform_fails_and_the_rest_waits_untried(
-    platform_server, canvas, course, settings
-):
-    settings.GRADING_POSTS_IN_FLIGHT = 3
+def _scores_for_a_slow_platform(platform_server, canvas, course, count: int, *, delay: float):  # type: ignore[no-untyped-def]
+    """``count`` learners' scores submitted for the column of ``rl-1``, at a platform that takes ``delay`` seconds to
+    answer each score post; the column's URL and the scores."""
     url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
-    seats = learners_seated(canvas, course, url, 12)
+    seats = learners_seated(canvas, course, url, count)
     handle = platform_server.handle
 
     def slow_scores(environ, path):  # type: ignore[no-untyped-def]
         if path.endswith("/scores"):
-            time.sleep(0.05)
+            time.sleep(delay)
         return handle(environ, path)
 
     platform_server.handle = slow_scores
@@ -493,6 +492,14 @@ def test_posts_in_flight_stop_starting_once_the_platform_fails_and_the_rest_wait
         services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
         for n, learner in enumerate(seats)
     ]
+    return url, scores
+
+
+def test_posts_in_flight_stop_starting_once_the_platform_fails_and_the_rest_waits_untried(
+    platform_server, canvas, course, settings
+):
+    settings.GRADING_POSTS_IN_FLIGHT = 3
+    url, scores = _scores_for_a_slow_platform(platform_server, canvas, course, 12, delay=0.05)
     canvas.faults["ags"] = [None, None, 503]  # the probe and one more pass; the third post meets a 503
 
     passback.score_post(score_id=scores[0].pk)
@@ -556,20 +563,7 @@ def test_a_platform_failing_after_a_part_was_recorded_holds_the_rest_as_long_as_
 ):
     settings.GRADING_POSTS_IN_FLIGHT = 2
     monkeypatch.setattr(passback, "RECORD_PART", 3)
-    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
-    seats = learners_seated(canvas, course, url, 14)
-    handle = platform_server.handle
-
-    def slow_scores(environ, path):  # type: ignore[no-untyped-def]
-        if path.endswith("/scores"):
-            time.sleep(0.02)
-        return handle(environ, path)
-
-    platform_server.handle = slow_scores
-    scores = [
-        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
-        for n, learner in enumerate(seats)
-    ]
+    url, scores = _scores_for_a_slow_platform(platform_server, canvas, course, 14, delay=0.02)
     canvas.faults["ags"] = [None] * 7 + [503]  # seven posts pass (two parts recorded), the eighth meets a 503
 
     passback.score_post(score_id=scores[0].pk)
