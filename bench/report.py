@@ -78,8 +78,8 @@ TARGETS: dict[str, Target] = {
     "burst_p99_launch_vs_stock": _below(250),
     "burst_p99_submit_vs_stock": _below(250),
     "burst_capacity_students_per_s_vs_stock": _ratio_at_least(2.0),
-    "faults_scores_lost_vs_no_sweep": NONE,
-    "faults_scores_posted_twice_vs_no_sweep": NONE,
+    "faults_scores_lost_vs_no_requeue": NONE,
+    "faults_scores_posted_twice_vs_no_requeue": NONE,
 }
 
 

@@ -477,6 +477,9 @@ GRADING_MAX_ATTEMPTS = envint("GRADING_MAX_ATTEMPTS", 12)
 GRADING_LEASE_SECONDS = envint("GRADING_LEASE_SECONDS", 120)
 # The sweep re-enqueues pending scores overdue by more than this (lost messages, dead workers).
 GRADING_SWEEP_SECONDS = envint("GRADING_SWEEP_SECONDS", 60)
+# A posting task that finds the database unreachable asks again, from 0.5 s doubling to 10 s, this many times
+# (about 6 minutes), so its score goes out within seconds of the database's return; then the sweep has it.
+GRADING_DATABASE_RETRIES = envint("GRADING_DATABASE_RETRIES", 40)
 # A worker posts the score it was given with other due scores of the same platform, this many at
 # most, over its kept connections and one token, recording them in parts (grading/passback.RECORD_PART)
 # while the later posts are out. Claiming a batch costs a few statements: a larger one spreads them.

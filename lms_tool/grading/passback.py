@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections, router
@@ -44,6 +44,7 @@ from .queue import enqueue
 from .settle import Attempt, PostOutcome, batch_settle, platform_held_for
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 REASONS = {
     400: "The platform refused the score as invalid (often: its timestamp is older than one it has).",
@@ -142,8 +143,9 @@ def _claimed(claim: uuid.UUID) -> list[Score]:
     return batch
 
 
-def _claim(score_id: int) -> list[Score]:
-    """Claim the score and other due scores of its platform (oldest first); the batch, in submission order."""
+def _claim(score_id: int, until: float) -> list[Score]:
+    """Claim the score and other due scores of its platform (oldest first); the batch, in submission order. If the
+    database goes away once the claim is under way, it is made again when it answers, until ``until``."""
     now = timezone.now()
     registration_id = _due_registration(score_id, now)
     if registration_id is None:
@@ -156,20 +158,27 @@ def _claim(score_id: int) -> list[Score]:
         )
         enqueue(score_id, countdown=held)
         return []
-    others = (
-        Score.objects.due(now)
-        .filter(line_item__resource_link__context__registration_id=registration_id)
-        .exclude(pk=score_id)
-        .order_by("next_attempt_at")
-        .values_list("id", flat=True)[: max(settings.GRADING_POST_BATCH - 1, 0)]
-    )
     claim = uuid.uuid4()
     lease = now + timedelta(seconds=settings.GRADING_LEASE_SECONDS)
-    # One UPDATE with the others as its subquery (not read first): one round trip for the claim.
-    Score.objects.filter(
-        Q(pk=score_id) | Q(pk__in=others), passback_state=PassbackState.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=lease, claimed_at=now, claim=claim, attempts=F("attempts") + 1)
-    return _claimed(claim)
+
+    def claim_and_read() -> list[Score]:
+        others = (
+            Score.objects.due(now)
+            .filter(line_item__resource_link__context__registration_id=registration_id)
+            .exclude(pk=score_id)
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[: max(settings.GRADING_POST_BATCH - 1, 0)]
+        )
+        # One UPDATE with the others as its subquery (not read first): one round trip for the claim.
+        Score.objects.filter(
+            Q(pk=score_id) | Q(pk__in=others), passback_state=PassbackState.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=lease, claimed_at=now, claim=claim, attempts=F("attempts") + 1)
+        return _claimed(claim)
+
+    # The connection lost after the UPDATE (committed or not: unknown) must not leave the batch claimed and unposted
+    # until its lease ends. Done again with the same claim, the UPDATE takes only rows still due, and the read finds
+    # every row of this claim, from either run.
+    return _once_database_answers(claim_and_read, until, "claiming a batch of scores")
 
 
 def _newest_in_slots(batch: list[Score]) -> dict[tuple[int, int], int]:
@@ -257,16 +266,16 @@ def attempt_sort(score: Score, sent: int | Exception) -> Attempt:
 def score_post(*, score_id: int) -> PostOutcome:
     """Post this score now, with the other due scores of its platform; says what became of this one."""
     lease_ends = time.monotonic() + settings.GRADING_LEASE_SECONDS  # at the latest: the claim is made after this
-    batch = _claim(score_id)
+    deadline = time.monotonic() + settings.GRADING_LEASE_SECONDS / 2  # posts start, and the claim is made, before it
+    batch = _claim(score_id, deadline)
     if not batch:
         return PostOutcome("skipped")
-    newest = _newest_in_slots(batch)
+    newest = _once_database_answers(lambda: _newest_in_slots(batch), deadline, "reading the batch's newer scores")
     attempts: dict[int, Attempt] = {}
     # The platform's answers to the posts sent, sorted when they are recorded: sorting a refusal reads the database,
     # which may be gone by then, and an answer must not be lost with it (see _record).
     answers: dict[int, int | Exception] = {}
     outcomes: dict[int, PostOutcome] = {}  # of the scores recorded while the rest of the batch was in flight
-    deadline = time.monotonic() + settings.GRADING_LEASE_SECONDS / 2  # record well before the lease ends
     in_flight = max(1, int(settings.GRADING_POSTS_IN_FLIGHT))
     to_post: list[Score] = []
     for score in batch:
@@ -332,23 +341,30 @@ def _record(
     ones that count. Past the lease the error is raised: another worker may take the scores, and the post may be
     repeated (the at-least-once floor, as for a worker killed between its posts and their recording; a repeated
     post carries the score's own timestamp, so the platform keeps one result)."""
-    pause = 0.05
     by_pk = {score.pk: score for score in batch}
+
+    def record() -> dict[int, PostOutcome]:
+        sorted_attempts = dict(attempts)
+        for pk, answer in answers.items():
+            sorted_attempts[pk] = attempt_sort(by_pk[pk], answer)
+        return batch_settle(batch, sorted_attempts)
+
+    return _once_database_answers(record, lease_ends, f"recording {len(answers)} posted scores")
+
+
+def _once_database_answers(action: Callable[[], T], until: float, what: str) -> T:
+    """``action()``; while it fails because the database is gone, again (backoff from 50 ms to 1 s) until it answers,
+    as long as ``until`` (a claim's lease) allows. Inside a caller's transaction nothing can be retried here: the
+    error is raised, as it is past ``until``."""
+    pause = 0.05
     while True:
         try:
-            sorted_attempts = dict(attempts)
-            for pk, answer in answers.items():
-                sorted_attempts[pk] = attempt_sort(by_pk[pk], answer)
-            return batch_settle(batch, sorted_attempts)
+            return action()
         except _DATABASE_GONE:
             connection = connections[router.db_for_write(Score)]
-            if connection.in_atomic_block or time.monotonic() + pause > lease_ends:
-                raise  # inside a caller's transaction nothing can be retried here; past the lease, see above
-            logger.warning(
-                "recording %s posted scores failed: the database is unavailable; trying again in %.2f s",
-                len(answers),
-                pause,
-            )
+            if connection.in_atomic_block or time.monotonic() + pause > until:
+                raise
+            logger.warning("%s failed: the database is unavailable; trying again in %.2f s", what, pause)
             connection.close()  # the broken connection; the next statement opens a new one
             time.sleep(pause)
             pause = min(pause * 2, 1.0)

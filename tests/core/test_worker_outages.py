@@ -1,6 +1,7 @@
 """A real worker behind a Redis proxy rides out broker outages (refused and silently dropped) and
-keeps posting scores afterwards without a restart; a flood of failing webhook deliveries does not
-hold up a score."""
+keeps posting scores afterwards without a restart; behind a PostgreSQL proxy, a score whose task met
+the database down is posted once it is back, without waiting for the sweep; a flood of failing webhook
+deliveries does not hold up a score."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from lms_tool.sandbox.services.ags import gradebook, line_item_add
 from lms_tool.webhooks.models import Delivery, DeliveryState, Subscription
 from lms_tool.webhooks.tasks import webhook_deliver
 
-from ..celery_worker import Worker, celery_worker, wait_for
+from ..celery_worker import Worker, celery_worker, database_url, wait_for
 from ..faults.proxy import DROP, REFUSE, FaultProxy, fault_proxy
 from ..faults.services import needs_services
 from ..grading.conftest import seat
@@ -74,6 +75,32 @@ def test_a_worker_keeps_posting_scores_after_a_broker_outage_without_a_restart(
     assert worker_behind_proxy.process.poll() is None and worker_behind_proxy.process.pid == pid
     assert "Unrecoverable error" not in worker_behind_proxy.output(100_000)
     assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 7  # type: ignore[index]
+
+
+def test_a_score_whose_task_met_the_database_down_is_posted_once_it_is_back_without_the_sweep(
+    canvas, course, student, settings
+):
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    learner = seat(canvas, LaunchSpec(student, course, resource_link_id="rl-1", lineitem_url=url))
+    with fault_proxy(database_url()) as database:
+        env = {
+            **FAST_RETRIES,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "DATABASE_URL": database.url_for(database_url()) + "?connect_timeout=2",
+        }
+        with celery_worker(env=env) as worker:
+            settings.GRADING_PASSBACK_ENABLED = True
+            with database.down():
+                # Submitted here (this process reaches the database directly); the worker's task cannot.
+                score = services.score_submit(
+                    user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10
+                )
+                assert wait_for(lambda: "grading.score_post" in worker.output(100_000), 20), worker.output()
+                time.sleep(1.5)  # the task has met the database down
+                assert not _posted(score)
+            # No sweep runs here (no beat): only the task asking again can post it.
+            assert wait_for(lambda: _posted(score), 20), "score not posted after the outage:\n" + worker.output()
+    assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
 
 
 def test_a_flood_of_failing_webhook_deliveries_does_not_hold_up_a_score(canvas, course, settings):

@@ -68,3 +68,47 @@ def test_a_batch_posted_while_the_database_went_away_is_recorded_once_it_is_back
     drain()
     assert len(_scores_posts(canvas)) == 6, "each score posted exactly once"
     assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(6)) == list(range(6))
+
+
+def test_a_claim_whose_connection_was_lost_is_made_again_and_its_batch_posted_without_waiting_for_the_lease(
+    platform_server, canvas, course, settings
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("ends the worker's PostgreSQL session from the server side (pg_terminate_backend)")
+    settings.GRADING_LEASE_SECONDS = 60  # a batch left claimed would wait this long for another worker
+    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
+    seats = learners_seated(canvas, course, url, 4)
+    scores = [
+        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+        for n, learner in enumerate(seats)
+    ]
+    connection.ensure_connection()
+    worker_backend = connection.connection.info.backend_pid
+    cut: list[str] = []
+
+    def end_session() -> None:
+        from django.db import connection as own  # this thread's own connection
+
+        with own.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [worker_backend])
+        own.close()
+
+    def cut_after_the_claim(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        result = execute(sql, params, many, context)
+        if not cut and sql.startswith("UPDATE") and '"claim" = ' in sql:
+            cut.append(sql)  # the claim is committed; PostgreSQL ends the session before the batch is read
+            killer = threading.Thread(target=end_session)
+            killer.start()
+            killer.join()
+        return result
+
+    started = time.monotonic()
+    with connection.execute_wrapper(cut_after_the_claim):
+        outcome = passback.score_post(score_id=scores[0].pk)
+
+    assert cut, "the session was ended after the claim"
+    assert outcome.state == "posted"
+    assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
+    assert time.monotonic() - started < 20, "posted in this call, not after the lease"
+    assert len(_scores_posts(canvas)) == 4, "each score posted once"
+    assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(4)) == list(range(4))
