@@ -456,11 +456,12 @@ def _window_write(
         connection.request(method, target.request_uri, body=body, headers={**sess.headers, **headers})
         if connection.sock is not None:
             connection.sock.settimeout(seconds)
-    except (_Refused, HTTPError, OSError, HTTPException) as exc:
+    except (_Refused, HTTPError, OSError, HTTPException, requests.RequestException) as exc:
         if connection is not None:
             connection.close()
             pool._put_conn(None)
-        return _Sent(url, body, headers, pool, None, _failure(exc))
+        failure = exc if isinstance(exc, requests.RequestException) else _failure(exc)  # an ambiguous URL as it is
+        return _Sent(url, body, headers, pool, None, failure)
     return _Sent(url, body, headers, pool, connection, None)
 
 

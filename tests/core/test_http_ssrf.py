@@ -393,3 +393,57 @@ def test_the_lean_path_verifies_tls_as_requests_does_over_the_same_pool(listener
     assert [
         p for p in http.session().get_adapter(url).poolmanager.pools._container.values() if p.port == listener.port
     ] == https
+
+
+# 7. The windowed path (several score posts in flight from one thread) keeps every check --------------
+def _window(urls: list[str], **kwargs):  # type: ignore[no-untyped-def]
+    return list(http.send_window("POST", [(url, b"{}", {}) for url in urls], **{"in_flight": 3, **kwargs}))
+
+
+def test_the_windowed_path_refuses_private_and_ambiguous_addresses_without_connecting(listener, settings):  # type: ignore[no-untyped-def]
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = []
+    answers = _window(
+        [
+            f"http://localhost:{listener.port}/scores",
+            f"http://[::ffff:127.0.0.1]:{listener.port}/scores",
+            f"http://platform.example\\@127.0.0.1:{listener.port}/",
+        ]
+    )
+    assert [type(a) for a in answers] == [http.BlockedAddressError, http.BlockedAddressError, http.AmbiguousUrlError]
+    assert listener.connections == 0
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = ["localhost"]
+    answers = _window([f"http://localhost:{listener.port}/scores"] * 5)
+    assert [a.status_code for a in answers] == [204] * 5
+    assert listener.connections == 5  # the listener closes each connection after its answer
+
+
+def test_the_windowed_path_checks_a_redirect_as_every_call_does(settings, target):  # type: ignore[no-untyped-def]
+    settings.HTTP_ALLOWED_PRIVATE_HOSTS = ["127.0.0.1"]
+    redirector = Listener(_redirect_to(f"http://localhost:{target.port}/internal"))
+    try:
+        (answer,) = _window([f"http://127.0.0.1:{redirector.port}/scores"])
+        assert isinstance(answer, http.BlockedAddressError) and "non-public address" in str(answer)
+        assert target.connections == 0
+    finally:
+        redirector.close()
+
+
+def test_the_windowed_path_sends_the_session_headers_and_reports_each_failure_in_its_place(listener):  # type: ignore[no-untyped-def]
+    ok = f"http://127.0.0.1:{listener.port}/s"
+    answers = _window([ok, f"http://127.0.0.1:{_closed_port()}/s", ok])
+    assert answers[0].status_code == 204 and answers[2].status_code == 204
+    assert isinstance(answers[1], requests.ConnectionError)
+    sent = listener.requests[0].decode()
+    assert sent.startswith("POST /s HTTP/1.1") and "User-Agent: " in sent and "Content-Length: 2" in sent
+
+
+def test_the_windowed_path_writes_no_call_once_go_on_says_no(listener):  # type: ignore[no-untyped-def]
+    asked = [0]
+
+    def go_on() -> bool:
+        asked[0] += 1
+        return asked[0] <= 2
+
+    answers = _window([f"http://127.0.0.1:{listener.port}/s"] * 6, go_on=go_on)
+    assert [a.status_code for a in answers] == [204, 204]
+    assert len(listener.requests) == 2
