@@ -216,8 +216,8 @@ def _prepare(score: Score) -> Attempt | tuple[str, dict[str, Any]]:
 
 
 def _send(registration: Registration, url: str, payload: dict[str, Any]) -> int | Exception:
-    """The HTTP part of a post, safe in a thread (no database: the token is in the process's memo, the
-    connection is the thread's own in ``core.http``): the status, or the service error to sort."""
+    """The HTTP part of one post (no database: the token is in the process's memo, the connection the thread's own
+    in ``core.http``): the status, or the service error to sort."""
     try:
         return ags.score_post(registration, url, payload)
     except (sc.ServiceUnavailable, sc.ServiceRefused) as exc:
