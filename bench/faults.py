@@ -315,7 +315,11 @@ def main() -> None:
             bc.cleanup(var_dir)
     # Lost and twice: 0 is the goal, so the ratio compares (baseline + 1) / (ours + 1).
     bc.result(
-        "faults_scores_lost_vs_no_requeue", ours["lost"], "scores", base["lost"], (base["lost"] + 1) / (ours["lost"] + 1)
+        "faults_scores_lost_vs_no_requeue",
+        ours["lost"],
+        "scores",
+        base["lost"],
+        (base["lost"] + 1) / (ours["lost"] + 1),
     )
     bc.result(
         "faults_scores_posted_twice_vs_no_requeue",

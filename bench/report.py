@@ -6,8 +6,9 @@
 What it writes, all of it from the log or from the bench scripts themselves:
 - the run: when, which commit, the database and cache, the machine and the load average, as ``make bench`` and the
   scripts printed them;
-- every headline figure (each script's RESULT lines; the class-start burst's are the median of its runs, from
-  ``bench/results_median.py``) in one table, with the issue's target where one was set and whether it was met;
+- every headline figure (each script's RESULT lines: for a script run several times, the median of its runs from
+  ``bench/results_median.py``; ``bench/launch.py`` and ``bench/passback.py`` print the median of their own rounds)
+  in one table, with the issue's target where one was set and whether it was met;
 - for each script, its docstring (what it measures, against which baseline, how to run it alone) and everything
   it printed in this run, verbatim.
 
@@ -27,6 +28,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 RESULT = re.compile(r"^RESULT (\S+) (\S+) (\S+) baseline=(\S+) ratio=(\S+)")
 HEADER = re.compile(r"^== (bench/[\w.]+\.py)(.*)$")
+RUN_OF = re.compile(r"^, run \d+ of \d+")
+MEDIAN_OF = re.compile(r"runs of (bench/\w+\.py)")
 
 TITLES = {
     "launch": "Launch",
@@ -104,15 +107,20 @@ def parse(log: str) -> tuple[list[str], dict[str, Section], list[Figure]]:
     preamble: list[str] = []
     sections: dict[str, Section] = {}
     current: Section | None = None
-    burst_median = False
+    median = False  # in the lines of bench/results_median.py, for the script whose runs it took
+    several: set[str] = set()  # scripts run several times: their headline figures are the median's
     figures: dict[str, Figure] = {}
     for raw in log.splitlines():
         line = raw.rstrip()
         header = HEADER.match(line)
         if header:
             script = Path(header.group(1)).stem
-            burst_median = script == "results_median"
-            script = "burst" if burst_median else script
+            median = script == "results_median"
+            if median:
+                of = MEDIAN_OF.search(header.group(2))
+                script = Path(of.group(1)).stem if of else "burst"
+            elif RUN_OF.match(header.group(2)):
+                several.add(script)
             current = sections.setdefault(script, Section(script))
             current.lines.append(line)
             continue
@@ -126,8 +134,8 @@ def parse(log: str) -> tuple[list[str], dict[str, Section], list[Figure]]:
             continue
         current.lines.append(line)
         match = RESULT.match(line.strip())
-        # The burst's runs each print RESULT lines; its headline figures are the median's.
-        if match and (current.script != "burst" or burst_median):
+        # A script run several times prints RESULT lines each run; its headline figures are the median's.
+        if match and (current.script not in several or median):
             name, ours, unit, baseline, ratio = match.groups()
             figures[name] = Figure(name, float(ours), unit, float(baseline), float(ratio), current.script)
     return preamble, sections, list(figures.values())
@@ -167,8 +175,14 @@ def render(log: str) -> str:
         "# Benchmarks",
         "",
         "Written by `bench/report.py` from the output of one `make bench` run; every figure below is something a",
-        "script in `bench/` printed in that run. Do not edit it by hand: run `make bench` (about an hour and a quarter on",
-        "2 cores) and commit what it writes. Each script also runs alone (`.venv/bin/python bench/<name>.py --help`).",
+        "script in `bench/` printed in that run. Do not edit it by hand: run `make bench` (over an hour on 2 cores;",
+        "its start and end are below) and commit what it writes. Each script also runs alone",
+        "(`.venv/bin/python bench/<name>.py --help`).",
+        "",
+        "Every headline figure is a median with its spread: `make bench` runs each script three times (`BENCH_RUNS`)",
+        "and `bench/results_median.py` takes the median of each figure over the runs (each run's output is below);",
+        "`bench/launch.py` and `bench/passback.py` alternate ours and the baseline over rounds within one run and",
+        "print the median of their rounds.",
         "",
         "Each script ends with `RESULT <name> <value> <unit> baseline=<value> ratio=<ours vs baseline, >1 is",
         "better>` lines; the name says what the baseline is (`_vs_...`). A benchmark compares against its baseline",
