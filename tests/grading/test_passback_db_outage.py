@@ -23,6 +23,19 @@ def _scores_posts(platform) -> list[str]:  # type: ignore[no-untyped-def]
     return [path for method, path in platform.requests_seen if method == "POST" and path.endswith("/scores")]
 
 
+def _scores_and_the_worker_session(canvas, course, count: int):  # type: ignore[no-untyped-def]
+    """``count`` learners' scores for the column of ``rl-1``; the column's URL, the scores, and the PostgreSQL
+    session of this thread, which posts them as a worker would."""
+    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
+    seats = learners_seated(canvas, course, url, count)
+    scores = [
+        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+        for n, learner in enumerate(seats)
+    ]
+    connection.ensure_connection()
+    return url, scores, connection.connection.info.backend_pid
+
+
 @pytest.mark.parametrize("in_flight", [1, 3])
 def test_a_batch_posted_while_the_database_went_away_is_recorded_once_it_is_back_and_never_posted_again(
     platform_server, canvas, course, settings, in_flight
@@ -31,14 +44,7 @@ def test_a_batch_posted_while_the_database_went_away_is_recorded_once_it_is_back
         pytest.skip("ends the worker's PostgreSQL session from the server side (pg_terminate_backend)")
     settings.GRADING_POSTS_IN_FLIGHT = in_flight
     settings.GRADING_LEASE_SECONDS = 4
-    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
-    seats = learners_seated(canvas, course, url, 6)
-    scores = [
-        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
-        for n, learner in enumerate(seats)
-    ]
-    connection.ensure_connection()
-    worker_backend = connection.connection.info.backend_pid  # this thread posts, as a worker would
+    url, scores, worker_backend = _scores_and_the_worker_session(canvas, course, 6)
     handle, lock, answered = platform_server.handle, threading.Lock(), [0]
 
     def scores_then_cut(environ, path):  # type: ignore[no-untyped-def]
@@ -76,14 +82,7 @@ def test_a_claim_whose_connection_was_lost_is_made_again_and_its_batch_posted_wi
     if connection.vendor != "postgresql":
         pytest.skip("ends the worker's PostgreSQL session from the server side (pg_terminate_backend)")
     settings.GRADING_LEASE_SECONDS = 60  # a batch left claimed would wait this long for another worker
-    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
-    seats = learners_seated(canvas, course, url, 4)
-    scores = [
-        services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
-        for n, learner in enumerate(seats)
-    ]
-    connection.ensure_connection()
-    worker_backend = connection.connection.info.backend_pid
+    url, scores, worker_backend = _scores_and_the_worker_session(canvas, course, 4)
     cut: list[str] = []
 
     def end_session() -> None:
