@@ -36,7 +36,9 @@ def score_post_task(self: Task, score_id: int) -> str:
             "posting score %s: the database is unavailable (%s); asking again in %.1f s", score_id, exc, delay
         )
         connections.close_all()  # the broken connections: the next attempt opens new ones
-        raise self.retry(countdown=random.uniform(delay / 2, delay), max_retries=settings.GRADING_DATABASE_RETRIES) from exc
+        raise self.retry(
+            countdown=random.uniform(delay / 2, delay), max_retries=settings.GRADING_DATABASE_RETRIES
+        ) from exc
 
 
 @shared_task(name="grading.scores_sweep")

@@ -257,7 +257,7 @@ def call_window(
     ``calls`` (url, payload), up to ``in_flight`` at once from this thread (``http.send_window``): yields each
     call's answer, or the ``ServiceError`` ``call`` would have raised for it, in the order of ``calls``; stops
     starting calls once ``go_on`` says no. One token for all; a call answered 401 goes again through ``call``,
-    which takes a fresh token once."""
+    with the token cached now (another call may have renewed it meanwhile) and, refused again, with a fresh one."""
     scopes = tuple(scopes)
     try:
         token = access_token(registration, scopes)
@@ -279,7 +279,7 @@ def call_window(
             if isinstance(answer, requests.RequestException):
                 raise ServiceUnavailable(f"{method} {url} failed: {answer.__class__.__name__}") from answer
             if answer.status_code == 401:
-                logger.info("%s %s answered 401; retrying once with a fresh token", method, url)
+                logger.info("%s %s answered 401; sending it again through call", method, url)
                 answer = call(registration, method, url, scopes=scopes, json=payload, content_type=content_type)
             _classify(answer, f"{method} {url}")
         except ServiceError as exc:

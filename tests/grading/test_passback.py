@@ -585,12 +585,10 @@ def test_a_platform_failing_after_a_part_was_recorded_holds_the_rest_as_long_as_
     assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(14)) == list(range(14))
 
 
-def test_a_post_in_flight_answered_401_goes_again_with_the_token_asked_anew_and_the_batch_goes_on(
-    platform_server, canvas, course, settings
-):
+def test_a_post_in_flight_answered_401_goes_again_and_the_batch_goes_on(platform_server, canvas, course, settings):
     settings.GRADING_POSTS_IN_FLIGHT = 3
     url, scores = _scores_for_a_slow_platform(platform_server, canvas, course, 6, delay=0.01)
-    canvas.faults["ags"] = [None, None, 401]  # the probe and one more pass; the third post is refused its token
+    canvas.faults["ags"] = [None, None, 401]  # the probe and one more pass; the third post is refused once
 
     outcome = passback.score_post(score_id=scores[0].pk)
 
