@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json as jsonlib  # ``call`` takes a ``json`` argument
 import logging
 import os
 import random
@@ -132,6 +133,13 @@ def _token_unseal(name: str, key: bytes, sealed: object) -> str | None:
         return None
 
 
+def _unreached(method: str, url: str, exc: requests.RequestException) -> ServiceError:
+    """What a call that did not get an answer means: a refused address is final, anything else worth retrying."""
+    if isinstance(exc, http.BlockedAddressError):
+        return _blocked(method, url, exc)
+    return ServiceUnavailable(f"{method} {url} failed: {exc.__class__.__name__}")
+
+
 def _classify(response: requests.Response, what: str) -> None:
     if response.status_code < 400:
         return
@@ -220,8 +228,6 @@ def call(
         headers["Content-Type"] = content_type
     body = None
     if json is not None:
-        import json as jsonlib
-
         body = jsonlib.dumps(json).encode()
         headers.setdefault("Content-Type", "application/json")
     for attempt in (1, 2):
@@ -232,10 +238,8 @@ def call(
                 response = http.send_lean(method, url, body=body, headers=sent)
             else:
                 response = http.request(method, url, params=params, data=body, headers=sent)
-        except http.BlockedAddressError as exc:
-            raise _blocked(method, url, exc) from exc
         except requests.RequestException as exc:
-            raise ServiceUnavailable(f"{method} {url} failed: {exc.__class__.__name__}") from exc
+            raise _unreached(method, url, exc) from exc
         if response.status_code != 401 or attempt == 2:
             break
         logger.info("%s %s answered 401; retrying once with a fresh token", method, url)
@@ -268,16 +272,12 @@ def call_window(
             yield exc
         return
     headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}"}
-    import json as jsonlib
-
     written = ((url, jsonlib.dumps(payload).encode(), headers) for url, payload in calls)
     answers = http.send_window(method, written, in_flight=in_flight, go_on=go_on)
     for (url, payload), answer in zip(calls, answers, strict=False):  # shorter once go_on says no
         try:
-            if isinstance(answer, http.BlockedAddressError):
-                raise _blocked(method, url, answer)
             if isinstance(answer, requests.RequestException):
-                raise ServiceUnavailable(f"{method} {url} failed: {answer.__class__.__name__}") from answer
+                raise _unreached(method, url, answer) from answer
             if answer.status_code == 401:
                 logger.info("%s %s answered 401; sending it again through call", method, url)
                 answer = call(registration, method, url, scopes=scopes, json=payload, content_type=content_type)
