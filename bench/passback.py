@@ -16,9 +16,9 @@ first connections, the token, statements built once), then ``--rounds`` rounds a
 
 - ours: ``--scores`` scores written to the outbox (``score_submit``), then posted by the code a Celery worker
   runs (``passback.score_post``, called for every score as its task would be): a batch of the platform's due
-  scores claimed at once, up to ``GRADING_POSTS_IN_FLIGHT`` posts in flight over kept connections, token from
-  the shared cache, the tool's key loaded once, the answers recorded in the database in parts while later posts
-  are out;
+  scores claimed at once, up to ``GRADING_POSTS_IN_FLIGHT`` posts in flight (as many as the probe's round trip
+  needs, ``passback.window_for``) over kept connections, token from the shared cache, the tool's key loaded once,
+  the answers recorded in the database in parts while later posts are out;
 - baseline: stock pylti1p3 2.0.0 at its strongest, a loop over ``AssignmentsGradesService.put_grade``
   with ONE ``ServiceConnector`` kept for the whole loop (its token fetched once, its connection reused).
   Stock has no outbox: a score it fails to post is gone, and nothing is written or audited. Shown beside
@@ -399,7 +399,7 @@ def _run(args: argparse.Namespace) -> None:
         print(f"machine: {bc.machine()}")
         print(f"database: {settings.DATABASES['default']['ENGINE']}, cache: {settings.CACHES['default']['BACKEND']}")
         print(
-            f"posts in flight per worker and platform (GRADING_POSTS_IN_FLIGHT): {settings.GRADING_POSTS_IN_FLIGHT}; "
+            f"posts in flight per worker and platform at most (GRADING_POSTS_IN_FLIGHT): {settings.GRADING_POSTS_IN_FLIGHT}; "
             f"platform latency added per request: {args.latency_ms:.0f} ms"
         )
         if args.profile:

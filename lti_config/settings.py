@@ -485,7 +485,8 @@ GRADING_DATABASE_RETRIES = envint("GRADING_DATABASE_RETRIES", 40)
 # while the later posts are out. Claiming a batch costs a few statements: a larger one spreads them.
 GRADING_POST_BATCH = envint("GRADING_POST_BATCH", 200)
 # Posts of one batch (one platform) a worker keeps in flight at once, each over its own kept connection: the cap
-# on how hard one worker presses one platform. 1 on the embedded SQLite default (one writer at a time there).
+# on how hard one worker presses one platform (a platform that answers at once gets 2: grading/passback.window_for).
+# 1 on the embedded SQLite default (one writer at a time there).
 GRADING_POSTS_IN_FLIGHT = envint(
     "GRADING_POSTS_IN_FLIGHT", 1 if str(DATABASES["default"]["ENGINE"]).endswith("sqlite3") else 4
 )

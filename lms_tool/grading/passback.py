@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -375,6 +376,22 @@ def _once_database_answers(action: Callable[[], T], until: float, what: str) -> 
 RECORD_PART = 25
 
 
+# How long a post keeps the worker itself busy, at most (about 0.5 ms of CPU each on bench/passback.py's machine).
+POST_SECONDS = 0.001
+
+
+def window_for(round_trip: float, cap: int) -> int:
+    """Posts to keep in flight to a platform whose probe took ``round_trip`` seconds: enough to cover the wait
+    (one per ``POST_SECONDS`` of it, Little's law), at least 2 (one in flight while the worker reads the other's
+    answer or records a part) and at most ``cap``.
+
+    More than that adds nothing: the worker is already busy all the time, and a platform answering several posts
+    at once spends more per post (on bench/passback.py's local platform, 4 in flight cost it a quarter more CPU per
+    score than 2, and the rate fell). A platform far away gets the cap: at 20 ms a post, 4 in flight post about
+    four times as fast as one."""
+    return max(min(cap, 2), min(cap, math.ceil(round_trip / POST_SECONDS)))
+
+
 def _post_in_flight(
     batch: list[Score],
     attempts: dict[int, Attempt],
@@ -388,9 +405,10 @@ def _post_in_flight(
     ends (so the platform is not left idle while the slowest of a round finishes).
 
     The first score goes alone, as a probe: a platform that is down costs one request per batch, as one at a
-    time. The others go through ``ags.scores_post_window``: from this thread, each written to its own kept
-    connection with the token fetched first, the answers read in order, a new post written as soon as an answer
-    frees its connection (no thread per post: on a fast platform their hand-offs cost more than the posts). Every
+    time, and its round trip sets how many go at once (``window_for``: a platform that answers at once gets 2,
+    a slow one up to ``in_flight``). The others go through ``ags.scores_post_window``: from this thread, each
+    written to its own kept connection with the token fetched first, the answers read in order, a new post
+    written as soon as an answer frees its connection (no thread per post: on a fast platform their hand-offs cost more than the posts). Every
     ``RECORD_PART`` answers taken (the posts ending in order) are recorded through ``record_part`` while the
     later posts are still in flight. A platform that is unavailable (5xx, 429 with its Retry-After, timeouts) ends
     the batch: no post starts after its answer (those already sent, at most ``in_flight`` - 1, are read), the rest
@@ -410,7 +428,9 @@ def _post_in_flight(
         if prepared.unavailable:
             return
     else:
+        began = time.monotonic()
         answers[probe.pk] = _send(registration, *prepared)
+        in_flight = window_for(time.monotonic() - began, in_flight)
         if isinstance(answers[probe.pk], sc.ServiceUnavailable):
             return
     if not batch:

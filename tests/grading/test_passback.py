@@ -475,6 +475,45 @@ def test_one_worker_keeps_several_posts_in_flight_to_a_platform_and_never_more_t
     assert set(Score.objects.values_list("passback_state", flat=True)) == {"posted"}
 
 
+def test_a_platform_that_answers_within_the_worker_s_own_time_per_post_gets_two_posts_at_once(
+    platform_server, canvas, course, settings, monkeypatch
+):
+    settings.GRADING_POSTS_IN_FLIGHT = 4
+    # A post taken to keep the worker busy a whole second: any answer within that needs no more than two in flight.
+    monkeypatch.setattr(passback, "POST_SECONDS", 1.0)
+    url, scores = _scores_for_a_slow_platform(platform_server, canvas, course, 8, delay=0.05)
+    lock, busy, most = threading.Lock(), [0], [0]
+    handle = platform_server.handle
+
+    def counted(environ, path):  # type: ignore[no-untyped-def]
+        if not path.endswith("/scores"):
+            return handle(environ, path)
+        with lock:
+            busy[0] += 1
+            most[0] = max(most[0], busy[0])
+        try:
+            return handle(environ, path)
+        finally:
+            with lock:
+                busy[0] -= 1
+
+    platform_server.handle = counted
+
+    assert passback.score_post(score_id=scores[0].pk).state == "posted"
+
+    assert most[0] == 2, "posts at once: two, below the cap of 4"
+    assert len(_scores_posts(canvas)) == 8
+    assert sorted(gradebook(canvas).result(url, f"s-{n}")["resultScore"] for n in range(8)) == list(range(8))
+
+
+@pytest.mark.parametrize(
+    ("round_trip", "cap", "window"),
+    [(0.0002, 4, 2), (0.0016, 4, 2), (0.0025, 4, 3), (0.02, 4, 4), (0.02, 8, 8), (0.0001, 1, 1), (5.0, 3, 3)],
+)
+def test_the_posts_in_flight_cover_the_probe_s_round_trip_within_the_cap(round_trip, cap, window):
+    assert passback.window_for(round_trip, cap) == window
+
+
 def _scores_for_a_slow_platform(platform_server, canvas, course, count: int, *, delay: float):  # type: ignore[no-untyped-def]
     """``count`` learners' scores submitted for the column of ``rl-1``, at a platform that takes ``delay`` seconds to
     answer each score post; the column's URL and the scores."""
