@@ -14,8 +14,9 @@ serializers, JSON), without sockets, so the figures are the server's own cost. M
 - an incremental sync after 1% of the enrollments changed: ``updated_since`` + cursor pages, against
   re-reading everything with offset pages (what a nightly export does);
 - webhook deliveries per second to a receiver on 127.0.0.1 that checks every signature (its own
-  process): ours (lease, Standard Webhooks signature, send through ``core.http``, bookkeeping) against
-  the baseline, the same bodies POSTed unsigned with no bookkeeping through the same HTTP session.
+  process): ours (lease, Standard Webhooks signature, send through ``core.http.send_lean``, bookkeeping) against
+  the baseline, the same bodies POSTed unsigned with no bookkeeping through the same lean send and kept
+  connections.
 """
 
 from __future__ import annotations
@@ -211,8 +212,9 @@ def bench_webhooks(count: int, senders: int) -> None:
         plain_url = url.replace("/hook", "/plain")
 
         def plain_post(body: bytes) -> None:
-            http.post(
-                plain_url, data=body, headers={"Content-Type": "application/json"}, untrusted=True
+            # The strongest plain sender at hand: the same lean send over kept connections that deliveries use.
+            http.send_lean(
+                "POST", plain_url, body=body, headers={"Content-Type": "application/json"}, untrusted=True
             ).raise_for_status()
 
         def signed_delivery(pk: int) -> None:

@@ -322,19 +322,28 @@ def request(
     return session().request(method, url, timeout=timeout or settings.HTTP_TIMEOUT_SECONDS, **kwargs)
 
 
-def send_lean(method: str, url: str, *, body: bytes | None, headers: dict[str, str]) -> requests.Response:
-    """``request(method, url, data=body, headers=headers)`` for a call repeated per item (a score post), without
-    ``requests``' per-call work (merging the session's settings, cookies, hooks): the same per-thread session's
-    connection pool, so the same checked connection class (the address check) and kept connections, the same
-    timeout, the session's headers. A redirect is not followed here: the call is sent again through ``request``,
-    which follows and checks every hop (the services sent this way take a repeated request: a score carries its
-    own timestamp). Raises as ``request`` does."""
+def send_lean(
+    method: str,
+    url: str,
+    *,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout: float | None = None,
+    untrusted: bool = False,
+) -> requests.Response:
+    """``request(method, url, data=body, headers=headers, untrusted=untrusted, timeout=timeout)`` for a call
+    repeated per item (a score post, a webhook delivery), without ``requests``' per-call work (merging the
+    session's settings, cookies, hooks): the same per-thread session's connection pool, so the same checked
+    connection class (the address check) and kept connections, the session's headers. A redirect is not followed
+    here: ``untrusted``, it is answered as it is; else the call is sent again through ``request``, which follows
+    and checks every hop (the services sent this way take a repeated request: a score carries its own
+    timestamp). Raises as ``request`` does."""
     target = parse_url(url)
     sess = session()
     adapter = sess.get_adapter(url)
     assert isinstance(adapter, _CheckedAdapter)
     pool = _pool_for(sess, adapter, url, target)
-    seconds = settings.HTTP_TIMEOUT_SECONDS
+    seconds = timeout or settings.HTTP_TIMEOUT_SECONDS
     sent: dict[str, Any] = {**sess.headers, **headers}
     try:
         answer = pool.urlopen(
@@ -353,8 +362,8 @@ def send_lean(method: str, url: str, *, body: bytes | None, headers: dict[str, s
         raise _failure(exc.reason or exc) from exc
     except (_Refused, HTTPError, OSError) as exc:
         raise _failure(exc) from exc
-    if 300 <= answer.status < 400 and answer.get_redirect_location():
-        return request(method, url, data=body, headers=headers)
+    if not untrusted and 300 <= answer.status < 400 and answer.get_redirect_location():
+        return request(method, url, data=body, headers=headers, timeout=timeout)
     return _response(answer, url)
 
 

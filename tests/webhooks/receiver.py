@@ -13,12 +13,15 @@ from lms_tool.webhooks import signing
 
 
 class Receiver:
-    """Answers 500 to the first ``fail_first`` requests of each webhook-id (or to all with ``always_fail``)."""
+    """Answers 500 to the first ``fail_first`` requests of each webhook-id (or to all with ``always_fail``); with
+    ``redirect_to``, 307 to that URL instead; with ``delay``, only after that many seconds."""
 
     def __init__(self, secret: str = "", *, fail_first: int = 0, always_fail: bool = False):
         self.secret = secret
         self.fail_first = fail_first
         self.always_fail = always_fail
+        self.redirect_to = ""
+        self.delay = 0.0
         self.tries: Counter[str] = Counter()
         self.accepted: Counter[str] = Counter()
         self.bad_signatures = 0
@@ -58,6 +61,13 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(receiver.delay)
+                if receiver.redirect_to:
+                    self.send_response(307)
+                    self.send_header("Location", receiver.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 status = receiver._answer({k.lower(): v for k, v in self.headers.items()}, body)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

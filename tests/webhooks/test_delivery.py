@@ -168,3 +168,36 @@ def test_a_revoked_api_client_hears_no_more_events(receiver, loopback_allowed, m
     # Even a subscription switched back on by mistake sends nothing for a revoked client.
     Subscription.objects.filter(pk=subscription.pk).update(is_active=True)
     assert delivery.event_fan_out(event_pk=_events(1, context_pk=bio.pk)[0].pk) == []
+
+
+def test_a_receiver_answering_a_redirect_is_not_followed_and_the_delivery_is_retried(receiver, loopback_allowed):  # type: ignore[no-untyped-def]
+    elsewhere = Receiver().start()
+    try:
+        _subscribe(receiver, ["*"])
+        elsewhere.secret = receiver.secret
+        receiver.redirect_to = elsewhere.url
+        (pk,) = delivery.event_fan_out(event_pk=_events(1)[0].pk)
+
+        wait = delivery.delivery_attempt(delivery_pk=pk)
+
+        row = Delivery.objects.get(pk=pk)
+        assert wait is not None and row.state == DeliveryState.PENDING and row.attempts == 1
+        assert row.last_status == 307 and row.last_error.startswith("HTTP 307")
+        assert not elsewhere.tries, "the redirect's target was never sent the event"
+    finally:
+        elsewhere.stop()
+
+
+def test_a_receiver_slower_than_the_webhook_timeout_is_a_failed_try_not_a_wait(receiver, loopback_allowed, settings):  # type: ignore[no-untyped-def]
+    # The tool's general HTTP timeout would wait for the answer; the webhooks' own (shorter) one does not.
+    settings.HTTP_TIMEOUT_SECONDS = 30
+    settings.WEBHOOKS = {**settings.WEBHOOKS, "TIMEOUT_SECONDS": 0.2}
+    receiver.delay = 1.0
+    _subscribe(receiver, ["*"])
+    (pk,) = delivery.event_fan_out(event_pk=_events(1)[0].pk)
+
+    wait = delivery.delivery_attempt(delivery_pk=pk)
+
+    row = Delivery.objects.get(pk=pk)
+    assert wait is not None and row.state == DeliveryState.PENDING and row.attempts == 1
+    assert row.last_status is None and row.last_error == http.UNREACHABLE
