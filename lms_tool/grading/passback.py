@@ -408,13 +408,13 @@ def _post_in_flight(
     time, and its round trip sets how many go at once (``window_for``: a platform that answers at once gets 2,
     a slow one up to ``in_flight``). The others go through ``ags.scores_post_window``: from this thread, each
     written to its own kept connection with the token fetched first, the answers read in order, a new post
-    written as soon as an answer frees its connection (no thread per post: on a fast platform their hand-offs cost more than the posts). Every
-    ``RECORD_PART`` answers taken (the posts ending in order) are recorded through ``record_part`` while the
-    later posts are still in flight. A platform that is unavailable (5xx, 429 with its Retry-After, timeouts) ends
-    the batch: no post starts after its answer (those already sent, at most ``in_flight`` - 1, are read), the rest
-    waits untried, and nothing more is recorded here: that answer and those after it are recorded with the
-    untried scores, which wait as long as it says. The cap holds per platform within each posting thread of a
-    worker process (a batch is one platform's, and one thread's at a time).
+    written as soon as an answer frees its connection (no thread per post: on a fast platform their hand-offs
+    cost more than the posts). Every ``RECORD_PART`` answers taken (the posts ending in order) are recorded
+    through ``record_part`` while the later posts are still in flight. A platform that is unavailable (5xx, 429
+    with its Retry-After, timeouts) ends the batch: no post starts after its answer (those already sent, at most
+    ``in_flight`` - 1, are read), the rest waits untried, and nothing more is recorded here: that answer and those
+    after it are recorded with the untried scores, which wait as long as it says. The cap holds per platform
+    within each posting thread of a worker process (a batch is one platform's, and one thread's at a time).
 
     A recording that meets a database gone past the lease ends the parts: the answers stay in ``answers`` for the
     batch's last recording (see _record)."""
