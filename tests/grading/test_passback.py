@@ -441,30 +441,36 @@ def test_a_line_item_is_renamed_rescaled_and_deleted_in_the_platform(platform, c
     ]
 
 
-def test_one_worker_keeps_several_posts_in_flight_to_a_platform_and_never_more_than_its_cap(
-    platform_server, canvas, course, settings
-):
-    settings.GRADING_POSTS_IN_FLIGHT = 3
-    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
-    seats = learners_seated(canvas, course, url, 7)
-    # The platform answers each score slowly and counts how many it is answering at once.
+def _score_posts_at_once(platform_server, *, delay: float) -> list[int]:  # type: ignore[no-untyped-def]
+    """The platform answers each score post after ``delay`` seconds and counts how many it is answering at once;
+    the most so far, in a one-item list."""
     lock, busy, most = threading.Lock(), [0], [0]
     handle = platform_server.handle
 
-    def slow_scores(environ, path):  # type: ignore[no-untyped-def]
+    def counted(environ, path):  # type: ignore[no-untyped-def]
         if not path.endswith("/scores"):
             return handle(environ, path)
         with lock:
             busy[0] += 1
             most[0] = max(most[0], busy[0])
         try:
-            time.sleep(0.05)
+            time.sleep(delay)
             return handle(environ, path)
         finally:
             with lock:
                 busy[0] -= 1
 
-    platform_server.handle = slow_scores
+    platform_server.handle = counted
+    return most
+
+
+def test_one_worker_keeps_several_posts_in_flight_to_a_platform_and_never_more_than_its_cap(
+    platform_server, canvas, course, settings
+):
+    settings.GRADING_POSTS_IN_FLIGHT = 3
+    url = line_item_add(canvas, course, label="Quiz 1", resource_link_id="rl-1")
+    seats = learners_seated(canvas, course, url, 7)
+    most = _score_posts_at_once(platform_server, delay=0.05)  # answered slowly, and counted
     for n, learner in enumerate(seats):
         services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
     drain()
@@ -482,22 +488,7 @@ def test_a_platform_that_answers_within_the_worker_s_own_time_per_post_gets_two_
     # A post taken to keep the worker busy a whole second: any answer within that needs no more than two in flight.
     monkeypatch.setattr(passback, "POST_SECONDS", 1.0)
     url, scores = _scores_for_a_slow_platform(platform_server, canvas, course, 8, delay=0.05)
-    lock, busy, most = threading.Lock(), [0], [0]
-    handle = platform_server.handle
-
-    def counted(environ, path):  # type: ignore[no-untyped-def]
-        if not path.endswith("/scores"):
-            return handle(environ, path)
-        with lock:
-            busy[0] += 1
-            most[0] = max(most[0], busy[0])
-        try:
-            return handle(environ, path)
-        finally:
-            with lock:
-                busy[0] -= 1
-
-    platform_server.handle = counted
+    most = _score_posts_at_once(platform_server, delay=0)
 
     assert passback.score_post(score_id=scores[0].pk).state == "posted"
 
