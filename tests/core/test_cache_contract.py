@@ -1,7 +1,9 @@
 """lms_tool/core/cache.py keeps one ``redis.Redis`` per connection pool by overriding Django's Redis cache
-client. It relies on Django internals (``RedisCache._class`` and ``_cache``, ``RedisCacheClient._client``,
-``_get_connection_pool(write)``, the ``get_client(key, *, write)`` signature) and on redis-py sharing one
-client safely between threads. These tests fail if a Django or redis-py upgrade changes any of that.
+client, and sends the common operations on a connection each thread keeps. It relies on Django internals
+(``RedisCache._class`` and ``_cache``, ``RedisCacheClient._client``, ``_serializer``,
+``_get_connection_pool(write)``, the ``get_client(key, *, write)`` signature), on redis-py sharing one client
+safely between threads, and on redis-py's connection API (``make_connection``, ``pack_command(s)``,
+``send_packed_command``, ``read_response``). These tests fail if a Django or redis-py upgrade changes any of that.
 
 The first tests need no server (building a client connects nothing); the others talk to the Redis in
 REDIS_URL, as production runs, and are skipped without it.
@@ -94,17 +96,20 @@ def test_every_cache_operation_the_tool_uses_works_through_one_client(redis_cach
 
 
 @needs_redis
-def test_one_client_shared_by_threads_gives_each_its_own_answers(redis_cache):
-    # A launch's threads share the process's client; redis-py takes a connection per command from the pool.
+def test_threads_sharing_the_cache_each_get_their_own_answers_on_a_connection_of_their_own(redis_cache):
+    # gunicorn's threads (and a test's) share the process's cache; each sends on the connection it keeps.
     cache = redis_cache
     wrong: list[str] = []
+    ids: dict[int, set[int]] = {}
 
     def work(n: int) -> None:
+        seen = ids.setdefault(n, set())
         for i in range(40):
             key = f"t{n}-{i}"
             cache.set(key, (n, i), 60)
             if cache.get(key) != (n, i):
                 wrong.append(key)
+            seen.add(cache._cache.run([("CLIENT", "ID")], write=False)[0])
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
     for thread in threads:
@@ -113,5 +118,56 @@ def test_one_client_shared_by_threads_gives_each_its_own_answers(redis_cache):
         thread.join()
 
     assert wrong == []
-    assert len(cache._cache._clients) == 1
+    assert all(len(seen) == 1 for seen in ids.values()), ids
+    assert len(set().union(*ids.values())) == 6, "one connection per thread, none shared"
     assert cache.get("t5-39") == (5, 39)
+
+
+@needs_redis
+def test_a_kept_connection_the_server_closed_is_made_again_without_an_error(redis_cache):
+    cache = redis_cache
+    cache.set("kept", "before", 60)
+    first = cache._cache.run([("CLIENT", "ID")], write=False)[0]
+    killer = redis.Redis.from_url(REDIS_URL)
+    assert killer.client_kill_filter(_id=first) == 1  # as a Redis restart or its idle timeout would
+
+    assert cache.get("kept") == "before"
+    assert cache._cache.run([("CLIENT", "ID")], write=False)[0] != first
+    killer.close()
+
+
+@needs_redis
+def test_a_refused_command_raises_and_leaves_the_connection_in_step(redis_cache):
+    cache = redis_cache
+    cache.set("word", "not a number", 60)
+    key = cache.make_and_validate_key("word")
+
+    with pytest.raises(redis.ResponseError):
+        cache._cache.run([("INCR", key), ("GET", key)], write=True)
+
+    assert cache.get("word") == "not a number", "the GET's reply was read with the refusal, not left for the next"
+    assert cache.add("fresh", 1, 60) is True
+
+
+@needs_redis
+def test_a_forked_child_opens_its_own_connection(redis_cache):
+    # A socket shared with the parent would interleave the two processes' replies.
+    cache = redis_cache
+    cache.set("parent", 1, 60)
+    parent_id = cache._cache.run([("CLIENT", "ID")], write=False)[0]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its connection's id and whether it reads the parent's key
+        try:
+            child_id = cache._cache.run([("CLIENT", "ID")], write=False)[0]
+            os.write(write, f"{child_id} {cache.get('parent')}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 100).decode()
+    os.waitpid(pid, 0)
+    os.close(read)
+
+    child_id, value = answer.split()
+    assert int(child_id) != parent_id and value == "1"
+    assert cache._cache.run([("CLIENT", "ID")], write=False)[0] == parent_id, "the parent keeps its own"
