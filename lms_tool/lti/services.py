@@ -63,12 +63,14 @@ def _upserted(
     values: dict[str, Any],
     created: dict[str, Any] | None = None,
     surely_new: bool = False,
+    found: M | None = None,
 ) -> tuple[M, bool]:
     """(row, whether this call created it). Find by ``lookup``; create (with ``created`` too), or update only the
     fields whose value changed (no write if none did). ``surely_new``: the lookup names a row that cannot exist
-    yet (its person was created in this transaction), so the read is skipped; a row there after all (a
-    concurrent launch) is still found and updated, never duplicated."""
-    obj = None if surely_new else lean.first(model, lookup)
+    yet (its person was created in this transaction, or a read just now found none), so the read is skipped; a
+    row there after all (a concurrent launch) is still found and updated, never duplicated. ``found``: the row,
+    read just now by the caller: not read again."""
+    obj = found if found is not None else None if surely_new else lean.first(model, lookup)
     if obj is None:
         try:
             with transaction.atomic():  # a savepoint: a concurrent first launch may win the insert
@@ -106,20 +108,29 @@ def _context(registration: Registration, deployment: Deployment, claims: dict[st
     return _upserted(Context, lookup={"registration": registration, "context_id": str(claim["id"])}, values=values)[0]
 
 
-def _membership(context: Context, user: LtiUser, claims: dict[str, Any], *, user_is_new: bool) -> Membership:
+def _membership(context: Context, user: LtiUser, claims: dict[str, Any], *, user_is_new: bool, read: Any) -> Membership:
     """The person's membership of the course; a person first seen in this launch has none yet, so it is created
-    without a read, with its last launch time (docs/benchmarks.md, "Burst": the class's first launches)."""
+    without a read, with its last launch time (docs/benchmarks.md, "Burst": the class's first launches).
+
+    ``read``: the launch's own read of the membership (``ValidatedLaunch.membership``, made for the roster's
+    revocation check), used instead of reading it again when it is this person's in this course, or None."""
     now = timezone.now()
+    if isinstance(read, Membership) and (read.context_id, read.user_id) != (context.pk, user.pk):
+        read = _UNKNOWN  # not the row looked up here: read it
     membership, _ = _upserted(
         Membership,
         lookup={"context": context, "user": user},
         values={"roles": list(claims.get(c.ROLES) or []), "is_active": True},
         created={"last_launch_at": now},
-        surely_new=user_is_new,
+        surely_new=user_is_new or read is None,
+        found=read if isinstance(read, Membership) else None,
     )
     if membership.last_launch_at != now:
         _touch(membership)
     return membership
+
+
+_UNKNOWN: Any = object()  # a membership not read yet
 
 
 def _touch(membership: Membership) -> None:
@@ -271,7 +282,9 @@ def _launch_upsert(*, launch: ValidatedLaunch) -> LtiLaunch:
 
     user, user_is_new = _user(registration, claims)
     context = _context(registration, deployment, claims)
-    membership = _membership(context, user, claims, user_is_new=user_is_new) if context else None
+    membership = (
+        _membership(context, user, claims, user_is_new=user_is_new, read=launch.membership()) if context else None
+    )
     resource_link = _resource_link(context, claims) if context else None
     lti_launch = LtiLaunch(
         launch_id=secrets.token_urlsafe(32),

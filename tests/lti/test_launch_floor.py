@@ -107,3 +107,29 @@ def test_a_repeat_login_and_launch_pair_makes_five_cache_round_trips(plat, spec,
     _, launch = _pair(client, plat, spec)
     assert launch.status_code == 302 and "launch=" in launch["Location"]
     assert len(sent) == 5, [bytes(b"".join(c) if isinstance(c, list) else c)[:80] for c in sent]
+
+
+def test_a_launch_recorded_anew_reads_the_membership_once(plat, spec):
+    """A launch whose claims changed (here the person's name; as for a learner the roster listed before their first
+    launch) records them again: the membership read of the revocation check serves the record too."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lms_tool.lti.models import LtiUser, Membership
+
+    client = Client()
+    _pair(client, plat, spec)
+    spec.person.name = "Samantha"
+    with CaptureQueriesContext(connection) as queries:
+        _, launch = _pair(client, plat, spec)
+
+    assert launch.status_code == 302 and "launch=" in launch["Location"]
+    table = Membership._meta.db_table
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and f"FROM {table} " in q["sql"].replace('"', "")
+    ]
+    assert len(reads) == 1, reads
+    assert LtiUser.objects.get(sub="student-1").name == "Samantha", "the new claims were recorded"
+    assert Membership.objects.get(user__sub="student-1").is_active
