@@ -108,29 +108,27 @@ def _context(registration: Registration, deployment: Deployment, claims: dict[st
     return _upserted(Context, lookup={"registration": registration, "context_id": str(claim["id"])}, values=values)[0]
 
 
-def _membership(context: Context, user: LtiUser, claims: dict[str, Any], *, user_is_new: bool, read: Any) -> Membership:
+def _membership(
+    context: Context, user: LtiUser, claims: dict[str, Any], *, user_is_new: bool, read: Membership | None
+) -> Membership:
     """The person's membership of the course; a person first seen in this launch has none yet, so it is created
     without a read, with its last launch time (docs/benchmarks.md, "Burst": the class's first launches).
 
     ``read``: the launch's own read of the membership (``ValidatedLaunch.membership``, made for the roster's
     revocation check), used instead of reading it again when it is this person's in this course, or None."""
     now = timezone.now()
-    if isinstance(read, Membership) and (read.context_id, read.user_id) != (context.pk, user.pk):
-        read = _UNKNOWN  # not the row looked up here: read it
+    this_one = read is not None and (read.context_id, read.user_id) == (context.pk, user.pk)  # else read it here
     membership, _ = _upserted(
         Membership,
         lookup={"context": context, "user": user},
         values={"roles": list(claims.get(c.ROLES) or []), "is_active": True},
         created={"last_launch_at": now},
         surely_new=user_is_new or read is None,
-        found=read if isinstance(read, Membership) else None,
+        found=read if this_one else None,
     )
     if membership.last_launch_at != now:
         _touch(membership)
     return membership
-
-
-_UNKNOWN: Any = object()  # a membership not read yet
 
 
 def _touch(membership: Membership) -> None:
