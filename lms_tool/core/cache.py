@@ -8,9 +8,9 @@ The operations every request makes (``get``, ``set``, ``add``, ``delete``, ``get
 ``delete_then_add``) skip the client altogether: each thread keeps a connection of its own (made by the pool,
 with its address, credentials, TLS and timeouts) and writes the commands, packed once, straight to it. The
 client's layers around a command (taking a connection from the pool and putting it back, retry wrappers,
-observability hooks, response callbacks) cost about 35 µs of CPU per command on bench/launch_profile.py's
-machine, as much as the command itself; a login + launch pair makes five (docs/benchmarks.md, Launch). The
-commands are exactly those Django's own client sends. The other operations go through the client.
+observability hooks, response callbacks) cost about as much CPU as writing the command and reading its reply;
+a login + launch pair makes five (docs/benchmarks.md, Launch). The commands are exactly those Django's own
+client sends. The other operations go through the client.
 """
 
 from __future__ import annotations

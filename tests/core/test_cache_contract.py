@@ -2,8 +2,8 @@
 client, and sends the common operations on a connection each thread keeps. It relies on Django internals
 (``RedisCache._class`` and ``_cache``, ``RedisCacheClient._client``, ``_serializer``,
 ``_get_connection_pool(write)``, the ``get_client(key, *, write)`` signature), on redis-py sharing one client
-safely between threads, and on redis-py's connection API (``make_connection``, ``pack_command(s)``,
-``send_packed_command``, ``read_response``). These tests fail if a Django or redis-py upgrade changes any of that.
+safely between threads, and on redis-py's connection API (the pool's ``make_connection``,
+``send_packed_command``, ``read_response``, ``disconnect``). These tests fail if a Django or redis-py upgrade changes any of that.
 
 The first tests need no server (building a client connects nothing); the others talk to the Redis in
 REDIS_URL, as production runs, and are skipped without it.
