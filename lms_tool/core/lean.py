@@ -108,6 +108,15 @@ def first(
     return found[0] if found else None
 
 
+def reference(model: type[M], **values: Any) -> M:
+    """A row the caller knows is there, as ``model.objects.only(*values)`` would read it, without reading it: the
+    fields named (by attname: ``context_id``) set, the others deferred (the ORM reads them on first use)."""
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    if len(names) != len(values):
+        raise ValueError(f"not columns of {model.__name__}: {sorted(set(values) - set(names))}")
+    return model.from_db(router.db_for_read(model), names, [values[name] for name in names])
+
+
 @functools.cache
 def only(model: type[Model], *keep: str) -> frozenset[str]:
     """The ``without`` of a read that loads only ``keep`` and the key, as ``.only(*keep)`` does."""
@@ -307,6 +316,53 @@ def upsert_many(model: type[M], objs: list[M], *, unique: tuple[str, ...], updat
         for _ in _values_batches(cursor, head, tail, fields, prepared):
             pass
     return objs
+
+
+def upsert_many_where(
+    model: type[M], objs: list[M], *, unique: tuple[str, ...], update: tuple[str, ...], where: str, params: list[Any]
+) -> int:
+    """``upsert_many`` written only if ``where`` holds as the statement runs: an SQL condition on other rows,
+    written once by the caller (identifiers from model metadata only, values in ``params``), e.g. an ``EXISTS``
+    on a parent row read ``FOR SHARE`` so that no transaction can change that row before the write commits.
+    One statement: ``INSERT ... SELECT * FROM (VALUES ...) AS v WHERE <where> ON CONFLICT ... DO UPDATE``.
+    Returns the rows written (0 when ``where`` did not hold; nothing is written then)."""
+    if not objs:
+        return 0
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    fields, _, _, _ = _insert_shape(model, alias)
+    head, row = _where_head(model, alias)
+    tail = f") AS v WHERE {where}" + _upsert_tail(model, alias, unique, update)
+    prepared = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    written = 0
+    with connection.cursor() as cursor:
+        size = connection.ops.bulk_batch_size(fields, prepared)
+        limit = connection.features.max_query_params  # room for the condition's parameters too (SQLite)
+        if limit:
+            size = min(size, (limit - len(params)) // len(fields))
+        size = max(1, size)
+        for start in range(0, len(prepared), size):
+            part = prepared[start : start + size]
+            cursor.execute(head + ", ".join([row] * len(part)) + tail, [v for values in part for v in values] + params)
+            written += max(cursor.rowcount, 0)
+    return written
+
+
+@functools.lru_cache(maxsize=16)
+def _where_head(model: type[Model], db_alias: str) -> tuple[str, str]:
+    """The statement's head up to its ``VALUES`` rows, and one row of placeholders. On PostgreSQL each value is
+    cast to its column's type (without a length, so a value too long still fails as a plain insert would): in a
+    ``SELECT`` a parameter sent untyped, such as a NULL, would otherwise be taken as text."""
+    connection = connections[db_alias]
+    qn = connection.ops.quote_name
+    fields, _, _, _ = _insert_shape(model, db_alias)
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    if connection.vendor == "postgresql":
+        row = "(" + ", ".join(f"%s::{str(f.db_type(connection)).split('(')[0]}" for f in fields) + ")"
+    else:
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # Identifiers come from the model's metadata and values are bound parameters: nothing from input.
+    return f"INSERT INTO {qn(model._meta.db_table)} ({columns}) SELECT * FROM (VALUES ", row  # noqa: S608
 
 
 def _keys_set(objs: list[M], keys: list[tuple[Any, ...]], alias: str) -> None:

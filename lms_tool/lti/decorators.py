@@ -48,11 +48,15 @@ def scope_of(request: HttpRequest) -> selectors.LaunchScope:
 
 
 def user_of(request: HttpRequest, *, whole: bool = True) -> LtiUser:
-    """The launch's person. ``whole=False``: the row without the person's (encrypted) name and email, for a
-    service that only records who did something (each field read costs a decryption)."""
+    """The launch's person. ``whole=False``: for a service that only records who did something, the person's key
+    and registration, other fields read on first use (the name and email each cost a decryption)."""
     launch = launch_of(request)
+    if not whole and selectors.launch_scope(launch=launch).membership is not None:
+        # The scope's one statement found the launch's membership of this person under the launch's registration
+        # (selectors.launch_scope): the row is there, so it is not read again.
+        return lean.reference(LtiUser, id=launch.user_pk, registration_id=launch.registration_id)
     where = {"id": launch.user_pk, "registration": launch.registration_id}
-    user = lean.first(LtiUser, where, without=frozenset() if whole else frozenset({"name", "email"}))
+    user = lean.first(LtiUser, where, without=frozenset() if whole else lean.only(LtiUser, "registration"))
     if user is None:
         raise LtiUser.DoesNotExist(f"no person {launch.user_pk} of registration {launch.registration_id}")
     return user

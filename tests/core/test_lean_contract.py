@@ -253,6 +253,74 @@ def test_upsert_many_inserts_new_rows_and_overwrites_only_the_named_fields_of_ex
     assert Membership.objects.filter(context=context).count() == 3
 
 
+def test_upsert_many_where_writes_nothing_unless_its_condition_holds_and_then_writes_all_in_one_statement(world):
+    context, person = world["context"], world["person"]
+    newcomer = LtiUser.objects.create(registration=world["school_a"], sub="s-3")
+    before = Membership.objects.get(context=context, user=person)
+    where = f"EXISTS (SELECT 1 FROM {Context._meta.db_table} WHERE id = %s AND context_id = %s)"
+
+    def rows() -> list[Membership]:  # the second has NULL datetimes: typed as their columns, not as text
+        return [
+            Membership(context=context, user=person, roles=["Mentor"]),
+            Membership(context=context, user=newcomer, roles=["Learner"], last_launch_at=None, revoked_at=None),
+        ]
+
+    update = ("roles", "updated_at")
+    refused = lean.upsert_many_where(
+        Membership, rows(), unique=("context", "user"), update=update, where=where, params=[context.pk, "chem"]
+    )
+    assert refused == 0
+    assert Membership.objects.get(pk=before.pk).roles == ["Learner"]
+    assert not Membership.objects.filter(user=newcomer).exists()
+
+    with CaptureQueriesContext(connection) as queries:
+        written = lean.upsert_many_where(
+            Membership, rows(), unique=("context", "user"), update=update, where=where, params=[context.pk, "bio"]
+        )
+
+    assert written == 2 and len(queries.captured_queries) == 1
+    kept = Membership.objects.get(pk=before.pk)
+    assert kept.roles == ["Mentor"] and kept.last_launch_at == before.last_launch_at  # only the named fields
+    made = Membership.objects.get(context=context, user=newcomer)
+    assert made.roles == ["Learner"] and made.last_launch_at is None and made.is_active is True
+
+
+def test_upsert_many_where_refuses_a_value_too_long_for_its_column_instead_of_cutting_it(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite does not enforce a text column's length")
+    from django.db import DataError, transaction
+
+    long_id = "c" * 256  # the column holds 255
+    where = f"EXISTS (SELECT 1 FROM {Registration._meta.db_table} WHERE id = %s)"
+    made = Context(registration=world["school_a"], deployment=world["deployment"], context_id=long_id)
+    with pytest.raises(DataError), transaction.atomic():
+        lean.upsert_many_where(
+            Context,
+            [made],
+            unique=("registration", "context_id"),
+            update=("title",),
+            where=where,
+            params=[world["school_a"].pk],
+        )
+    assert not Context.objects.filter(context_id__startswith="ccc").exists()
+
+
+def test_a_reference_is_the_row_as_only_reads_it_and_loads_the_rest_on_first_use(world):
+    link = world["link"]
+    orm = ResourceLink.objects.only("id", "context_id").get(pk=link.pk)
+
+    made = lean.reference(ResourceLink, id=link.pk, context_id=link.context_id)
+
+    assert made.get_deferred_fields() == orm.get_deferred_fields() and (made.pk, made.context_id) == (
+        orm.pk,
+        orm.context_id,
+    )
+    assert made._state.adding is False and made == link
+    assert made.custom == {"quiz": "7"}, "a deferred field is read when used"
+    with pytest.raises(ValueError, match="not columns of ResourceLink"):
+        lean.reference(ResourceLink, id=link.pk, context=link.context_id)
+
+
 def test_a_locked_lean_read_reads_the_row_as_select_for_update_does(world):
     from django.db import transaction
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from lms_tool.core.models import DomainEvent
@@ -12,6 +15,7 @@ from lms_tool.grading.models import PassbackState, ReviewState, Score
 from lms_tool.quizzes import services
 from lms_tool.quizzes.errors import QuizError
 from lms_tool.quizzes.models import Answer, Attempt, Question
+from lms_tool.quizzes.services.attempts import AttemptSubmitted
 from lms_tool.quizzes.services.grading import grade_objective
 
 from .factories import make_course, make_quiz
@@ -89,6 +93,85 @@ def test_answers_cannot_change_after_submission():
     with pytest.raises(QuizError, match="has been submitted") as caught:
         services.answer_save(attempt=attempt, question_id=attempt.question_ids[0], response=0)
     assert caught.value.status == 409
+
+
+def test_an_answer_from_a_page_opened_before_the_submit_is_refused_and_changes_nothing():
+    course = make_course()
+    quiz = make_quiz(course, count=2, types=["single"])
+    attempt = services.attempt_start(quiz=quiz, user=course.student, resource_link=course.link)
+    other_tab = Attempt.objects.get(pk=attempt.pk)  # read while the attempt was open
+    first, second = attempt.question_ids
+    services.answer_save(attempt=attempt, question_id=first, response=0)
+    services.attempt_submit(attempt=attempt)
+
+    for question_id in (first, second):
+        with pytest.raises(QuizError, match="has been submitted") as caught:
+            services.answer_save(attempt=other_tab, question_id=question_id, response=1)
+        assert caught.value.status == 409
+    saved = dict(Answer.objects.filter(attempt=attempt).values_list("question_id", "response"))
+    assert saved == {first: [0], second: None}
+
+
+def test_an_answer_from_a_page_that_missed_the_end_of_its_time_is_refused_and_changes_nothing():
+    course = make_course()
+    quiz = make_quiz(course, time_limit_minutes=10, count=2, types=["single"])
+    attempt = services.attempt_start(quiz=quiz, user=course.student, resource_link=course.link)
+    first, second = attempt.question_ids
+    services.answer_save(attempt=attempt, question_id=first, response=0)
+    # Time ran out after the page read the attempt (its deadline moved earlier since: the page still thinks it open).
+    Attempt.objects.filter(pk=attempt.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+
+    with pytest.raises(QuizError, match="time for this attempt is up"):
+        services.answer_save(attempt=attempt, question_id=first, response=1)
+    with pytest.raises(QuizError, match="time for this attempt is up"):
+        services.answer_save(attempt=attempt, question_id=second, response=1)
+    saved = dict(Answer.objects.filter(attempt=attempt).values_list("question_id", "response"))
+    assert saved == {first: [0]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_autosave_that_meets_a_submit_in_progress_waits_for_it_and_then_writes_nothing():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: SQLite lets one writer in at a time by itself")
+    course = make_course()
+    quiz = make_quiz(course, count=2, types=["single"])
+    attempt = services.attempt_start(quiz=quiz, user=course.student, resource_link=course.link)
+    first = attempt.question_ids[0]
+    outcome: list[BaseException | None] = []
+
+    def autosave() -> None:
+        try:
+            services.answer_save(attempt=attempt, question_id=first, response=0)
+            outcome.append(None)
+        except QuizError as error:
+            outcome.append(error)
+        finally:
+            connections.close_all()
+
+    saving = threading.Thread(target=autosave)
+    with transaction.atomic():
+        Attempt.objects.select_for_update().get(pk=attempt.pk)  # as a submit holds it while it grades
+        saving.start()
+        assert _a_session_waits_for_a_lock(), "the autosave waits for the submit"
+        Attempt.objects.filter(pk=attempt.pk).update(state=Attempt.State.SUBMITTED, submitted_at=timezone.now())
+    saving.join(timeout=30)
+
+    assert len(outcome) == 1 and isinstance(outcome[0], AttemptSubmitted)
+    assert not Answer.objects.filter(attempt=attempt).exists()
+
+
+def _a_session_waits_for_a_lock(seconds: float = 20.0) -> bool:
+    until = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < until:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is read once per transaction
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
 
 
 def test_the_attempt_limit_is_enforced_with_a_message():

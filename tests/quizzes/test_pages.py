@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
+from lms_tool.lti.models import LtiUser, ResourceLink
 from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
 from lms_tool.sandbox.platform import LaunchSpec
 from lms_tool.sandbox.services.deep_linking import deep_linking_log
@@ -219,6 +223,29 @@ def test_a_student_answers_with_autosave_resumes_and_sees_awaiting_review(
     after = s.get(f"{tool_url}/quizzes/attempts/{attempt.pk}/result/", params={"launch": launch_id}, timeout=10)
     assert "awaiting-review" not in after.text
     assert "Be precise." in after.text and "1.50 / 2" in after.text
+
+
+def test_a_learners_start_reads_neither_their_person_nor_their_link_again(
+    canvas, course, instructor, student, tool_url
+):
+    """The page's scope check found the person and the course; the launch recorded its link under that course."""
+    teacher = seat(canvas, LaunchSpec(instructor, course))
+    quiz = make_quiz(teacher, count=2, types=["single"])
+    spec = LaunchSpec(student, course, custom={"activity": f"quiz:{quiz.pk}"})
+    learner = seat(canvas, spec)
+
+    with CaptureQueriesContext(connection) as queries:  # in process, so that its statements can be seen
+        started = Client().post(f"/quizzes/{quiz.pk}/take/", headers={"X-LTI-Launch": learner.launch_id})
+
+    assert started.status_code == 303, started.content[:300]
+    attempt = Attempt.objects.select_related("user", "resource_link").get(quiz=quiz)
+    assert started["Location"].startswith(f"/quizzes/attempts/{attempt.pk}/")
+    assert attempt.user.sub == student.user_id and attempt.user.registration_id == quiz.context.registration_id
+    link = attempt.resource_link
+    assert link is not None and link.context_id == quiz.context_id and link.resource_link_id == spec.resource_link_id
+    read = [q["sql"].replace('"', "") for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    for table in (LtiUser._meta.db_table, ResourceLink._meta.db_table):
+        assert not [sql for sql in read if f"FROM {table} " in sql], table
 
 
 def test_a_student_cannot_open_another_courses_quiz(canvas, course, instructor, student, tool_url):

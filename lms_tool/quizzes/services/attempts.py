@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from datetime import timedelta
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Field
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
@@ -204,8 +205,10 @@ def response_clean(question: Question, value: Any) -> Any:
 def attempt_open(*, quiz: Quiz, launch: LtiLaunch, user: LtiUser) -> Attempt:
     """Start or resume ``quiz`` from a launch: the attempt belongs to the launch's link of the quiz's course."""
     link = None
-    if launch.resource_link_pk is not None:
-        link = lean.first(ResourceLink, {"id": launch.resource_link_pk, "context": quiz.context_id})
+    if launch.resource_link_pk is not None and launch.context_pk == quiz.context_id:
+        # A launch records its link under its own course (lti/services._resource_link), here the quiz's: the link
+        # as a reference (key and course), not read again.
+        link = lean.reference(ResourceLink, id=launch.resource_link_pk, context_id=quiz.context_id)
     return attempt_start(
         quiz=quiz,
         user=user,
@@ -224,10 +227,10 @@ def attempt_current(*, attempt: Attempt) -> Attempt:
     return attempt
 
 
-def _open_or_refuse(attempt: Attempt, *, grace: timedelta = timedelta(0)) -> None:
+def _open_or_refuse(attempt: Attempt, *, grace: timedelta = timedelta(0), now: datetime | None = None) -> None:
     if not attempt.is_open:
         raise AttemptSubmitted()
-    if attempt.deadline is not None and timezone.now() > attempt.deadline + grace:
+    if attempt.deadline is not None and (now or timezone.now()) > attempt.deadline + grace:
         raise TimeUp()
 
 
@@ -245,11 +248,10 @@ def _questions_of(attempt: Attempt, question_ids: Any = None) -> dict[int, Quest
     return Question.objects.only(*_QUESTION_FIELDS).in_bulk(ids) if ids else {}
 
 
-def _answers_upsert(
+def _answers_of(
     *, attempt_id: int, cleaned: dict[int, Any], questions: dict[int, Question], graded: bool = False
-) -> list[Answer]:
-    """Every answer in one statement (an upsert on the attempt and question): a whole form costs what one answer
-    costs (docs/benchmarks.md, "Burst"). The caller holds the attempt's row lock.
+) -> tuple[list[Answer], tuple[str, ...]]:
+    """The answers as rows, and the fields a second save of the same question overwrites.
 
     ``graded``: the submit of objective questions, whole: each answer is written with its exact grade too, so
     grading need neither read nor update them again (services/scoring.py)."""
@@ -263,17 +265,49 @@ def _answers_upsert(
             answer.score = grade_objective(questions[answer.question_id], answer.response)
             answer.graded_by = Answer.GradedBy.EXACT
         fields += ["score", "graded_by"]
-    return lean.upsert_many(Answer, answers, unique=("attempt", "question"), update=tuple(fields))
+    return answers, tuple(fields)
 
 
-@transaction.atomic
+def _answers_upsert(
+    *, attempt_id: int, cleaned: dict[int, Any], questions: dict[int, Question], graded: bool = False
+) -> list[Answer]:
+    """Every answer in one statement (an upsert on the attempt and question): a whole form costs what one answer
+    costs (docs/benchmarks.md, "Burst"). The caller holds the attempt's row lock."""
+    answers, fields = _answers_of(attempt_id=attempt_id, cleaned=cleaned, questions=questions, graded=graded)
+    return lean.upsert_many(Answer, answers, unique=("attempt", "question"), update=fields)
+
+
+@functools.cache
+def _open_sql(share: bool) -> str:
+    table = Attempt._meta.db_table
+    return (  # identifiers from the model's metadata, values as parameters
+        f"EXISTS (SELECT 1 FROM {table} WHERE id = %s AND state = %s AND (deadline IS NULL OR deadline >= %s)"  # noqa: S608
+        + (" FOR SHARE)" if share else ")")
+    )
+
+
 def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict[int, Question]) -> list[Answer]:
-    """Lock the attempt, refuse if it closed meanwhile, and write the answers."""
-    locked = lean.first(Attempt, {"id": attempt.pk}, without=lean.only(Attempt, "state", "deadline"), lock=True)
-    if locked is None:  # deleted meanwhile: as the ORM's get() would say
+    """Write the answers if the attempt is still open and in time (with the grace) when they are written, else
+    refuse as ``_open_or_refuse`` does. One statement, no transaction around it (every autosave): it holds the
+    attempt's row FOR SHARE while it writes, so a submit, which locks that row FOR UPDATE, either waits for the
+    write and grades it, or goes first and the write, finding the attempt submitted, writes nothing."""
+    if not cleaned:
+        return []
+    answers, fields = _answers_of(attempt_id=attempt.pk, cleaned=cleaned, questions=questions)
+    connection = connections[router.db_for_write(Answer)]
+    now = timezone.now()
+    # SQLite has no row locks: it serialises writers itself, and the statement reads and writes as one.
+    share = connection.features.has_select_for_update
+    deadline = cast(Field, Attempt._meta.get_field("deadline")).get_db_prep_value(now - GRACE, connection)
+    where = [attempt.pk, str(Attempt.State.IN_PROGRESS), deadline]
+    unique = ("attempt", "question")
+    if lean.upsert_many_where(Answer, answers, unique=unique, update=fields, where=_open_sql(share), params=where):
+        return answers
+    found = lean.first(Attempt, {"id": attempt.pk}, without=lean.only(Attempt, "state", "deadline"))
+    if found is None:  # deleted meanwhile: as the ORM's get() would say
         raise Attempt.DoesNotExist
-    _open_or_refuse(locked, grace=GRACE)
-    return _answers_upsert(attempt_id=attempt.pk, cleaned=cleaned, questions=questions)
+    _open_or_refuse(found, grace=GRACE, now=now)
+    raise AttemptSubmitted()  # not reached: the attempt was closed or out of time when the answers were written
 
 
 def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
