@@ -15,6 +15,7 @@ from lms_tool.grading.models import PassbackState, ReviewState, Score
 from lms_tool.quizzes import services
 from lms_tool.quizzes.errors import QuizError
 from lms_tool.quizzes.models import Answer, Attempt, Question
+from lms_tool.quizzes.services import attempts
 from lms_tool.quizzes.services.attempts import AttemptSubmitted
 from lms_tool.quizzes.services.grading import grade_objective
 
@@ -108,6 +109,8 @@ def test_an_answer_from_a_page_opened_before_the_submit_is_refused_and_changes_n
         with pytest.raises(QuizError, match="has been submitted") as caught:
             services.answer_save(attempt=other_tab, question_id=question_id, response=1)
         assert caught.value.status == 409
+    with pytest.raises(QuizError, match="has been submitted"):  # "Save" without scripts, nothing filled in
+        attempts.answers_save(attempt=other_tab, responses={})
     saved = dict(Answer.objects.filter(attempt=attempt).values_list("question_id", "response"))
     assert saved == {first: [0], second: None}
 

@@ -291,8 +291,6 @@ def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict
     refuse as ``_open_or_refuse`` does. One statement, no transaction around it (every autosave): it holds the
     attempt's row FOR SHARE while it writes, so a submit, which locks that row FOR UPDATE, either waits for the
     write and grades it, or goes first and the write, finding the attempt submitted, writes nothing."""
-    if not cleaned:
-        return []
     answers, fields = _answers_of(attempt_id=attempt.pk, cleaned=cleaned, questions=questions)
     connection = connections[router.db_for_write(Answer)]
     now = timezone.now()
@@ -303,11 +301,14 @@ def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict
     unique = ("attempt", "question")
     if lean.upsert_many_where(Answer, answers, unique=unique, update=fields, where=_open_sql(share), params=where):
         return answers
+    # Nothing written: say why (or, with no answers to write, check the attempt is still open, as a write would).
     found = lean.first(Attempt, {"id": attempt.pk}, without=lean.only(Attempt, "state", "deadline"))
     if found is None:  # deleted meanwhile: as the ORM's get() would say
         raise Attempt.DoesNotExist
     _open_or_refuse(found, grace=GRACE, now=now)
-    raise AttemptSubmitted()  # not reached: the attempt was closed or out of time when the answers were written
+    if answers:
+        raise AttemptSubmitted()  # not reached: the statement wrote nothing only for an attempt closed or out of time
+    return answers
 
 
 def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
