@@ -278,6 +278,26 @@ def insert_many(model: type[M], objs: list[M]) -> list[M]:
     return objs
 
 
+def insert_unless_there(obj: M) -> bool:
+    """Insert ``obj`` (a new row of a model with an auto-incremented key) unless a row with the same values of one
+    of its unique constraints is there, or is being inserted by a transaction not yet committed (the statement
+    waits for it): ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (PostgreSQL and SQLite alike), values
+    prepared as ``save()`` prepares them. True, with the key set on ``obj``, if it went in. No savepoint: the
+    ``create()`` in ``transaction.atomic()`` that catches ``IntegrityError`` costs two more round trips."""
+    model = type(obj)
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    fields, head, returning, _ = _insert_shape(model, alias)
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    with connection.cursor() as cursor:
+        cursor.execute(head + row + " ON CONFLICT DO NOTHING" + returning, values)
+        keys = cursor.fetchall()
+    if keys:
+        _keys_set([obj], keys, alias)
+    return bool(keys)
+
+
 def _values_batches(
     cursor: Any, head: str, tail: str, fields: list[Field], prepared: list[list[Any]]
 ) -> Iterator[tuple[int, int]]:

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from lms_tool.core import crypto, lean
@@ -72,11 +72,10 @@ def _upserted(
     read just now by the caller: not read again."""
     obj = found if found is not None else None if surely_new else lean.first(model, lookup)
     if obj is None:
-        try:
-            with transaction.atomic():  # a savepoint: a concurrent first launch may win the insert
-                return model._default_manager.create(**lookup, **values, **(created or {})), True
-        except IntegrityError:
-            obj = model._default_manager.get(**lookup)
+        made = model(**lookup, **values, **(created or {}))
+        if lean.insert_unless_there(made):
+            return made, True
+        obj = model._default_manager.get(**lookup)  # a concurrent first launch made it: found, then updated
     changed = [name for name, value in values.items() if getattr(obj, name) != value]
     if changed:
         for name in changed:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from lms_tool.quizzes.services import attempts
 from lms_tool.quizzes.services.attempts import AttemptSubmitted
 from lms_tool.quizzes.services.grading import grade_objective
 
+from ..locks import a_session_waits_for_a_lock
 from .factories import make_course, make_quiz
 
 pytestmark = pytest.mark.django_db
@@ -155,26 +155,12 @@ def test_an_autosave_that_meets_a_submit_in_progress_waits_for_it_and_then_write
     with transaction.atomic():
         Attempt.objects.select_for_update().get(pk=attempt.pk)  # as a submit holds it while it grades
         saving.start()
-        assert _a_session_waits_for_a_lock(), "the autosave waits for the submit"
+        assert a_session_waits_for_a_lock(), "the autosave waits for the submit"
         Attempt.objects.filter(pk=attempt.pk).update(state=Attempt.State.SUBMITTED, submitted_at=timezone.now())
     saving.join(timeout=30)
 
     assert len(outcome) == 1 and isinstance(outcome[0], AttemptSubmitted)
     assert not Answer.objects.filter(attempt=attempt).exists()
-
-
-def _a_session_waits_for_a_lock(seconds: float = 20.0) -> bool:
-    until = time.monotonic() + seconds
-    with connection.cursor() as cursor:
-        while time.monotonic() < until:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is read once per transaction
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.02)
-    return False
 
 
 def test_the_attempt_limit_is_enforced_with_a_message():
