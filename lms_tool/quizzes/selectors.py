@@ -19,6 +19,7 @@ from lms_tool.lti.types import LtiLaunch
 
 from .errors import QuizError
 from .models import Answer, Attempt, AttemptQuestion, GenerationRun, Question, Quiz
+from .services.attempts import QUESTION_FOR_ANSWER
 from .services.delivery import quiz_question_count
 
 NO_QUIZ = gettext_lazy("There is no such quiz in this course.")
@@ -108,22 +109,34 @@ def attempt_for_launch(*, launch: LtiLaunch, attempt_id: int) -> Attempt:
     """An attempt of the launch's person at a quiz of the launch's course; a launch outside a course reaches none.
 
     The person's membership of that course is active: the page decorator checked it (``launch_scope``)."""
+    return _attempt_read(launch, attempt_id, None)[0]
+
+
+def attempt_with_question_for_launch(
+    *, launch: LtiLaunch, attempt_id: int, question_id: int
+) -> tuple[Attempt, Question | None]:
+    """``attempt_for_launch`` and, in the same statement (every autosave), the question ``question_id`` as saving an
+    answer reads it (``QUESTION_FOR_ANSWER``), or None if there is no such question. Whether the question is one of
+    the attempt's is the caller's to check (``attempt.question_ids``)."""
+    return _attempt_read(launch, attempt_id, question_id)
+
+
+def _attempt_read(launch: LtiLaunch, attempt_id: int, question_id: int | None) -> tuple[Attempt, Question | None]:
     context_pk = launch_scope(launch=launch).context_pk
     if context_pk is None:
         raise QuizError(NO_ATTEMPT, status=404)
-    found = lean.joined_from(
-        _ATTEMPT_PARTS,
-        (),
-        _attempt_tail(),
-        [attempt_id, launch.user_pk, launch.registration_id, context_pk, launch.registration_id],
-    )
-    attempt = None
-    if found:
-        attempt, quiz = found[0]
-        attempt.quiz = quiz
-    if attempt is None:
+    params = [attempt_id, launch.user_pk, launch.registration_id, context_pk, launch.registration_id]
+    if question_id is None or not 0 < question_id < 2**63:  # no such key (nor a value the database can compare)
+        found = lean.joined_from(_ATTEMPT_PARTS, (), _attempt_tail(), params)
+    else:
+        tail = _attempt_tail(with_question=True)
+        found = lean.joined_from(_attempt_question_parts(), (), tail, [question_id, *params])
+    if not found:
         raise QuizError(NO_ATTEMPT, status=404)
-    return attempt
+    attempt, quiz, *asked = found[0]
+    attempt.quiz = quiz
+    question = asked[0] if asked and asked[0].pk is not None else None  # a LEFT JOIN that found none: all NULL
+    return attempt, question
 
 
 # Every attempt request (autosave, submit, the page) reads the attempt with its quiz, within the launch's person and
@@ -132,11 +145,18 @@ _ATTEMPT_PARTS: tuple[lean.Part, ...] = ((Attempt, "a", frozenset()), (Quiz, "q"
 
 
 @functools.cache
-def _attempt_tail() -> str:
-    a, q, x, u = (model._meta for model in (Attempt, Quiz, Context, LtiUser))
+def _attempt_question_parts() -> tuple[lean.Part, ...]:
+    return (*_ATTEMPT_PARTS, (Question, "qq", lean.only(Question, *QUESTION_FOR_ANSWER)))
+
+
+@functools.cache
+def _attempt_tail(*, with_question: bool = False) -> str:
+    a, q, x, u, qq = (model._meta for model in (Attempt, Quiz, Context, LtiUser, Question))
+    # The question's join comes first in the text, so its parameter is the first one.
+    question = f"LEFT JOIN {qq.db_table} qq ON qq.id = %s " if with_question else ""
     return (
         f"FROM {a.db_table} a JOIN {q.db_table} q ON a.quiz_id = q.id JOIN {x.db_table} x ON q.context_id = x.id "
-        f"JOIN {u.db_table} u ON a.user_id = u.id "
+        f"JOIN {u.db_table} u ON a.user_id = u.id {question}"
         "WHERE a.id = %s AND a.user_id = %s AND u.registration_id = %s AND q.context_id = %s "
         "AND x.registration_id = %s"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -246,6 +248,38 @@ def test_a_learners_start_reads_neither_their_person_nor_their_link_again(
     read = [q["sql"].replace('"', "") for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     for table in (LtiUser._meta.db_table, ResourceLink._meta.db_table):
         assert not [sql for sql in read if f"FROM {table} " in sql], table
+
+
+def test_an_autosave_reads_its_attempt_and_question_in_one_statement_and_refuses_a_question_not_in_it(
+    canvas, course, instructor, student, tool_url
+):
+    teacher = seat(canvas, LaunchSpec(instructor, course))
+    quiz = make_quiz(teacher, count=2, types=["single"])
+    other = make_quiz(teacher, count=1, types=["single"])
+    learner = seat(canvas, LaunchSpec(student, course, custom={"activity": f"quiz:{quiz.pk}"}))
+    client, headers = Client(), {"X-LTI-Launch": learner.launch_id, "Accept": "application/json"}
+    client.post(f"/quizzes/{quiz.pk}/take/", headers=headers)
+    attempt = Attempt.objects.get(quiz=quiz)
+    url = f"/quizzes/attempts/{attempt.pk}/answer/"
+
+    def autosave(question_id: int) -> Any:
+        body = {"question": question_id, "response": [1]}
+        return client.post(url, body, content_type="application/json", headers=headers)
+
+    with CaptureQueriesContext(connection) as queries:
+        saved = autosave(attempt.question_ids[0])
+    # Read before the next request: each one clears the connection's log of queries.
+    read = [q["sql"].replace('"', "") for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    foreign = autosave(other.questions.get().pk)
+    absurd = autosave(2**70)
+
+    assert saved.status_code == 200 and saved.json()["saved"] is True
+    assert Answer.objects.get(attempt=attempt, question_id=attempt.question_ids[0]).response == [1]
+    question_reads = [sql for sql in read if f"{Question._meta.db_table} " in sql]
+    assert len(question_reads) == 1 and f"FROM {Attempt._meta.db_table} a " in question_reads[0], read
+    for refused in (foreign, absurd):
+        assert refused.status_code == 404 and "not part of this attempt" in refused.json()["message"]
+    assert Answer.objects.filter(attempt=attempt).count() == 1
 
 
 def test_a_student_cannot_open_another_courses_quiz(canvas, course, instructor, student, tool_url):

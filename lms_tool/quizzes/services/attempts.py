@@ -235,7 +235,7 @@ def _open_or_refuse(attempt: Attempt, *, grace: timedelta = timedelta(0), now: d
 
 
 # What saving an answer reads of its question: the response's shape and the points (no prompt, no explanation).
-_QUESTION_FIELDS = ("id", "type", "options", "points")
+QUESTION_FOR_ANSWER = ("id", "type", "options", "points")
 
 
 def _questions_of(attempt: Attempt, question_ids: Any = None) -> dict[int, Question]:
@@ -243,9 +243,9 @@ def _questions_of(attempt: Attempt, question_ids: Any = None) -> dict[int, Quest
         qid for qid in (attempt.question_ids if question_ids is None else question_ids) if qid in attempt.question_ids
     ]
     if len(ids) == 1:  # an autosave: one lean read, not a compiled query (the page sends one every few seconds)
-        question = lean.first(Question, {"id": ids[0]}, without=lean.only(Question, *_QUESTION_FIELDS))
+        question = lean.first(Question, {"id": ids[0]}, without=lean.only(Question, *QUESTION_FOR_ANSWER))
         return {question.pk: question} if question is not None else {}
-    return Question.objects.only(*_QUESTION_FIELDS).in_bulk(ids) if ids else {}
+    return Question.objects.only(*QUESTION_FOR_ANSWER).in_bulk(ids) if ids else {}
 
 
 def _answers_of(
@@ -311,12 +311,17 @@ def _answers_write(*, attempt: Attempt, cleaned: dict[int, Any], questions: dict
     return answers
 
 
-def answer_save(*, attempt: Attempt, question_id: int, response: Any) -> Answer:
-    """Save one answer as it is given (autosave): a dropped connection loses nothing already sent."""
-    _open_or_refuse(attempt, grace=GRACE)  # said before any complaint about the answer; checked again locked
+def answer_save(*, attempt: Attempt, question_id: int, response: Any, question: Question | None = None) -> Answer:
+    """Save one answer as it is given (autosave): a dropped connection loses nothing already sent.
+
+    ``question``: the question, read with the attempt (``selectors.attempt_with_question_for_launch``)."""
+    _open_or_refuse(attempt, grace=GRACE)  # said before any complaint about the answer; checked again as it is written
     if question_id not in attempt.question_ids:
         raise QuizError(gettext("That question is not part of this attempt."), status=404)
-    questions = _questions_of(attempt, [question_id])
+    if question is not None and question.pk == question_id:
+        questions = {question_id: question}
+    else:
+        questions = _questions_of(attempt, [question_id])
     if question_id not in questions:
         raise QuizError(gettext("That question is not part of this attempt."), status=404)
     cleaned = {question_id: response_clean(questions[question_id], response)}

@@ -99,14 +99,21 @@ def attempt_page(request: HttpRequest, attempt_id: int) -> HttpResponse:
 @require_POST
 def answer_autosave(request: HttpRequest, attempt_id: int) -> JsonResponse:
     """One answer, sent by the page's script as soon as it is given: ``{"question": id, "response": ...}``."""
-    attempt = selectors.attempt_for_launch(launch=launch_of(request), attempt_id=attempt_id)
+    launch = launch_of(request)
     try:
         body = json.loads(request.body or b"{}")
         question_id = int(body["question"])
     except (ValueError, KeyError, TypeError):
+        selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id)  # someone else's attempt: 404 first
         message = 'Send JSON like {"question": 12, "response": [1]}.'
         return JsonResponse({"code": "bad_request", "message": message, "error": message}, status=400)
-    answer = services.answer_save(attempt=attempt, question_id=question_id, response=body.get("response"))
+    # The attempt and the question in one statement (the page sends one of these every few seconds).
+    attempt, question = selectors.attempt_with_question_for_launch(
+        launch=launch, attempt_id=attempt_id, question_id=question_id
+    )
+    answer = services.answer_save(
+        attempt=attempt, question_id=question_id, response=body.get("response"), question=question
+    )
     return JsonResponse({"saved": True, "question": question_id, "saved_at": answer.saved_at.isoformat()})
 
 
