@@ -10,15 +10,17 @@ its primary key), ``None`` means ``IS NULL``, and rows become instances as the O
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Field, Model
 from psycopg.types.json import Jsonb
 
@@ -354,18 +356,27 @@ def upsert_many_where(
     head, row = _where_head(model, alias)
     tail = f") AS v WHERE {where}" + _upsert_tail(model, alias, unique, update)
     prepared = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
+    size = connection.ops.bulk_batch_size(fields, prepared)
+    limit = connection.features.max_query_params  # room for the condition's parameters too (SQLite)
+    if limit:
+        size = min(size, (limit - len(params)) // len(fields))
+    size = max(1, size)
     written = 0
-    with connection.cursor() as cursor:
-        size = connection.ops.bulk_batch_size(fields, prepared)
-        limit = connection.features.max_query_params  # room for the condition's parameters too (SQLite)
-        if limit:
-            size = min(size, (limit - len(params)) // len(fields))
-        size = max(1, size)
+    # Several statements (SQLite's parameter limit): all or none, in one transaction, whose first write keeps other
+    # writers out until it ends, so the condition holds for every batch if it held for the first.
+    with (
+        transaction.atomic(using=alias) if len(prepared) > size else contextlib.nullcontext(),
+        connection.cursor() as cursor,
+    ):
         for start in range(0, len(prepared), size):
             part = prepared[start : start + size]
             cursor.execute(head + ", ".join([row] * len(part)) + tail, [v for values in part for v in values] + params)
             written += max(cursor.rowcount, 0)
     return written
+
+
+# A type's length or precision, as in varchar(255), numeric(10, 2), timestamp(3) with time zone.
+_LENGTH = re.compile(r"\(\s*\d+\s*(,\s*\d+\s*)?\)")
 
 
 @functools.lru_cache(maxsize=16)
@@ -378,7 +389,7 @@ def _where_head(model: type[Model], db_alias: str) -> tuple[str, str]:
     fields, _, _, _ = _insert_shape(model, db_alias)
     columns = ", ".join(qn(str(f.column)) for f in fields)
     if connection.vendor == "postgresql":
-        row = "(" + ", ".join(f"%s::{str(f.db_type(connection)).split('(')[0]}" for f in fields) + ")"
+        row = "(" + ", ".join(f"%s::{_LENGTH.sub('', str(f.db_type(connection)))}" for f in fields) + ")"
     else:
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # Identifiers come from the model's metadata and values are bound parameters: nothing from input.

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 
@@ -283,6 +283,42 @@ def test_upsert_many_where_writes_nothing_unless_its_condition_holds_and_then_wr
     assert kept.roles == ["Mentor"] and kept.last_launch_at == before.last_launch_at  # only the named fields
     made = Membership.objects.get(context=context, user=newcomer)
     assert made.roles == ["Learner"] and made.last_launch_at is None and made.is_active is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upsert_many_where_in_several_statements_writes_all_rows_or_none(monkeypatch):
+    """A batch the parameter limit splits (SQLite: 999) is one transaction: a later statement that fails takes the
+    earlier ones' rows back with it."""
+    registration = Registration.objects.create(issuer=ISSUER, client_id="10000000000001")
+    deployment = Deployment.objects.create(registration=registration, deployment_id="42:abc")
+    context = Context.objects.create(registration=registration, deployment=deployment, context_id="bio")
+    people = [LtiUser.objects.create(registration=registration, sub=f"s-{n}") for n in range(2)]
+    columns = len([f for f in Membership._meta.local_concrete_fields if not f.primary_key])
+    monkeypatch.setattr(connection.features, "max_query_params", columns + 2)  # one row per statement
+    where = f"EXISTS (SELECT 1 FROM {Context._meta.db_table} WHERE id = %s AND context_id = %s)"
+    update, params = ("roles", "updated_at"), [context.pk, "bio"]
+
+    rows = [Membership(context=context, user=people[0]), Membership(context=context, user=None)]  # NOT NULL
+    with pytest.raises(IntegrityError):
+        lean.upsert_many_where(Membership, rows, unique=("context", "user"), update=update, where=where, params=params)
+    assert not Membership.objects.exists(), "the first statement's row went back with the failed second"
+
+    rows = [Membership(context=context, user=person) for person in people]
+    written = lean.upsert_many_where(
+        Membership, rows, unique=("context", "user"), update=update, where=where, params=params
+    )
+    assert written == 2 and Membership.objects.count() == 2
+
+
+def test_the_casts_of_a_conditional_upsert_drop_a_length_and_keep_the_rest_of_the_type():
+    for declared, cast_to in [
+        ("varchar(255)", "varchar"),
+        ("numeric(10, 2)", "numeric"),
+        ("timestamp(3) with time zone", "timestamp with time zone"),
+        ("varchar(20)[]", "varchar[]"),
+        ("jsonb", "jsonb"),
+    ]:
+        assert lean._LENGTH.sub("", declared) == cast_to
 
 
 def test_upsert_many_where_refuses_a_value_too_long_for_its_column_instead_of_cutting_it(world):

@@ -272,6 +272,7 @@ def test_an_autosave_reads_its_attempt_and_question_in_one_statement_and_refuses
     read = [q["sql"].replace('"', "") for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     foreign = autosave(other.questions.get().pk)
     absurd = autosave(2**70)
+    endless = client.post(url, '{"question": Infinity}', content_type="application/json", headers=headers)
 
     assert saved.status_code == 200 and saved.json()["saved"] is True
     assert Answer.objects.get(attempt=attempt, question_id=attempt.question_ids[0]).response == [1]
@@ -279,6 +280,7 @@ def test_an_autosave_reads_its_attempt_and_question_in_one_statement_and_refuses
     assert len(question_reads) == 1 and f"FROM {Attempt._meta.db_table} a " in question_reads[0], read
     for refused in (foreign, absurd):
         assert refused.status_code == 404 and "not part of this attempt" in refused.json()["message"]
+    assert endless.status_code == 400 and endless.json()["code"] == "bad_request"
     assert Answer.objects.filter(attempt=attempt).count() == 1
 
 

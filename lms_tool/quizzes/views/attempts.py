@@ -103,7 +103,7 @@ def answer_autosave(request: HttpRequest, attempt_id: int) -> JsonResponse:
     try:
         body = json.loads(request.body or b"{}")
         question_id = int(body["question"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError):  # OverflowError: int(Infinity)
         selectors.attempt_for_launch(launch=launch, attempt_id=attempt_id)  # someone else's attempt: 404 first
         message = 'Send JSON like {"question": 12, "response": [1]}.'
         return JsonResponse({"code": "bad_request", "message": message, "error": message}, status=400)
