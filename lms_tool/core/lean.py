@@ -291,10 +291,10 @@ def insert_unless_there(obj: M) -> bool:
     connection = connections[alias]
     fields, head, returning, _ = _insert_shape(model, alias)
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    keys: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
-        cursor.execute(head + row + " ON CONFLICT DO NOTHING" + returning, values)
-        keys = cursor.fetchall()
+        for _ in _values_batches(cursor, head, " ON CONFLICT DO NOTHING" + returning, fields, [values]):  # one row
+            keys = cursor.fetchall()
     if keys:
         _keys_set([obj], keys, alias)
     return bool(keys)
