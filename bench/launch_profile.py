@@ -162,9 +162,10 @@ def run(args: argparse.Namespace) -> None:
             status, _, _ = call(environ)
             assert status.startswith("200"), status
         elif step == "submit":
-            environ = factory.post(
+            environ = factory.post(  # a form post, as bench/burst.py (requests' data=) and the page send it
                 learner.attempt_path + "submit/",
-                {f"q{q}": "1" for q in learner.questions},
+                urlencode({f"q{q}": "1" for q in learner.questions}),
+                content_type="application/x-www-form-urlencoded",
                 HTTP_X_LTI_LAUNCH=learner.launch_id,
                 HTTP_ACCEPT="application/json",
             ).environ

@@ -15,8 +15,14 @@ def event_record(
     *, type: str, subject_type: str, subject_id: Any, data: dict[str, Any], context_pk: int | None = None
 ) -> DomainEvent:
     """Record a domain event (e.g. ``enrollment.added``); subscribers are notified after commit."""
-    event = DomainEvent.objects.create(
-        type=type, subject_type=subject_type, subject_id=str(subject_id), data=data, context_pk=context_pk
+    # One insert built once, as DomainEvent.objects.create writes it (every submit records one).
+    (event,) = lean.insert_many(
+        DomainEvent,
+        [
+            DomainEvent(
+                type=type, subject_type=subject_type, subject_id=str(subject_id), data=data, context_pk=context_pk
+            )
+        ],
     )
     _record([event])
     transaction.on_commit(lambda: _publish(event.pk))

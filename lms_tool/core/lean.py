@@ -20,8 +20,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
-from django.db import connections, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
 from psycopg.types.json import Jsonb
 
 M = TypeVar("M", bound=Model)
@@ -298,6 +299,37 @@ def insert_unless_there(obj: M) -> bool:
     if keys:
         _keys_set([obj], keys, alias)
     return bool(keys)
+
+
+@functools.lru_cache(maxsize=32)
+def _update_sql(model: type[Model], db_alias: str, names: tuple[str, ...]) -> tuple[list[Field], str]:
+    qn = connections[db_alias].ops.quote_name
+    opts = model._meta
+    fields = [cast(Field, opts.get_field(name)) for name in names]
+    assignments = ", ".join(f"{qn(str(f.column))} = %s" for f in fields)
+    # Identifiers come from the model's metadata and values are bound parameters: nothing from input.
+    sql = f"UPDATE {qn(opts.db_table)} SET {assignments} WHERE {qn(str(opts.pk.column))} = %s"  # type: ignore[union-attr]  # noqa: S608
+    return fields, sql
+
+
+def update(obj: Model, fields: tuple[str, ...]) -> None:
+    """``obj.save(update_fields=fields)``: the named fields' values prepared as ``save()`` prepares them
+    (``pre_save``, then ``get_db_prep_save``), in one ``UPDATE ... WHERE pk = %s`` built once, where ``save()``
+    compiles it on every call. Like ``save(update_fields=...)`` it raises ``DatabaseError`` when no row has that
+    key. A model with its own ``save()`` or with save signals connected is saved by ``save()`` itself."""
+    model = type(obj)
+    if model.save is not Model.save or pre_save.has_listeners(model) or post_save.has_listeners(model):
+        obj.save(update_fields=fields)
+        return
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    model_fields, sql = _update_sql(model, alias, fields)
+    values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in model_fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, obj.pk])
+        if cursor.rowcount != 1:
+            raise DatabaseError(f"{model.__name__} {obj.pk}: no row to update")
+    obj._state.adding, obj._state.db = False, alias
 
 
 def _values_batches(

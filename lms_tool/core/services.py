@@ -62,6 +62,41 @@ def _origin_of(address: str | None, user_agent: str | None) -> tuple[str, str]:
     return address, user_agent[:255]
 
 
+# The lines of an ``audit_together()`` block, written as one statement when it ends.
+_together: ContextVar[list[AuditEvent] | None] = ContextVar("audit_together", default=None)
+
+
+@contextlib.contextmanager
+def audit_together() -> Iterator[None]:
+    """The audit lines recorded inside go in as one statement as the block ends (a submit's two lines: its own and
+    its score's), in the caller's transaction; nothing is written if the block raises. Until then the lines
+    ``audit_record`` returns have no key. Use it inside ``transaction.atomic``, so the lines commit or roll back
+    with the change they record."""
+    lines: list[AuditEvent] = []
+    token = _together.set(lines)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+    lean.insert_many(AuditEvent, lines)
+
+
+def _line(r: dict[str, Any]) -> AuditEvent:
+    address, user_agent = _origin_of(r.get("address"), r.get("user_agent"))
+    return AuditEvent(
+        actor_type=r["actor_type"],
+        actor_id=str(r.get("actor_id", "")),
+        action=r["action"],
+        object_type=r["object_type"],
+        object_id=str(r["object_id"]),
+        source=r.get("source", ""),
+        address=address,
+        user_agent=user_agent,
+        before=r.get("before"),
+        after=r.get("after"),
+    )
+
+
 def audit_record(
     *,
     actor_type: str,
@@ -75,42 +110,36 @@ def audit_record(
     before: Any = None,
     after: Any = None,
 ) -> AuditEvent:
-    """Append one line to the audit log; ``address``/``user_agent`` default to the current request's origin."""
-    address, user_agent = _origin_of(address, user_agent)
-    return AuditEvent.objects.create(
-        actor_type=actor_type,
-        actor_id=str(actor_id),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        source=source,
-        address=address,
-        user_agent=user_agent,
-        before=before,
-        after=after,
+    """Append one line to the audit log; ``address``/``user_agent`` default to the current request's origin.
+
+    One insert built once (``lean.insert_many``), as ``AuditEvent.objects.create`` writes it; inside
+    ``audit_together()`` the line waits for the block's end."""
+    line = _line(
+        {
+            "actor_type": actor_type,
+            "actor_id": actor_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "source": source,
+            "address": address,
+            "user_agent": user_agent,
+            "before": before,
+            "after": after,
+        }
     )
+    together = _together.get()
+    if together is not None:
+        together.append(line)
+        return line
+    (line,) = lean.insert_many(AuditEvent, [line])
+    return line
 
 
 def audit_record_many(*, records: list[dict[str, Any]]) -> list[AuditEvent]:
     """Append many lines in one statement (a batch of score posts); each dict takes ``audit_record``'s
     keyword arguments."""
-    return lean.insert_many(
-        AuditEvent,
-        [
-            AuditEvent(
-                actor_type=r["actor_type"],
-                actor_id=str(r.get("actor_id", "")),
-                action=r["action"],
-                object_type=r["object_type"],
-                object_id=str(r["object_id"]),
-                source=r.get("source", ""),
-                **dict(zip(("address", "user_agent"), _origin_of(r.get("address"), r.get("user_agent")), strict=True)),
-                before=r.get("before"),
-                after=r.get("after"),
-            )
-            for r in records
-        ],
-    )
+    return lean.insert_many(AuditEvent, [_line(r) for r in records])
 
 
 @transaction.atomic

@@ -80,7 +80,7 @@ def _upserted(
     if changed:
         for name in changed:
             setattr(obj, name, values[name])
-        obj.save(update_fields=[*changed, "updated_at"])
+        lean.update(obj, (*changed, "updated_at"))
     return obj, False
 
 
@@ -135,8 +135,8 @@ def _touch(membership: Membership) -> None:
     now = timezone.now()
     last = membership.last_launch_at
     if last is None or (now - last).total_seconds() >= LAST_LAUNCH_RESOLUTION_SECONDS:
-        Membership.objects.filter(pk=membership.pk).update(last_launch_at=now)
         membership.last_launch_at = now
+        lean.update(membership, ("last_launch_at",))  # as filter(pk=...).update(...) writes it, built once
 
 
 def _resource_link(context: Context, claims: dict[str, Any]) -> ResourceLink | None:

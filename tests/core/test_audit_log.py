@@ -12,6 +12,7 @@ import requests
 from django.core.management import call_command
 from django.db import DatabaseError, connection, models, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lms_tool.core import audit_guard
@@ -164,3 +165,31 @@ def test_no_purge_window_reaches_the_last_day() -> None:
     with transaction.atomic(), audit_guard.purge_window(connection, before=timezone.now() + timedelta(days=1)):
         refused(f"DELETE FROM {TABLE}")
     assert AuditEvent.objects.filter(action="recent").exists()
+
+
+def test_lines_recorded_together_go_in_as_one_statement_at_the_end_of_the_block_and_none_if_it_fails(rf):
+    """A submit records its own line and its score's: one insert, in the submit's transaction."""
+    from lms_tool.core.services import audit_origin, audit_together
+
+    with (
+        audit_origin(rf.get("/", REMOTE_ADDR="198.51.100.23", HTTP_USER_AGENT="Exam browser")),
+        transaction.atomic(),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        with audit_together():
+            first = audit_record(actor_type="system", action="score.submitted", object_type="score", object_id=7)
+            audit_record(actor_type="user", actor_id="3", action="quiz.attempt.submit", object_type="a", object_id=9)
+            assert first.pk is None and AuditEvent.objects.count() == 0  # not written yet
+            written_inside = len(queries.captured_queries)
+        inserts = [q["sql"] for q in queries.captured_queries[written_inside:] if q["sql"].startswith("INSERT")]
+    assert written_inside == 1 and len(inserts) == 1, queries.captured_queries  # the count() above; then one insert
+    lines = list(AuditEvent.objects.order_by("id").values_list("action", "object_id", "address", "user_agent"))
+    assert lines == [
+        ("score.submitted", "7", "198.51.100.0/24", "Exam browser"),
+        ("quiz.attempt.submit", "9", "198.51.100.0/24", "Exam browser"),
+    ]
+
+    with pytest.raises(RuntimeError), transaction.atomic(), audit_together():
+        audit_record(actor_type="system", action="never", object_type="thing", object_id=1)
+        raise RuntimeError("the change being recorded failed")
+    assert not AuditEvent.objects.filter(action="never").exists()

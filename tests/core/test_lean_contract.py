@@ -368,3 +368,35 @@ def test_a_locked_lean_read_reads_the_row_as_select_for_update_does(world):
     assert found is not None and found.get_deferred_fields() == orm.get_deferred_fields()
     assert (found.pk, found.roles, found.is_active) == (orm.pk, orm.roles, orm.is_active)
     assert queries.captured_queries[0]["sql"].endswith("FOR UPDATE") is connection.features.has_select_for_update
+
+
+def test_update_writes_only_the_named_fields_as_save_with_update_fields_does_in_one_statement(world):
+    context, person, dropped_user = world["context"], world["person"], world["dropped"].user
+    by_orm, by_lean = Membership.objects.get(user=dropped_user), Membership.objects.get(user=person)
+    for membership in (by_orm, by_lean):  # changed in memory; only roles (and updated_at) are named
+        membership.roles, membership.is_active = ["Instructor", 'a "q" ✓'], False
+    by_orm.save(update_fields=["roles", "updated_at"])
+    before = by_lean.updated_at
+    with CaptureQueriesContext(connection) as queries:
+        lean.update(by_lean, ("roles", "updated_at"))
+
+    (query,) = queries.captured_queries
+    assert query["sql"].startswith("UPDATE")
+    stored_orm, stored_lean = Membership.objects.get(pk=by_orm.pk), Membership.objects.get(pk=by_lean.pk)
+    assert stored_lean.roles == stored_orm.roles == ["Instructor", 'a "q" ✓']
+    assert stored_lean.is_active is True and stored_orm.is_active is False  # was False already; not written
+    assert stored_lean.updated_at == by_lean.updated_at > before  # auto_now, as save() sets it
+    assert stored_lean.context_id == context.pk and stored_lean.last_launch_at == world["active"].last_launch_at
+
+
+def test_update_of_a_row_that_is_gone_fails_and_a_model_with_its_own_save_is_saved_by_it(world):
+    from django.db import DatabaseError
+
+    gone = Membership.objects.get(pk=world["dropped"].pk)
+    Membership.objects.filter(pk=gone.pk).delete()
+    with pytest.raises(DatabaseError, match="no row"):
+        lean.update(gone, ("roles",))
+    line = lean.insert_many(AuditEvent, _audit_lines("u"))[0]
+    line.action = "rewritten"
+    with pytest.raises(ValueError, match="append-only"):  # AuditEvent.save refuses: lean.update went through it
+        lean.update(line, ("action",))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from lms_tool.core.models import AuditEvent
 from lms_tool.lti.models import LtiUser, ResourceLink
 from lms_tool.quizzes.models import Answer, Attempt, Question, Quiz
 from lms_tool.sandbox.platform import LaunchSpec
@@ -304,3 +306,37 @@ def test_pages_refuse_requests_without_a_launch(tool_url, db):  # type: ignore[n
     response = requests.post(f"{tool_url}/quizzes/attempts/1/submit/", timeout=10)
 
     assert response.status_code == 401
+
+
+def test_a_submit_writes_its_own_audit_line_and_its_scores_in_one_statement(
+    canvas, course, instructor, student, tool_url
+):
+    teacher = seat(canvas, LaunchSpec(instructor, course))
+    quiz = make_quiz(teacher, count=2, types=["single"])
+    learner = seat(canvas, LaunchSpec(student, course, custom={"activity": f"quiz:{quiz.pk}"}))
+    client, headers = Client(), {"X-LTI-Launch": learner.launch_id, "Accept": "application/json"}
+    client.post(f"/quizzes/{quiz.pk}/take/", headers=headers)
+    attempt = Attempt.objects.get(quiz=quiz)
+    form = urlencode({f"q{q}": "1" for q in attempt.question_ids})
+
+    with CaptureQueriesContext(connection) as queries:
+        submitted = client.post(
+            f"/quizzes/attempts/{attempt.pk}/submit/",
+            form,
+            content_type="application/x-www-form-urlencoded",
+            headers=headers,
+        )
+    audit_inserts = [
+        q for q in queries.captured_queries if q["sql"].startswith(f'INSERT INTO "{AuditEvent._meta.db_table}"')
+    ]
+
+    assert submitted.status_code == 200, submitted.content[:300]
+    attempt.refresh_from_db()
+    assert attempt.state == Attempt.State.SUBMITTED and attempt.score_ref is not None
+    lines = {
+        line.action: line for line in AuditEvent.objects.filter(action__in=["quiz.attempt.submit", "score.submitted"])
+    }
+    assert set(lines) == {"quiz.attempt.submit", "score.submitted"}
+    assert lines["quiz.attempt.submit"].object_id == str(attempt.pk)
+    assert lines["score.submitted"].object_id == str(attempt.score_ref)
+    assert len(audit_inserts) == 1, [q["sql"][:80] for q in queries.captured_queries]

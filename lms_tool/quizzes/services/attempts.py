@@ -23,7 +23,7 @@ from lms_tool.ai import ProviderError
 from lms_tool.ai.policy import provider_for
 from lms_tool.core import lean
 from lms_tool.core.events import event_record
-from lms_tool.core.services import audit_record
+from lms_tool.core.services import audit_record, audit_together
 from lms_tool.lti.ai_control import ai_control_of
 from lms_tool.lti.models import Context, LtiUser, Registration, ResourceLink
 from lms_tool.lti.timezones import PersonZone, launch_zone
@@ -96,7 +96,6 @@ def attempt_start(
     if not quiz.is_published and not preview:
         raise QuizError(gettext("This quiz is not published yet."), status=409)
     _quiz_lock(quiz.pk)  # serialises starts of this quiz
-    mine = Attempt.objects.filter(quiz=quiz, user=user, resource_link=resource_link)
     # A learner's attempts at one quiz are few: one query for both needs, read lean (every start).
     earlier = sorted(
         lean.rows(Attempt, {"quiz": quiz.pk, "user": user.pk, "resource_link": resource_link}, limit=_ATTEMPTS_READ),
@@ -155,7 +154,7 @@ def attempt_start(
             )
             attempt_questions_record(attempt=attempt, drawn=drawn)
     except IntegrityError:  # a double click that raced past the lock on another database
-        return mine.get(number=used + 1)
+        return Attempt.objects.get(quiz=quiz, user=user, resource_link=resource_link, number=used + 1)
     # Learning records start here (xAPI "attempted", docs/xapi.md); a preview is the instructor trying it out.
     event_record(
         type="attempt.started",
@@ -488,15 +487,16 @@ def _submit(
         written = upserted if whole else None
     from .scoring import attempt_grade
 
-    attempt_grade(attempt=attempt, ai_grades=ai_grades, questions=questions, graded=written)
-    audit_record(
-        actor_type="user",
-        actor_id=str(attempt.user_id),
-        action="quiz.attempt.submit",
-        object_type="quiz_attempt",
-        object_id=attempt.pk,
-        after={"score": attempt.score, "max": attempt.score_maximum, "needs_review": attempt.needs_review},
-    )
+    with audit_together():  # the score's audit line and the submit's, one statement
+        attempt_grade(attempt=attempt, ai_grades=ai_grades, questions=questions, graded=written)
+        audit_record(
+            actor_type="user",
+            actor_id=str(attempt.user_id),
+            action="quiz.attempt.submit",
+            object_type="quiz_attempt",
+            object_id=attempt.pk,
+            after={"score": attempt.score, "max": attempt.score_maximum, "needs_review": attempt.needs_review},
+        )
     event_record(
         type="attempt.submitted",
         subject_type="quiz_attempt",
