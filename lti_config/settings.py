@@ -493,6 +493,10 @@ GRADING_POSTS_IN_FLIGHT = envint(
 # After an outage, the first retried score that gets through makes this many waiting scores of the
 # same platform due at once (each of those pulls the next batch), instead of waiting out their backoff.
 GRADING_RECOVERY_BATCH = envint("GRADING_RECOVERY_BATCH", 100)
+# A new score queues its post only if no post of its platform is queued and waiting to claim (its batch will take
+# the score): one task per batch in a class's submits, not one per score (grading/queue.py). The mark lives in the
+# shared cache, so on by default with Redis; the embedded database cache would pay a write per score for it.
+GRADING_POSTS_QUEUED_ONCE = envbool("GRADING_POSTS_QUEUED_ONCE", bool(REDIS_URL))
 CELERY_BEAT_SCHEDULE["grading-scores-sweep"] = {
     "task": "grading.scores_sweep",
     "schedule": float(GRADING_SWEEP_SECONDS),

@@ -41,7 +41,7 @@ from lms_tool.lti.models import Context, LtiUser, Registration, ResourceLink
 
 from .line_items import LineItemUnknown, line_item_url_ensure
 from .models import LineItem, PassbackState, Score
-from .queue import enqueue
+from .queue import enqueue, mark_clear
 from .settle import Attempt, PostOutcome, batch_settle, platform_held_for
 
 logger = logging.getLogger(__name__)
@@ -144,42 +144,56 @@ def _claimed(claim: uuid.UUID) -> list[Score]:
     return batch
 
 
-def _claim(score_id: int, until: float) -> list[Score]:
-    """Claim the score and other due scores of its platform (oldest first); the batch, in submission order. If the
-    database goes away once the claim is under way, it is made again when it answers, until ``until``."""
+# How far ahead of this worker's clock a new score may be stamped due by a web server's clock and still be claimed by
+# the platform's queued post, which its own post skipped queueing for (grading/queue.py). At most this much early
+# for a retry: its backoff has a jitter of seconds.
+CLOCK_SLACK = timedelta(seconds=1)
+
+
+def _claim(score_id: int, until: float, registration_id: int | None = None) -> tuple[list[Score], int | None]:
+    """Claim the score and other due scores of its platform (oldest first); the batch, in submission order, and
+    the platform. If the database goes away once the claim is under way, it is made again when it answers, until
+    ``until``. ``registration_id``: the platform's queued post (grading/queue.py): its mark is cleared first, and
+    the platform's due scores are claimed even if this one was taken by another batch meanwhile."""
+    queued = registration_id is not None
+    if registration_id is not None:
+        mark_clear(registration_id)  # before reading the clock: a score committed after this queues its own post
     now = timezone.now()
-    registration_id = _due_registration(score_id, now)
+    own = _due_registration(score_id, now)
+    registration_id = own if own is not None else registration_id
     if registration_id is None:
-        return []  # a batch has taken it already: the common answer for a score's own task, so cheap
+        return [], None  # a batch has taken it already: the common answer for a score's own task, so cheap
     held = platform_held_for(registration_id)
     if held > 0:
-        # The platform asked to slow down (429): this score waits out the hold, untried and uncounted.
+        # The platform asked to slow down (429): this score waits out the hold, untried and uncounted; the post asks
+        # again then, for this score and the platform's others.
         Score.objects.filter(pk=score_id, passback_state=PassbackState.PENDING, next_attempt_at__lte=now).update(
             next_attempt_at=now + timedelta(seconds=held)
         )
-        enqueue(score_id, countdown=held)
-        return []
+        enqueue(score_id, countdown=held, registration_id=registration_id)
+        return [], None
     claim = uuid.uuid4()
     lease = now + timedelta(seconds=settings.GRADING_LEASE_SECONDS)
+    due_by = now + CLOCK_SLACK if queued else now
 
     def claim_and_read() -> list[Score]:
         others = (
-            Score.objects.due(now)
+            Score.objects.due(due_by)
             .filter(line_item__resource_link__context__registration_id=registration_id)
             .exclude(pk=score_id)
             .order_by("next_attempt_at")
-            .values_list("id", flat=True)[: max(settings.GRADING_POST_BATCH - 1, 0)]
+            .values_list("id", flat=True)[: max(settings.GRADING_POST_BATCH - (own is not None), 0)]
         )
         # One UPDATE with the others as its subquery (not read first): one round trip for the claim.
         Score.objects.filter(
-            Q(pk=score_id) | Q(pk__in=others), passback_state=PassbackState.PENDING, next_attempt_at__lte=now
+            Q(pk=score_id) | Q(pk__in=others), passback_state=PassbackState.PENDING, next_attempt_at__lte=due_by
         ).update(next_attempt_at=lease, claimed_at=now, claim=claim, attempts=F("attempts") + 1)
         return _claimed(claim)
 
     # The connection lost after the UPDATE (committed or not: unknown) must not leave the batch claimed and unposted
     # until its lease ends. Done again with the same claim, the UPDATE takes only rows still due, and the read finds
     # every row of this claim, from either run.
-    return _once_database_answers(claim_and_read, until, "claiming a batch of scores")
+    return _once_database_answers(claim_and_read, until, "claiming a batch of scores"), registration_id
 
 
 def _newest_in_slots(batch: list[Score]) -> dict[tuple[int, int], int]:
@@ -264,13 +278,24 @@ def attempt_sort(score: Score, sent: int | Exception) -> Attempt:
     return Attempt(PassbackState.POSTED, status)
 
 
-def score_post(*, score_id: int) -> PostOutcome:
-    """Post this score now, with the other due scores of its platform; says what became of this one."""
+def score_post(*, score_id: int, registration_id: int | None = None) -> PostOutcome:
+    """Post this score now, with the other due scores of its platform; says what became of this one.
+
+    ``registration_id``: this is the platform's queued post (grading/queue.py), which posts the platform's due
+    scores even if this one was taken meanwhile, and queues the next post if more were due than one batch holds."""
     lease_ends = time.monotonic() + settings.GRADING_LEASE_SECONDS  # at the latest: the claim is made after this
     deadline = time.monotonic() + settings.GRADING_LEASE_SECONDS / 2  # posts start, and the claim is made, before it
-    batch = _claim(score_id, deadline)
+    batch, platform = _claim(score_id, deadline, registration_id)
     if not batch:
         return PostOutcome("skipped")
+    outcome = _batch_post(score_id, batch, lease_ends, deadline)
+    if platform is not None and len(batch) >= settings.GRADING_POST_BATCH:
+        # More may be due than a batch holds, and their scores queued nothing (a post was queued): the next post.
+        enqueue(score_id, registration_id=platform)
+    return outcome
+
+
+def _batch_post(score_id: int, batch: list[Score], lease_ends: float, deadline: float) -> PostOutcome:
     newest = _once_database_answers(lambda: _newest_in_slots(batch), deadline, "reading the batch's newer scores")
     attempts: dict[int, Attempt] = {}
     # The platform's answers to the posts sent, sorted when they are recorded: sorting a refusal reads the database,

@@ -281,7 +281,8 @@ def _submitted(score: Score) -> None:
             context_pk=score.resource_link.context_id,
         )
     if score.passback_state == PassbackState.PENDING:
-        enqueue(score.pk)
+        # The link's course and platform came with the link (score_submit reads them): no query.
+        enqueue(score.pk, registration_id=score.resource_link.context.registration_id)
 
 
 def _check_reviewer(score: Score, reviewer: LtiUser) -> None:

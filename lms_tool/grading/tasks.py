@@ -25,11 +25,12 @@ DATABASE_RETRY_CAP_SECONDS = 10.0
 
 
 @shared_task(name="grading.score_post", bind=True)
-def score_post_task(self: Task, score_id: int) -> str:
+def score_post_task(self: Task, score_id: int, registration_id: int | None = None) -> str:
     """Post one score (and other due scores of its platform); retries are enqueued with their backoff. If the
-    database is unreachable the score is safe in the outbox, and this task asks again shortly."""
+    database is unreachable the score is safe in the outbox, and this task asks again shortly. ``registration_id``:
+    the platform's queued post (grading/queue.py)."""
     try:
-        return score_post(score_id=score_id).state
+        return score_post(score_id=score_id, registration_id=registration_id).state
     except (OperationalError, InterfaceError) as exc:
         delay = min(DATABASE_RETRY_FIRST_SECONDS * 2**self.request.retries, DATABASE_RETRY_CAP_SECONDS)
         logger.warning(

@@ -409,7 +409,7 @@ def test_a_worker_whose_lease_ran_out_leaves_the_score_to_the_worker_that_took_i
 
     learner = seat(canvas, LaunchSpec(student, course))
     score = services.score_submit(user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10)
-    (claimed,) = passback._claim(score.pk, time.monotonic() + 5)
+    (claimed,), _ = passback._claim(score.pk, time.monotonic() + 5)
     Score.objects.filter(pk=score.pk).update(claim=uuid.uuid4())  # the lease ran out; another worker has it
 
     outcomes = batch_settle([claimed], {score.pk: passback.Attempt("posted", 200)})

@@ -94,3 +94,42 @@ def test_the_sweep_sends_a_stuck_score_to_the_worker(canvas, course, student, wo
 
     _wait_for(lambda: Score.objects.get(pk=score.pk).passback_state == "posted", 30, "the swept score")
     assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_classs_scores_queue_one_post_per_batch_and_each_is_posted_once(canvas, course, settings):
+    """Scores of one platform written while its post is queued queue nothing more: that post's batch takes them
+    (grading/queue.py). A batch that came out full queues the next; a score after the last claim queues its own."""
+    from lti_config.celery import QUEUES, app
+
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    people = [
+        canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in range(6)
+    ]
+    learners = [seat(canvas, LaunchSpec(p, course, resource_link_id="rl-1", lineitem_url=url)) for p in people]
+    with app.connection_for_write() as conn:  # only this test's messages on the broker
+        for queue in QUEUES:
+            conn.default_channel.queue_purge(queue)
+    settings.GRADING_PASSBACK_ENABLED, settings.GRADING_POSTS_QUEUED_ONCE = True, True
+    for n, learner in enumerate(learners[:5]):  # five submits, each its own transaction, no worker running yet
+        with transaction.atomic():
+            services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+    with app.connection_for_write() as conn:
+        queued = sum(conn.default_channel.client.llen(queue) for queue in QUEUES)
+    assert queued == 1  # the first score's post; the other four are in its batch
+
+    def posted(count: int) -> Callable[[], bool]:
+        return lambda: Score.objects.filter(passback_state="posted").count() == count
+
+    # Two scores a batch: the queued post takes two, and each full batch queues the next post.
+    with celery_worker(env={"SECRET_KEY": settings.SECRET_KEY, "GRADING_POST_BATCH": "2"}, purge=False) as running:
+        assert wait_for(posted(5), 30), running.output()
+        # A score written after the last claim queues a post of its own.
+        services.score_submit(user=learners[5].user, resource_link=learners[5].link, score_given=9, score_maximum=10)
+        assert wait_for(posted(6), 30), running.output()
+        received = [line for line in running.lines if "grading.score_post" in line and "received" in line]
+
+    assert len(received) == 4, running.output()  # 2 + 2 + 1 for the five, then 1 for the sixth
+    book = gradebook(canvas)
+    assert [book.result(url, f"s{n}")["resultScore"] for n in range(6)] == [0, 1, 2, 3, 4, 9]  # type: ignore[index]
+    assert len([path for _, path in canvas.requests_seen if path.endswith("/scores")]) == 6  # each posted once
