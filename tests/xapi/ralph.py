@@ -83,6 +83,10 @@ class Ralph:
             "RALPH_AUTH_FILE": str(self._auth_file()),
             "RALPH_RUNSERVER_BACKEND": "fs",
             "RALPH_BACKENDS__LRS__FS__DEFAULT_DIRECTORY_PATH": str(self.dir),
+            # Ralph rewrites a "history" of every file it reads or writes, by default one file per user
+            # (~/.config/ralph/history.json), whole, on each request. Two Ralphs at once (a test worker
+            # each) tear it, and a Ralph that then loads the torn file answers 500 to every request.
+            "RALPH_HISTORY_FILE": str(self.dir / "history.json"),
         }
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env["PYTHONPATH"] = str(Path(__file__).resolve().parent / "ralph_site")  # ralph_site/sitecustomize.py says why
