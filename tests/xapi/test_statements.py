@@ -29,7 +29,7 @@ ADL = "http://adlnet.gov/expapi/verbs/"
 
 def sent(ralph, endpoint) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """Send the endpoint's outbox, then read its statements back from the LRS, in the order recorded."""
-    assert delivery.endpoint_drain(endpoint_pk=endpoint.pk) is None
+    assert delivery.endpoint_drain(endpoint_pk=endpoint.pk) is None, ralph.log()  # the LRS's own words if it refused
     rows = list(Statement.objects.filter(endpoint=endpoint).order_by("pk"))
     assert rows and {r.state for r in rows} == {StatementState.SENT}, [(r.verb, r.last_error) for r in rows]
     stored = ralph.statements([str(r.statement_id) for r in rows])
