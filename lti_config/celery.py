@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import beat_init, celeryd_init
+from celery.signals import beat_init, celeryd_init, task_postrun, task_prerun
 from celery.worker.request import Request
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
@@ -86,3 +86,15 @@ def _keys_required(**_: Any) -> None:
         keys_required()
     except ImproperlyConfigured as exc:
         raise SystemExit(str(exc)) from None
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _connections_checked(sender: Task | None = None, **_: Any) -> None:
+    """Around each task, what Django does around each request: close a connection past ``CONN_MAX_AGE`` or broken,
+    keep the others (settings.CELERY_DB_REUSE_MAX turns off the fixup's close of every connection). An eager
+    task runs inside its caller, whose transaction may be open: not there."""
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        from django.db import close_old_connections
+
+        close_old_connections()

@@ -227,6 +227,11 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes the database connections before and after every task unless this is set, then
+# every this-many tasks: a new PostgreSQL connection, and a new server process, for each score posted. Out of
+# reach here: a worker keeps its connections for CONN_MAX_AGE and drops a broken one, as a web process does
+# (lti_config/celery.py, docs/architecture.md "Workers and the database").
+CELERY_DB_REUSE_MAX = 10**12
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 # AI generations still unfinished this long after they were asked for are marked failed (a lost task).
 GENERATION_STUCK_SECONDS = envint("GENERATION_STUCK_SECONDS", 2 * 3600)

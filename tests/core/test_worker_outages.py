@@ -103,6 +103,36 @@ def test_a_score_whose_task_met_the_database_down_is_posted_once_it_is_back_with
     assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
 
 
+def test_a_worker_whose_kept_database_connection_was_cut_posts_the_next_score(canvas, course, settings):
+    """The worker keeps its database connection between tasks (lti_config/celery.py). A database restart resets it
+    while the worker is idle; the next task meets the dead connection, drops it and asks again, and its score is
+    posted without the sweep."""
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    people = [canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in (1, 2)]
+    learners = [seat(canvas, LaunchSpec(p, course, resource_link_id="rl-1", lineitem_url=url)) for p in people]
+    with fault_proxy(database_url()) as database:
+        env = {
+            **FAST_RETRIES,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "DATABASE_URL": database.url_for(database_url()) + "?connect_timeout=2",
+        }
+        with celery_worker(env=env) as worker:
+            settings.GRADING_PASSBACK_ENABLED = True
+            first = services.score_submit(
+                user=learners[0].user, resource_link=learners[0].link, score_given=6, score_maximum=10
+            )
+            assert wait_for(lambda: _posted(first), 20), worker.output()
+            with database.down():  # every open connection reset, as a restart does; the worker is idle
+                time.sleep(0.3)
+            second = services.score_submit(
+                user=learners[1].user, resource_link=learners[1].link, score_given=7, score_maximum=10
+            )
+            assert wait_for(lambda: _posted(second), 20), "score not posted after the restart:\n" + worker.output()
+            assert "the database is unavailable" in worker.output(100_000)  # it met the dead connection, not a new one
+    book = gradebook(canvas)
+    assert [book.result(url, f"s{n}")["resultScore"] for n in (1, 2)] == [6, 7]  # type: ignore[index]
+
+
 def test_a_flood_of_failing_webhook_deliveries_does_not_hold_up_a_score(canvas, course, settings):
     """1,000 deliveries to a subscriber that never answers (each waits out its timeout) are queued before a
     burst of scores; every score is posted within 5 s of its submit while nearly all of them still wait."""

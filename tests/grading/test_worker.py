@@ -133,3 +133,40 @@ def test_a_classs_scores_queue_one_post_per_batch_and_each_is_posted_once(canvas
     book = gradebook(canvas)
     assert [book.result(url, f"s{n}")["resultScore"] for n in range(6)] == [0, 1, 2, 3, 4, 9]  # type: ignore[index]
     assert len([path for _, path in canvas.requests_seen if path.endswith("/scores")]) == 6  # each posted once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next(canvas, course, settings):
+    """Celery's Django fixup closes the database connection around every task; the worker keeps it instead, for
+    ``CONN_MAX_AGE`` as a web process does (lti_config/celery.py): one server process, not one per score posted."""
+    from django.db import connection
+
+    from ..celery_worker import database_url
+
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    people = [
+        canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in range(3)
+    ]
+    learners = [seat(canvas, LaunchSpec(p, course, resource_link_id="rl-1", lineitem_url=url)) for p in people]
+    name = f"lms-tool-worker-{connection.settings_dict['NAME']}"  # this test's worker's sessions, by name
+
+    def sessions() -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [name])
+            return [pid for (pid,) in cursor.fetchall()]
+
+    def posted(count: int) -> Callable[[], bool]:
+        return lambda: Score.objects.filter(passback_state="posted").count() == count
+
+    settings.GRADING_PASSBACK_ENABLED = True
+    env = {"SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": f"{database_url()}?application_name={name}"}
+    seen: list[list[int]] = []
+    with celery_worker(env=env) as running:
+        for n, learner in enumerate(learners):  # one score, one task, one after the other
+            services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
+            assert wait_for(posted(n + 1), 30), running.output()
+            time.sleep(0.3)  # the task has ended (its database work is done): what the worker does after it
+            seen.append(sessions())
+
+    assert len(seen[0]) == 1, seen  # the worker's one connection, still open between tasks
+    assert seen == [seen[0]] * 3, seen  # and the same server process for all three
