@@ -208,12 +208,16 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process, from /proc/<pid>/stat (clock-tick resolution)."""
+def cpu_seconds(pid: int, *, reaped: bool = False) -> float:
+    """User + system CPU time of one process, from /proc/<pid>/stat (clock-tick resolution). ``reaped``: with its
+    children that have ended and been waited for (a PostgreSQL connection's server process, once it closes, counts
+    only there: read alone, the processes alive at two readings miss every one that started and ended between)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    # After the command name: state is fields[0], so utime (stat field 14) is fields[11], stime fields[12].
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    # After the command name: state is fields[0], so utime (stat field 14) is fields[11], stime fields[12], and the
+    # waited-for children's cutime and cstime (fields 16 and 17) fields[13] and fields[14].
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if reaped else 0)
+    return ticks / CLK_TCK
 
 
 def start_gunicorn(

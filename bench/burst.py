@@ -25,8 +25,9 @@ server's. The platform (OIDC auth, JWKS, AGS) runs in the bench's process: it st
 its CPU is the generator's.
 
 Server CPU per student: utime + stime from /proc of the gunicorn master and workers, the Celery worker,
-and every PostgreSQL and Redis process on the machine. PostgreSQL and Redis serve other work too, so
-their CPU over an idle spell just before the window is taken as their background and subtracted.
+and every PostgreSQL and Redis process on the machine, with the CPU of their children that ended meanwhile (a
+closed connection's PostgreSQL server process counts in the postmaster's). PostgreSQL and Redis serve other
+work too, so their CPU over an idle spell just before the window is taken as their background and subtracted.
 
 Capacity: students arrive at a rate r for a few seconds, each launching, starting, autosaving once and
 submitting (the steps are short: a student's requests within about 3 s); r starts low, doubles until a
@@ -87,7 +88,7 @@ def cpu_of(pids: list[int]) -> dict[int, float]:
     out = {}
     for pid in pids:
         with contextlib.suppress(OSError):  # gone (a PostgreSQL backend of another job that ended)
-            out[pid] = bc.cpu_seconds(pid)
+            out[pid] = bc.cpu_seconds(pid, reaped=True)  # the server processes of closed connections included
     return out
 
 
@@ -96,8 +97,10 @@ def shared_pids() -> list[int]:
 
 
 def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU spent between the two readings by the processes of ``after`` (new ones from zero)."""
-    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+    """CPU spent between the two readings (``cpu_of``) by a group of processes: a process started meanwhile counts
+    from zero, and one that ended counts in its parent's reaped children (the group holds the parents: the
+    postmaster, gunicorn's master), so its reading before is taken off."""
+    return sum(after.values()) - sum(before.values())
 
 
 @dataclass
@@ -389,6 +392,7 @@ def gunicorn_start(app: str, port: int, env: dict[str, str], log: Path) -> subpr
 
 
 PYTHON = bc.PYTHON
+SETTLE_SECONDS = 0.3  # after a submit in the CPU-by-step timing: ours' score is in the gradebook well within it
 WORKERS = 2 * (os.cpu_count() or 1) + 1  # what lti_config/gunicorn_conf.py picks
 
 
@@ -513,20 +517,30 @@ def capacity_step(side: Any, own_pids: Callable[[], dict[str, list[int]]], specs
 
 
 def cpu_by_step(
-    side: Any, own_pids: Callable[[], dict[str, list[int]]], specs: list[Any], first: int, n: int
-) -> dict[str, float]:
-    """Server CPU (gunicorn workers, ms) of each step, one student at a time on an otherwise idle server: the
-    workers' CPU read before and after each step (clock ticks of 10 ms, so only the mean over ``n`` counts)."""
-    pids = own_pids()["gunicorn"]
-    spent: dict[str, float] = {}
+    side: Any, own_pids: Callable[[], dict[str, list[int]]], specs: list[Any], first: int, n: int, settle: float
+) -> dict[str, dict[str, float]]:
+    """Server CPU (ms) of each step, one student at a time on an otherwise idle server, by where it was spent:
+    the gunicorn workers, the Celery worker (ours only) and PostgreSQL + Redis (every process of both on the
+    machine). Each process's CPU is read before and after each step; after the submit the reading waits
+    ``settle`` seconds, so the worker's posting of the score (and the database work it makes) falls in the
+    submit. Clock ticks are 10 ms, so only the mean over ``n`` counts."""
+
+    def reading() -> dict[str, dict[int, float]]:  # the processes as they are now (a connection's may be new)
+        return {name: cpu_of(pids) for name, pids in {**own_pids(), "database": shared_pids()}.items()}
+
+    spent: dict[str, dict[str, float]] = {}
     for i in range(n):
         student = Student(first + i, specs[first + i])
         student.autosaves, student.submit_at = [0.0], 0.0
         for step in ("launch", "start", "autosave", "submit"):
-            before = cpu_of(pids)
+            before = reading()
             side.step(student, step)
-            spent[step] = spent.get(step, 0.0) + cpu_delta(before, cpu_of(pids))
-    return {step: 1000 * v / n for step, v in spent.items()}
+            if step == "submit":
+                time.sleep(settle)
+            after, by = reading(), spent.setdefault(step, {})
+            for name in after:
+                by[name] = by.get(name, 0.0) + cpu_delta(before[name], after[name])
+    return {step: {name: 1000 * v / n for name, v in by.items()} for step, by in spent.items()}
 
 
 def main() -> None:
@@ -764,10 +778,11 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
 
     if args.step_cpu:
         print(
-            f"\n3. Server CPU by step (gunicorn workers only): {args.step_cpu} students one at a time, "
-            f"ours and stock alternating in blocks of 10; load average {os.getloadavg()[0]:.2f}"
+            f"\n3. Server CPU by step: {args.step_cpu} students one at a time, ours and stock alternating in blocks of "
+            f"10; the submit's row waits {SETTLE_SECONDS} s after the answer, so ours' score posting (the Celery "
+            f"worker, and the database work it makes) is in it; load average {os.getloadavg()[0]:.2f}"
         )
-        sums: dict[str, dict[str, float]] = {"ours": {}, "stock": {}}
+        sums: dict[str, dict[str, dict[str, float]]] = {"ours": {}, "stock": {}}
         for _ in range(max(1, args.step_cpu // 10)):
             for name, side, pids, specs in (
                 ("ours", ours, ours_pids, ours_specs),
@@ -775,13 +790,20 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
             ):
                 if next_student + 10 > total:
                     break
-                for step, ms in cpu_by_step(side, pids, specs, next_student, 10).items():
-                    sums[name][step] = sums[name].get(step, 0.0) + ms
+                for step, by in cpu_by_step(side, pids, specs, next_student, 10, SETTLE_SECONDS).items():
+                    for where, ms in by.items():
+                        sums[name].setdefault(step, {})[where] = sums[name].get(step, {}).get(where, 0.0) + ms
                 next_student += 10
         blocks = max(1, args.step_cpu // 10)
+
+        def split(name: str, step: str) -> str:
+            by = {where: ms / blocks for where, ms in sums[name].get(step, {}).items()}
+            parts = " + ".join(f"{where} {ms:.1f}" for where, ms in by.items())
+            return f"{sum(by.values()):5.1f} ms ({parts})"
+
         for step in ("launch", "start", "autosave", "submit"):
-            o, st = sums["ours"].get(step, 0.0) / blocks, sums["stock"].get(step, 0.0) / blocks
-            print(f"   {step:<9} ours {o:6.1f} ms   stock {st:6.1f} ms")
+            print(f"   {step:<9} ours {split('ours', step)}")
+            print(f"   {'':<9} stock {split('stock', step)}")
         print(f"   (load average {os.getloadavg()[0]:.2f})")
 
     print(f"\n(load average at the end {os.getloadavg()})")
