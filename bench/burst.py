@@ -525,8 +525,10 @@ def cpu_by_step(
     ``settle`` seconds, so the worker's posting of the score (and the database work it makes) falls in the
     submit. Clock ticks are 10 ms, so only the mean over ``n`` counts."""
 
-    def reading() -> dict[str, dict[int, float]]:  # the processes as they are now (a connection's may be new)
-        return {name: cpu_of(pids) for name, pids in {**own_pids(), "database": shared_pids()}.items()}
+    own = own_pids()  # gunicorn's and Celery's processes stay; PostgreSQL's are listed anew (a connection's may be new)
+
+    def reading() -> dict[str, dict[int, float]]:
+        return {name: cpu_of(pids) for name, pids in {**own, "database": shared_pids()}.items()}
 
     spent: dict[str, dict[str, float]] = {}
     for i in range(n):
