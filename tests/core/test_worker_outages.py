@@ -9,6 +9,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings as django_settings
@@ -77,11 +78,9 @@ def test_a_worker_keeps_posting_scores_after_a_broker_outage_without_a_restart(
     assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 7  # type: ignore[index]
 
 
-def test_a_score_whose_task_met_the_database_down_is_posted_once_it_is_back_without_the_sweep(
-    canvas, course, student, settings
-):
-    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
-    learner = seat(canvas, LaunchSpec(student, course, resource_link_id="rl-1", lineitem_url=url))
+@contextmanager
+def _worker_behind_database_proxy(settings) -> Iterator[tuple[FaultProxy, Worker]]:  # type: ignore[no-untyped-def]
+    """A worker (fast retries) reaching the database through a fault proxy, passback on in this process."""
     with fault_proxy(database_url()) as database:
         env = {
             **FAST_RETRIES,
@@ -90,16 +89,25 @@ def test_a_score_whose_task_met_the_database_down_is_posted_once_it_is_back_with
         }
         with celery_worker(env=env) as worker:
             settings.GRADING_PASSBACK_ENABLED = True
-            with database.down():
-                # Submitted here (this process reaches the database directly); the worker's task cannot.
-                score = services.score_submit(
-                    user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10
-                )
-                assert wait_for(lambda: "grading.score_post" in worker.output(100_000), 20), worker.output()
-                time.sleep(1.5)  # the task has met the database down
-                assert not _posted(score)
-            # No sweep runs here (no beat): only the task asking again can post it.
-            assert wait_for(lambda: _posted(score), 20), "score not posted after the outage:\n" + worker.output()
+            yield database, worker
+
+
+def test_a_score_whose_task_met_the_database_down_is_posted_once_it_is_back_without_the_sweep(
+    canvas, course, student, settings
+):
+    url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
+    learner = seat(canvas, LaunchSpec(student, course, resource_link_id="rl-1", lineitem_url=url))
+    with _worker_behind_database_proxy(settings) as (database, worker):
+        with database.down():
+            # Submitted here (this process reaches the database directly); the worker's task cannot.
+            score = services.score_submit(
+                user=learner.user, resource_link=learner.link, score_given=6, score_maximum=10
+            )
+            assert wait_for(lambda: "grading.score_post" in worker.output(100_000), 20), worker.output()
+            time.sleep(1.5)  # the task has met the database down
+            assert not _posted(score)
+        # No sweep runs here (no beat): only the task asking again can post it.
+        assert wait_for(lambda: _posted(score), 20), "score not posted after the outage:\n" + worker.output()
     assert gradebook(canvas).result(url, student.user_id)["resultScore"] == 6  # type: ignore[index]
 
 
@@ -110,25 +118,18 @@ def test_a_worker_whose_kept_database_connection_was_cut_posts_the_next_score(ca
     url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
     people = [canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in (1, 2)]
     learners = [seat(canvas, LaunchSpec(p, course, resource_link_id="rl-1", lineitem_url=url)) for p in people]
-    with fault_proxy(database_url()) as database:
-        env = {
-            **FAST_RETRIES,
-            "SECRET_KEY": settings.SECRET_KEY,
-            "DATABASE_URL": database.url_for(database_url()) + "?connect_timeout=2",
-        }
-        with celery_worker(env=env) as worker:
-            settings.GRADING_PASSBACK_ENABLED = True
-            first = services.score_submit(
-                user=learners[0].user, resource_link=learners[0].link, score_given=6, score_maximum=10
-            )
-            assert wait_for(lambda: _posted(first), 20), worker.output()
-            with database.down():  # every open connection reset, as a restart does; the worker is idle
-                time.sleep(0.3)
-            second = services.score_submit(
-                user=learners[1].user, resource_link=learners[1].link, score_given=7, score_maximum=10
-            )
-            assert wait_for(lambda: _posted(second), 20), "score not posted after the restart:\n" + worker.output()
-            assert "the database is unavailable" in worker.output(100_000)  # it met the dead connection, not a new one
+    with _worker_behind_database_proxy(settings) as (database, worker):
+        first = services.score_submit(
+            user=learners[0].user, resource_link=learners[0].link, score_given=6, score_maximum=10
+        )
+        assert wait_for(lambda: _posted(first), 20), worker.output()
+        with database.down():  # every open connection reset, as a restart does; the worker is idle
+            time.sleep(0.3)
+        second = services.score_submit(
+            user=learners[1].user, resource_link=learners[1].link, score_given=7, score_maximum=10
+        )
+        assert wait_for(lambda: _posted(second), 20), "score not posted after the restart:\n" + worker.output()
+        assert "the database is unavailable" in worker.output(100_000)  # it met the dead connection, not a new one
     book = gradebook(canvas)
     assert [book.result(url, f"s{n}")["resultScore"] for n in (1, 2)] == [6, 7]  # type: ignore[index]
 
