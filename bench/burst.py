@@ -793,9 +793,9 @@ def run_all(args: argparse.Namespace, var_dir: Path, procs: list[subprocess.Pope
                 if next_student + 10 > total:
                     break
                 for step, by in cpu_by_step(side, pids, specs, next_student, 10, SETTLE_SECONDS).items():
-                    total = sums[name].setdefault(step, {})
+                    summed = sums[name].setdefault(step, {})
                     for where, ms in by.items():
-                        total[where] = total.get(where, 0.0) + ms
+                        summed[where] = summed.get(where, 0.0) + ms
                 next_student += 10
         blocks = max(1, args.step_cpu // 10)
 
