@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from lms_tool.grading import services
@@ -16,7 +16,7 @@ from lms_tool.grading.tasks import scores_sweep_task
 from lms_tool.sandbox.platform import ROLE, LaunchSpec, Person
 from lms_tool.sandbox.services.ags import gradebook, line_item_add
 
-from ..celery_worker import celery_worker, needs_worker_services, wait_for
+from ..celery_worker import celery_worker, database_url, needs_worker_services, wait_for
 from .conftest import seat
 
 pytestmark = needs_worker_services
@@ -24,6 +24,11 @@ pytestmark = needs_worker_services
 
 def _wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
     assert wait_for(check, seconds), f"timed out waiting for {what}"
+
+
+def _posted(count: int) -> Callable[[], bool]:
+    """Whether ``count`` scores are posted, for ``wait_for``."""
+    return lambda: Score.objects.filter(passback_state="posted").count() == count
 
 
 @pytest.fixture
@@ -118,15 +123,12 @@ def test_a_classs_scores_queue_one_post_per_batch_and_each_is_posted_once(canvas
         queued = sum(conn.default_channel.client.llen(queue) for queue in QUEUES)
     assert queued == 1  # the first score's post; the other four are in its batch
 
-    def posted(count: int) -> Callable[[], bool]:
-        return lambda: Score.objects.filter(passback_state="posted").count() == count
-
     # Two scores a batch: the queued post takes two, and each full batch queues the next post.
     with celery_worker(env={"SECRET_KEY": settings.SECRET_KEY, "GRADING_POST_BATCH": "2"}, purge=False) as running:
-        assert wait_for(posted(5), 30), running.output()
+        assert wait_for(_posted(5), 30), running.output()
         # A score written after the last claim queues a post of its own.
         services.score_submit(user=learners[5].user, resource_link=learners[5].link, score_given=9, score_maximum=10)
-        assert wait_for(posted(6), 30), running.output()
+        assert wait_for(_posted(6), 30), running.output()
         received = [line for line in running.lines if "grading.score_post" in line and "received" in line]
 
     assert len(received) == 4, running.output()  # 2 + 2 + 1 for the five, then 1 for the sixth
@@ -139,10 +141,6 @@ def test_a_classs_scores_queue_one_post_per_batch_and_each_is_posted_once(canvas
 def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next(canvas, course, settings):
     """Celery's Django fixup closes the database connection around every task; the worker keeps it instead, for
     ``CONN_MAX_AGE`` as a web process does (lti_config/celery.py): one server process, not one per score posted."""
-    from django.db import connection
-
-    from ..celery_worker import database_url
-
     url = line_item_add(canvas, course, label="Quiz", resource_link_id="rl-1")
     people = [
         canvas.enrol(course, Person(f"s{n}", f"S {n}", f"s{n}@example.edu", [ROLE + "Learner"])) for n in range(3)
@@ -155,16 +153,13 @@ def test_a_worker_keeps_its_database_connection_from_one_task_to_the_next(canvas
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [name])
             return [pid for (pid,) in cursor.fetchall()]
 
-    def posted(count: int) -> Callable[[], bool]:
-        return lambda: Score.objects.filter(passback_state="posted").count() == count
-
     settings.GRADING_PASSBACK_ENABLED = True
     env = {"SECRET_KEY": settings.SECRET_KEY, "DATABASE_URL": f"{database_url()}?application_name={name}"}
     seen: list[list[int]] = []
     with celery_worker(env=env) as running:
         for n, learner in enumerate(learners):  # one score, one task, one after the other
             services.score_submit(user=learner.user, resource_link=learner.link, score_given=n, score_maximum=10)
-            assert wait_for(posted(n + 1), 30), running.output()
+            assert wait_for(_posted(n + 1), 30), running.output()
             time.sleep(0.3)  # the task has ended (its database work is done): what the worker does after it
             seen.append(sessions())
 
