@@ -53,7 +53,13 @@ def database_from_url(url: str) -> dict[str, object]:
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parsed.path[1:]) or ":memory:"}
     if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ValueError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgres:// or sqlite:///)")
-    options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    options: dict[str, object] = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
+    if envbool("DB_PREPARED_STATEMENTS", True):
+        # Parameters bound by the server, and a statement a connection has run 5 times (psycopg's default) kept
+        # prepared: PostgreSQL then neither parses nor plans it again, and Python does not quote values into the
+        # text. Off behind a pooler that cannot keep prepared statements (docs/production.md).
+        options["server_side_binding"] = True
+        options["prepare_threshold"] = 5
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(parsed.path[1:]),
