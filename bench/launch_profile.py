@@ -12,9 +12,11 @@ id_token) runs outside the profile. With ``--steps launch`` (the default) the pa
 learners. With quiz steps every learner is new and goes through the steps of ``bench/burst.py``: a first launch
 (login + launch POST), the start (take POST + attempt page of a published 5-question quiz), one autosave and the
 submit; only the named steps are timed and profiled. The clock is ``time.process_time``: CPU of this process, so
-waiting on PostgreSQL or Redis is not counted (their own CPU is not either). It prints the CPU per step measured
-without the profiler (the profiler itself inflates it) and the profile's top functions; it does not compare with
-a baseline (``bench/launch.py`` and ``bench/burst.py`` do) and prints no RESULT line.
+waiting on PostgreSQL or Redis is not counted (Redis's own CPU is not either). It prints the CPU per step measured
+without the profiler (the profiler itself inflates it); on PostgreSQL, the CPU of this connection's server process
+over the same learners (read from /proc, so PostgreSQL must run on this machine); then the profile's top
+functions. It does not compare with a baseline (``bench/launch.py`` and ``bench/burst.py`` do) and prints no
+RESULT line.
 """
 
 from __future__ import annotations
@@ -231,13 +233,21 @@ def run(args: argparse.Namespace) -> None:
             print_queries(lambda: learner_run(learner_at(2 * args.pairs + 1), None, {}), wanted)
         n = args.pairs
         cpu: dict[str, float] = {}
+        server_process = _database_process()
+        database0 = bc.cpu_seconds(server_process) if server_process else 0.0
         for i in range(n):
             learner_run(learner_at(i), None, cpu)
+        database = bc.cpu_seconds(server_process) - database0 if server_process else 0.0
         print(
             "CPU per learner without the profiler: "
             + ", ".join(f"{step} {1000 * cpu[step] / n:.3f} ms" for step in wanted)
             + f" ({n} learners; load average {os.getloadavg()[0]:.2f})"
         )
+        if server_process and server_process == _database_process():
+            print(
+                f"PostgreSQL's CPU for these learners' requests (all their steps, timed or not): "
+                f"{1000 * database / n:.3f} ms per learner"
+            )
         profile = cProfile.Profile(time.process_time)
         for i in range(n):
             learner_run(learner_at(n + i), profile, {})
@@ -250,6 +260,17 @@ def run(args: argparse.Namespace) -> None:
         if args.callers:
             pstats.Stats(profile, stream=out).strip_dirs().sort_stats("tottime").print_callers(args.callers)
         print(out.getvalue())
+
+
+def _database_process() -> int | None:
+    """The PostgreSQL server process of this process's connection (same machine), or None on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
 
 
 def quiz_make(platform: Any, course: Any, launched: Callable[[Any], str]) -> int:
