@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from lms_tool.lti.models import Registration
-from lti_config.settings import BASE_DIR
+
+from .test_settings_startup import run
 
 pytestmark = pytest.mark.django_db
 
@@ -68,22 +68,17 @@ def test_a_query_the_connection_sends_a_sixth_time_runs_prepared() -> None:
 
 
 @pytest.mark.parametrize(("setting", "prepared"), [("false", False), ("true", True)])
-def test_db_prepared_statements_false_leaves_every_statement_unprepared(setting: str, prepared: bool) -> None:
+def test_db_prepared_statements_false_leaves_every_statement_unprepared(
+    tmp_path: Path, setting: str, prepared: bool
+) -> None:
     _postgresql_only()
-    env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "VAR_DIR") if name in os.environ}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env={
-            **env,
-            "LMS_TOOL_MODE": "test",
-            "DJANGO_SETTINGS_MODULE": "lti_config.settings",
-            "DATABASE_URL": os.environ["DATABASE_URL"],
-            "DB_PREPARED_STATEMENTS": setting,
-        },
-        cwd=BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = run(
+        ["-c", PROBE],
+        tmp_path,
+        LMS_TOOL_MODE="test",
+        DJANGO_SETTINGS_MODULE="lti_config.settings",
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        DB_PREPARED_STATEMENTS=setting,
     )
     assert done.returncode == 0, done.stderr
     statements = json.loads(done.stdout.strip().splitlines()[-1])
