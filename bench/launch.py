@@ -324,11 +324,13 @@ def run_signing(platform: Any, conf: Any, n_ours: int, n_stock: int) -> dict[str
     deep_link = DeepLink(stock_reg, "deployment-1", dl_settings)
 
     # The product's own path: ``deep_linking.response_build`` for a deep-linking launch of this registration
-    # (settings check, content item with its activity proof, the registration read, claims, signature).
+    # (settings check, content item with its activity proof, claims, signature), with the claims a validated
+    # launch keeps: the response's issuer is the launch's client_id (``aud``).
     dl_launch = LtiLaunch(
         launch_id="bench",
         claims={
             "iss": platform.issuer,
+            "aud": platform.client_id,
             c.MESSAGE_TYPE: "LtiDeepLinkingRequest",
             c.DEPLOYMENT_ID: "deployment-1",
             c.DL_SETTINGS: {**dl_settings, "accept_types": ["ltiResourceLink"], "accept_multiple": False},

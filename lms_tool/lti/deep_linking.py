@@ -27,13 +27,13 @@ from pylti1p3.lineitem import LineItem
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
-from lms_tool.core import crypto, lean
+from lms_tool.core import crypto
 from lms_tool.core.errors import lazy_format
 
 from . import claims as c
 from . import keys
 from .errors import LaunchError
-from .models import LtiUser, Registration
+from .models import LtiUser
 from .selectors import course_member
 from .types import LtiLaunch
 
@@ -313,7 +313,7 @@ def _check_items(settings: dict[str, Any], items: list[PickableItem]) -> None:
 def response_claims(
     *,
     launch: LtiLaunch,
-    registration: Registration,
+    client_id: str,
     content_items: list[dict[str, Any]],
     msg: str = "",
     log: str = "",
@@ -324,7 +324,7 @@ def response_claims(
     now = int(time.time())
     settings = launch.deep_linking_settings
     payload: dict[str, Any] = {
-        "iss": registration.client_id,
+        "iss": client_id,
         "aud": launch.claims.get("iss"),
         "iat": now,
         "exp": now + RESPONSE_TTL_SECONDS,
@@ -374,10 +374,15 @@ def _settings(launch: LtiLaunch) -> dict[str, Any]:
 
 
 def _signed(launch: LtiLaunch, settings: dict[str, Any], items: list[dict[str, Any]], **text: str) -> SignedResponse:
-    registration = lean.first(Registration, {"id": launch.registration_id})  # the one read of the signing path
-    if registration is None:
-        raise Registration.DoesNotExist(f"registration {launch.registration_id}")
-    claims = response_claims(launch=launch, registration=registration, content_items=items, **text)
+    # The response's issuer is the client_id the launch was validated against, read from its claims: no database
+    # read on the signing path. The page that signs checked the registration is still active (``launch_scope``).
+    client_id = launch.client_id
+    if client_id is None:  # never a launch this tool validated (lti/launch.py refuses a token without one)
+        raise _refuse(
+            _("This page only answers a deep-linking launch. Open it again from your course."),
+            _("The launch names no client_id (neither azp nor aud)."),
+        )
+    claims = response_claims(launch=launch, client_id=client_id, content_items=items, **text)
     return SignedResponse(return_url=str(settings["deep_link_return_url"]), jwt=keys.sign(claims), claims=claims)
 
 

@@ -154,7 +154,7 @@ def _registration(claims: dict[str, Any], version: str | None) -> Registration:
             ),
             status=401,
         )
-    client_id = azp if azp is not None else audiences[0]
+    client_id = azp if azp is not None else audiences[0]  # as LtiLaunch.client_id reads it back (types.client_id_of)
     registration = selectors.registration_get(issuer=iss, client_id=client_id, version=version)
     if registration is None:
         known = selectors.registrations_for(issuer=iss, client_id=None, version=version)

@@ -55,6 +55,12 @@ class LtiLaunch:
         return str(self.claims.get("sub", ""))
 
     @property
+    def client_id(self) -> str | None:
+        """The tool's client_id the launch was validated against (lti/launch.py): ``azp`` when the token has one,
+        else its only audience; None for claims that name neither (never a launch this tool validated)."""
+        return client_id_of(self.claims)
+
+    @property
     def name(self) -> str:
         return str(self.claims.get("name") or self.claims.get("given_name") or "")
 
@@ -109,3 +115,15 @@ class LtiLaunch:
             "resource_link_pk": self.resource_link_pk,
             "membership_pk": self.membership_pk,
         }
+
+
+def client_id_of(claims: dict[str, Any]) -> str | None:
+    """The client the id_token was issued to (OIDC Core §3.1.3.7, LTI core §5.1.2): ``azp`` when present, else the
+    audience, the first of a list (launch validation refuses several audiences without ``azp``)."""
+    azp = claims.get("azp")
+    if azp is not None:
+        return azp if isinstance(azp, str) and azp else None
+    aud = claims.get("aud")
+    if isinstance(aud, list):
+        aud = aud[0] if aud else None
+    return aud if isinstance(aud, str) and aud else None

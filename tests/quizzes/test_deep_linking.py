@@ -18,6 +18,7 @@ from lms_tool.sandbox.services.ags import gradebook
 from lms_tool.sandbox.services.deep_linking import deep_linking_log
 
 from ..conftest import registration_of
+from ..lti.refusal_cases import OTHER_TOOL, addressed
 from .factories import make_quiz
 from .flow import return_form, seat
 
@@ -195,6 +196,27 @@ def test_the_response_claims_follow_the_spec(canvas, course, instructor, tool_ur
     assert claims[c.DEPLOYMENT_ID] == course.deployment_id
     assert claims["exp"] > claims["iat"] and claims["nonce"]
     assert c.DL_ERRORMSG not in claims
+
+
+def test_a_launch_addressed_to_several_tools_is_answered_as_our_client_id(canvas, course, instructor, tool_url):
+    # The response's issuer comes from the launch's own claims (azp here, LTI core §5.1.2), not from a database read.
+    teacher = seat(
+        canvas,
+        LaunchSpec(
+            instructor,
+            course,
+            message_type="LtiDeepLinkingRequest",
+            claims_hook=addressed(lambda ours: [OTHER_TOOL, ours], lambda ours: ours),
+        ),
+    )
+    quiz = make_quiz(teacher, count=2)
+
+    action, fields = _pick(tool_url, teacher, item=f"quiz:{quiz.pk}")
+    back = teacher.session.post(action, data=fields, timeout=10)
+
+    assert jwt.decode(fields["JWT"], options={"verify_signature": False})["iss"] == canvas.client_id
+    assert back.status_code == 200, back.text
+    assert deep_linking_log(canvas).refused == [] and len(deep_linking_log(canvas).responses) == 1
 
 
 @pytest.mark.parametrize("path", ["/quizzes/pick/", "/quizzes/new/", "/quizzes/review/"])
