@@ -28,7 +28,9 @@ def _tasks_imported() -> None:
 
     Not through Celery's loader (``import_default_modules``): its import signal makes Celery's Django fixup run
     ``django.setup()`` and every system check again, inside the request that sends the process's first task, and
-    ``django.setup()`` configures logging anew, dropping every handler added to the root logger since."""
+    ``django.setup()`` configures logging anew, dropping every handler added to the root logger since. Nor the
+    loader's ``autodiscover_tasks``: a second thread calling it while the first imports gets nothing back (Celery's
+    ``_RACE_PROTECTION``), and its task would not be registered yet; ``importlib`` makes that thread wait instead."""
     from django.apps import apps
 
     for config in apps.get_app_configs():
